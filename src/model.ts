@@ -1,0 +1,80 @@
+// The typed model shared by compile (config -> desired), the backends (kernel ->
+// current, desired -> kernel) and the planner. Rules are kernel expression lists,
+// the same shape the addon encodes and decodes, so desired and current compare
+// directly.
+import type { Expr, NftElement, NftHook, RtRule } from './native/types.js';
+
+export type { Expr, NftElement, NftHook, Verdict } from './native/types.js';
+
+export interface RuleState {
+  exprs: Expr[];
+  /** Kernel handle; present on state read back from the kernel only. */
+  handle?: number;
+}
+
+export interface ChainState {
+  name: string;
+  hook?: NftHook;
+  rules: RuleState[];
+}
+
+export interface MapState {
+  name: string;
+  flags: number;
+  keyType: number;
+  keyLen: number;
+  dataType: number;
+  dataLen: number;
+  /** nft's set user data (typeof description) so `nft list` prints `typeof meta cgroup`. */
+  userdata?: Buffer;
+  elements: NftElement[];
+}
+
+export interface TableState {
+  family: 'inet';
+  name: string;
+  /** Objects in creation order: maps first, then chains (nft lists them that way). */
+  maps: MapState[];
+  chains: ChainState[];
+}
+
+/** A route in one of netcg's tables; `dev` by name, resolved to an ifindex by the backend. */
+export interface RouteSpec {
+  family: 4 | 6;
+  table: number;
+  /** CIDR, e.g. '0.0.0.0/0', '198.18.0.0/24', '::/0'. */
+  dst: string;
+  dev: string;
+  scope: 'universe' | 'link';
+  protocol: number;
+  /** RTN type; unicast unless a fail-closed route. */
+  type: 'unicast' | 'unreachable' | 'prohibit' | 'blackhole';
+}
+
+export type IpRuleSpec = Required<Pick<RtRule, 'family' | 'priority' | 'table' | 'fwmark' | 'protocol'>> & Pick<RtRule, 'fwmask'>;
+
+export interface CgroupSpec {
+  profile: string;
+  /** Path below the hierarchy's mount point, e.g. 'netcg/unlocator'. */
+  path: string;
+  hierarchy: 'net_cls';
+  classid: number;
+  /** User name (or numeric uid as a string) allowed to enroll without root. */
+  owner?: string;
+}
+
+export interface DesiredState {
+  table: TableState;
+  ipRules: IpRuleSpec[];
+  routes: RouteSpec[];
+  cgroups: CgroupSpec[];
+}
+
+/** What compile needs to know about the host; read by a backend, so compile stays pure. */
+export interface HostFacts {
+  /** Routes of the main table with `proto kernel scope link` (the recipe's copy source). */
+  linkRoutes: Array<Pick<RouteSpec, 'family' | 'dst' | 'dev'>>;
+}
+
+/** netcg's rtnetlink protocol number: tags every ip rule and route netcg installs, so it only ever touches its own. */
+export const NETCG_RTPROT = 110;

@@ -1,0 +1,132 @@
+// The addon's JavaScript surface: plain objects in, plain objects out.
+// The addon is a translator (see native/): it knows netlink attribute layouts,
+// never netcg's policy. Byte strings are Buffers in host-independent form
+// exactly as they travel on the wire (e.g. a cmp against port 53 is <00 35>).
+
+export type NftFamily = 'inet' | 'ip' | 'ip6' | 'arp' | 'bridge' | 'netdev';
+
+/** NFT_REG_VERDICT = 0, NFT_REG_1..4 = 1..4 (128-bit), NFT_REG32_00.. = 8.. */
+export type Register = number;
+
+export type Verdict =
+  | { code: 'accept' | 'drop' | 'continue' | 'return' | 'break' }
+  | { code: 'jump' | 'goto'; chain: string };
+
+export type MetaKey =
+  | 'len' | 'protocol' | 'priority' | 'mark' | 'iif' | 'oif' | 'iifname' | 'oifname'
+  | 'iiftype' | 'oiftype' | 'skuid' | 'skgid' | 'nftrace' | 'rtclassid' | 'nfproto'
+  | 'l4proto' | 'pkttype' | 'cpu' | 'iifgroup' | 'oifgroup' | 'cgroup' | 'prandom';
+
+export type Expr =
+  | { type: 'meta'; key: MetaKey; dreg: Register }            // load
+  | { type: 'meta'; key: MetaKey; sreg: Register }            // set (statement)
+  | { type: 'cmp'; sreg: Register; op: 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte'; data: Buffer }
+  | { type: 'payload'; base: 'll' | 'network' | 'transport'; offset: number; len: number; dreg: Register }
+  | { type: 'immediate'; dreg: Register; data: Buffer }
+  | { type: 'immediate'; dreg: 0; verdict: Verdict }
+  | { type: 'bitwise'; sreg: Register; dreg: Register; len: number; mask: Buffer; xor: Buffer }
+  | { type: 'lookup'; sreg: Register; set: string; dreg?: Register; invert?: boolean }
+  | { type: 'counter'; packets: number; bytes: number }
+  | { type: 'redir'; regProtoMin?: Register; regProtoMax?: Register; flags?: number }
+  | { type: 'masq'; regProtoMin?: Register; regProtoMax?: Register; flags?: number }
+  | { type: 'reject'; rejectType: number; code: number }      // NFT_REJECT_* / icmp code
+  | { type: 'ct'; key: 'state' | 'mark' | 'direction' | 'status'; dreg: Register; dir?: 0 | 1 }
+  | { type: 'ct'; key: 'mark'; sreg: Register }
+  | { type: 'socket'; key: 'transparent' | 'mark' | 'wildcard' | 'cgroupv2'; dreg: Register; level?: number }
+  | { type: 'fib'; flags: number; result: number; dreg: Register };
+
+export interface NftHook {
+  type: 'filter' | 'nat' | 'route';
+  hook: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
+  priority: number;
+  policy?: 'accept' | 'drop';
+}
+
+/** One message of an nf_tables transaction. All ops of one commit() go in one batch. */
+export type NftOp =
+  | { verb: 'add' | 'create' | 'delete' | 'destroy'; object: 'table'; family: NftFamily; name: string; flags?: number }
+  | { verb: 'add' | 'create' | 'delete' | 'destroy' | 'flush'; object: 'chain'; family: NftFamily; table: string; name: string; hook?: NftHook }
+  | { verb: 'add' | 'delete' | 'destroy'; object: 'rule'; family: NftFamily; table: string; chain: string; exprs?: Expr[]; handle?: number; userdata?: Buffer }
+  | {
+      verb: 'add' | 'create' | 'delete' | 'destroy' | 'flush'; object: 'set'; family: NftFamily; table: string; name: string;
+      flags?: number; keyType?: number; keyLen?: number; dataType?: number; dataLen?: number; userdata?: Buffer;
+    }
+  | { verb: 'add' | 'create' | 'delete' | 'destroy'; object: 'element'; family: NftFamily; table: string; set: string; elements: NftElement[] };
+
+export interface NftElement { key: Buffer; data?: Buffer; verdict?: Verdict }
+
+export interface NftCommitOptions {
+  /** NFNL_BATCH_GENID: the kernel refuses the batch (ERESTART) if the generation moved. */
+  genid?: number;
+}
+
+export interface NftDumpFilter { family?: NftFamily; table?: string }
+
+export interface NftDump {
+  /** Generation id read before the dump; dumps are retried until it is unchanged after. */
+  genid: number;
+  tables: Array<{ family: NftFamily; name: string; handle: number; flags: number; use?: number }>;
+  chains: Array<{ family: NftFamily; table: string; name: string; handle: number; hook?: NftHook }>;
+  rules: Array<{ family: NftFamily; table: string; chain: string; handle: number; position?: number; exprs: Expr[]; userdata?: Buffer }>;
+  sets: Array<{
+    family: NftFamily; table: string; name: string; handle: number; flags: number; keyType: number; keyLen: number;
+    dataType?: number; dataLen?: number; userdata?: Buffer; elements: NftElement[];
+  }>;
+}
+
+export interface RtRule {
+  family: 4 | 6;
+  priority?: number;
+  table: number;
+  fwmark?: number;
+  fwmask?: number;
+  protocol?: number;            // FRA_PROTOCOL: who installed it; netcg uses its own
+  action?: 'to_tbl' | 'unreachable' | 'prohibit' | 'blackhole';
+  invert?: boolean;
+}
+
+export interface RtRoute {
+  family: 4 | 6;
+  table: number;
+  dst: string;                  // address without prefix ('0.0.0.0' / '::' for default)
+  dstLen: number;
+  oif?: number;                 // ifindex
+  gateway?: string;
+  prefsrc?: string;
+  scope?: number;               // RT_SCOPE_*: 0 universe, 253 link, 254 host
+  protocol?: number;            // RTPROT_*: netcg's own for its routes
+  type?: number;                // RTN_*: 1 unicast, 2 local, 6 blackhole, 7 unreachable, 8 prohibit
+  priority?: number;            // metric
+}
+
+export interface RtLink {
+  index: number;
+  name: string;
+  flags: number;                // IFF_*
+  up: boolean;
+  mtu: number;
+  kind?: string;                // IFLA_INFO_KIND (veth, tun, ...)
+}
+
+/** Bound to one network namespace (vishvananda/netlink's Handle): sockets live as long as it. */
+export interface NetlinkHandle {
+  nftCommit(ops: NftOp[], opts?: NftCommitOptions): void;
+  nftDump(filter?: NftDumpFilter): NftDump;
+  nftGenid(): number;
+  ruleAdd(rule: RtRule): void;
+  ruleDel(rule: RtRule): void;
+  ruleDump(family: 4 | 6): RtRule[];
+  routeAdd(route: RtRoute): void;
+  routeDel(route: RtRoute): void;
+  routeDump(family: 4 | 6, table?: number): RtRoute[];
+  linkDump(): RtLink[];
+  close(): void;
+}
+
+export interface NativeAddon {
+  init(opts: { NetlinkError: new (message: string, props: object) => Error }): void;
+  NetlinkHandle: new (opts?: { netns?: string }) => NetlinkHandle;
+  /** execvp after restoring default signal dispositions, an empty signal mask and blocking stdio. Returns only on failure (throws). */
+  exec(file: string, argv: string[], env?: Record<string, string>): never;
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+}
