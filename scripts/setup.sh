@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what netcg needs, idempotently: Debian packages, npm dependencies, the
+# native addon and the TypeScript build. Safe to run again; does only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for pkg in libnftnl-dev libmnl-dev nftables iproute2 dnsmasq-base dnsutils strace pkg-config g++ make python3 util-linux procps; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "netcg setup: missing Debian packages: ${need_apt[*]} (run as root, or apt-get install them)" >&2
+    exit 1
+  fi
+  echo "netcg setup: installing ${need_apt[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# npm ci only when node_modules is missing or older than the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Native addon: rebuild when any native source or binding.gyp is newer than the module.
+addon=build/Release/netcg.node
+if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -print -quit)" ]; then
+  npx --no-install node-gyp rebuild --silent
+fi
+
+# TypeScript: rebuild when any source is newer than the last build.
+stamp=dist/.build-stamp
+if [ ! -f "$stamp" ] || [ -n "$(find src tsconfig.json tsconfig.build.json -newer "$stamp" -print -quit)" ]; then
+  npx --no-install tsc -p tsconfig.build.json
+  chmod +x dist/cli/main.js 2>/dev/null || true
+  touch "$stamp"
+fi
