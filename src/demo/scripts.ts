@@ -1,0 +1,19 @@
+// Where the bench's own node programs (echo-server, probe) are on disk. They run as
+// separate processes inside namespaces and cgroups, so they must be plain JS: from
+// dist/ they sit next to this module; when this module is loaded from src/ (vitest)
+// we use the built copies in dist/demo.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
+
+/** Repository (package) root. */
+export const PACKAGE_ROOT = resolve(here, '..', '..');
+
+export function benchScript(name: 'echo-server' | 'probe'): string {
+  const path = fromSource ? join(PACKAGE_ROOT, 'dist', 'demo', `${name}.js`) : join(here, `${name}.js`);
+  if (!existsSync(path)) throw new Error(`${path} is missing: build first (npm run build:ts)`);
+  return path;
+}
