@@ -1,0 +1,142 @@
+// The netlink backend: every effect goes through the addon's NetlinkHandle, bound
+// to the target network namespace. No process is ever spawned.
+import { NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec, type TableState } from '../model.js';
+import type { NetlinkHandle, NftOp, RtRoute } from '../native/types.js';
+import { openHandle } from '../native/index.js';
+import type { Backend, LinkInfo, OwnedState, RtnlOp } from './types.js';
+
+const RTPROT_KERNEL = 2;
+const RT_TABLE_MAIN = 254;
+const SCOPE = { universe: 0, link: 253 } as const;
+const RTN = { unicast: 1, blackhole: 6, unreachable: 7, prohibit: 8 } as const;
+
+function byValue<T extends Record<string, number>>(map: T, value: number | undefined): keyof T | undefined {
+  return (Object.keys(map) as Array<keyof T>).find((k) => map[k] === value);
+}
+
+/** The nf_tables messages that replace netcg's table in one transaction, in creation order. */
+export function replaceTableOps(t: TableState): NftOp[] {
+  const base = { family: t.family, table: t.name } as const;
+  const ops: NftOp[] = [
+    // add-then-delete makes "replace" work whether or not the table exists, inside one batch.
+    { verb: 'add', object: 'table', family: t.family, name: t.name },
+    { verb: 'delete', object: 'table', family: t.family, name: t.name },
+    { verb: 'add', object: 'table', family: t.family, name: t.name },
+  ];
+  for (const m of t.maps) {
+    ops.push({ verb: 'add', object: 'set', ...base, name: m.name, flags: m.flags, keyType: m.keyType, keyLen: m.keyLen, dataType: m.dataType, dataLen: m.dataLen, ...(m.userdata ? { userdata: m.userdata } : {}) });
+  }
+  for (const c of t.chains) ops.push({ verb: 'add', object: 'chain', ...base, name: c.name, ...(c.hook ? { hook: c.hook } : {}) });
+  for (const m of t.maps) if (m.elements.length > 0) ops.push({ verb: 'add', object: 'element', ...base, set: m.name, elements: m.elements });
+  for (const c of t.chains) for (const r of c.rules) ops.push({ verb: 'add', object: 'rule', ...base, chain: c.name, exprs: r.exprs });
+  return ops;
+}
+
+function splitCidr(cidr: string): { dst: string; dstLen: number } {
+  const [addr, len] = cidr.split('/');
+  return { dst: addr ?? '', dstLen: Number(len) };
+}
+
+export class NetlinkBackend implements Backend {
+  readonly name = 'netlink' as const;
+  private readonly h: NetlinkHandle;
+
+  constructor(netns?: string) {
+    this.h = openHandle(netns);
+  }
+
+  links(): LinkInfo[] {
+    return this.h.linkDump().map((l) => ({ index: l.index, name: l.name, up: l.up }));
+  }
+
+  private linkNames(): Map<number, string> {
+    return new Map(this.links().map((l) => [l.index, l.name]));
+  }
+
+  private toRouteSpec(r: RtRoute, names: Map<number, string>): RouteSpec {
+    return {
+      family: r.family,
+      table: r.table,
+      dst: `${r.dst}/${r.dstLen}`,
+      dev: names.get(r.oif ?? -1) ?? `if${r.oif}`,
+      scope: r.scope === SCOPE.link ? 'link' : 'universe',
+      protocol: r.protocol ?? 0,
+      type: byValue(RTN, r.type) ?? 'unicast',
+    };
+  }
+
+  hostFacts(): HostFacts {
+    const names = this.linkNames();
+    const linkRoutes: HostFacts['linkRoutes'] = [];
+    for (const family of [4, 6] as const) {
+      for (const r of this.h.routeDump(family, RT_TABLE_MAIN)) {
+        if (r.table !== RT_TABLE_MAIN || r.protocol !== RTPROT_KERNEL || r.type !== RTN.unicast || r.gateway) continue;
+        if (family === 4 && r.scope !== SCOPE.link) continue;
+        if (family === 6 && (r.dst.startsWith('fe80:') || r.dst.startsWith('ff'))) continue;
+        const dev = names.get(r.oif ?? -1);
+        if (dev) linkRoutes.push({ family, dst: `${r.dst}/${r.dstLen}`, dev });
+      }
+    }
+    return { linkRoutes };
+  }
+
+  readOwned(table: string): OwnedState {
+    const names = this.linkNames();
+    const ipRules: IpRuleSpec[] = [];
+    const routes: RouteSpec[] = [];
+    for (const family of [4, 6] as const) {
+      for (const r of this.h.ruleDump(family)) {
+        if (r.protocol !== NETCG_RTPROT) continue;
+        ipRules.push({ family, priority: r.priority ?? 0, table: r.table, fwmark: r.fwmark ?? 0, protocol: NETCG_RTPROT, ...(r.fwmask !== undefined ? { fwmask: r.fwmask } : {}) });
+      }
+      for (const r of this.h.routeDump(family)) if (r.protocol === NETCG_RTPROT) routes.push(this.toRouteSpec(r, names));
+    }
+    return { tableExists: this.tableExists(table), ipRules, routes };
+  }
+
+  private tableExists(name: string): boolean {
+    try {
+      return this.h.nftDump({ family: 'inet', table: name }).tables.some((t) => t.name === name && t.family === 'inet');
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  replaceTable(table: TableState): void {
+    this.h.nftCommit(replaceTableOps(table));
+  }
+
+  deleteTable(name: string): boolean {
+    if (!this.tableExists(name)) return false;
+    this.h.nftCommit([{ verb: 'delete', object: 'table', family: 'inet', name }]);
+    return true;
+  }
+
+  rtnl(op: RtnlOp): void {
+    if (op.kind === 'rule') {
+      const { family, priority, table, fwmark, fwmask, protocol } = op.rule;
+      const rule = { family, priority, table, fwmark, protocol, ...(fwmask !== undefined ? { fwmask } : {}) };
+      if (op.verb === 'add') this.h.ruleAdd(rule);
+      else this.h.ruleDel(rule);
+      return;
+    }
+    const r = op.route;
+    const oif = this.links().find((l) => l.name === r.dev)?.index;
+    const route: RtRoute = {
+      family: r.family,
+      table: r.table,
+      ...splitCidr(r.dst),
+      ...(oif !== undefined ? { oif } : {}),
+      scope: SCOPE[r.scope],
+      protocol: r.protocol,
+      type: RTN[r.type],
+    };
+    if (op.verb === 'add') this.h.routeAdd(route);
+    else this.h.routeDel(route);
+  }
+
+  close(): void {
+    this.h.close();
+  }
+}

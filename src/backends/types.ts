@@ -1,0 +1,43 @@
+// A backend is where netcg's desired state meets a kernel: the netlink backend
+// (the addon, no process spawned) and the nft backend (`nft -f`, `ip -batch`:
+// the tests' oracle and a fallback). Both expose the same small set of effects;
+// src/apply.ts sequences them, so ordering and rollback are written once.
+import type { HostFacts, IpRuleSpec, RouteSpec, TableState } from '../model.js';
+
+export type BackendName = 'netlink' | 'nft';
+
+export interface LinkInfo { index: number; name: string; up: boolean }
+
+/** netcg's own objects currently in the kernel (selected by table name / protocol number). */
+export interface OwnedState {
+  tableExists: boolean;
+  ipRules: IpRuleSpec[];
+  routes: RouteSpec[];
+}
+
+export type RtnlOp =
+  | { verb: 'add' | 'del'; kind: 'rule'; rule: IpRuleSpec }
+  | { verb: 'add' | 'del'; kind: 'route'; route: RouteSpec };
+
+export interface Backend {
+  readonly name: BackendName;
+  links(): LinkInfo[];
+  hostFacts(): HostFacts;
+  readOwned(table: string): OwnedState;
+  /** Replaces netcg's table with `table` in one nf_tables transaction: all or nothing. */
+  replaceTable(table: TableState): void;
+  /** Deletes netcg's table; false when it did not exist. */
+  deleteTable(name: string): boolean;
+  /** Runs one rtnetlink change; throws on failure (the caller rolls back). */
+  rtnl(op: RtnlOp): void;
+  close(): void;
+}
+
+/** Stable identity of an ip rule / route, for set differences. */
+export function ruleKey(r: IpRuleSpec): string {
+  return `${r.family}|${r.priority}|${r.fwmark}|${r.fwmask ?? 0xffffffff}|${r.table}`;
+}
+
+export function routeKey(r: RouteSpec): string {
+  return `${r.family}|${r.table}|${r.dst}|${r.dev}|${r.type}|${r.scope}`;
+}

@@ -1,0 +1,52 @@
+// User lookups for `owner:` and for `netcg ps`. /etc/passwd first (no process
+// spawned, the common case), then `getent passwd` so NSS users (LDAP, sssd) work.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface UserIds { name: string; uid: number; gid: number }
+
+function parsePasswd(text: string): UserIds[] {
+  const users: UserIds[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length < 4 || f[0] === undefined) continue;
+    users.push({ name: f[0], uid: Number(f[2]), gid: Number(f[3]) });
+  }
+  return users;
+}
+
+function fromGetent(key: string): UserIds | undefined {
+  try {
+    const out = execFileSync('getent', ['passwd', key], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return parsePasswd(out)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves a user name or numeric uid; undefined when no such user exists. */
+export function lookupUser(nameOrUid: string): UserIds | undefined {
+  let local: UserIds[] = [];
+  try {
+    local = parsePasswd(readFileSync('/etc/passwd', 'utf8'));
+  } catch {
+    /* no /etc/passwd: rely on getent */
+  }
+  const numeric = /^\d+$/.test(nameOrUid) ? Number(nameOrUid) : undefined;
+  const hit = local.find((u) => (numeric !== undefined ? u.uid === numeric : u.name === nameOrUid));
+  if (hit) return hit;
+  const viaNss = fromGetent(nameOrUid);
+  if (viaNss) return viaNss;
+  // A bare uid with no passwd entry is still a valid owner (containers often have none).
+  return numeric !== undefined ? { name: String(numeric), uid: numeric, gid: numeric } : undefined;
+}
+
+const nameCache = new Map<number, string>();
+/** uid -> user name for display; the number itself when unknown. */
+export function userName(uid: number): string {
+  const cached = nameCache.get(uid);
+  if (cached !== undefined) return cached;
+  const name = lookupUser(String(uid))?.name ?? String(uid);
+  nameCache.set(uid, name);
+  return name;
+}

@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import pc from 'picocolors';
+
+import { apply, type ApplyReport } from '../apply.js';
+import { loadConfig } from '../config/index.js';
+import { configPath, printJson, withBackend } from './common.js';
+
+function printReport(r: ApplyReport, file: string): void {
+  const out: string[] = [];
+  out.push(`${pc.green('applied')} ${file} with the ${r.backend} backend`);
+  out.push(`  nft table inet ${r.table.name}: ${r.table.maps} maps, ${r.table.chains} chains, ${r.table.rules} rules (replaced in one transaction)`);
+  out.push(`  ip rules: ${r.ipRules.added.length} added, ${r.ipRules.removed.length} removed, ${r.ipRules.unchanged} unchanged`);
+  out.push(`  routes:   ${r.routes.added.length} added, ${r.routes.removed.length} removed, ${r.routes.unchanged} unchanged`);
+  if (r.netCls.mountedNow) out.push(`  mounted the net_cls cgroup hierarchy at ${r.netCls.mountPoint}`);
+  for (const c of r.cgroups) if (c.action !== 'unchanged') out.push(`  cgroup ${c.path}: ${c.action}${c.detail ? ` (${c.detail})` : ''}`);
+  for (const w of r.warnings) out.push(`  ${pc.yellow('warning:')} ${w}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('apply')
+    .summary('make the kernel match the config')
+    .description(
+      'Make the kernel match the config: create the profile cgroups (mounting the net_cls\n' +
+        'hierarchy if the host has none), replace netcg\'s nf_tables table in one transaction,\n' +
+        'and add or remove netcg\'s own ip rules and routes (tagged "proto 110").\n' +
+        'Anything that can be checked is checked before the first change; if a step fails,\n' +
+        'what was already done is undone. Tables, rules and routes that are not netcg\'s are\n' +
+        'never read for change, modified or deleted.',
+    )
+    .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
+    .option('--backend <name>', 'netlink (default: the addon, no process spawned) or nft (nft -f and ip -batch)', 'netlink')
+    .option('--netns <path>', 'apply inside this network namespace, e.g. /run/netns/vpn')
+    .option('--json', 'print the result (or the error) as JSON on stdout')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  netcg apply -c /etc/netcg/config.yaml\n  netcg apply -c test.yaml --netns /run/netns/lab --json\n  netcg apply --backend nft        # the same through nft(8) and ip(8)\n\nExit status: 0 applied, 1 error (nothing changed).',
+    )
+    .action((opts: { config?: string; backend: string; netns?: string; json?: boolean }) => {
+      const file = configPath(opts.config);
+      const config = loadConfig(file);
+      const report = withBackend(opts.backend, opts.netns, (b) => apply(config, b));
+      if (opts.json) printJson({ ok: true, config: file, ...report });
+      else printReport(report, file);
+    });
+}

@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import pc from 'picocolors';
+
+import { loadConfig } from '../config/index.js';
+import { NetcgError } from '../errors.js';
+import { findNetCls } from '../cgroups/netcls.js';
+import { members, type Member } from '../cgroups/members.js';
+import { configPath, printJson } from './common.js';
+import { join } from 'node:path';
+
+interface ProfileMembers { profile: string; classid: number; cgroup: string | null; members: Member[] }
+
+export function register(program: Command): void {
+  program
+    .command('ps')
+    .summary("list each profile's member processes")
+    .description("List the processes in each profile's cgroup (or in PROFILE only): pid, user, command line.")
+    .argument('[profile]', 'only this profile')
+    .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  netcg ps\n  netcg ps vpn --json')
+    .action((profile: string | undefined, opts: { config?: string; json?: boolean }) => {
+      const config = loadConfig(configPath(opts.config));
+      const names = profile === undefined ? Object.keys(config.profiles) : [profile];
+      if (profile !== undefined && !Object.hasOwn(config.profiles, profile)) {
+        throw new NetcgError('ENOPROFILE', `no profile named '${profile}' in the config (profiles: ${Object.keys(config.profiles).join(', ')})`);
+      }
+      const root = findNetCls();
+      const rows: ProfileMembers[] = names.map((name) => {
+        const dir = root ? join(root, config.cgroupParent, name) : null;
+        return { profile: name, classid: config.profiles[name]!.classid, cgroup: dir, members: dir ? members(dir) : [] };
+      });
+      if (opts.json) {
+        printJson({ profiles: rows });
+        return;
+      }
+      for (const r of rows) {
+        process.stdout.write(`${pc.bold(r.profile)} ${pc.dim(`classid ${r.classid} · ${r.cgroup ?? 'no cgroup'}`)} ${r.members.length} member(s)\n`);
+        for (const m of r.members) process.stdout.write(`  ${String(m.pid).padStart(7)}  ${m.user.padEnd(10)} ${m.command}\n`);
+      }
+    });
+}
