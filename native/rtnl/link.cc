@@ -1,8 +1,77 @@
-#include <cerrno>
+// Links (RTM_GETLINK dump) -> RtLink objects. Read-only: netcg needs interface
+// indexes and names to route via `via`, never to create or change links.
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
 
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "attrs.h"
 #include "rtnl.h"
 
 namespace netcg::rtnl {
-// Skeleton: implemented in a following commit.
-Napi::Array linkDump(Napi::Env, NetlinkSocket&) { throw NetlinkFailure{ENOSYS, "rtnl.link.dump"}; }
+namespace {
+
+struct DecodedLink {
+  uint32_t index = 0;
+  std::string name;
+  uint32_t flags = 0;
+  uint32_t mtu = 0;
+  std::string kind;
+};
+
+}  // namespace
+
+Napi::Array linkDump(Napi::Env env, NetlinkSocket& s) {
+  char buf[kRequestBufSize];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_GETLINK;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  nlh->nlmsg_seq = s.nextSeq();
+  auto* req = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  req->ifi_family = AF_UNSPEC;
+
+  std::vector<mnl_attr_data_type> types(IFLA_MAX + 1, MNL_TYPE_UNSPEC);
+  types[IFLA_IFNAME] = MNL_TYPE_NUL_STRING;
+  types[IFLA_MTU] = MNL_TYPE_U32;
+  types[IFLA_LINKINFO] = MNL_TYPE_NESTED;
+  std::vector<mnl_attr_data_type> infoTypes(IFLA_INFO_MAX + 1, MNL_TYPE_UNSPEC);
+  infoTypes[IFLA_INFO_KIND] = MNL_TYPE_NUL_STRING;
+
+  std::vector<DecodedLink> links;
+  s.request(buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [&](const nlmsghdr* msg) {
+    if (msg->nlmsg_type != RTM_NEWLINK) return;
+    AttrIndex attrs(types);
+    if (!attrs.parse(msg, sizeof(ifinfomsg))) return;
+    const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(msg));
+    if (ifi->ifi_index <= 0 || !attrs[IFLA_IFNAME]) return;
+    DecodedLink l;
+    l.index = static_cast<uint32_t>(ifi->ifi_index);
+    l.name = mnl_attr_get_str(attrs[IFLA_IFNAME]);
+    l.flags = ifi->ifi_flags;
+    if (attrs[IFLA_MTU]) l.mtu = mnl_attr_get_u32(attrs[IFLA_MTU]);
+    AttrIndex info(infoTypes);
+    if (info.parseNested(attrs[IFLA_LINKINFO]) && info[IFLA_INFO_KIND]) {
+      l.kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
+    }
+    links.push_back(std::move(l));
+  }, "rtnl.link.dump");
+
+  Napi::Array out = Napi::Array::New(env, links.size());
+  for (size_t i = 0; i < links.size(); ++i) {
+    const DecodedLink& l = links[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("index", l.index);
+    o.Set("name", l.name);
+    o.Set("flags", l.flags);
+    o.Set("up", (l.flags & IFF_UP) != 0);
+    o.Set("mtu", l.mtu);
+    if (!l.kind.empty()) o.Set("kind", l.kind);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
 }  // namespace netcg::rtnl
