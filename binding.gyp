@@ -1,0 +1,32 @@
+{
+  "targets": [
+    {
+      "target_name": "netcg",
+      "sources": [
+        "native/addon.cc",
+        "native/handle.cc",
+        "native/errors.cc",
+        "native/js.cc",
+        "native/netlink/socket.cc",
+        "native/nft/batch.cc",
+        "native/nft/dump.cc",
+        "native/nft/genid.cc",
+        "native/rtnl/rule.cc",
+        "native/rtnl/route.cc",
+        "native/rtnl/link.cc",
+        "native/proc/exec.cc",
+        "native/proc/mount.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter",
+                    "<!@(pkg-config --cflags libnftnl libmnl)"],
+      "libraries": ["<!@(pkg-config --libs libnftnl libmnl)"]
+    }
+  ]
+}

@@ -1,0 +1,196 @@
+// NetlinkHandle methods: argument checking and error translation only; the
+// actual translation lives in nft/ and rtnl/.
+#include "handle.h"
+
+#include <linux/netlink.h>
+
+#include <cerrno>
+#include <functional>
+
+#include "errors.h"
+#include "js.h"
+#include "nft/nft.h"
+#include "rtnl/rtnl.h"
+
+namespace netcg {
+
+namespace {
+
+// Runs `body`, turning our C++ failures into the JS error classes. `objectOf`
+// picks the JS value the failure is about (e.g. ops[index] of a batch).
+template <typename Body>
+Napi::Value guarded(Napi::Env env, Body body,
+                    const std::function<Napi::Value(const NetlinkFailure&)>& objectOf = nullptr) {
+  try {
+    return body();
+  } catch (const NetlinkFailure& f) {
+    throw makeNetlinkError(env, f, objectOf ? objectOf(f) : Napi::Value());
+  } catch (const InputError& e) {
+    throw makeInputError(env, e.path, e.what);
+  }
+}
+
+Napi::Object argObject(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsObject())
+    throw makeInputError(info.Env(), name, "expected an object");
+  return info[i].As<Napi::Object>();
+}
+
+int argFamily46(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsNumber()) throw makeInputError(info.Env(), "family", "expected 4 or 6");
+  int f = info[i].As<Napi::Number>().Int32Value();
+  if (f != 4 && f != 6) throw makeInputError(info.Env(), "family", "expected 4 or 6");
+  return f;
+}
+
+NetlinkFailure closedFailure() {
+  NetlinkFailure f;
+  f.errnum = EBADF;
+  f.op = "handle is closed";
+  return f;
+}
+
+}  // namespace
+
+Napi::Function NetlinkHandle::Define(Napi::Env env) {
+  return DefineClass(env, "NetlinkHandle",
+                     {
+                         InstanceMethod<&NetlinkHandle::NftCommit>("nftCommit"),
+                         InstanceMethod<&NetlinkHandle::NftDump>("nftDump"),
+                         InstanceMethod<&NetlinkHandle::NftGenid>("nftGenid"),
+                         InstanceMethod<&NetlinkHandle::RuleAdd>("ruleAdd"),
+                         InstanceMethod<&NetlinkHandle::RuleDel>("ruleDel"),
+                         InstanceMethod<&NetlinkHandle::RuleDump>("ruleDump"),
+                         InstanceMethod<&NetlinkHandle::RouteAdd>("routeAdd"),
+                         InstanceMethod<&NetlinkHandle::RouteDel>("routeDel"),
+                         InstanceMethod<&NetlinkHandle::RouteDump>("routeDump"),
+                         InstanceMethod<&NetlinkHandle::LinkDump>("linkDump"),
+                         InstanceMethod<&NetlinkHandle::Close>("close"),
+                     });
+}
+
+NetlinkHandle::NetlinkHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkHandle>(info) {
+  Napi::Env env = info.Env();
+  std::string netns;
+  if (info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNull()) {
+    if (!info[0].IsObject()) throw makeInputError(env, "opts", "expected an object");
+    guarded(env, [&] {
+      netns = getOptString(info[0].As<Napi::Object>(), "netns", "opts").value_or("");
+      return env.Undefined();
+    });
+  }
+  guarded(env, [&] {
+    nft_ = std::make_unique<NetlinkSocket>(NETLINK_NETFILTER, netns);
+    route_ = std::make_unique<NetlinkSocket>(NETLINK_ROUTE, netns);
+    return env.Undefined();
+  });
+}
+
+NetlinkSocket& NetlinkHandle::nft() {
+  if (!nft_) throw closedFailure();
+  return *nft_;
+}
+
+NetlinkSocket& NetlinkHandle::route() {
+  if (!route_) throw closedFailure();
+  return *route_;
+}
+
+Napi::Value NetlinkHandle::NftCommit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArray()) throw makeInputError(env, "ops", "expected an array");
+  Napi::Array ops = info[0].As<Napi::Array>();
+  return guarded(
+      env,
+      [&] {
+        std::optional<uint32_t> genid;
+        if (info.Length() > 1 && info[1].IsObject()) genid = getOptU32(info[1].As<Napi::Object>(), "genid", "opts");
+        nft::commit(nft(), ops, genid);
+        return env.Undefined();
+      },
+      [&](const NetlinkFailure& f) -> Napi::Value {
+        if (f.failedIndex >= 0 && uint64_t(f.failedIndex) < ops.Length()) return ops.Get(uint32_t(f.failedIndex));
+        return Napi::Value();
+      });
+}
+
+Napi::Value NetlinkHandle::NftDump(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    std::optional<uint16_t> family;
+    std::optional<std::string> table;
+    if (info.Length() > 0 && info[0].IsObject()) {
+      Napi::Object filter = info[0].As<Napi::Object>();
+      if (auto f = getOptString(filter, "family", "filter")) family = nft::familyFromName(*f, "filter.family");
+      table = getOptString(filter, "table", "filter");
+    }
+    return nft::dump(env, nft(), family, table);
+  });
+}
+
+Napi::Value NetlinkHandle::NftGenid(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value { return Napi::Number::New(env, nft::genid(nft())); });
+}
+
+Napi::Value NetlinkHandle::RuleAdd(const Napi::CallbackInfo& info) {
+  Napi::Object rule = argObject(info, 0, "rule");
+  return guarded(info.Env(), [&] {
+    rtnl::ruleChange(route(), rule, true);
+    return info.Env().Undefined();
+  }, [&](const NetlinkFailure&) -> Napi::Value { return rule; });
+}
+
+Napi::Value NetlinkHandle::RuleDel(const Napi::CallbackInfo& info) {
+  Napi::Object rule = argObject(info, 0, "rule");
+  return guarded(info.Env(), [&] {
+    rtnl::ruleChange(route(), rule, false);
+    return info.Env().Undefined();
+  }, [&](const NetlinkFailure&) -> Napi::Value { return rule; });
+}
+
+Napi::Value NetlinkHandle::RuleDump(const Napi::CallbackInfo& info) {
+  int family = argFamily46(info, 0);
+  return guarded(info.Env(), [&]() -> Napi::Value { return rtnl::ruleDump(info.Env(), route(), family); });
+}
+
+Napi::Value NetlinkHandle::RouteAdd(const Napi::CallbackInfo& info) {
+  Napi::Object r = argObject(info, 0, "route");
+  return guarded(info.Env(), [&] {
+    rtnl::routeChange(route(), r, true);
+    return info.Env().Undefined();
+  }, [&](const NetlinkFailure&) -> Napi::Value { return r; });
+}
+
+Napi::Value NetlinkHandle::RouteDel(const Napi::CallbackInfo& info) {
+  Napi::Object r = argObject(info, 0, "route");
+  return guarded(info.Env(), [&] {
+    rtnl::routeChange(route(), r, false);
+    return info.Env().Undefined();
+  }, [&](const NetlinkFailure&) -> Napi::Value { return r; });
+}
+
+Napi::Value NetlinkHandle::RouteDump(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = argFamily46(info, 0);
+  std::optional<uint32_t> table;
+  if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
+    if (!info[1].IsNumber()) throw makeInputError(env, "table", "expected a number");
+    double t = info[1].As<Napi::Number>().DoubleValue();
+    if (!(t >= 0 && t <= 4294967295.0) || t != double(uint32_t(t))) throw makeInputError(env, "table", "out of range");
+    table = uint32_t(t);
+  }
+  return guarded(env, [&]() -> Napi::Value { return rtnl::routeDump(env, route(), family, table); });
+}
+
+Napi::Value NetlinkHandle::LinkDump(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value { return rtnl::linkDump(info.Env(), route()); });
+}
+
+Napi::Value NetlinkHandle::Close(const Napi::CallbackInfo& info) {
+  nft_.reset();
+  route_.reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace netcg
