@@ -35,11 +35,17 @@ beforeAll(async () => {
   const { host } = bench.topo;
   host.run('nft', ['-f', '-'], `
 table inet ${foreignTable} {
-  set blocked { type ipv4_addr; elements = { 198.51.100.9 } }
-  chain out { type filter hook output priority 10; policy accept; ip daddr @blocked counter drop }
+  set blocked { type ipv4_addr; elements = { 198.51.100.9 }; }
+  chain out {
+    type filter hook output priority 10; policy accept;
+    ip daddr @blocked counter drop
+  }
 }
 table ip ${bench.names.table} {
-  chain out { type filter hook output priority 20; policy accept; tcp dport 9 counter drop }
+  chain out {
+    type filter hook output priority 20; policy accept;
+    tcp dport 9 counter drop
+  }
 }
 `);
   host.ip('-4', 'rule', 'add', 'fwmark', '0x2b', 'lookup', vpnTable, 'priority', '10001');
