@@ -1,0 +1,19 @@
+// The config: its schema, loading with located errors, and the normalized type.
+export { loadConfig, parseConfig, closestKey } from './load.js';
+export {
+  configSchema,
+  profileSchema,
+  routeSchema,
+  dnsSchema,
+  parseClassid,
+  DEFAULT_TABLE,
+  DEFAULT_CGROUP_PARENT,
+  DEFAULT_IP_RULE_PRIORITY,
+  DEFAULT_COPY_LINK_ROUTES,
+  DEFAULT_MASQUERADE,
+  PROFILE_NAME_RE,
+  type Config,
+  type ProfileConfig,
+  type RouteConfig,
+  type RawConfig,
+} from './schema.js';

@@ -1,0 +1,169 @@
+// Reading a config: YAML (or JSON, which YAML parses) → schema → cross-value
+// checks → a normalized Config. Every problem found on the way is collected and
+// reported at once as a ConfigError whose issues point at FILE:LINE:COL and the key
+// path, sorted by position like a compiler's output.
+import { readFileSync } from 'node:fs';
+
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+
+import { ConfigError, NetcgError, type ConfigIssue } from '../errors.js';
+import { lineCol, offsetOfPath, pathAtOffset } from './locate.js';
+import {
+  DEFAULT_CGROUP_PARENT,
+  DEFAULT_IP_RULE_PRIORITY,
+  DEFAULT_TABLE,
+  configSchema,
+  dnsSchema,
+  parseClassid,
+  profileSchema,
+  routeSchema,
+  type Config,
+  type ProfileConfig,
+} from './schema.js';
+import { checkRelations, deriveRouting, type PathIssue, type RoutedProfile } from './validate.js';
+
+type ParsedConfig = z.output<typeof configSchema>;
+
+/** The keys a strict object at `path` accepts, for "did you mean" hints. */
+function knownKeysAt(path: readonly string[]): string[] {
+  const shape =
+    path.length === 0
+      ? configSchema.shape
+      : path.length === 2 && path[0] === 'profiles'
+        ? profileSchema.shape
+        : path.length === 3 && path[2] === 'dns'
+          ? dnsSchema.shape
+          : path.length === 3 && path[2] === 'route'
+            ? routeSchema.shape
+            : {};
+  return Object.keys(shape);
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The known key closest to a misspelt one, if any is close enough to be a plausible typo. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  for (const candidate of known) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function fromZod(issues: z.core.$ZodIssue[]): PathIssue[] {
+  const out: PathIssue[] = [];
+  for (const issue of issues) {
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(path);
+      for (const key of issue.keys) {
+        const guess = closestKey(key, known);
+        out.push({
+          path: [...path, key],
+          at: 'key',
+          message: `unknown key "${key}"${guess ? `; did you mean "${guess}"?` : ''} (known keys here: ${known.join(', ')})`,
+        });
+      }
+    } else {
+      // A missing key is reported at its parent; name it, since the path alone reads like the key exists.
+      const message = issue.message.startsWith('missing; ')
+        ? `required key "${path.at(-1)}" is missing; ${issue.message.slice('missing; '.length)}`
+        : issue.message;
+      out.push({ path, at: 'value', message });
+    }
+  }
+  return out;
+}
+
+function normalize(data: ParsedConfig, file: string): Config {
+  const entries = Object.entries(data.profiles);
+  const routed: RoutedProfile[] = entries.flatMap(([name, p]) =>
+    p.route ? [{ name, classid: parseClassid(p.classid) as number, route: p.route }] : [],
+  );
+  const { routing } = deriveRouting(routed);
+  const profiles = Object.fromEntries(
+    entries.map(([name, p]): [string, ProfileConfig] => {
+      const profile: ProfileConfig = { name, classid: parseClassid(p.classid) as number };
+      if (p.owner !== undefined) profile.owner = String(p.owner);
+      if (p.dns) profile.dns = { redirect: p.dns.redirect };
+      if (p.ipv6) profile.ipv6 = p.ipv6;
+      if (p.route) profile.route = { via: p.route.via, ...routing.get(name)! };
+      return [name, profile];
+    }),
+  );
+  return {
+    file,
+    table: data.table ?? DEFAULT_TABLE,
+    cgroupParent: data.cgroupParent ?? DEFAULT_CGROUP_PARENT,
+    ipRulePriority: data.ipRulePriority ?? DEFAULT_IP_RULE_PRIORITY,
+    profiles,
+  };
+}
+
+function located(doc: Document, lines: LineCounter, file: string, issues: PathIssue[]): ConfigIssue[] {
+  return issues
+    .map((i) => ({ file, ...lineCol(lines, offsetOfPath(doc, i.path, i.at)), path: i.path.join('.'), message: i.message }))
+    .sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+/** Parses and checks config text; `fileName` is only used in messages. Throws ConfigError listing every issue. */
+export function parseConfig(text: string, fileName: string): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const path = pathAtOffset(doc, e.pos[0]);
+        const message =
+          e.code === 'DUPLICATE_KEY'
+            ? `duplicate key "${path.at(-1) ?? ''}"; a key may appear only once in a mapping, remove or merge one of them`
+            : `YAML syntax error: ${e.message}`;
+        return { file: fileName, ...lineCol(lines, e.pos[0]), path: path.join('.'), message };
+      }),
+    );
+  }
+  if (doc.contents === null) {
+    throw new ConfigError([
+      { file: fileName, line: 1, col: 1, path: '', message: 'the file is empty; expected a mapping with at least `profiles:` (see examples/seed.yaml)' },
+    ]);
+  }
+
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    throw new ConfigError([{ file: fileName, line: 1, col: 1, path: '', message: `cannot read the YAML: ${(err as Error).message}` }]);
+  }
+
+  const parsed = configSchema.safeParse(raw);
+  const issues = [...(parsed.success ? [] : fromZod(parsed.error.issues)), ...checkRelations(raw)];
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(located(doc, lines, fileName, issues));
+  return normalize(parsed.data, fileName);
+}
+
+/** Reads and checks a config file (YAML or JSON). */
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new NetcgError('ENOCONFIG', `cannot read config file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseConfig(text, file);
+}

@@ -1,0 +1,155 @@
+// Rules that relate several values of a config: what the schema, which checks
+// values one at a time, cannot see. These run on the raw parsed document even when
+// the schema found problems elsewhere, so one run reports every issue; each check
+// only looks at values that are valid on their own.
+import {
+  DEFAULT_COPY_LINK_ROUTES,
+  DEFAULT_MASQUERADE,
+  PROFILE_NAME_RE,
+  PROFILE_NAME_RULE,
+  RESERVED_TABLES,
+  classidSchema,
+  parseClassid,
+  routeSchema,
+  type RawRoute,
+} from './schema.js';
+
+/** An issue located by key path; `at: 'key'` points at the key itself rather than its value. */
+export interface PathIssue {
+  path: string[];
+  at: 'key' | 'value';
+  message: string;
+}
+
+export interface RoutedProfile {
+  name: string;
+  classid: number;
+  route: RawRoute;
+}
+
+export interface Routing {
+  mark: number;
+  table: number;
+  copyLinkRoutes: boolean;
+  masquerade: boolean;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * Gives every routed profile its mark and table. Profiles that route via the same
+ * interface share one mark, one table and so one ip rule, unless they set their
+ * own; the shared value is the lowest classid among them (for the recipe's single
+ * VPN profile with classid 43: mark 43, table 43). Reports derived tables the kernel
+ * reserves, a table used for two interfaces, a mark that would select two tables,
+ * and profiles that share a table or masquerade rule but disagree about it.
+ */
+export function deriveRouting(profiles: RoutedProfile[]): { routing: Map<string, Routing>; issues: PathIssue[] } {
+  const issues: PathIssue[] = [];
+  const lowestClassid = new Map<string, number>();
+  for (const p of profiles) lowestClassid.set(p.route.via, Math.min(p.classid, lowestClassid.get(p.route.via) ?? Infinity));
+
+  const routing = new Map<string, Routing>();
+  const tableOwner = new Map<number, { via: string; name: string; copyLinkRoutes: boolean }>();
+  const markOwner = new Map<number, { table: number; name: string }>();
+  const masqOwner = new Map<string, { masquerade: boolean; name: string }>();
+  for (const p of profiles) {
+    const { via } = p.route;
+    const shared = lowestClassid.get(via)!;
+    const r: Routing = {
+      mark: p.route.mark ?? shared,
+      table: p.route.table ?? shared,
+      copyLinkRoutes: p.route.copyLinkRoutes ?? DEFAULT_COPY_LINK_ROUTES,
+      masquerade: p.route.masquerade ?? DEFAULT_MASQUERADE,
+    };
+    routing.set(p.name, r);
+    const at = (key: keyof RawRoute): string[] => (p.route[key] === undefined ? ['profiles', p.name, 'route'] : ['profiles', p.name, 'route', key]);
+
+    const reserved = RESERVED_TABLES.get(r.table);
+    if (reserved && p.route.table === undefined) {
+      issues.push({
+        path: at('table'),
+        at: 'key',
+        message: `the derived routing table ${r.table} (the lowest classid among profiles routing via ${via}) is the kernel's "${reserved}" table; set route.table explicitly, e.g. table: 100`,
+      });
+      continue;
+    }
+
+    const tableUser = tableOwner.get(r.table);
+    if (!tableUser) tableOwner.set(r.table, { via, name: p.name, copyLinkRoutes: r.copyLinkRoutes });
+    else if (tableUser.via !== via)
+      issues.push({
+        path: at('table'),
+        at: 'key',
+        message: `routing table ${r.table} already routes via ${tableUser.via} (profile "${tableUser.name}"); a table has one default route, so give this profile (via ${via}) its own table`,
+      });
+    else if (tableUser.copyLinkRoutes !== r.copyLinkRoutes)
+      issues.push({
+        path: at('copyLinkRoutes'),
+        at: 'key',
+        message: `copyLinkRoutes is ${r.copyLinkRoutes} here but ${tableUser.copyLinkRoutes} for profile "${tableUser.name}", which shares routing table ${r.table}; set the same value on both`,
+      });
+
+    const markUser = markOwner.get(r.mark);
+    if (!markUser) markOwner.set(r.mark, { table: r.table, name: p.name });
+    else if (markUser.table !== r.table)
+      issues.push({
+        path: at('mark'),
+        at: 'key',
+        message: `mark ${r.mark} (${hex(r.mark)}) already selects routing table ${markUser.table} (profile "${markUser.name}"); one mark can select only one table, so give this profile another mark`,
+      });
+
+    const masqKey = `${r.mark}/${via}`;
+    const masqUser = masqOwner.get(masqKey);
+    if (!masqUser) masqOwner.set(masqKey, { masquerade: r.masquerade, name: p.name });
+    else if (masqUser.masquerade !== r.masquerade)
+      issues.push({
+        path: at('masquerade'),
+        at: 'key',
+        message: `masquerade is ${r.masquerade} here but ${masqUser.masquerade} for profile "${masqUser.name}", which shares mark ${r.mark} and ${via}; set the same value on both`,
+      });
+  }
+  return { routing, issues };
+}
+
+/** Every cross-value issue of a raw config; tolerant of any shape (the schema reports shape errors). */
+export function checkRelations(raw: unknown): PathIssue[] {
+  if (!isMapping(raw) || !isMapping(raw.profiles)) return [];
+  const issues: PathIssue[] = [];
+  const classidOwner = new Map<number, string>();
+  const routed: RoutedProfile[] = [];
+
+  for (const [name, profile] of Object.entries(raw.profiles)) {
+    if (!PROFILE_NAME_RE.test(name))
+      issues.push({ path: ['profiles', name], at: 'key', message: `"${name}" is not a valid profile name: ${PROFILE_NAME_RULE}` });
+    if (!isMapping(profile)) continue;
+
+    if (profile.dns === undefined && profile.ipv6 === undefined && profile.route === undefined)
+      issues.push({
+        path: ['profiles', name],
+        at: 'key',
+        message: `profile "${name}" has no effect; give it at least one of dns: { redirect: PORT }, ipv6: reject, route: { via: IFACE }`,
+      });
+
+    if (!classidSchema.safeParse(profile.classid).success) continue;
+    const classid = parseClassid(profile.classid) as number;
+    const first = classidOwner.get(classid);
+    if (first === undefined) classidOwner.set(classid, name);
+    else
+      issues.push({
+        path: ['profiles', name, 'classid'],
+        at: 'value',
+        message: `classid ${classid} (${hex(classid)}) is already used by profile "${first}"; the classid is how the kernel tells profiles' packets apart, so give each profile its own`,
+      });
+
+    const route = routeSchema.safeParse(profile.route);
+    if (profile.route !== undefined && route.success) routed.push({ name, classid, route: route.data });
+  }
+  return [...issues, ...deriveRouting(routed).issues];
+}

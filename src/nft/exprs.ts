@@ -1,0 +1,93 @@
+// The expression sequences netcg compiles, written exactly as `nft` itself
+// generates them for the equivalent rule text (register for register, byte for
+// byte), so a ruleset installed over netlink lists identically to one loaded with
+// `nft -f`. Each builder names the nft text it stands for; src/render/decompile.ts
+// is the inverse and must stay in step.
+import type { Expr, MetaKey } from '../native/types.js';
+import { hostU32, ifname, port, u8 } from './bytes.js';
+
+/** nft always uses the first 128-bit register for netcg's single-value matches. */
+export const REG_1 = 1;
+/** NFT_REG_VERDICT: a lookup whose result is a verdict (a vmap). */
+export const REG_VERDICT = 0;
+
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const NFPROTO_IPV4 = 2;
+export const NFPROTO_IPV6 = 10;
+/** NF_NAT_RANGE_PROTO_SPECIFIED: the redirect carries a port. */
+export const NF_NAT_RANGE_PROTO_SPECIFIED = 2;
+/** NFT_REJECT_ICMPX_UNREACH + NFT_REJECT_ICMPX_PORT_UNREACH: plain `reject` in an inet table. */
+export const NFT_REJECT_ICMPX_UNREACH = 2;
+export const NFT_REJECT_ICMPX_PORT_UNREACH = 1;
+/** The UDP and TCP destination port both sit 2 bytes into the transport header. */
+export const TRANSPORT_DPORT_OFFSET = 2;
+
+export function metaLoad(key: MetaKey): Expr {
+  return { type: 'meta', key, dreg: REG_1 };
+}
+
+export function cmpEq(data: Buffer): Expr {
+  return { type: 'cmp', sreg: REG_1, op: 'eq', data };
+}
+
+/** `counter` (a new rule's counter starts at zero). */
+export function counter(): Expr {
+  return { type: 'counter', packets: 0, bytes: 0 };
+}
+
+/** `meta nfproto ipv6` / `meta nfproto ipv4`. */
+export function matchNfproto(nfproto: number): Expr[] {
+  return [metaLoad('nfproto'), cmpEq(u8(nfproto))];
+}
+
+/** `udp dport N` / `tcp dport N`: nft adds the l4proto dependency itself. */
+export function matchDport(l4proto: number, dport: number): Expr[] {
+  return [
+    metaLoad('l4proto'),
+    cmpEq(u8(l4proto)),
+    { type: 'payload', base: 'transport', offset: TRANSPORT_DPORT_OFFSET, len: 2, dreg: REG_1 },
+    cmpEq(port(dport)),
+  ];
+}
+
+/** `meta mark 0x0000002b`. */
+export function matchMark(mark: number): Expr[] {
+  return [metaLoad('mark'), cmpEq(hostU32(mark))];
+}
+
+/** `oifname "tun0"`. */
+export function matchOifname(name: string): Expr[] {
+  return [metaLoad('oifname'), cmpEq(ifname(name))];
+}
+
+/** `meta cgroup vmap @map`: one hash lookup jumps to the profile's chain. */
+export function dispatchByCgroup(map: string): Expr[] {
+  return [metaLoad('cgroup'), { type: 'lookup', sreg: REG_1, set: map, dreg: REG_VERDICT }];
+}
+
+/** `redirect to :N`. */
+export function redirectToPort(toPort: number): Expr[] {
+  return [
+    { type: 'immediate', dreg: REG_1, data: port(toPort) },
+    { type: 'redir', regProtoMin: REG_1, regProtoMax: REG_1, flags: NF_NAT_RANGE_PROTO_SPECIFIED },
+  ];
+}
+
+/** `meta mark set 0x0000002b`. */
+export function setMark(mark: number): Expr[] {
+  return [
+    { type: 'immediate', dreg: REG_1, data: hostU32(mark) },
+    { type: 'meta', key: 'mark', sreg: REG_1 },
+  ];
+}
+
+/** `reject`: in an inet table nft sends an ICMPx "port unreachable", which the kernel turns into ICMP or ICMPv6. */
+export function reject(): Expr[] {
+  return [{ type: 'reject', rejectType: NFT_REJECT_ICMPX_UNREACH, code: NFT_REJECT_ICMPX_PORT_UNREACH }];
+}
+
+/** `masquerade`. */
+export function masquerade(): Expr[] {
+  return [{ type: 'masq' }];
+}
