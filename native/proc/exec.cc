@@ -23,7 +23,8 @@ namespace {
 struct ProcessState {
   std::vector<std::pair<int, struct sigaction>> actions;
   sigset_t mask;
-  int stdioFlags[3] = {-1, -1, -1};
+  int stdioFlags[3] = {-1, -1, -1};    // F_GETFL: O_NONBLOCK
+  int stdioFdFlags[3] = {-1, -1, -1};  // F_GETFD: FD_CLOEXEC
 };
 
 ProcessState resetForExec() {
@@ -47,6 +48,9 @@ ProcessState resetForExec() {
     const int flags = fcntl(fd, F_GETFL);
     saved.stdioFlags[fd] = flags;
     if (flags >= 0 && (flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    const int fdFlags = fcntl(fd, F_GETFD);
+    saved.stdioFdFlags[fd] = fdFlags;
+    if (fdFlags >= 0 && (fdFlags & FD_CLOEXEC)) fcntl(fd, F_SETFD, fdFlags & ~FD_CLOEXEC);
   }
 
   // The mask survives execve, so the program must get an empty one.
@@ -63,6 +67,7 @@ void restoreAfterFailedExec(const ProcessState& saved) {
   for (const auto& [sig, action] : saved.actions) sigaction(sig, &action, nullptr);
   for (int fd = 0; fd <= 2; ++fd) {
     if (saved.stdioFlags[fd] >= 0) fcntl(fd, F_SETFL, saved.stdioFlags[fd]);
+    if (saved.stdioFdFlags[fd] >= 0) fcntl(fd, F_SETFD, saved.stdioFdFlags[fd]);
   }
   pthread_sigmask(SIG_SETMASK, &saved.mask, nullptr);
 }

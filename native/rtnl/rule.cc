@@ -47,7 +47,8 @@ struct DecodedRule {
   uint32_t table = 0;
   std::string action;
   bool invert = false;
-  std::optional<uint32_t> priority, fwmark, fwmask;
+  uint32_t priority = 0;
+  std::optional<uint32_t> fwmark, fwmask;
   std::optional<uint8_t> protocol;
 };
 
@@ -125,7 +126,8 @@ Napi::Array ruleDump(Napi::Env env, NetlinkSocket& s, int family) {
     r.table = attrs[FRA_TABLE] ? mnl_attr_get_u32(attrs[FRA_TABLE]) : hdr->table;
     r.action = actionName(hdr->action);
     r.invert = (hdr->flags & FIB_RULE_INVERT) != 0;
-    if (attrs[FRA_PRIORITY]) r.priority = mnl_attr_get_u32(attrs[FRA_PRIORITY]);
+    // The kernel leaves FRA_PRIORITY out for priority 0 (the `lookup local` rule).
+    r.priority = attrs[FRA_PRIORITY] ? mnl_attr_get_u32(attrs[FRA_PRIORITY]) : 0;
     if (attrs[FRA_FWMARK]) r.fwmark = mnl_attr_get_u32(attrs[FRA_FWMARK]);
     if (attrs[FRA_FWMASK]) r.fwmask = mnl_attr_get_u32(attrs[FRA_FWMASK]);
     if (attrs[FRA_PROTOCOL]) r.protocol = mnl_attr_get_u8(attrs[FRA_PROTOCOL]);
@@ -137,7 +139,7 @@ Napi::Array ruleDump(Napi::Env env, NetlinkSocket& s, int family) {
     const DecodedRule& r = rules[i];
     Napi::Object o = Napi::Object::New(env);
     o.Set("family", r.family);
-    if (r.priority) o.Set("priority", *r.priority);
+    o.Set("priority", r.priority);
     o.Set("table", r.table);
     if (r.fwmark) o.Set("fwmark", *r.fwmark);
     if (r.fwmask) o.Set("fwmask", *r.fwmask);
