@@ -227,6 +227,22 @@ describe('links and routes', () => {
     }
   });
 
+  it('reads a dump that spans many netlink messages', () => {
+    // 3000 routes are far more than one receive buffer holds, so the dump comes in parts.
+    const big = 2043;
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) lines.push(`route add 198.19.${i >> 8}.${i & 255}/32 dev nct0 table ${big} proto 110`);
+    ns.run('ip', ['-batch', '-'], lines.join('\n') + '\n');
+    try {
+      const dumped = h.routeDump(4, big);
+      expect(dumped).toHaveLength(3000);
+      expect(new Set(dumped.map((r) => r.dst)).size).toBe(3000);
+      expect(dumped.every((r) => r.dstLen === 32 && r.oif === vethIndex && r.protocol === NETCG_PROTO)).toBe(true);
+    } finally {
+      ns.ip('route', 'flush', 'table', String(big));
+    }
+  });
+
   it('names the field of a malformed address', () => {
     const bad = { family: 4, table: TABLE, dst: '0.0.0.0', dstLen: 0, oif: vethIndex, gateway: '2001:db8::1' } as RtRoute;
     expect(thrown(() => h.routeAdd(bad))).toMatchObject({ code: 'EINVAL', message: expect.stringContaining('route.gateway') });
