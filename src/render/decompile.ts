@@ -1,0 +1,115 @@
+// Expression list → nft rule text, for exactly the sequences netcg compiles
+// (src/nft/exprs.ts is the other direction). It is the nft backend's way to install
+// a DesiredState and the tests' way to compare with `nft` itself, so it refuses
+// anything it does not recognise rather than guess.
+import { NetcgError } from '../errors.js';
+import type { Expr } from '../native/types.js';
+import {
+  IFNAMSIZ,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  NFPROTO_IPV4,
+  NFPROTO_IPV6,
+  NF_NAT_RANGE_PROTO_SPECIFIED,
+  NFT_REJECT_ICMPX_PORT_UNREACH,
+  NFT_REJECT_ICMPX_UNREACH,
+  TRANSPORT_DPORT_OFFSET,
+  REG_VERDICT,
+  readHostU32,
+  readIfname,
+} from '../nft/index.js';
+
+const NFPROTO_NAMES: Record<number, string> = { [NFPROTO_IPV4]: 'ipv4', [NFPROTO_IPV6]: 'ipv6' };
+const L4PROTO_NAMES: Record<number, string> = { [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp' };
+
+type ExprOf<T extends Expr['type']> = Extract<Expr, { type: T }>;
+
+const hex32 = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+
+class Reader {
+  private i = 0;
+  constructor(private readonly exprs: readonly Expr[]) {}
+
+  get done(): boolean {
+    return this.i >= this.exprs.length;
+  }
+
+  fail(why: string): never {
+    throw new NetcgError(
+      'ERENDER',
+      `cannot render expression ${this.i} of [${this.exprs.map((e) => e.type).join(', ')}] as nft text: ${why}`,
+    );
+  }
+
+  next(): Expr {
+    const e = this.exprs[this.i++];
+    if (!e) this.fail('the rule ends in the middle of a statement');
+    return e;
+  }
+
+  expect<T extends Expr['type']>(type: T, ok: (e: ExprOf<T>) => boolean, what: string): ExprOf<T> {
+    const e = this.next();
+    if (e.type !== type || !ok(e as ExprOf<T>)) this.fail(`expected ${what}, got ${JSON.stringify(e)}`);
+    return e as ExprOf<T>;
+  }
+
+  /** The `cmp eq` that completes a load into `reg`, with data of `len` bytes. */
+  cmpEq(reg: number, len: number, what: string): Buffer {
+    return this.expect('cmp', (c) => c.op === 'eq' && c.sreg === reg && c.data.length === len, `cmp eq of ${len} bytes (${what})`).data;
+  }
+}
+
+/** One statement starting at a meta load. */
+function metaLoad(r: Reader, load: ExprOf<'meta'> & { dreg: number }): string {
+  const reg = load.dreg;
+  switch (load.key) {
+    case 'nfproto': {
+      const value = r.cmpEq(reg, 1, 'meta nfproto')[0]!;
+      return `meta nfproto ${NFPROTO_NAMES[value] ?? r.fail(`unknown nfproto ${value}`)}`;
+    }
+    case 'mark':
+      return `meta mark ${hex32(readHostU32(r.cmpEq(reg, 4, 'meta mark')))}`;
+    case 'oifname': {
+      const name = readIfname(r.cmpEq(reg, IFNAMSIZ, 'oifname'));
+      return `oifname "${name ?? r.fail('oifname is not a zero-padded exact name')}"`;
+    }
+    case 'l4proto': {
+      const proto = r.cmpEq(reg, 1, 'meta l4proto')[0]!;
+      const name = L4PROTO_NAMES[proto] ?? r.fail(`unknown l4proto ${proto}`);
+      r.expect('payload', (p) => p.base === 'transport' && p.offset === TRANSPORT_DPORT_OFFSET && p.len === 2, `payload load of ${name} dport`);
+      return `${name} dport ${r.cmpEq(reg, 2, 'dport').readUInt16BE(0)}`;
+    }
+    case 'cgroup': {
+      const lookup = r.expect('lookup', (l) => l.sreg === reg && l.dreg === REG_VERDICT && !l.invert, 'a verdict map lookup');
+      return `meta cgroup vmap @${lookup.set}`;
+    }
+    default:
+      return r.fail(`meta ${load.key} is not a match netcg compiles`);
+  }
+}
+
+/** One statement starting at an immediate load of data. */
+function immediate(r: Reader, imm: ExprOf<'immediate'> & { data: Buffer }): string {
+  const user = r.next();
+  if (user.type === 'redir' && imm.data.length === 2 && user.regProtoMin === imm.dreg && user.regProtoMax === imm.dreg && user.flags === NF_NAT_RANGE_PROTO_SPECIFIED)
+    return `redirect to :${imm.data.readUInt16BE(0)}`;
+  if (user.type === 'meta' && 'sreg' in user && user.key === 'mark' && user.sreg === imm.dreg && imm.data.length === 4)
+    return `meta mark set ${hex32(readHostU32(imm.data))}`;
+  return r.fail(`an immediate followed by ${JSON.stringify(user)}`);
+}
+
+/** The nft text of one rule, e.g. `udp dport 53 counter redirect to :5354`. */
+export function ruleText(exprs: readonly Expr[]): string {
+  const r = new Reader(exprs);
+  const parts: string[] = [];
+  while (!r.done) {
+    const e = r.next();
+    if (e.type === 'meta' && 'dreg' in e) parts.push(metaLoad(r, e));
+    else if (e.type === 'immediate' && 'data' in e) parts.push(immediate(r, e));
+    else if (e.type === 'counter') parts.push('counter');
+    else if (e.type === 'reject' && e.rejectType === NFT_REJECT_ICMPX_UNREACH && e.code === NFT_REJECT_ICMPX_PORT_UNREACH) parts.push('reject');
+    else if (e.type === 'masq' && e.regProtoMin === undefined && e.regProtoMax === undefined && !e.flags) parts.push('masquerade');
+    else r.fail(`${JSON.stringify(e)} is not an expression netcg compiles`);
+  }
+  return parts.join(' ');
+}
