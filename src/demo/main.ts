@@ -32,10 +32,10 @@ const rows: Row[] = [
       return r.gateway ? 'connected' : `failed (${r.error})`;
     },
   },
-  ...(['tcp', 'udp'] as const).map((proto) => ({
-    label: `${proto.toUpperCase()} to ${FAR.v4}: gateway, source`,
+  ...([['tcp', FAR.v4], ['udp', FAR.v4], ['tcp', FAR.v6]] as const).map(([proto, far]) => ({
+    label: `${proto.toUpperCase()} to ${far}: gateway, source`,
     probe: (l: Launcher) => {
-      const r = echo(l, proto, FAR.v4, ECHO_PORT);
+      const r = echo(l, proto, far, ECHO_PORT);
       return r.gateway ? `${r.gateway}, from ${r.source}` : `failed (${r.error})`;
     },
   })),
@@ -45,7 +45,7 @@ function printTable(columns: Column[]): void {
   const cells = rows.map((row) => [row.label, ...columns.map((c) => row.probe(c.launcher))]);
   const header = ['probe', ...columns.map((c) => c.title)];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
-  const line = (r: string[], style = (s: string) => s) => r.map((s, i) => style(s.padEnd(widths[i]!))).join('  ');
+  const line = (r: string[], style = (s: string) => s) => r.map((s, i) => style(s.padEnd(widths[i]!))).join('  ').trimEnd();
   console.log(line(header, pc.bold));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of cells) console.log(line(r));

@@ -3,7 +3,7 @@
 // through a veth the host calls tun0). Both gateways own the same far address, so
 // only the answer (its name and the source it saw) tells which way a packet went.
 //
-//   host:lan0 198.18.0.1/24 2001:db8:0::1/64 <-> lan:eth0 198.18.0.2/24 2001:db8:0::2/64
+//   host:lan0 198.18.0.1/24 2001:db8::1/64   <-> lan:eth0 198.18.0.2/24 2001:db8::2/64
 //   host:tun0 198.18.1.1/24 2001:db8:1::1/64 <-> vpn:eth0 198.18.1.2/24 2001:db8:1::2/64
 //   lan:lo, vpn:lo  198.51.100.100/32 2001:db8:ff::100/128 (the far address)
 //
@@ -25,7 +25,7 @@ export interface Link {
   gatewayV6: string;
 }
 
-export const LAN: Link = { hostDev: 'lan0', subnetV4: '198.18.0.0/24', subnetV6: '2001:db8:0::/64', hostV4: '198.18.0.1', hostV6: '2001:db8:0::1', gatewayV4: '198.18.0.2', gatewayV6: '2001:db8:0::2' };
+export const LAN: Link = { hostDev: 'lan0', subnetV4: '198.18.0.0/24', subnetV6: '2001:db8::/64', hostV4: '198.18.0.1', hostV6: '2001:db8::1', gatewayV4: '198.18.0.2', gatewayV6: '2001:db8::2' };
 export const VPN: Link = { hostDev: 'tun0', subnetV4: '198.18.1.0/24', subnetV6: '2001:db8:1::/64', hostV4: '198.18.1.1', hostV6: '2001:db8:1::1', gatewayV4: '198.18.1.2', gatewayV6: '2001:db8:1::2' };
 
 export interface Topology {
@@ -64,6 +64,12 @@ function connect(host: Netns, gateway: Netns, link: Link): void {
   gateway.ip('link', 'set', 'eth0', 'up');
   gateway.ip('addr', 'add', `${FAR.v4}/32`, 'dev', 'lo');
   gateway.ip('-6', 'addr', 'add', `${FAR.v6}/128`, 'dev', 'lo', 'nodad');
+  // IPv4 answers ARP for any local address; IPv6 answers neighbour solicitations only
+  // for addresses on the asked interface, so the far address needs a proxy entry for a
+  // host route like `default dev tun0` (no gateway) to reach it. The kernel answers
+  // proxied solicitations only on a router, so the gateway forwards (inside its own namespace).
+  gateway.sysctl({ 'net.ipv6.conf.all.forwarding': '1', 'net.ipv6.conf.eth0.proxy_ndp': '1' });
+  gateway.ip('-6', 'neigh', 'add', 'proxy', FAR.v6, 'dev', 'eth0');
 }
 
 /** The gateway behind `link` routes the host's *other* subnet back through the host. */

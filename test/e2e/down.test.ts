@@ -49,7 +49,7 @@ table ip ${bench.names.table} {
 }
 `);
   host.ip('-4', 'rule', 'add', 'fwmark', '0x2b', 'lookup', vpnTable, 'priority', '10001');
-  host.ip('-6', 'rule', 'add', 'from', '2001:db8:0::/64', 'lookup', '99', 'priority', '9000');
+  host.ip('-6', 'rule', 'add', 'from', '2001:db8::/64', 'lookup', '99', 'priority', '9000');
   host.ip('-4', 'route', 'add', '198.51.100.0/24', 'via', LAN.gatewayV4, 'table', vpnTable);
   before = snapshot(bench);
   cliOk(['apply', '-c', bench.configFile, '--netns', host.path]);

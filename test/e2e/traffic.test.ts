@@ -90,6 +90,16 @@ describe('VPN routing (scenario 5)', () => {
     });
   }
 
+  it("a member of vpn reaches the vpn gateway over IPv6 too, seen from tun0's IPv6 address", () => {
+    const r = echo(vpn, 'tcp', FAR.v6, ECHO_PORT);
+    expect(r, r.outcome.stderr).toMatchObject({ gateway: 'vpn', source: VPN.hostV6 });
+  });
+
+  it('an outsider reaches the lan gateway over IPv6', () => {
+    const r = echo(plain, 'tcp', FAR.v6, ECHO_PORT);
+    expect(r, r.outcome.stderr).toMatchObject({ gateway: 'lan', source: LAN.hostV6 });
+  });
+
   it('a member of another profile reaches lan', () => {
     const r = echo(unlocator, 'tcp', FAR.v4, ECHO_PORT);
     expect(r, r.outcome.stderr).toMatchObject({ gateway: 'lan', source: LAN.hostV4 });
