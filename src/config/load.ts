@@ -4,7 +4,7 @@
 // path, sorted by position like a compiler's output.
 import { readFileSync } from 'node:fs';
 
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, isMap, isScalar, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 
 import { ConfigError, NetcgError, type ConfigIssue } from '../errors.js';
@@ -115,6 +115,19 @@ function normalize(data: ParsedConfig, file: string): Config {
   };
 }
 
+/**
+ * `__proto__` as a profile name would vanish silently when the YAML becomes a
+ * JavaScript object (it sets the prototype instead of a key), so it is caught on
+ * the document itself.
+ */
+function prototypeKeys(doc: Document): PathIssue[] {
+  const profiles = doc.get('profiles', true);
+  if (!isMap(profiles)) return [];
+  return profiles.items
+    .filter((pair) => isScalar(pair.key) && pair.key.value === '__proto__')
+    .map(() => ({ path: ['profiles', '__proto__'], at: 'key' as const, message: '"__proto__" cannot be a profile name; choose another name' }));
+}
+
 function located(doc: Document, lines: LineCounter, file: string, issues: PathIssue[]): ConfigIssue[] {
   return issues
     .map((i) => ({ file, ...lineCol(lines, offsetOfPath(doc, i.path, i.at)), path: i.path.join('.'), message: i.message }))
@@ -152,7 +165,7 @@ export function parseConfig(text: string, fileName: string): Config {
   }
 
   const parsed = configSchema.safeParse(raw);
-  const issues = [...(parsed.success ? [] : fromZod(parsed.error.issues)), ...checkRelations(raw)];
+  const issues = [...(parsed.success ? [] : fromZod(parsed.error.issues)), ...checkRelations(raw), ...prototypeKeys(doc)];
   if (issues.length > 0 || !parsed.success) throw new ConfigError(located(doc, lines, fileName, issues));
   return normalize(parsed.data, fileName);
 }

@@ -202,6 +202,12 @@ describe('parseConfig: bad input, each located at FILE:LINE:COL and key path', (
     );
   });
 
+  it('__proto__ as a profile name (it would silently vanish)', () => {
+    expect(onlyIssue('profiles:\n  __proto__: { classid: 5, ipv6: reject }\n', 2, 3, 'profiles.__proto__')).toBe(
+      '"__proto__" cannot be a profile name; choose another name',
+    );
+  });
+
   it('an interface name longer than 15 bytes, or with /, : or whitespace', () => {
     expect(onlyIssue('profiles:\n  v:\n    classid: 43\n    route: { via: abcdefghijklmnop }\n', 4, 19, 'profiles.v.route.via')).toBe(
       'interface name "abcdefghijklmnop" is 16 bytes long; Linux allows at most 15 (IFNAMSIZ 16 with the final NUL)',
