@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <ctime>
 #include <set>
 
@@ -151,6 +152,11 @@ void NetlinkSocket::request(const void* buf, size_t len, uint32_t firstSeq, uint
   if (getsockopt(sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) == 0 && size_t(sndbuf) < len + 65536)
     growBuffer(sock, SO_SNDBUFFORCE, SO_SNDBUF, int(len + 65536));
 
+  // Replies left over from an earlier request that ended in an error would
+  // otherwise be read as foreign replies to this one.
+  while (::recv(sock, rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT | MSG_TRUNC) > 0) {
+  }
+
   ssize_t sent = mnl_socket_sendto(nl_, buf, len);
   if (sent < 0) throw failure(errno, op);
   if (size_t(sent) != len) throw failure(EMSGSIZE, op);
@@ -164,6 +170,8 @@ void NetlinkSocket::request(const void* buf, size_t len, uint32_t firstSeq, uint
     for (uint32_t s = firstSeq; s != lastSeq + 1; s++) pending.insert(s);
 
   NetlinkFailure firstError;
+  // An exception from onMessage must not leave the rest of the reply unread.
+  std::exception_ptr callbackError;
   bool failed = false, done = false, interrupted = false;
 
   while (!done) {
@@ -214,7 +222,13 @@ void NetlinkSocket::request(const void* buf, size_t len, uint32_t firstSeq, uint
         }
         if (isDump) done = true;
       } else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
-        if (!failed) onMessage(nlh);
+        if (!failed && !callbackError) {
+          try {
+            onMessage(nlh);
+          } catch (...) {
+            callbackError = std::current_exception();
+          }
+        }
       }
     }
     if (remaining > 0) throw failure(EBADMSG, op + " (truncated reply)");
@@ -222,6 +236,7 @@ void NetlinkSocket::request(const void* buf, size_t len, uint32_t firstSeq, uint
   }
 
   if (failed) throw firstError;
+  if (callbackError) std::rethrow_exception(callbackError);
   if (interrupted) {
     NetlinkFailure f = failure(EINTR, op + " (dump interrupted)");
     f.dumpInterrupted = true;

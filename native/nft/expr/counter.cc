@@ -1,0 +1,30 @@
+// counter: packets and bytes seen (initial values on add, live values on dump).
+#include "js.h"
+#include "nft/expr/expr.h"
+
+namespace netcg::nft::expr {
+
+namespace {
+
+void encodeCounter(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+  uint64_t packets = o.Get("packets").IsUndefined() ? 0 : getU64(o, "packets", path);
+  uint64_t bytes = o.Get("bytes").IsUndefined() ? 0 : getU64(o, "bytes", path);
+  nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, packets);
+  nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, bytes);
+}
+
+bool decodeCounter(Napi::Env, const nftnl_expr* e, Napi::Object& out) {
+  auto packets = readU64(e, NFTNL_EXPR_CTR_PACKETS);
+  auto bytes = readU64(e, NFTNL_EXPR_CTR_BYTES);
+  if (!packets || !bytes) return false;
+  // Doubles are exact to 2^53: 9 PB or 9e15 packets, beyond any real counter.
+  out.Set("packets", double(*packets));
+  out.Set("bytes", double(*bytes));
+  return true;
+}
+
+}  // namespace
+
+const Kind kCounter{"counter", encodeCounter, decodeCounter};
+
+}  // namespace netcg::nft::expr

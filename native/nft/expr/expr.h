@@ -1,0 +1,57 @@
+// Expression registry: one {encode, decode} pair per expression kind, each in its
+// own file (expr/<kind>.cc). The JS `type` is the kernel's expression name.
+//
+// Decoding is strict: an attribute is only read when present with exactly the
+// expected length, and an expression we do not understand (unknown kind, or a
+// variant we do not model) becomes { type: '<name>', unknown: true } instead of
+// a guess or a crash. A dump must never read out of bounds, whatever it holds.
+#pragma once
+
+#include <libnftnl/expr.h>
+#include <napi.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace netcg::nft::expr {
+
+// Fills an expression already allocated with the kind's kernel name.
+using Encoder = void (*)(nftnl_expr* e, const Napi::Object& o, const std::string& path);
+// Fills `out` (which already has `type`); returns false for "unknown variant".
+using Decoder = bool (*)(Napi::Env env, const nftnl_expr* e, Napi::Object& out);
+
+struct Kind {
+  const char* name;  // JS type == kernel expression name
+  Encoder encode;
+  Decoder decode;
+};
+
+// Defined one per file.
+extern const Kind kMeta, kCmp, kPayload, kImmediate, kBitwise, kLookup, kCounter, kRedir, kMasq,
+    kReject, kCt, kSocket, kFib;
+
+// Encodes one JS expression; the caller owns the result (until nftnl_rule_add_expr).
+// Throws InputError naming `path`.
+nftnl_expr* encode(const Napi::Object& o, const std::string& path);
+// Decodes one kernel expression; never throws for malformed or unknown input.
+Napi::Object decode(Napi::Env env, const nftnl_expr* e);
+
+// ---- strict attribute readers for decoders (nullopt when absent or mis-sized)
+std::optional<uint8_t> readU8(const nftnl_expr* e, uint16_t attr);
+std::optional<uint32_t> readU32(const nftnl_expr* e, uint16_t attr);
+std::optional<uint64_t> readU64(const nftnl_expr* e, uint16_t attr);
+std::optional<std::vector<uint8_t>> readBytes(const nftnl_expr* e, uint16_t attr);
+std::optional<std::string> readStr(const nftnl_expr* e, uint16_t attr);
+
+// ---- encoder helpers
+// A register number: NFT_REG_VERDICT..NFT_REG32_15 (0..23).
+uint32_t getReg(const Napi::Object& o, const char* key, const std::string& path);
+std::optional<uint32_t> getOptReg(const Napi::Object& o, const char* key, const std::string& path);
+// Index of `name` in `names` (a table indexed by kernel value; nullptr = unnamed).
+uint32_t keyIndex(const std::string& name, const char* const* names, size_t count, const std::string& path);
+// Name for kernel value `v`, nullptr when out of the table or unnamed.
+const char* keyName(uint32_t v, const char* const* names, size_t count);
+
+}  // namespace netcg::nft::expr

@@ -1,0 +1,52 @@
+// immediate: load constant bytes into a data register ({dreg, data}) or set the
+// verdict register ({dreg: 0, verdict}).
+#include <linux/netfilter/nf_tables.h>
+
+#include "js.h"
+#include "nft/expr/expr.h"
+#include "nft/verdict.h"
+
+namespace netcg::nft::expr {
+
+namespace {
+
+void encodeImmediate(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+  uint32_t dreg = getReg(o, "dreg", path);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
+  auto verdict = getOptObject(o, "verdict", path);
+  auto data = getOptBytes(o, "data", path);
+  if (verdict.has_value() == data.has_value()) throw InputError{path, "needs exactly one of data or verdict"};
+  if (verdict) {
+    if (dreg != NFT_REG_VERDICT) throw InputError{path + ".dreg", "a verdict goes to register 0"};
+    VerdictValue v = verdictFromJs(*verdict, path + ".verdict");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, uint32_t(v.code));
+    if (!v.chain.empty()) nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, v.chain.c_str());
+    return;
+  }
+  if (dreg == NFT_REG_VERDICT) throw InputError{path + ".dreg", "data cannot go to the verdict register"};
+  if (data->empty() || data->size() > NFT_DATA_VALUE_MAXLEN) throw InputError{path + ".data", "must be 1..64 bytes"};
+  nftnl_expr_set_data(e, NFTNL_EXPR_IMM_DATA, data->data(), uint32_t(data->size()));
+}
+
+bool decodeImmediate(Napi::Env env, const nftnl_expr* e, Napi::Object& out) {
+  auto dreg = readU32(e, NFTNL_EXPR_IMM_DREG);
+  if (!dreg) return false;
+  out.Set("dreg", *dreg);
+  if (auto code = readU32(e, NFTNL_EXPR_IMM_VERDICT)) {
+    auto chain = readStr(e, NFTNL_EXPR_IMM_CHAIN);
+    auto verdict = verdictToJs(env, int32_t(*code), chain ? chain->c_str() : nullptr);
+    if (!verdict) return false;
+    out.Set("verdict", *verdict);
+    return true;
+  }
+  auto data = readBytes(e, NFTNL_EXPR_IMM_DATA);
+  if (!data) return false;
+  out.Set("data", toBuffer(env, data->data(), data->size()));
+  return true;
+}
+
+}  // namespace
+
+const Kind kImmediate{"immediate", encodeImmediate, decodeImmediate};
+
+}  // namespace netcg::nft::expr
