@@ -1,0 +1,246 @@
+// The nf_tables half of plan: the ops that turn the table read back from the
+// kernel into the desired one, as ONE batch whose order satisfies the kernel's
+// reference counting at every message:
+//   1. delete rules (by handle)       - frees the maps and chains they reference
+//   2. delete map elements            - frees the chains they jump to
+//   3. delete maps                    - (their elements go with them)
+//   4. delete chains                  - nothing references them any more
+//   5. add maps, 6. add chains        - before anything that references them
+//   7. add map elements               - the chains they jump to exist
+//   8. add rules, chain by chain, in order
+// Maps and chains whose attributes differ (key type, hook, priority, policy) cannot
+// be changed in place: they are deleted and re-created, and so is everything that
+// references them.
+//
+// Rule order inside a chain: the addon's rule `add` appends (no position), so the
+// rules kept are the longest prefix of the desired list that appears, in order, in
+// the current one (greedy subsequence match); every other current rule is deleted
+// and the rest of the desired list is appended. A rule missing at the end of a chain
+// costs one add; one missing in the middle also re-adds the rules after it.
+import type { ChainState, MapState, NftElement, RuleState, TableState } from '../model.js';
+import type { NftOp } from '../native/types.js';
+import { chainAttrsKey, elementKey, elementValueKey, mapAttrsKey, ruleContentKey, ruleReferences } from './normalize.js';
+import type { Change } from './plan.js';
+import { chainView, elementView, mapView, ruleView, tableView } from './views.js';
+
+interface TablePlan { ops: NftOp[]; changes: Change[] }
+
+type Base = { family: 'inet'; table: string };
+
+function mapAddOp(base: Base, m: MapState): NftOp {
+  return {
+    verb: 'add', object: 'set', ...base, name: m.name, flags: m.flags, keyType: m.keyType, keyLen: m.keyLen,
+    dataType: m.dataType, dataLen: m.dataLen, ...(m.userdata ? { userdata: m.userdata } : {}),
+  };
+}
+
+function chainAddOp(base: Base, c: ChainState): NftOp {
+  return { verb: 'add', object: 'chain', ...base, name: c.name, ...(c.hook ? { hook: { ...c.hook } } : {}) };
+}
+
+function ruleAddOp(base: Base, chain: string, r: RuleState): NftOp {
+  return { verb: 'add', object: 'rule', ...base, chain, exprs: r.exprs };
+}
+
+const mapId = (m: string) => m;
+const elementId = (map: string, e: NftElement) => `${map}[${elementView(map, e).key}]`;
+const ruleAddId = (chain: string, position: number) => `${chain}[${position}]`;
+const ruleDelId = (chain: string, handle: number | undefined) => `${chain}#${handle ?? '?'}`;
+
+/** The whole table, created from nothing (the table does not exist yet). */
+function createTable(want: TableState): TablePlan {
+  const base: Base = { family: want.family, table: want.name };
+  const ops: NftOp[] = [{ verb: 'add', object: 'table', family: want.family, name: want.name }];
+  const changes: Change[] = [{ action: '+', kind: 'table', id: `${want.family} ${want.name}`, after: tableView(want) }];
+  for (const m of want.maps) {
+    ops.push(mapAddOp(base, m));
+    changes.push({ action: '+', kind: 'map', id: mapId(m.name), after: mapView(m) });
+  }
+  for (const c of want.chains) {
+    ops.push(chainAddOp(base, c));
+    changes.push({ action: '+', kind: 'chain', id: c.name, after: chainView(c) });
+  }
+  for (const m of want.maps) {
+    if (m.elements.length > 0) ops.push({ verb: 'add', object: 'element', ...base, set: m.name, elements: m.elements });
+    for (const e of m.elements) changes.push({ action: '+', kind: 'element', id: elementId(m.name, e), after: elementView(m.name, e) });
+  }
+  for (const c of want.chains) {
+    c.rules.forEach((r, position) => {
+      ops.push(ruleAddOp(base, c.name, r));
+      changes.push({ action: '+', kind: 'rule', id: ruleAddId(c.name, position), after: ruleView(c.name, r.exprs, { position }) });
+    });
+  }
+  return { ops, changes };
+}
+
+/** Splits a chain's rules into deletions (by handle) and additions (appended, in order). */
+function planRules(have: RuleState[], want: RuleState[], mustGo: (r: RuleState) => boolean): { del: RuleState[]; add: Array<{ rule: RuleState; position: number }> } {
+  const del: RuleState[] = [];
+  let next = 0;
+  for (const r of have) {
+    const w = want[next];
+    if (w && !mustGo(r) && ruleContentKey(r.exprs) === ruleContentKey(w.exprs)) next++;
+    else del.push(r);
+  }
+  return { del, add: want.slice(next).map((rule, i) => ({ rule, position: next + i })) };
+}
+
+export function planTable(have: TableState | undefined, want: TableState): TablePlan {
+  if (!have) return createTable(want);
+  const base: Base = { family: want.family, table: want.name };
+
+  const haveMaps = new Map(have.maps.map((m) => [m.name, m]));
+  const wantMaps = new Map(want.maps.map((m) => [m.name, m]));
+  const haveChains = new Map(have.chains.map((c) => [c.name, c]));
+  const wantChains = new Map(want.chains.map((c) => [c.name, c]));
+
+  // Maps/chains that go away or are re-created: whatever references them must go first.
+  const replacedMaps = new Set(want.maps.filter((m) => haveMaps.has(m.name) && mapAttrsKey(haveMaps.get(m.name)!) !== mapAttrsKey(m)).map((m) => m.name));
+  const goneMaps = new Set([...have.maps.filter((m) => !wantMaps.has(m.name)).map((m) => m.name), ...replacedMaps]);
+  const replacedChains = new Set(want.chains.filter((c) => haveChains.has(c.name) && chainAttrsKey(haveChains.get(c.name)!) !== chainAttrsKey(c)).map((c) => c.name));
+  const goneChains = new Set([...have.chains.filter((c) => !wantChains.has(c.name)).map((c) => c.name), ...replacedChains]);
+
+  const referencesGone = (r: RuleState) => {
+    const refs = ruleReferences(r.exprs);
+    return refs.sets.some((s) => goneMaps.has(s)) || refs.chains.some((c) => goneChains.has(c));
+  };
+  const jumpsToGone = (e: NftElement) => e.verdict !== undefined && 'chain' in e.verdict && goneChains.has(e.verdict.chain);
+
+  const ruleDels: Array<{ chain: string; rule: RuleState }> = [];
+  const ruleAdds: Array<{ chain: string; rule: RuleState; position: number }> = [];
+  for (const c of have.chains) {
+    const w = goneChains.has(c.name) ? undefined : wantChains.get(c.name);
+    const { del } = planRules(c.rules, w?.rules ?? [], referencesGone);
+    for (const rule of del) ruleDels.push({ chain: c.name, rule });
+  }
+  for (const c of want.chains) {
+    const h = goneChains.has(c.name) ? undefined : haveChains.get(c.name);
+    const { add } = planRules(h?.rules ?? [], c.rules, referencesGone);
+    for (const a of add) ruleAdds.push({ chain: c.name, ...a });
+  }
+
+  const elemDels: Array<{ map: string; element: NftElement }> = [];
+  const elemAdds: Array<{ map: string; element: NftElement }> = [];
+  for (const m of have.maps) {
+    if (goneMaps.has(m.name)) continue;
+    const wantByKey = new Map(wantMaps.get(m.name)!.elements.map((e) => [elementKey(e), e]));
+    for (const e of m.elements) {
+      const w = wantByKey.get(elementKey(e));
+      if (!w || elementValueKey(w) !== elementValueKey(e) || jumpsToGone(e)) elemDels.push({ map: m.name, element: e });
+    }
+  }
+  for (const m of want.maps) {
+    const h = goneMaps.has(m.name) ? undefined : haveMaps.get(m.name);
+    const haveByKey = new Map((h?.elements ?? []).map((e) => [elementKey(e), e]));
+    for (const e of m.elements) {
+      const cur = haveByKey.get(elementKey(e));
+      if (!cur || elementValueKey(cur) !== elementValueKey(e) || jumpsToGone(cur)) elemAdds.push({ map: m.name, element: e });
+    }
+  }
+
+  const ops: NftOp[] = [];
+  for (const { chain, rule } of ruleDels) ops.push({ verb: 'delete', object: 'rule', ...base, chain, handle: rule.handle! });
+  for (const [map, elements] of groupByMap(elemDels, have.maps)) ops.push({ verb: 'delete', object: 'element', ...base, set: map, elements });
+  for (const m of have.maps) if (goneMaps.has(m.name)) ops.push({ verb: 'delete', object: 'set', ...base, name: m.name });
+  for (const c of have.chains) if (goneChains.has(c.name)) ops.push({ verb: 'delete', object: 'chain', ...base, name: c.name });
+  for (const m of want.maps) if (!haveMaps.has(m.name) || replacedMaps.has(m.name)) ops.push(mapAddOp(base, m));
+  for (const c of want.chains) if (!haveChains.has(c.name) || replacedChains.has(c.name)) ops.push(chainAddOp(base, c));
+  for (const [map, elements] of groupByMap(elemAdds, want.maps)) ops.push({ verb: 'add', object: 'element', ...base, set: map, elements });
+  for (const { chain, rule } of ruleAdds) ops.push(ruleAddOp(base, chain, rule));
+
+  return {
+    ops,
+    changes: [
+      ...mapChanges(have, want, replacedMaps),
+      ...chainChanges(have, want, replacedChains),
+      ...ruleChanges(want, ruleDels, ruleAdds),
+      ...elementChanges(elemDels, elemAdds),
+    ],
+  };
+}
+
+/** Elements grouped into one op per map, maps in `order`'s order. */
+function groupByMap(items: Array<{ map: string; element: NftElement }>, order: MapState[]): Array<[string, NftElement[]]> {
+  const groups = new Map<string, NftElement[]>();
+  for (const { map, element } of items) {
+    const g = groups.get(map);
+    if (g) g.push(element);
+    else groups.set(map, [element]);
+  }
+  return order.filter((m) => groups.has(m.name)).map((m) => [m.name, groups.get(m.name)!]);
+}
+
+function mapChanges(have: TableState, want: TableState, replaced: Set<string>): Change[] {
+  const wantNames = new Set(want.maps.map((m) => m.name));
+  const haveByName = new Map(have.maps.map((m) => [m.name, m]));
+  return [
+    ...have.maps.filter((m) => !wantNames.has(m.name)).map((m): Change => ({ action: '-', kind: 'map', id: mapId(m.name), before: mapView(m) })),
+    ...want.maps.flatMap((m): Change[] => {
+      const h = haveByName.get(m.name);
+      if (!h) return [{ action: '+', kind: 'map', id: mapId(m.name), after: mapView(m) }];
+      return replaced.has(m.name) ? [{ action: '~', kind: 'map', id: mapId(m.name), before: mapView(h), after: mapView(m) }] : [];
+    }),
+  ];
+}
+
+function chainChanges(have: TableState, want: TableState, replaced: Set<string>): Change[] {
+  const wantNames = new Set(want.chains.map((c) => c.name));
+  const haveByName = new Map(have.chains.map((c) => [c.name, c]));
+  return [
+    ...have.chains.filter((c) => !wantNames.has(c.name)).map((c): Change => ({ action: '-', kind: 'chain', id: c.name, before: chainView(c) })),
+    ...want.chains.flatMap((c): Change[] => {
+      const h = haveByName.get(c.name);
+      if (!h) return [{ action: '+', kind: 'chain', id: c.name, after: chainView(c) }];
+      return replaced.has(c.name) ? [{ action: '~', kind: 'chain', id: c.name, before: chainView(h), after: chainView(c) }] : [];
+    }),
+  ];
+}
+
+/**
+ * A rule deleted and the same rule (same content, same chain) added again is one
+ * '~' change (re-added to restore order or a re-created reference); the rest are
+ * '-' and '+'.
+ */
+function ruleChanges(
+  want: TableState,
+  dels: Array<{ chain: string; rule: RuleState }>,
+  adds: Array<{ chain: string; rule: RuleState; position: number }>,
+): Change[] {
+  const pending = new Map<string, Array<{ chain: string; rule: RuleState }>>();
+  for (const d of dels) {
+    const k = `${d.chain}\n${ruleContentKey(d.rule.exprs)}`;
+    pending.set(k, [...(pending.get(k) ?? []), d]);
+  }
+  const changes: Change[] = [];
+  for (const a of adds) {
+    const k = `${a.chain}\n${ruleContentKey(a.rule.exprs)}`;
+    const d = pending.get(k)?.shift();
+    const after = ruleView(a.chain, a.rule.exprs, { position: a.position });
+    if (d) changes.push({ action: '~', kind: 'rule', id: ruleAddId(a.chain, a.position), before: ruleView(d.chain, d.rule.exprs, { handle: d.rule.handle! }), after });
+    else changes.push({ action: '+', kind: 'rule', id: ruleAddId(a.chain, a.position), after });
+  }
+  const chainOrder = new Map(want.chains.map((c, i) => [c.name, i]));
+  const unpaired = [...pending.values()].flat();
+  // Deletions listed before additions, grouped by chain (desired chains' order, foreign chains last).
+  unpaired.sort((x, y) => (chainOrder.get(x.chain) ?? Infinity) - (chainOrder.get(y.chain) ?? Infinity) || dels.indexOf(x) - dels.indexOf(y));
+  return [
+    ...unpaired.map((d): Change => ({ action: '-', kind: 'rule', id: ruleDelId(d.chain, d.rule.handle), before: ruleView(d.chain, d.rule.exprs, { handle: d.rule.handle! }) })),
+    ...changes,
+  ];
+}
+
+function elementChanges(dels: Array<{ map: string; element: NftElement }>, adds: Array<{ map: string; element: NftElement }>): Change[] {
+  const deleted = new Map(dels.map((d) => [`${d.map}\n${elementKey(d.element)}`, d]));
+  const changes: Change[] = [];
+  for (const a of adds) {
+    const k = `${a.map}\n${elementKey(a.element)}`;
+    const d = deleted.get(k);
+    deleted.delete(k);
+    const id = elementId(a.map, a.element);
+    changes.push(d ? { action: '~', kind: 'element', id, before: elementView(d.map, d.element), after: elementView(a.map, a.element) } : { action: '+', kind: 'element', id, after: elementView(a.map, a.element) });
+  }
+  return [
+    ...[...deleted.values()].map((d): Change => ({ action: '-', kind: 'element', id: elementId(d.map, d.element), before: elementView(d.map, d.element) })),
+    ...changes,
+  ];
+}
