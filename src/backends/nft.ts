@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 
 import { NetcgError } from '../errors.js';
 import { NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec, type TableState } from '../model.js';
-import { renderIpBatch, renderNftTableScript } from '../render/index.js';
+import { renderIpBatches, renderNftTableScript } from '../render/index.js';
 import type { Backend, LinkInfo, OwnedState, RtnlOp } from './types.js';
 
 interface IpJsonRoute { dst: string; dev?: string; protocol?: string | number; scope?: string; type?: string; table?: string | number; gateway?: string; flags?: string[] }
@@ -119,7 +119,8 @@ export class NftBackend implements Backend {
   }
 
   rtnl(op: RtnlOp): void {
-    this.run('ip', ['-batch', '-'], renderIpBatch([op]));
+    // iproute2 takes the family only on its command line, so each family is its own batch.
+    for (const { args, input } of renderIpBatches([op])) this.run('ip', args, input);
   }
 
   close(): void {}
