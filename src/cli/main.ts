@@ -18,6 +18,7 @@ program
       'through a VPN interface. netcg speaks nf_tables and rtnetlink directly.',
   )
   .version('0.1.0')
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 

@@ -21,6 +21,8 @@ export function register(program: Command): void {
     .passThroughOptions()
     .addHelpText('after', '\nExamples:\n  netcg run unlocator -- dig example.org\n  netcg run vpn firefox\n  netcg run -c ~/netcg.yaml vpn          # a shell inside the profile\n\nExit status: the command\'s own; 1 if netcg could not start it.')
     .action((profile: string, command: string[], opts: { config?: string }) => {
-      joinAndExec(loadConfig(configPath(opts.config)), profile, command);
+      // With pass-through options commander keeps the `--` separator; it is ours, not the command's.
+      const argv = command[0] === '--' ? command.slice(1) : command;
+      joinAndExec(loadConfig(configPath(opts.config)), profile, argv);
     });
 }

@@ -41,8 +41,8 @@ describe('netlink backend vs nft backend (oracle) on examples/seed.yaml', () => 
   });
 
   it('installs the same nft table', () => {
-    const a = viaNetlink.host.nft('list', 'table', 'inet', cfg.table);
-    const b = viaNft.host.nft('list', 'table', 'inet', cfg.table);
+    const a = viaNetlink.host.nft('-s', 'list', 'table', 'inet', cfg.table);
+    const b = viaNft.host.nft('-s', 'list', 'table', 'inet', cfg.table);
     expect(a).toContain('meta cgroup vmap @dns_dispatch');
     expect(a).toBe(b);
   });
