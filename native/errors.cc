@@ -50,7 +50,7 @@ Napi::Error makeNetlinkError(Napi::Env env, const NetlinkFailure& f, Napi::Value
   std::string code = errnoName(f.errnum);
   std::string message = f.op + ": " + std::strerror(f.errnum) + " (" + code + ")";
   if (!f.extAckMsg.empty()) message += ": " + f.extAckMsg;
-  if (f.failedIndex >= 0) message += " [message " + std::to_string(f.failedIndex) + "]";
+  if (f.failedIndex >= 0) message += " [index " + std::to_string(f.failedIndex) + "]";
 
   Napi::Object props = Napi::Object::New(env);
   props.Set("code", code);
