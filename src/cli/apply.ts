@@ -22,11 +22,11 @@ export function register(program: Command): void {
     .command('apply')
     .summary('make the kernel match the config')
     .description(
-      'Make the kernel match the config: create the profile cgroups (mounting the net_cls\n' +
-        'hierarchy if the host has none), replace netcg\'s nf_tables table in one transaction,\n' +
-        'and add or remove netcg\'s own ip rules and routes (tagged "proto 110").\n' +
-        'Anything that can be checked is checked before the first change; if a step fails,\n' +
-        'what was already done is undone. Tables, rules and routes that are not netcg\'s are\n' +
+      'Make the kernel match the config: create the profile cgroups (mounting the net_cls ' +
+        'hierarchy if the host has none), replace netcg\'s nf_tables table in one transaction, ' +
+        'and add or remove netcg\'s own ip rules and routes (tagged "proto 110"). ' +
+        'Anything that can be checked is checked before the first change; if a step fails, ' +
+        'what was already done is undone. Tables, rules and routes that are not netcg\'s are ' +
         'never read for change, modified or deleted.',
     )
     .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')

@@ -10,8 +10,8 @@ export function register(program: Command): void {
     .command('down')
     .summary('remove everything netcg created')
     .description(
-      "Remove everything netcg created for the config: its nf_tables table, its ip rules and\n" +
-        "routes (those tagged with netcg's protocol number 110), and the profile cgroups that\n" +
+      "Remove everything netcg created for the config: its nf_tables table, its ip rules and " +
+        "routes (those tagged with netcg's protocol number 110), and the profile cgroups that " +
         'have no members left. Every other table, rule and route stays exactly as it was.',
     )
     .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')

@@ -13,8 +13,8 @@ const program = new Command();
 program
   .name('netcg')
   .description(
-    'Per-process network policy for Linux. Put processes in a profile (a cgroup); the\n' +
-      'profile decides where their packets go: their own DNS server, no IPv6, or out\n' +
+    'Per-process network policy for Linux. Put processes in a profile (a cgroup); the ' +
+      'profile decides where their packets go: their own DNS server, no IPv6, or out ' +
       'through a VPN interface. netcg speaks nf_tables and rtnetlink directly.',
   )
   .version('0.1.0')
@@ -30,6 +30,12 @@ program.addHelpText(
     'Examples:\n  netcg apply -c netcg.yaml            install the policy\n  netcg run unlocator -- dig example.org\n  netcg ps                             who is in which profile\n  netcg down -c netcg.yaml             remove all of it\n\n' +
     'Exit status: 0 success, 1 error. See `netcg help <command>` for each command.',
 );
+
+// `netcg ps | head` must end quietly, as Unix tools do, not with an EPIPE trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 const json = process.argv.includes('--json');
 try {

@@ -9,10 +9,10 @@ export function register(program: Command): void {
     .command('run')
     .summary('run a command (or a shell) inside a profile')
     .description(
-      "Join the profile's cgroup, then exec COMMAND (or $SHELL, else /bin/sh). The command\n" +
-        'replaces netcg: same PID, and signals and the exit status pass through. Signal\n' +
-        'dispositions, the signal mask and blocking stdio are restored first, so the command\n' +
-        'starts exactly as it would from a shell. Members of a profile with an `owner` may be\n' +
+      "Join the profile's cgroup, then exec COMMAND (or $SHELL, else /bin/sh). The command " +
+        'replaces netcg: same PID, and signals and the exit status pass through. Signal ' +
+        'dispositions, the signal mask and blocking stdio are restored first, so the command ' +
+        'starts exactly as it would from a shell. Members of a profile with an `owner` may be ' +
         'started by that user without root.',
     )
     .argument('<profile>', 'profile name from the config')
