@@ -30,7 +30,8 @@
         "native/rtnl/route.cc",
         "native/rtnl/link.cc",
         "native/proc/exec.cc",
-        "native/proc/mount.cc"
+        "native/proc/mount.cc",
+        "native/proc/flock.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -22,6 +22,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkHandle", netcg::NetlinkHandle::Define(env));
   exports.Set("exec", Napi::Function::New(env, netcg::proc::Exec, "exec"));
   exports.Set("mount", Napi::Function::New(env, netcg::proc::Mount, "mount"));
+  exports.Set("flock", Napi::Function::New(env, netcg::proc::Flock, "flock"));
   return exports;
 }
 

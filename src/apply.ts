@@ -21,6 +21,7 @@ import {
   type NetClsHierarchy,
 } from './cgroups/netcls.js';
 import { addon } from './native/index.js';
+import { lockNamespace } from './lock.js';
 
 export interface ApplyReport {
   backend: string;
@@ -69,6 +70,15 @@ function checkInterfaces(desired: DesiredState, backend: Backend, config: Config
 }
 
 export function apply(config: Config, backend: Backend): ApplyReport {
+  const release = lockNamespace(backend.netns);
+  try {
+    return applyLocked(config, backend);
+  } finally {
+    release();
+  }
+}
+
+function applyLocked(config: Config, backend: Backend): ApplyReport {
   const desired = compile(config, backend.hostFacts());
   checkInterfaces(desired, backend, config);
   const owned: OwnedState = backend.readOwned(desired.table.name);
@@ -148,6 +158,15 @@ export function apply(config: Config, backend: Backend): ApplyReport {
 
 /** Removes everything netcg created for `config`, and nothing else. */
 export function down(config: Config, backend: Backend): DownReport {
+  const release = lockNamespace(backend.netns);
+  try {
+    return downLocked(config, backend);
+  } finally {
+    release();
+  }
+}
+
+function downLocked(config: Config, backend: Backend): DownReport {
   const owned = backend.readOwned(config.table);
   const deleted = backend.deleteTable(config.table);
   for (const rule of owned.ipRules) backend.rtnl({ verb: 'del', kind: 'rule', rule });

@@ -11,5 +11,7 @@ namespace netcg::proc {
 Napi::Value Exec(const Napi::CallbackInfo& info);
 // mount(source, target, fstype, flags, data): plain mount(2).
 Napi::Value Mount(const Napi::CallbackInfo& info);
+// flock(fd, exclusive, wait) -> true when locked, false when busy (wait=false).
+Napi::Value Flock(const Napi::CallbackInfo& info);
 
 }  // namespace netcg::proc

@@ -41,7 +41,7 @@ export class NetlinkBackend implements Backend {
   readonly name = 'netlink' as const;
   private readonly h: NetlinkHandle;
 
-  constructor(netns?: string) {
+  constructor(readonly netns?: string) {
     this.h = openHandle(netns);
   }
 

@@ -35,7 +35,7 @@ function cidr(dst: string, family: 4 | 6): string {
 export class NftBackend implements Backend {
   readonly name = 'nft' as const;
 
-  constructor(private readonly netns?: string) {}
+  constructor(readonly netns?: string) {}
 
   private run(cmd: string, args: string[], input?: string): string {
     const [file, argv] = this.netns ? ['nsenter', [`--net=${this.netns}`, cmd, ...args]] : [cmd, args];

@@ -21,6 +21,8 @@ export type RtnlOp =
 
 export interface Backend {
   readonly name: BackendName;
+  /** The network namespace it acts in (a path such as /run/netns/x); undefined = the caller's. */
+  readonly netns?: string;
   links(): LinkInfo[];
   hostFacts(): HostFacts;
   readOwned(table: string): OwnedState;

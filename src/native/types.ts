@@ -129,4 +129,6 @@ export interface NativeAddon {
   /** execvp after restoring default signal dispositions, an empty signal mask and blocking stdio. Returns only on failure (throws). */
   exec(file: string, argv: string[], env?: Record<string, string>): never;
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  /** flock(2) on an fd: true when locked, false when busy and `wait` is false. Released by the kernel when the process dies. */
+  flock(fd: number, exclusive: boolean, wait: boolean): boolean;
 }
