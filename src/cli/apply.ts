@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import pc from 'picocolors';
+import { out as pc } from './colors.js';
 
 import { apply, type ApplyReport } from '../apply.js';
 import { loadConfig } from '../config/index.js';

@@ -1,6 +1,6 @@
 // What every command shares: where the config comes from, which backend to use,
 // and how results and errors are printed (human text, or --json for programs).
-import pc from 'picocolors';
+import { err as pc } from './colors.js';
 
 import type { Backend, BackendName } from '../backends/types.js';
 import { NetlinkBackend } from '../backends/netlink.js';
