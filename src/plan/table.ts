@@ -19,7 +19,7 @@
 // costs one add; one missing in the middle also re-adds the rules after it.
 import type { ChainState, MapState, NftElement, RuleState, TableState } from '../model.js';
 import type { NftOp } from '../native/types.js';
-import { chainAttrsKey, elementKey, elementValueKey, mapAttrsKey, ruleContentKey, ruleReferences } from './normalize.js';
+import { chainAttrsKey, elementKey, elementValueKey, mapAttrsKey, ruleContentKey, ruleReferences, rulesEqual } from './normalize.js';
 import type { Change } from './plan.js';
 import { chainView, elementView, mapView, ruleView, tableView } from './views.js';
 
@@ -74,15 +74,22 @@ function createTable(want: TableState): TablePlan {
 }
 
 /** Splits a chain's rules into deletions (by handle) and additions (appended, in order). */
-function planRules(have: RuleState[], want: RuleState[], mustGo: (r: RuleState) => boolean): { del: RuleState[]; add: Array<{ rule: RuleState; position: number }> } {
+function planRules(
+  have: RuleState[],
+  want: RuleState[],
+  mustGo: (r: RuleState) => boolean,
+): { del: RuleState[]; add: Array<{ rule: RuleState; position: number }> } {
   const del: RuleState[] = [];
   let next = 0;
+  if (have.length === 0 && want.length === 0) return { del, add: [] };
   for (const r of have) {
     const w = want[next];
-    if (w && !mustGo(r) && ruleContentKey(r.exprs) === ruleContentKey(w.exprs)) next++;
+    if (w && !mustGo(r) && rulesEqual(r.exprs, w.exprs)) next++;
     else del.push(r);
   }
-  return { del, add: want.slice(next).map((rule, i) => ({ rule, position: next + i })) };
+  const add: Array<{ rule: RuleState; position: number }> = [];
+  for (let i = next; i < want.length; i++) add.push({ rule: want[i]!, position: i });
+  return { del, add };
 }
 
 export function planTable(have: TableState | undefined, want: TableState): TablePlan {
@@ -100,7 +107,9 @@ export function planTable(have: TableState | undefined, want: TableState): Table
   const replacedChains = new Set(want.chains.filter((c) => haveChains.has(c.name) && chainAttrsKey(haveChains.get(c.name)!) !== chainAttrsKey(c)).map((c) => c.name));
   const goneChains = new Set([...have.chains.filter((c) => !wantChains.has(c.name)).map((c) => c.name), ...replacedChains]);
 
+  const nothingGone = goneMaps.size === 0 && goneChains.size === 0;
   const referencesGone = (r: RuleState) => {
+    if (nothingGone) return false;
     const refs = ruleReferences(r.exprs);
     return refs.sets.some((s) => goneMaps.has(s)) || refs.chains.some((c) => goneChains.has(c));
   };
@@ -108,16 +117,21 @@ export function planTable(have: TableState | undefined, want: TableState): Table
 
   const ruleDels: Array<{ chain: string; rule: RuleState }> = [];
   const ruleAdds: Array<{ chain: string; rule: RuleState; position: number }> = [];
+  const none: RuleState[] = [];
   for (const c of have.chains) {
     const w = goneChains.has(c.name) ? undefined : wantChains.get(c.name);
-    const { del } = planRules(c.rules, w?.rules ?? [], referencesGone);
+    const { del, add } = planRules(c.rules, w?.rules ?? none, referencesGone);
     for (const rule of del) ruleDels.push({ chain: c.name, rule });
+    if (w) for (const a of add) ruleAdds.push({ chain: c.name, ...a });
   }
+  // Chains that are new or re-created get all their rules.
   for (const c of want.chains) {
-    const h = goneChains.has(c.name) ? undefined : haveChains.get(c.name);
-    const { add } = planRules(h?.rules ?? [], c.rules, referencesGone);
-    for (const a of add) ruleAdds.push({ chain: c.name, ...a });
+    if (haveChains.has(c.name) && !goneChains.has(c.name)) continue;
+    c.rules.forEach((rule, position) => ruleAdds.push({ chain: c.name, rule, position }));
   }
+  // Additions go chain by chain in the desired order (deterministic, independent of the kernel's chain order).
+  const chainRank = new Map(want.chains.map((c, i) => [c.name, i]));
+  ruleAdds.sort((x, y) => chainRank.get(x.chain)! - chainRank.get(y.chain)! || x.position - y.position);
 
   const elemDels: Array<{ map: string; element: NftElement }> = [];
   const elemAdds: Array<{ map: string; element: NftElement }> = [];
@@ -206,11 +220,13 @@ function ruleChanges(
   dels: Array<{ chain: string; rule: RuleState }>,
   adds: Array<{ chain: string; rule: RuleState; position: number }>,
 ): Change[] {
-  const pending = new Map<string, Array<{ chain: string; rule: RuleState }>>();
-  for (const d of dels) {
+  const pending = new Map<string, Array<{ chain: string; rule: RuleState; index: number }>>();
+  dels.forEach((d, index) => {
     const k = `${d.chain}\n${ruleContentKey(d.rule.exprs)}`;
-    pending.set(k, [...(pending.get(k) ?? []), d]);
-  }
+    const list = pending.get(k);
+    if (list) list.push({ ...d, index });
+    else pending.set(k, [{ ...d, index }]);
+  });
   const changes: Change[] = [];
   for (const a of adds) {
     const k = `${a.chain}\n${ruleContentKey(a.rule.exprs)}`;
@@ -222,7 +238,7 @@ function ruleChanges(
   const chainOrder = new Map(want.chains.map((c, i) => [c.name, i]));
   const unpaired = [...pending.values()].flat();
   // Deletions listed before additions, grouped by chain (desired chains' order, foreign chains last).
-  unpaired.sort((x, y) => (chainOrder.get(x.chain) ?? Infinity) - (chainOrder.get(y.chain) ?? Infinity) || dels.indexOf(x) - dels.indexOf(y));
+  unpaired.sort((x, y) => (chainOrder.get(x.chain) ?? Infinity) - (chainOrder.get(y.chain) ?? Infinity) || x.index - y.index);
   return [
     ...unpaired.map((d): Change => ({ action: '-', kind: 'rule', id: ruleDelId(d.chain, d.rule.handle), before: ruleView(d.chain, d.rule.exprs, { handle: d.rule.handle! }) })),
     ...changes,
