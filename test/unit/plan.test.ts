@@ -252,3 +252,15 @@ describe('plan: out-of-band edits are shown and repaired', () => {
     expect(k.routes).toEqual([]);
   });
 });
+
+describe('the simulator is strict (so the property tests mean something)', () => {
+  it('refuses chains deleted before what references them, and routes removed before their ip rules', () => {
+    const k = installed(desired(seedProfiles));
+    const p = plan(k.current(), desired([]));
+    const chainsFirst = [...p.nft.filter((o) => o.object === 'chain'), ...p.nft.filter((o) => o.object !== 'chain')];
+    expect(() => new SimKernel(k.current()).nft(chainsFirst)).toThrow(/EBUSY/);
+    const routesFirst = { ...p, rtnl: [...p.rtnl.filter((o) => o.kind === 'route'), ...p.rtnl.filter((o) => o.kind === 'rule')] };
+    expect(() => applyPlan(new SimKernel(k.current()), routesFirst)).toThrow(/without routes/);
+    applyPlan(new SimKernel(k.current()), p);
+  });
+});
