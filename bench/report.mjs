@@ -1,0 +1,149 @@
+// Turns the collected measurements into the three outputs: a plain-text table for
+// the terminal, results.csv (one row per measurement, with every sample), and
+// results.md (the same tables in markdown, the targets, and the machine).
+
+/** Median of a non-empty list. */
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export const MEASURES = {
+  fresh_netlink_ms: 'fresh apply, netlink backend (in-process)',
+  fresh_nft_ip_ms: 'fresh apply, nft -f + ip -batch (spawned)',
+  fresh_recipe_ms: 'fresh apply, recipe: one iptables/ip6tables/ip process per rule',
+  noop_reapply_ms: 'no-op re-apply: compile + dump + plan (plan asserted empty)',
+  add_one_ms: 'add one profile: compile + dump + plan + send the plan',
+  add_one_nft_ops: 'nf_tables messages sent when adding one profile',
+  rss_apply_mib: 'peak RSS of a fresh node process after its fresh apply',
+  rss_worker_mib: 'peak RSS of that process over apply + re-applies + add-one',
+  config_parse_ms: 'parse + validate the N-profile config (not part of the apply times)',
+  pps: 'UDP packets/s sent over loopback by a member of the last profile',
+};
+
+export function fmtMs(ms) {
+  if (ms === undefined) return '–';
+  if (ms < 10) return ms.toFixed(2);
+  if (ms < 100) return ms.toFixed(1);
+  return Math.round(ms).toLocaleString('en-US');
+}
+
+const fmtN = (n) => n.toLocaleString('en-US');
+const fmtPct = (x) => (x === undefined ? '–' : `${(x * 100).toFixed(0)} %`);
+
+export function lookup(rows, n, measure, method) {
+  return rows.find((r) => r.n === n && r.measure === measure && (method === undefined || r.method === method))?.value;
+}
+
+/** The main table: one line per N. */
+export function mainTable(rows, sizes) {
+  const header = ['N', 'netlink apply (ms)', 'nft -f + ip -batch (ms)', 'recipe, 1 process/rule (ms)', 'no-op re-apply (ms)', 're-apply / apply', 'add one profile (ms)', 'peak RSS apply / whole run (MiB)'];
+  const lines = sizes.map((n) => {
+    const fresh = lookup(rows, n, 'fresh_netlink_ms');
+    const noop = lookup(rows, n, 'noop_reapply_ms');
+    const rssA = lookup(rows, n, 'rss_apply_mib');
+    const rssW = lookup(rows, n, 'rss_worker_mib');
+    return [
+      fmtN(n),
+      fmtMs(fresh),
+      fmtMs(lookup(rows, n, 'fresh_nft_ip_ms')),
+      lookup(rows, n, 'fresh_recipe_ms') === undefined ? 'not run (N > 1,000)' : fmtMs(lookup(rows, n, 'fresh_recipe_ms')),
+      fmtMs(noop),
+      fresh && noop !== undefined ? fmtPct(noop / fresh) : '–',
+      fmtMs(lookup(rows, n, 'add_one_ms')),
+      rssA === undefined ? '–' : `${rssA.toFixed(0)} / ${rssW.toFixed(0)}`,
+    ];
+  });
+  return { header, lines };
+}
+
+/** Per-packet table: one line per ruleset. */
+export function packetTable(rows) {
+  const header = ['ruleset', 'profiles installed', 'member classid', 'packets/s (median)', 'vs. 1 profile'];
+  const pps = rows.filter((r) => r.measure === 'pps');
+  const lines = pps.map((r) => {
+    const base = pps.find((b) => b.method === r.method && b.n === 1);
+    return [r.method, fmtN(r.n), String(r.classid ?? '–'), Math.round(r.value).toLocaleString('en-US'), base && r.n !== 0 ? (r.value / base.value).toFixed(2) : '–'];
+  });
+  return { header, lines };
+}
+
+export function textTable({ header, lines }) {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const row = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [row(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(row)].join('\n');
+}
+
+export function markdownTable({ header, lines }) {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...lines.map((l) => `| ${l.join(' | ')} |`),
+  ].join('\n');
+}
+
+export function csv(rows) {
+  const q = (v) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  const head = 'n,method,measure,value,unit,samples,description';
+  const body = rows.map((r) =>
+    [r.n, r.method, r.measure, Number.isInteger(r.value) ? r.value : r.value.toFixed(3), r.unit, (r.samples ?? []).map((s) => (Number.isInteger(s) ? s : s.toFixed(3))).join(' '), MEASURES[r.measure] ?? ''].map(q).join(','),
+  );
+  return `${[head, ...body].join('\n')}\n`;
+}
+
+/** The issue's targets, each with the measured value and whether it is met. */
+export function targets(rows, sizes) {
+  const big = Math.max(...sizes);
+  const out = [];
+  const fresh = lookup(rows, big, 'fresh_netlink_ms');
+  const nft = lookup(rows, big, 'fresh_nft_ip_ms');
+  if (fresh !== undefined && nft !== undefined)
+    out.push({ target: `fresh apply through netlink at N=${fmtN(big)} ≤ nft -f + ip -batch`, measured: `${fmtMs(fresh)} ms vs ${fmtMs(nft)} ms`, met: fresh <= nft });
+  const noop = lookup(rows, big, 'noop_reapply_ms');
+  if (fresh !== undefined && noop !== undefined)
+    out.push({ target: `no-op re-apply < 20 % of a fresh apply (N=${fmtN(big)})`, measured: fmtPct(noop / fresh), met: noop < 0.2 * fresh });
+  const add = lookup(rows, big, 'add_one_ms');
+  if (add !== undefined) out.push({ target: `adding one profile at N=${fmtN(big)} < 50 ms`, measured: `${fmtMs(add)} ms`, met: add < 50 });
+  const pps = rows.filter((r) => r.measure === 'pps' && r.method === 'netcg');
+  const small = pps.find((r) => r.n === 1);
+  const large = pps.find((r) => r.n !== 1);
+  if (small && large)
+    out.push({ target: `packets/s with ${fmtN(large.n)} profiles ≥ 0.9 × with 1`, measured: (large.value / small.value).toFixed(2), met: large.value / small.value >= 0.9 });
+  return out;
+}
+
+export function markdown({ rows, sizes, machine, command, notes }) {
+  const t = targets(rows, sizes);
+  return `# netcg benchmarks
+
+Produced by \`${command}\` on ${machine.date}. Raw numbers, with every sample:
+[results.csv](results.csv). Chart: [chart.svg](chart.svg).
+
+![time against N, log-log](chart.svg)
+
+## Apply, re-apply, add one, memory
+
+Times are medians over repeated runs, each fresh apply into a fresh network namespace
+(samples per N in the CSV).
+
+${markdownTable(mainTable(rows, sizes))}
+
+## Per-packet cost
+
+${markdownTable(packetTable(rows))}
+
+## Targets (issue 3)
+
+| target | measured | met |
+|---|---:|:---:|
+${t.map((x) => `| ${x.target} | ${x.measured} | ${x.met ? 'yes' : '**no**'} |`).join('\n')}
+
+## What each column measures
+
+${notes.map((n) => `- ${n}`).join('\n')}
+
+## Machine
+
+- CPUs (\`nproc\`): ${machine.nproc}${machine.cpu ? ` — ${machine.cpu}` : ''}
+- kernel: ${machine.kernel}
+- node: ${machine.node}
+- load average when the run started: ${machine.loadavg} (the machine may be shared; numbers move with it)
+`;
+}
