@@ -177,3 +177,53 @@ describe('read-back of netcg\'s objects from the kernel', () => {
     expect(planOf(want).text).toBe('No changes.\n');
   });
 });
+
+describe('read-back at scale: 10,000 profiles', () => {
+  it('plans nothing after installing them, and adding one profile is 10 nft ops', () => {
+    const ns = createNetns('h5big');
+    const h = openHandle(ns.path);
+    try {
+      const table = uniqueName('h5big');
+      ns.ip('link', 'add', 'tun0', 'type', 'veth', 'peer', 'name', 'tun0p');
+      const profile = (i: number): ProfileConfig => ({
+        name: `p${i}`,
+        classid: 0x10000 + i,
+        dns: { redirect: 5354 },
+        ipv6: 'reject',
+        route: { via: 'tun0', mark: 43, table: 43, copyLinkRoutes: false, masquerade: true },
+      });
+      const many = Array.from({ length: 10_000 }, (_, i) => profile(i));
+      const desiredOf = (profiles: ProfileConfig[]) =>
+        compile({ file: 'scale', table, cgroupParent: 'netcg', ipRulePriority: 10000, profiles: Object.fromEntries(profiles.map((p) => [p.name, p])) }, { linkRoutes: [] });
+      const want = desiredOf(many);
+      h.nftCommit(replaceTableOps(want.table));
+
+      const read = () => {
+        const dump = h.nftDump({ family: 'inet', table });
+        return { dump, current: { table: tableFromDump(dump, table)!, ipRules: [], routes: [] } };
+      };
+      let t = performance.now();
+      const first = read();
+      const dumpMs = performance.now() - t;
+      expect(first.current.table.chains.reduce((n, c) => n + c.rules.length, 0)).toBe(40_004);
+      t = performance.now();
+      const noop = plan(first.current, { ...want, ipRules: [], routes: [] });
+      const planMs = performance.now() - t;
+      expect(noop.changes).toEqual([]);
+      expect(noop.nft).toEqual([]);
+
+      const next = desiredOf([...many, profile(10_000)]);
+      const addOne = plan(first.current, { ...next, ipRules: [], routes: [] });
+      expect(addOne.nft.map((o) => `${o.verb} ${o.object}`).sort()).toEqual([
+        ...Array<string>(3).fill('add chain'), ...Array<string>(3).fill('add element'), ...Array<string>(4).fill('add rule'),
+      ]);
+      h.nftCommit(addOne.nft, { genid: first.dump.genid });
+      expect(plan(read().current, { ...next, ipRules: [], routes: [] }).nft).toEqual([]);
+      // Not a timed test (the machine is shared); the numbers are for the report.
+      console.log(`10,000 profiles: dump ${dumpMs.toFixed(0)} ms, no-op plan ${planMs.toFixed(0)} ms`);
+    } finally {
+      h.close();
+      ns.remove();
+    }
+  });
+});
