@@ -21,7 +21,7 @@ import type { ChainState, MapState, NftElement, RuleState, TableState } from '..
 import type { NftOp } from '../native/types.js';
 import { chainAttrsKey, elementKey, elementValueKey, mapAttrsKey, ruleContentKey, ruleReferences, rulesEqual } from './normalize.js';
 import type { Change } from './plan.js';
-import { chainView, elementView, mapView, ruleView, tableView } from './views.js';
+import { chainView, elementView, mapView, ruleView, tableView, type ObjectView } from './views.js';
 
 interface TablePlan { ops: NftOp[]; changes: Change[] }
 
@@ -42,7 +42,6 @@ function ruleAddOp(base: Base, chain: string, r: RuleState): NftOp {
   return { verb: 'add', object: 'rule', ...base, chain, exprs: r.exprs };
 }
 
-const mapId = (m: string) => m;
 const elementId = (map: string, e: NftElement) => `${map}[${elementView(map, e).key}]`;
 const ruleAddId = (chain: string, position: number) => `${chain}[${position}]`;
 const ruleDelId = (chain: string, handle: number | undefined) => `${chain}#${handle ?? '?'}`;
@@ -54,7 +53,7 @@ function createTable(want: TableState): TablePlan {
   const changes: Change[] = [{ action: '+', kind: 'table', id: `${want.family} ${want.name}`, after: tableView(want) }];
   for (const m of want.maps) {
     ops.push(mapAddOp(base, m));
-    changes.push({ action: '+', kind: 'map', id: mapId(m.name), after: mapView(m) });
+    changes.push({ action: '+', kind: 'map', id: m.name, after: mapView(m) });
   }
   for (const c of want.chains) {
     ops.push(chainAddOp(base, c));
@@ -165,8 +164,8 @@ export function planTable(have: TableState | undefined, want: TableState): Table
   return {
     ops,
     changes: [
-      ...mapChanges(have, want, replacedMaps),
-      ...chainChanges(have, want, replacedChains),
+      ...namedChanges('map', have.maps, want.maps, wantMaps, haveMaps, replacedMaps, mapView),
+      ...namedChanges('chain', have.chains, want.chains, wantChains, haveChains, replacedChains, chainView),
       ...ruleChanges(want, ruleDels, ruleAdds),
       ...elementChanges(elemDels, elemAdds),
     ],
@@ -184,30 +183,24 @@ function groupByMap(items: Array<{ map: string; element: NftElement }>, order: M
   return order.filter((m) => groups.has(m.name)).map((m) => [m.name, groups.get(m.name)!]);
 }
 
-function mapChanges(have: TableState, want: TableState, replaced: Set<string>): Change[] {
-  const wantNames = new Set(want.maps.map((m) => m.name));
-  const haveByName = new Map(have.maps.map((m) => [m.name, m]));
-  return [
-    ...have.maps.filter((m) => !wantNames.has(m.name)).map((m): Change => ({ action: '-', kind: 'map', id: mapId(m.name), before: mapView(m) })),
-    ...want.maps.flatMap((m): Change[] => {
-      const h = haveByName.get(m.name);
-      if (!h) return [{ action: '+', kind: 'map', id: mapId(m.name), after: mapView(m) }];
-      return replaced.has(m.name) ? [{ action: '~', kind: 'map', id: mapId(m.name), before: mapView(h), after: mapView(m) }] : [];
-    }),
-  ];
-}
-
-function chainChanges(have: TableState, want: TableState, replaced: Set<string>): Change[] {
-  const wantNames = new Set(want.chains.map((c) => c.name));
-  const haveByName = new Map(have.chains.map((c) => [c.name, c]));
-  return [
-    ...have.chains.filter((c) => !wantNames.has(c.name)).map((c): Change => ({ action: '-', kind: 'chain', id: c.name, before: chainView(c) })),
-    ...want.chains.flatMap((c): Change[] => {
-      const h = haveByName.get(c.name);
-      if (!h) return [{ action: '+', kind: 'chain', id: c.name, after: chainView(c) }];
-      return replaced.has(c.name) ? [{ action: '~', kind: 'chain', id: c.name, before: chainView(h), after: chainView(c) }] : [];
-    }),
-  ];
+/** '-' for objects only in `have`, '+' for those only in `want`, '~' for re-created ones (maps and chains, by name). */
+function namedChanges<T extends { name: string }>(
+  kind: 'map' | 'chain',
+  have: T[],
+  want: T[],
+  wantByName: Map<string, T>,
+  haveByName: Map<string, T>,
+  replaced: Set<string>,
+  view: (x: T) => ObjectView,
+): Change[] {
+  const changes: Change[] = [];
+  for (const h of have) if (!wantByName.has(h.name)) changes.push({ action: '-', kind, id: h.name, before: view(h) });
+  for (const w of want) {
+    const h = haveByName.get(w.name);
+    if (!h) changes.push({ action: '+', kind, id: w.name, after: view(w) });
+    else if (replaced.has(w.name)) changes.push({ action: '~', kind, id: w.name, before: view(h), after: view(w) });
+  }
+  return changes;
 }
 
 /**
