@@ -31,7 +31,10 @@
         "native/rtnl/link.cc",
         "native/proc/exec.cc",
         "native/proc/mount.cc",
-        "native/proc/flock.cc"
+        "native/proc/flock.cc",
+        "native/proc/cgroup.cc",
+        "native/proc/spawn.cc",
+        "native/proc/pidfd.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -22,6 +22,12 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkHandle", netcg::NetlinkHandle::Define(env));
   exports.Set("exec", Napi::Function::New(env, netcg::proc::Exec, "exec"));
   exports.Set("mount", Napi::Function::New(env, netcg::proc::Mount, "mount"));
+  exports.Set("CgroupProcs", netcg::proc::DefineCgroupProcs(env));
+  exports.Set("cgroupId", Napi::Function::New(env, netcg::proc::CgroupId, "cgroupId"));
+  exports.Set("spawnInCgroup", Napi::Function::New(env, netcg::proc::SpawnInCgroup, "spawnInCgroup"));
+  exports.Set("pipe", Napi::Function::New(env, netcg::proc::Pipe, "pipe"));
+  exports.Set("pidfdWait", Napi::Function::New(env, netcg::proc::PidfdWait, "pidfdWait"));
+  exports.Set("PidfdWatch", netcg::proc::DefinePidfdWatch(env));
   exports.Set("flock", Napi::Function::New(env, netcg::proc::Flock, "flock"));
   return exports;
 }

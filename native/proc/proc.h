@@ -1,5 +1,7 @@
 // Process helpers the CLI needs and Node lacks: exec (replace the process image,
-// for `netcg run`) and mount(2) (to mount the net_cls hierarchy when absent).
+// for `netcg run`), mount(2) (to mount the net_cls hierarchy when absent),
+// cgroup membership (cgroup.cc), a spawn that starts inside a cgroup
+// (spawn.cc) and waiting on its pidfd (pidfd.cc).
 #pragma once
 
 #include <napi.h>
@@ -11,6 +13,19 @@ namespace netcg::proc {
 Napi::Value Exec(const Napi::CallbackInfo& info);
 // mount(source, target, fstype, flags, data): plain mount(2).
 Napi::Value Mount(const Napi::CallbackInfo& info);
+
+// CgroupProcs class: keeps <dir>/cgroup.procs open; enroll(pids) -> per-PID outcomes.
+Napi::Function DefineCgroupProcs(Napi::Env env);
+// cgroupId(dir): the cgroup2 ID (kernfs file handle) as a BigInt.
+Napi::Value CgroupId(const Napi::CallbackInfo& info);
+// spawnInCgroup(opts) -> { pid, pidfd, method }: the child is in the cgroup before exec.
+Napi::Value SpawnInCgroup(const Napi::CallbackInfo& info);
+// pipe() -> [readFd, writeFd], close-on-exec: stdio plumbing for spawnInCgroup.
+Napi::Value Pipe(const Napi::CallbackInfo& info);
+// pidfdWait(pidfd, nonblocking?) -> { exited, pid?, code?, signal? } via waitid(P_PIDFD).
+Napi::Value PidfdWait(const Napi::CallbackInfo& info);
+// PidfdWatch class: new PidfdWatch(pidfd, onExit) -- uv_poll on the pidfd.
+Napi::Function DefinePidfdWatch(Napi::Env env);
 // flock(fd, exclusive, wait) -> true when locked, false when busy (wait=false).
 Napi::Value Flock(const Napi::CallbackInfo& info);
 

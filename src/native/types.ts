@@ -131,4 +131,72 @@ export interface NativeAddon {
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   /** flock(2) on an fd: true when locked, false when busy and `wait` is false. Released by the kernel when the process dies. */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean;
+
+  /** Keeps `<dir>/cgroup.procs` open (v1 or cgroup2 alike) and moves PIDs into the cgroup. */
+  CgroupProcs: new (dir: string) => CgroupProcs;
+  /** The cgroup2 ID of a cgroup directory (what `socket cgroupv2` compares): its kernfs file handle. EINVAL if not on cgroup2. */
+  cgroupId(dir: string): bigint;
+  /**
+   * Starts a program that is in the cgroup before its first instruction (clone3 CLONE_INTO_CGROUP on
+   * cgroup2, else fork + join + exec). Throws (op 'spawn', code e.g. ENOENT) when the child could not exec;
+   * the failed child is already reaped then. On success the caller owns `pidfd` and must reap the child
+   * with pidfdWait and then close the pidfd (fs.closeSync).
+   */
+  spawnInCgroup(opts: SpawnInCgroupOptions): SpawnedChild;
+  /** [readFd, writeFd], both close-on-exec: stdio pipes for spawnInCgroup (parent end: `new net.Socket({ fd })`). */
+  pipe(): [number, number];
+  /** waitid(P_PIDFD, WEXITED): reaps the child. Blocks unless `nonblocking`; then `{ exited: false }` while it runs. */
+  pidfdWait(pidfd: number, nonblocking?: boolean): PidfdWaitResult;
+  /** Calls onExit() once when the process behind `pidfd` exits (uv_poll in Node's loop); then reap with pidfdWait. */
+  PidfdWatch: new (pidfd: number, onExit: () => void) => PidfdWatch;
+}
+
+/** One PID's outcome: each PID is one write(2), so one refusal never stops the others. */
+export type EnrollOutcome =
+  | { pid: number; ok: true }
+  /** code: errno name from the kernel (ESRCH: no such process, EACCES/EPERM, ...); EINVAL for pid <= 0 (never written: "0" means "self"). */
+  | { pid: number; ok: false; code: string; errno: number };
+
+export interface CgroupProcs {
+  readonly path: string;
+  /** Outcomes in input order. Throws (EINVAL, nothing written) if an element is not an integer; EBADF after close(). */
+  enroll(pids: number[]): EnrollOutcome[];
+  close(): void;
+}
+
+export interface SpawnInCgroupOptions {
+  file: string;
+  /** Whole argument vector including argv[0]; default [file]. */
+  argv?: string[];
+  /** Exactly this environment; default: this process's. Its PATH (else ours) is searched for `file`. */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Cgroup directory to start in (v1 or cgroup2)... */
+  cgroup?: string;
+  /** ...or an open fd of it (fs.openSync(dir, 'r')). Neither: a plain spawn. */
+  cgroupFd?: number;
+  /** The child's fds 0, 1, 2 (made blocking); every other fd is closed at exec. */
+  stdio: [number, number, number];
+  /** 'auto' (default): clone3 on cgroup2 (fork if the kernel lacks it), fork on v1. */
+  method?: 'auto' | 'clone3' | 'fork';
+}
+
+export interface SpawnedChild {
+  pid: number;
+  /** Close-on-exec pidfd; readable once the child exits. */
+  pidfd: number;
+  method: 'clone3' | 'fork';
+}
+
+export type PidfdWaitResult =
+  | { exited: false }
+  /** Like ChildProcess 'exit': exactly one of code / signal ('SIGTERM') is non-null. */
+  | { exited: true; pid: number; code: number | null; signal: string | null };
+
+export interface PidfdWatch {
+  /** Stops watching (idempotent); onExit will not be called. */
+  close(): void;
+  /** Like ChildProcess: by default the watch keeps the event loop alive. */
+  unref(): PidfdWatch;
+  ref(): PidfdWatch;
 }

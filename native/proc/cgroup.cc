@@ -1,0 +1,173 @@
+// Cgroup membership without spawning anything:
+//   CgroupProcs: keeps one cgroup.procs fd open and moves PIDs with one write(2)
+//     each, so a long-running program enrolls thousands of processes at the
+//     kernel's speed and learns each PID's own outcome.
+//   cgroupId(path): the 64-bit cgroup v2 ID that nf_tables' `socket cgroupv2`
+//     compares against.
+// Both work on any hierarchy the caller names; which one to use is policy (JS).
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../errors.h"
+#include "proc.h"
+
+namespace netcg::proc {
+namespace {
+
+// PIDs are positive ints; the kernel reads "0" as "the writer itself" and
+// refuses negatives, so neither is ever a meaningful request from JS.
+constexpr double kMaxPid = 2147483647.0;
+
+std::string pathArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsString()) throw makeInputError(info.Env(), name, "must be a string");
+  std::string s = info[i].As<Napi::String>().Utf8Value();
+  if (s.empty()) throw makeInputError(info.Env(), name, "must not be empty");
+  if (s.find('\0') != std::string::npos) throw makeInputError(info.Env(), name, "must not contain NUL bytes");
+  return s;
+}
+
+Napi::Object failure(Napi::Env env, double pid, int err) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", pid);
+  o.Set("ok", false);
+  o.Set("code", errnoName(err));
+  o.Set("errno", err);
+  return o;
+}
+
+// One write(2) of the decimal PID. Returns 0 or the errno.
+int writePid(int fd, long pid) {
+  char buf[24];
+  const int len = std::snprintf(buf, sizeof buf, "%ld", pid);
+  for (;;) {
+    const ssize_t n = write(fd, buf, static_cast<size_t>(len));
+    if (n == len) return 0;
+    if (n >= 0) return EIO;  // cgroup files take the whole buffer or fail; never seen
+    if (errno != EINTR) return errno;
+  }
+}
+
+class CgroupProcs : public Napi::ObjectWrap<CgroupProcs> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "CgroupProcs",
+                       {
+                           InstanceMethod<&CgroupProcs::Enroll>("enroll"),
+                           InstanceMethod<&CgroupProcs::Close>("close"),
+                           InstanceAccessor<&CgroupProcs::Path>("path"),
+                       });
+  }
+
+  // new CgroupProcs(cgroupDir): opens <cgroupDir>/cgroup.procs for writing, once.
+  explicit CgroupProcs(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CgroupProcs>(info) {
+    Napi::Env env = info.Env();
+    dir_ = pathArg(info, 0, "path");
+    const std::string file = dir_ + "/cgroup.procs";
+    fd_ = open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      const int err = errno;
+      throw makeSysError(env, err, "open", file);
+    }
+  }
+
+  ~CgroupProcs() override {
+    if (fd_ >= 0) close(fd_);
+  }
+
+ private:
+  // enroll(pids): one outcome per input element, in order. Type errors (not an
+  // array, a non-integer element) throw before anything is written; a PID the
+  // kernel or our range check refuses is just that PID's outcome.
+  Napi::Value Enroll(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) throw makeSysError(env, EBADF, "enroll", dir_ + ": closed");
+    if (info.Length() < 1 || !info[0].IsArray()) throw makeInputError(env, "pids", "must be an array of integers");
+    Napi::Array pids = info[0].As<Napi::Array>();
+    const uint32_t count = pids.Length();
+
+    std::vector<double> values(count);
+    for (uint32_t i = 0; i < count; ++i) {
+      Napi::Value v = pids.Get(i);
+      const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+      if (!std::isfinite(d) || std::floor(d) != d) {
+        throw makeInputError(env, "pids[" + std::to_string(i) + "]", "must be an integer");
+      }
+      values[i] = d;
+    }
+
+    Napi::Array out = Napi::Array::New(env, count);
+    for (uint32_t i = 0; i < count; ++i) {
+      const double pid = values[i];
+      const int err = (pid < 1 || pid > kMaxPid) ? EINVAL : writePid(fd_, static_cast<long>(pid));
+      if (err != 0) {
+        out.Set(i, failure(env, pid, err));
+        continue;
+      }
+      Napi::Object ok = Napi::Object::New(env);
+      ok.Set("pid", pid);
+      ok.Set("ok", true);
+      out.Set(i, ok);
+    }
+    return out;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Path(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), dir_); }
+
+  std::string dir_;
+  int fd_ = -1;
+};
+
+}  // namespace
+
+Napi::Function DefineCgroupProcs(Napi::Env env) { return CgroupProcs::Define(env); }
+
+// cgroupId(dir): like systemd and the kernel's own selftests, the ID is the
+// kernfs file handle of the directory (8 bytes: the kernfs node id, which is
+// also the inode number on cgroup2). name_to_handle_at rather than stat so the
+// answer is the kernel's notion of the ID, not an inode number that merely
+// coincides with it today.
+Napi::Value CgroupId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string dir = pathArg(info, 0, "path");
+
+  struct statfs fs {};
+  if (statfs(dir.c_str(), &fs) != 0) {
+    const int err = errno;
+    throw makeSysError(env, err, "cgroupId", dir);
+  }
+  // A v1 directory also has a kernfs handle, but no socket ever matches it.
+  if (fs.f_type != CGROUP2_SUPER_MAGIC) throw makeInputError(env, "path", dir + " is not on a cgroup2 filesystem");
+
+  // struct file_handle ends in a flexible array: give it room for the 8-byte id.
+  alignas(struct file_handle) unsigned char storage[sizeof(struct file_handle) + sizeof(uint64_t)] = {};
+  auto* handle = reinterpret_cast<struct file_handle*>(storage);
+  handle->handle_bytes = sizeof(uint64_t);
+  int mountId = 0;
+  if (name_to_handle_at(AT_FDCWD, dir.c_str(), handle, &mountId, 0) != 0) {
+    const int err = errno;
+    throw makeSysError(env, err, "name_to_handle_at", dir);
+  }
+  if (handle->handle_bytes != sizeof(uint64_t)) throw makeSysError(env, EPROTO, "name_to_handle_at", dir);
+  uint64_t id = 0;
+  std::memcpy(&id, handle->f_handle, sizeof id);
+  return Napi::BigInt::New(env, id);
+}
+
+}  // namespace netcg::proc
