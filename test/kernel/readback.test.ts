@@ -168,6 +168,30 @@ describe('read-back of netcg\'s objects from the kernel', () => {
     expect(ns.ip('rule', 'show')).not.toContain('lookup 1000');
   });
 
+  it('a base chain with another priority and a map with other attributes are re-created in the same batch', () => {
+    const base = desiredOf(PROFILES);
+    const reset = planOf(base); // the previous test left a profile out
+    execute(reset.p, reset.genid);
+    expect(planOf(base).text).toBe('No changes.\n');
+    const want: DesiredState = {
+      ...base,
+      table: {
+        ...base.table,
+        // Neither can be changed in place: the plan deletes and re-adds them, and what references them.
+        maps: base.table.maps.map((m) => (m.name === 'ipv6_dispatch' ? { ...m, userdata: undefined } : m)),
+        chains: base.table.chains.map((c) => (c.name === 'filter_output' ? { ...c, hook: { ...c.hook!, priority: 10 } } : c)),
+      },
+    };
+    const { p, genid } = planOf(want);
+    expect(p.changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual(['~ map ipv6_dispatch', '~ chain filter_output', '~ rule filter_output[0]', '+ element ipv6_dispatch[42]']);
+    execute(p, genid);
+    expect(ns.nft('list', 'chain', 'inet', TABLE, 'filter_output')).toMatch(/priority filter \+ 10/);
+    expect(planOf(want).text).toBe('No changes.\n');
+    const back = planOf(base);
+    execute(back.p, back.genid);
+    expect(planOf(base).text).toBe('No changes.\n');
+  });
+
   it('a missing table is re-created whole by the plan', () => {
     const want = desiredOf(PROFILES);
     ns.nft('delete', 'table', 'inet', TABLE);
