@@ -177,6 +177,9 @@ describe('spawnInCgroup: the process it starts', () => {
 
   it('throws ENOENT / EACCES / a chdir error when the child cannot start, having reaped it', () =>
     withScratch('cgroup2', (cg) => {
+      // Children of this thread, zombies included: a failed spawn must not add one.
+      const children = () => readFileSync(`/proc/self/task/${process.pid}/children`, 'utf8').trim();
+      const before = children();
       const spawnIt = (o: Partial<SpawnInCgroupOptions>) => () =>
         addon.spawnInCgroup({ file: 'true', cgroup: cg.dir, stdio: [0, 1, 2], ...o });
       expect(spawnIt({ file: 'netcg-no-such-program-9f3a' })).toThrow(
@@ -184,7 +187,7 @@ describe('spawnInCgroup: the process it starts', () => {
       );
       expect(spawnIt({ file: probeSource })).toThrow(expect.objectContaining({ code: 'EACCES' }));
       expect(spawnIt({ cwd: '/netcg-no-such-dir' })).toThrow(expect.objectContaining({ code: 'ENOENT', message: expect.stringContaining('chdir') }));
-      // No zombie was left behind: this process has no unreaped children in the cgroup.
+      expect(children()).toBe(before);
       expect(cg.pids()).toEqual([]);
     }));
 
