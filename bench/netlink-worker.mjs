@@ -37,11 +37,13 @@ function freshApply(config, backend) {
   return desired;
 }
 
-/** Compile, read back, plan: what a re-apply does before it sends anything. */
-function planAgainst(config, backend, handle) {
-  const desired = compile(config, backend.hostFacts());
-  const { genid, current } = readCurrent(handle, TABLE);
-  return { genid, p: plan(current, desired) };
+/** Compile, read back, plan: what a re-apply does before it sends anything. `phases` gets each step's ms. */
+function planAgainst(config, backend, handle, phases = {}) {
+  const c = time(() => compile(config, backend.hostFacts()));
+  const r = time(() => readCurrent(handle, TABLE));
+  const p = time(() => plan(r.value.current, c.value));
+  Object.assign(phases, { compileMs: c.ms, readMs: r.ms, planMs: p.ms });
+  return { genid: r.value.genid, p: p.value };
 }
 
 function sendPlan(p, genid, backend, handle) {
@@ -69,17 +71,21 @@ try {
   const rules = fresh.value.table.chains.reduce((k, c) => k + c.rules.length, 0);
 
   const noops = [];
+  const noopPhases = [];
   // Fewer repeats at 10k, where one re-apply takes seconds: the run must stay bounded.
   const noopRepeats = n >= 10_000 ? 3 : 5;
   for (let i = 0; i < noopRepeats; i++) {
-    const r = time(() => planAgainst(config, backend, handle));
+    const phases = {};
+    const r = time(() => planAgainst(config, backend, handle, phases));
+    noopPhases.push(phases);
     if (!isEmptyPlan(r.value.p)) throw new Error(`bench: re-apply of an unchanged config planned ${r.value.p.nft.length} nft + ${r.value.p.rtnl.length} rtnl ops`);
     noops.push(r.ms);
   }
 
+  const addOnePhases = {};
   const addOne = time(() => {
-    const { genid, p } = planAgainst(grown, backend, handle);
-    sendPlan(p, genid, backend, handle);
+    const { genid, p } = planAgainst(grown, backend, handle, addOnePhases);
+    addOnePhases.sendMs = time(() => sendPlan(p, genid, backend, handle)).ms;
     return p;
   });
   const after = planAgainst(grown, backend, handle).p;
@@ -91,7 +97,9 @@ try {
     freshMs: fresh.ms,
     noopMs: median(noops),
     noopRunsMs: noops,
+    noopPhases,
     addOneMs: addOne.ms,
+    addOnePhases,
     addOneOps: { nft: addOne.value.nft.length, rtnl: addOne.value.rtnl.length },
     rules,
     ipRules: fresh.value.ipRules.length,

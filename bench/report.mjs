@@ -15,6 +15,13 @@ export const MEASURES = {
   rss_apply_mib: 'peak RSS of a fresh node process after its fresh apply',
   rss_worker_mib: 'peak RSS of that process over apply + re-applies + add-one',
   config_parse_ms: 'parse + validate the N-profile config (not part of the apply times)',
+  noop_compile_ms: 'no-op re-apply, phase: compile (config → desired state, incl. host facts)',
+  noop_read_ms: 'no-op re-apply, phase: read back (nf_tables dump + tableFromDump + ip rule/route dumps)',
+  noop_plan_ms: 'no-op re-apply, phase: plan(current, desired)',
+  add_one_compile_ms: 'add one profile, phase: compile',
+  add_one_read_ms: 'add one profile, phase: read back',
+  add_one_plan_ms: 'add one profile, phase: plan',
+  add_one_send_ms: 'add one profile, phase: send the plan (nf_tables batch + rtnetlink ops)',
   pps: 'UDP packets/s sent over loopback by a member of the last profile',
 };
 
@@ -51,6 +58,17 @@ export function mainTable(rows, sizes) {
       rssA === undefined ? '–' : `${rssA.toFixed(0)} / ${rssW.toFixed(0)}`,
     ];
   });
+  return { header, lines };
+}
+
+/** Where the re-apply and add-one time goes, phase by phase (medians). */
+export function phaseTable(rows, sizes) {
+  const header = ['N', 're-apply: compile', 're-apply: read back', 're-apply: plan', 'add one: compile', 'add one: read back', 'add one: plan', 'add one: send', 'add one: nf_tables msgs'];
+  const lines = sizes.map((n) => [
+    fmtN(n),
+    ...['noop_compile_ms', 'noop_read_ms', 'noop_plan_ms', 'add_one_compile_ms', 'add_one_read_ms', 'add_one_plan_ms', 'add_one_send_ms'].map((m) => fmtMs(lookup(rows, n, m))),
+    String(lookup(rows, n, 'add_one_nft_ops') ?? '–'),
+  ]);
   return { header, lines };
 }
 
@@ -124,6 +142,10 @@ Times are medians over repeated runs, each fresh apply into a fresh network name
 (samples per N in the CSV).
 
 ${markdownTable(mainTable(rows, sizes))}
+
+### Where the re-apply time goes (ms, medians)
+
+${markdownTable(phaseTable(rows, sizes))}
 
 ## Per-packet cost
 

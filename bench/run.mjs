@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { cleanupAll, cleanupOnSignals, track } from './cleanup.mjs';
 import { timeChart } from './chart.mjs';
 import { buildSender, PACKETS, packetsPerSecond } from './packets.mjs';
-import { csv, MEASURES, mainTable, markdown, median, packetTable, targets, textTable } from './report.mjs';
+import { csv, mainTable, markdown, median, packetTable, phaseTable, targets, textTable } from './report.mjs';
 import { benchConfig, classidOf, createBenchNetns, profileName, TABLE } from './scenario.mjs';
 import { nftAndIpBatch, recipe } from './spawned.mjs';
 
@@ -97,6 +97,12 @@ async function measureNetlink(n) {
   add(n, 'netlink', 'rss_apply_mib', runs.map((r) => r.applyRssKiB / 1024), 'MiB');
   add(n, 'netlink', 'rss_worker_mib', runs.map((r) => r.endRssKiB / 1024), 'MiB');
   add(n, 'netlink', 'config_parse_ms', pick('parseMs'), 'ms');
+  for (const [phase, key] of [['compile', 'compileMs'], ['read', 'readMs'], ['plan', 'planMs']]) {
+    add(n, 'netlink', `noop_${phase}_ms`, runs.flatMap((r) => r.noopPhases.map((x) => x[key])), 'ms');
+  }
+  for (const [phase, key] of [['compile', 'compileMs'], ['read', 'readMs'], ['plan', 'planMs'], ['send', 'sendMs']]) {
+    add(n, 'netlink', `add_one_${phase}_ms`, runs.map((r) => r.addOnePhases[key]), 'ms');
+  }
   const r = runs[0];
   log(`N=${n}: netlink apply ${median(pick('freshMs')).toFixed(1)} ms (${r.rules} nft rules, ${r.ipRules} ip rules, ${r.routes} routes), re-apply ${median(runs.flatMap((x) => x.noopRunsMs)).toFixed(1)} ms, add one ${median(pick('addOneMs')).toFixed(1)} ms`);
 }
@@ -218,8 +224,9 @@ async function main() {
   }
   log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
-  const command = 'npm run bench';
-  process.stdout.write(`\n${textTable(mainTable(rows, sizes))}\n\n${textTable(packetTable(rows))}\n\n`);
+  const extra = process.argv.slice(2);
+  const command = extra.length === 0 ? 'npm run bench' : `node bench/run.mjs ${extra.join(' ')}`;
+  process.stdout.write(`\n${textTable(mainTable(rows, sizes))}\n\n${textTable(phaseTable(rows, sizes))}\n\n${textTable(packetTable(rows))}\n\n`);
   for (const t of targets(rows, sizes)) process.stdout.write(`${t.met ? 'met    ' : 'NOT MET'}  ${t.target}: ${t.measured}\n`);
 
   mkdirSync(opts.out, { recursive: true });
@@ -234,7 +241,6 @@ async function main() {
   writeFileSync(join(opts.out, 'chart.svg'), timeChart(series.filter((s) => s.points.length > 0), `netcg: time against number of profiles (${startedAt.nproc} CPUs)`));
   writeFileSync(join(opts.out, 'results.md'), markdown({ rows, sizes, machine: startedAt, command, notes: NOTES }));
   log(`wrote ${['results.csv', 'chart.svg', 'results.md'].map((f) => relative(process.cwd(), join(opts.out, f))).join(', ')}`);
-  void MEASURES;
 }
 
 main().catch((err) => {
