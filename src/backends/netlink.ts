@@ -3,7 +3,8 @@
 import { NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec, type TableState } from '../model.js';
 import type { NetlinkHandle, NftOp, RtRoute } from '../native/types.js';
 import { openHandle } from '../native/index.js';
-import type { Backend, LinkInfo, OwnedState, RtnlOp } from './types.js';
+import { tableFromDump } from '../state/from-dump.js';
+import type { Backend, LinkInfo, OwnedState, ReadState, RtnlOp } from './types.js';
 
 const RTPROT_KERNEL = 2;
 const RT_TABLE_MAIN = 254;
@@ -81,6 +82,11 @@ export class NetlinkBackend implements Backend {
   }
 
   readOwned(table: string): OwnedState {
+    return { tableExists: this.tableExists(table), ...this.ownedRtnl() };
+  }
+
+  /** netcg's ip rules and routes: those tagged with its protocol number, in any table. */
+  private ownedRtnl(): Pick<OwnedState, 'ipRules' | 'routes'> {
     const names = this.linkNames();
     const ipRules: IpRuleSpec[] = [];
     const routes: RouteSpec[] = [];
@@ -91,7 +97,7 @@ export class NetlinkBackend implements Backend {
       }
       for (const r of this.h.routeDump(family)) if (r.protocol === NETCG_RTPROT) routes.push(this.toRouteSpec(r, names));
     }
-    return { tableExists: this.tableExists(table), ipRules, routes };
+    return { ipRules, routes };
   }
 
   private tableExists(name: string): boolean {
@@ -101,6 +107,17 @@ export class NetlinkBackend implements Backend {
       if ((err as { code?: string }).code === 'ENOENT') return false;
       throw err;
     }
+  }
+
+  readState(table: string): ReadState {
+    // The dump first: its genid guards the batch that will follow, so any change
+    // made after this point makes the commit fail rather than silently race.
+    const dump = this.h.nftDump({ family: 'inet', table });
+    return { genid: dump.genid, table: tableFromDump(dump, table), ...this.ownedRtnl() };
+  }
+
+  commitNft(ops: NftOp[], genid?: number): void {
+    this.h.nftCommit(ops, genid === undefined ? {} : { genid });
   }
 
   replaceTable(table: TableState): void {

@@ -3,6 +3,8 @@
 // the tests' oracle and a fallback). Both expose the same small set of effects;
 // src/apply.ts sequences them, so ordering and rollback are written once.
 import type { HostFacts, IpRuleSpec, RouteSpec, TableState } from '../model.js';
+import type { NftOp } from '../native/types.js';
+import type { CurrentState } from '../plan/plan.js';
 
 export type BackendName = 'netlink' | 'nft';
 
@@ -19,6 +21,12 @@ export type RtnlOp =
   | { verb: 'add' | 'del'; kind: 'rule'; rule: IpRuleSpec }
   | { verb: 'add' | 'del'; kind: 'route'; route: RouteSpec };
 
+/** netcg's objects as read back, plus the nf_tables generation they were read at. */
+export interface ReadState extends CurrentState {
+  /** Generation id of the dump; a batch guarded by it fails with ERESTART if anyone changed nf_tables since. */
+  genid?: number;
+}
+
 export interface Backend {
   readonly name: BackendName;
   /** The network namespace it acts in (a path such as /run/netns/x); undefined = the caller's. */
@@ -26,6 +34,10 @@ export interface Backend {
   links(): LinkInfo[];
   hostFacts(): HostFacts;
   readOwned(table: string): OwnedState;
+  /** netcg's table (decoded into the model), ip rules and routes. Backends that cannot decode tables lack it; apply then replaces the table whole. */
+  readState?(table: string): ReadState;
+  /** Sends a plan's nf_tables ops as one batch, refused with ERESTART if the generation moved past `genid`. */
+  commitNft?(ops: NftOp[], genid?: number): void;
   /** Replaces netcg's table with `table` in one nf_tables transaction: all or nothing. */
   replaceTable(table: TableState): void;
   /** Deletes netcg's table; false when it did not exist. */

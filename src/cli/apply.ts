@@ -2,15 +2,21 @@ import type { Command } from 'commander';
 import { out as pc } from './colors.js';
 
 import { apply, type ApplyReport } from '../apply.js';
+import { formatPlan, planToJson } from '../plan/format.js';
 import { loadConfig } from '../config/index.js';
 import { configPath, printJson, withBackend } from './common.js';
 
 function printReport(r: ApplyReport, file: string): void {
   const out: string[] = [];
-  out.push(`${pc.green('applied')} ${file} with the ${r.backend} backend`);
-  out.push(`  nft table inet ${r.table.name}: ${r.table.maps} maps, ${r.table.chains} chains, ${r.table.rules} rules (replaced in one transaction)`);
-  out.push(`  ip rules: ${r.ipRules.added.length} added, ${r.ipRules.removed.length} removed, ${r.ipRules.unchanged} unchanged`);
-  out.push(`  routes:   ${r.routes.added.length} added, ${r.routes.removed.length} removed, ${r.routes.unchanged} unchanged`);
+  if (!r.changed) {
+    out.push(`${pc.green('no changes')}: the kernel already matches ${file} (nothing was sent)`);
+  } else {
+    out.push(formatPlan(r.plan, { color: pc.isColorSupported }).trimEnd());
+    const { add, change, destroy } = r.summary;
+    out.push(`${pc.green('applied')} ${file} with the ${r.backend} backend: ${add} added, ${change} changed, ${destroy} destroyed`);
+  }
+  out.push(`  table inet ${r.table.name}: ${r.table.maps} maps, ${r.table.chains} chains, ${r.table.rules} rules`);
+  if (r.attempts > 1) out.push(`  re-planned ${r.attempts - 1} time(s): nf_tables changed while applying`);
   if (r.netCls.mountedNow) out.push(`  mounted the net_cls cgroup hierarchy at ${r.netCls.mountPoint}`);
   for (const c of r.cgroups) if (c.action !== 'unchanged') out.push(`  cgroup ${c.path}: ${c.action}${c.detail ? ` (${c.detail})` : ''}`);
   for (const w of r.warnings) out.push(`  ${pc.yellow('warning:')} ${w}`);
@@ -23,8 +29,9 @@ export function register(program: Command): void {
     .summary('make the kernel match the config')
     .description(
       'Make the kernel match the config: create the profile cgroups (mounting the net_cls ' +
-        'hierarchy if the host has none), replace netcg\'s nf_tables table in one transaction, ' +
-        'and add or remove netcg\'s own ip rules and routes (tagged "proto 110"). ' +
+        'hierarchy if the host has none), read netcg\'s objects back from the kernel, and execute ' +
+        'exactly the difference `netcg diff` shows: all nf_tables changes in one transaction, ' +
+        'ip rules and routes (tagged "proto 110") in a safe order. A second apply sends nothing. ' +
         'Anything that can be checked is checked before the first change; if a step fails, ' +
         'what was already done is undone. Tables, rules and routes that are not netcg\'s are ' +
         'never read for change, modified or deleted.',
@@ -41,7 +48,10 @@ export function register(program: Command): void {
       const file = configPath(opts.config);
       const config = loadConfig(file);
       const report = withBackend(opts.backend, opts.netns, (b) => apply(config, b));
-      if (opts.json) printJson({ ok: true, config: file, ...report });
+      if (opts.json) {
+        const { plan, ...rest } = report;
+        printJson({ ok: true, config: file, ...rest, plan: planToJson(plan) });
+      }
       else printReport(report, file);
     });
 }

@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 
 import * as applyCmd from './apply.js';
+import * as diffCmd from './diff.js';
 import * as downCmd from './down.js';
 import * as psCmd from './ps.js';
 import * as runCmd from './run.js';
@@ -22,13 +23,13 @@ program
   .showHelpAfterError()
   .exitOverride();
 
-for (const cmd of [applyCmd, runCmd, psCmd, downCmd]) cmd.register(program);
+for (const cmd of [applyCmd, diffCmd, runCmd, psCmd, downCmd]) cmd.register(program);
 
 program.addHelpText(
   'after',
   '\nFiles:\n  /etc/netcg/config.yaml   default config ($NETCG_CONFIG overrides, -c overrides both)\n\n' +
-    'Examples:\n  netcg apply -c netcg.yaml            install the policy\n  netcg run unlocator -- dig example.org\n  netcg ps                             who is in which profile\n  netcg down -c netcg.yaml             remove all of it\n\n' +
-    'Exit status: 0 success, 1 error. See `netcg help <command>` for each command.',
+    'Examples:\n  netcg diff -c netcg.yaml             what apply would change\n  netcg apply -c netcg.yaml            install the policy\n  netcg run unlocator -- dig example.org\n  netcg ps                             who is in which profile\n  netcg down -c netcg.yaml             remove all of it\n\n' +
+    'Exit status: 0 success, 1 error (diff: 2 when something would change). See `netcg help <command>` for each command.',
 );
 
 // `netcg ps | head` must end quietly, as Unix tools do, not with an EPIPE trace.
