@@ -164,7 +164,13 @@ function applyLocked(config: Config, backend: Backend): ApplyReport {
         undo.push(() => restoreTable(backend, current.table, desired.table.name));
       }
       for (const op of after) {
-        backend.rtnl(op);
+        try {
+          backend.rtnl(op);
+        } catch (err) {
+          // Already gone is what a removal wants (someone removed it since the read).
+          if (op.verb === 'del' && ['ENOENT', 'ESRCH'].includes((err as { code?: string }).code ?? '')) continue;
+          throw err;
+        }
         undo.push(() => backend.rtnl(invert(op)));
       }
     } catch (err) {
