@@ -2,7 +2,7 @@
 // axes logarithmic, one decade per grid line.
 const W = 760;
 const H = 440;
-const M = { left: 70, right: 230, top: 40, bottom: 50 };
+const M = { left: 86, right: 230, top: 40, bottom: 50 };
 const COLORS = ['#1f77b4', '#ff7f0e', '#d62728', '#2ca02c', '#9467bd', '#8c564b'];
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -37,7 +37,7 @@ export function timeChart(series, title) {
   }
   out.push(`<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`);
   out.push(`<text x="${M.left + plotW / 2}" y="${H - 12}" text-anchor="middle">profiles (N, log scale)</text>`);
-  out.push(`<text transform="translate(16 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">time (log scale)</text>`);
+  out.push(`<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">time (log scale)</text>`);
 
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];

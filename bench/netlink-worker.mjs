@@ -25,15 +25,19 @@ function time(fn) {
   return { ms: performance.now() - t0, value };
 }
 
-function freshApply(config, backend) {
-  const desired = compile(config, backend.hostFacts());
+function freshApply(config, backend, phases) {
+  const c = time(() => compile(config, backend.hostFacts()));
+  const desired = c.value;
   const links = new Set(backend.links().map((l) => l.name));
   for (const r of desired.routes) if (!links.has(r.dev)) throw new Error(`bench: ${r.dev} missing in the namespace`);
   const owned = backend.readOwned(desired.table.name);
   if (owned.tableExists || owned.ipRules.length > 0 || owned.routes.length > 0) throw new Error('bench: namespace is not fresh');
-  for (const route of desired.routes) backend.rtnl({ verb: 'add', kind: 'route', route });
-  for (const rule of desired.ipRules) backend.rtnl({ verb: 'add', kind: 'rule', rule });
-  backend.replaceTable(desired.table);
+  const rtnl = time(() => {
+    for (const route of desired.routes) backend.rtnl({ verb: 'add', kind: 'route', route });
+    for (const rule of desired.ipRules) backend.rtnl({ verb: 'add', kind: 'rule', rule });
+  });
+  const table = time(() => backend.replaceTable(desired.table));
+  Object.assign(phases, { compileMs: c.ms, rtnlMs: rtnl.ms, tableMs: table.ms });
   return desired;
 }
 
@@ -66,7 +70,8 @@ const { config, grown } = parse.value;
 const backend = new NetlinkBackend(netns);
 const handle = openHandle(netns);
 try {
-  const fresh = time(() => freshApply(config, backend));
+  const freshPhases = {};
+  const fresh = time(() => freshApply(config, backend, freshPhases));
   const applyRssKiB = rssKiB();
   const rules = fresh.value.table.chains.reduce((k, c) => k + c.rules.length, 0);
 
@@ -95,6 +100,7 @@ try {
     n,
     parseMs: parse.ms,
     freshMs: fresh.ms,
+    freshPhases,
     noopMs: median(noops),
     noopRunsMs: noops,
     noopPhases,

@@ -2,8 +2,12 @@
 // the terminal, results.csv (one row per measurement, with every sample), and
 // results.md (the same tables in markdown, the targets, and the machine).
 
-/** Median of a non-empty list. */
-export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** Median of a non-empty list (mean of the middle two for an even count). */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
 
 export const MEASURES = {
   fresh_netlink_ms: 'fresh apply, netlink backend (in-process)',
@@ -15,6 +19,9 @@ export const MEASURES = {
   rss_apply_mib: 'peak RSS of a fresh node process after its fresh apply',
   rss_worker_mib: 'peak RSS of that process over apply + re-applies + add-one',
   config_parse_ms: 'parse + validate the N-profile config (not part of the apply times)',
+  fresh_compile_ms: 'fresh apply, phase: compile (config → desired state, incl. host facts)',
+  fresh_rtnl_ms: 'fresh apply, phase: routes and ip rules (rtnetlink)',
+  fresh_table_ms: 'fresh apply, phase: the nf_tables table in one batch (encode + send + kernel)',
   noop_compile_ms: 'no-op re-apply, phase: compile (config → desired state, incl. host facts)',
   noop_read_ms: 'no-op re-apply, phase: read back (nf_tables dump + tableFromDump + ip rule/route dumps)',
   noop_plan_ms: 'no-op re-apply, phase: plan(current, desired)',
@@ -61,12 +68,12 @@ export function mainTable(rows, sizes) {
   return { header, lines };
 }
 
-/** Where the re-apply and add-one time goes, phase by phase (medians). */
+/** Where the apply, re-apply and add-one time goes, phase by phase (medians). */
 export function phaseTable(rows, sizes) {
-  const header = ['N', 're-apply: compile', 're-apply: read back', 're-apply: plan', 'add one: compile', 'add one: read back', 'add one: plan', 'add one: send', 'add one: nf_tables msgs'];
+  const header = ['N', 'apply: compile', 'apply: rtnl', 'apply: nft batch', 're-apply: compile', 're-apply: read back', 're-apply: plan', 'add one: compile', 'add one: read back', 'add one: plan', 'add one: send', 'add one: nf_tables msgs'];
   const lines = sizes.map((n) => [
     fmtN(n),
-    ...['noop_compile_ms', 'noop_read_ms', 'noop_plan_ms', 'add_one_compile_ms', 'add_one_read_ms', 'add_one_plan_ms', 'add_one_send_ms'].map((m) => fmtMs(lookup(rows, n, m))),
+    ...['fresh_compile_ms', 'fresh_rtnl_ms', 'fresh_table_ms', 'noop_compile_ms', 'noop_read_ms', 'noop_plan_ms', 'add_one_compile_ms', 'add_one_read_ms', 'add_one_plan_ms', 'add_one_send_ms'].map((m) => fmtMs(lookup(rows, n, m))),
     String(lookup(rows, n, 'add_one_nft_ops') ?? '–'),
   ]);
   return { header, lines };
@@ -143,7 +150,7 @@ Times are medians over repeated runs, each fresh apply into a fresh network name
 
 ${markdownTable(mainTable(rows, sizes))}
 
-### Where the re-apply time goes (ms, medians)
+### Where the time goes (ms, medians)
 
 ${markdownTable(phaseTable(rows, sizes))}
 

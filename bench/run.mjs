@@ -30,7 +30,7 @@ import { nftAndIpBatch, recipe } from './spawned.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const RECIPE_MAX = 1000;
-const repsFor = (n) => (n <= 100 ? 5 : n <= 1000 ? 3 : 2);
+const repsFor = (n) => (n <= 100 ? 5 : 3);
 const recipeRepsFor = (n) => (n <= 1 ? 5 : n <= 100 ? 3 : 1);
 const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -52,7 +52,13 @@ function preflight() {
   } catch {
     // The recipe column needs iptables (on Debian: iptables-nft, so it works in a namespace without legacy modules).
     log('installing the Debian package iptables for the recipe column');
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'iptables'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const apt = (...args) => execFileSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    try {
+      apt('install', '-y', '-qq', '--no-install-recommends', 'iptables');
+    } catch {
+      apt('update', '-qq'); // the package lists may be missing or stale
+      apt('install', '-y', '-qq', '--no-install-recommends', 'iptables');
+    }
   }
 }
 
@@ -97,6 +103,9 @@ async function measureNetlink(n) {
   add(n, 'netlink', 'rss_apply_mib', runs.map((r) => r.applyRssKiB / 1024), 'MiB');
   add(n, 'netlink', 'rss_worker_mib', runs.map((r) => r.endRssKiB / 1024), 'MiB');
   add(n, 'netlink', 'config_parse_ms', pick('parseMs'), 'ms');
+  for (const [phase, key] of [['compile', 'compileMs'], ['rtnl', 'rtnlMs'], ['table', 'tableMs']]) {
+    add(n, 'netlink', `fresh_${phase}_ms`, runs.map((r) => r.freshPhases[key]), 'ms');
+  }
   for (const [phase, key] of [['compile', 'compileMs'], ['read', 'readMs'], ['plan', 'planMs']]) {
     add(n, 'netlink', `noop_${phase}_ms`, runs.flatMap((r) => r.noopPhases.map((x) => x[key])), 'ms');
   }
