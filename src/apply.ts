@@ -81,7 +81,7 @@ function tableCounts(t: TableState): ApplyReport['table'] {
 }
 
 /** Reads netcg's objects; backends that cannot decode tables report none (the plan then rebuilds the table). */
-function readState(backend: Backend, table: string): ReadState {
+export function readState(backend: Backend, table: string): ReadState {
   if (backend.readState) return backend.readState(table);
   const owned = backend.readOwned(table);
   return { ipRules: owned.ipRules, routes: owned.routes };

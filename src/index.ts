@@ -1,0 +1,25 @@
+// netcg's library API: everything the CLI does, for programs (supervisors, VPN
+// clients, CI runners) that want typed results instead of parsing output.
+//
+//   import { loadConfig, NetlinkBackend, diff, apply, down } from 'netcg';
+//   const config = loadConfig('/etc/netcg/config.yaml');
+//   const backend = new NetlinkBackend();          // or new NetlinkBackend('/run/netns/x')
+//   try {
+//     const { plan } = diff(config, backend);      // what would change (pure plan, read-only)
+//     const report = apply(config, backend);       // execute exactly that, atomically
+//   } finally {
+//     backend.close();
+//   }
+export { loadConfig, parseConfig, configSchema, type Config } from './config/index.js';
+export { compile } from './compile/index.js';
+export { plan, isEmptyPlan, summarize, type Plan, type Change, type ChangeAction, type ChangeKind, type CurrentState, type PlanSummary } from './plan/plan.js';
+export { formatPlan, planToJson, DIFF_JSON_VERSION, type PlanJson } from './plan/format.js';
+export { tableFromDump } from './state/from-dump.js';
+export { apply, diff, down, readState, MAX_ATTEMPTS, type ApplyReport, type DownReport } from './apply.js';
+export { NetlinkBackend } from './backends/netlink.js';
+export { NftBackend } from './backends/nft.js';
+export type { Backend, BackendName, ReadState, RtnlOp, OwnedState, LinkInfo } from './backends/types.js';
+export { NetcgError, ConfigError, type ConfigIssue } from './errors.js';
+export { NetlinkError } from './native/errors.js';
+export { lockNamespace } from './lock.js';
+export * from './model.js';

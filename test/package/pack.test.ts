@@ -1,0 +1,77 @@
+// The package as users get it: `npm pack`, install the tarball into a fresh
+// project (which builds the addon from source with node-gyp), then drive the
+// public API from there — by import, by its type declarations, and against the
+// kernel in a throwaway namespace.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { removeCgroupParent } from '../../src/demo/cgroups.js';
+import { createNetns, uniqueName, type Netns } from '../helpers/netns.js';
+
+const repo = new URL('../..', import.meta.url).pathname;
+let project: string;
+let ns: Netns;
+const cgroupParent = uniqueName('ncpkg');
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), 'netcg-consumer-'));
+  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', project], { cwd: repo, encoding: 'utf8' }).trim().split('\n').pop()!;
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }));
+  // A TypeScript consumer of a Node library has Node's types; netcg's declarations use Buffer.
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', join(project, packed), '@types/node@20'], { cwd: project, stdio: 'pipe' });
+  ns = createNetns('ncpkg');
+  ns.ip('link', 'add', 'tun0', 'type', 'veth', 'peer', 'name', 'tun0p');
+  ns.ip('link', 'set', 'tun0', 'up');
+}, 600_000);
+
+afterAll(() => {
+  ns?.remove();
+  removeCgroupParent(cgroupParent);
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+describe('the packed package, used from another project', () => {
+  it('ships its exports map, type declarations and a freshly built addon', () => {
+    const pkg = JSON.parse(readFileSync(join(project, 'node_modules/netcg/package.json'), 'utf8'));
+    expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' });
+    expect(readFileSync(join(project, 'node_modules/netcg/dist/index.d.ts'), 'utf8')).toContain('apply');
+    expect(() => readFileSync(join(project, 'node_modules/netcg/build/Release/netcg.node'))).not.toThrow();
+  });
+
+  it('type-checks a TypeScript consumer against the declarations', () => {
+    writeFileSync(
+      join(project, 'consumer.ts'),
+      `import { parseConfig, compile, plan, type ApplyReport, type Plan, ConfigError } from 'netcg';\n` +
+        `const config = parseConfig('profiles:\\n  p:\\n    classid: 9\\n    ipv6: reject\\n', 'inline.yaml');\n` +
+        `const p: Plan = plan({ ipRules: [], routes: [] }, compile(config, { linkRoutes: [] }));\n` +
+        `const n: number = p.nft.length;\nconst r: ApplyReport | undefined = undefined;\nconst e: typeof ConfigError = ConfigError;\nexport { n, r, e };\n`,
+    );
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] }, files: ['consumer.ts'] }));
+    execFileSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: project, stdio: 'pipe' });
+  });
+
+  it('drives loadConfig → diff → apply → down from the consumer, against the kernel', () => {
+    writeFileSync(join(project, 'netcg.yaml'), `table: pkgtest\ncgroupParent: ${cgroupParent}\nprofiles:\n  vpn:\n    classid: 1234\n    route: { via: tun0 }\n  dns:\n    classid: 1235\n    dns: { redirect: 5300 }\n`);
+    writeFileSync(
+      join(project, 'drive.mjs'),
+      `import { loadConfig, NetlinkBackend, diff, apply, down, ConfigError, parseConfig } from 'netcg';\n` +
+        `const config = loadConfig('netcg.yaml');\n` +
+        `const backend = new NetlinkBackend(${JSON.stringify(ns.path)});\n` +
+        `try {\n` +
+        `  const before = diff(config, backend).plan.changes.length;\n` +
+        `  const first = apply(config, backend);\n` +
+        `  const second = apply(config, backend);\n` +
+        `  const after = diff(config, backend).plan.changes.length;\n` +
+        `  let configError;\n  try { parseConfig('profiles: { p: { classid: 0, ipv6: reject } }', 'x.yaml'); } catch (e) { configError = e instanceof ConfigError && e.issues[0].path; }\n` +
+        `  const gone = down(config, backend);\n` +
+        `  console.log(JSON.stringify({ before, firstChanged: first.changed, secondChanged: second.changed, after, configError, deleted: gone.table.deleted }));\n` +
+        `} finally { backend.close(); }\n`,
+    );
+    const out = JSON.parse(execFileSync(process.execPath, ['drive.mjs'], { cwd: project, encoding: 'utf8' }));
+    expect(out).toEqual({ before: expect.any(Number), firstChanged: true, secondChanged: false, after: 0, configError: 'profiles.p.classid', deleted: true });
+    expect(out.before).toBeGreaterThan(5);
+  });
+});
