@@ -20,8 +20,11 @@ export const MEASURES = {
   rss_worker_mib: 'peak RSS of that process over apply + re-applies + add-one',
   config_parse_ms: 'parse + validate the N-profile config (not part of the apply times)',
   fresh_compile_ms: 'fresh apply, phase: compile (config → desired state, incl. host facts)',
-  fresh_rtnl_ms: 'fresh apply, phase: routes and ip rules (rtnetlink)',
-  fresh_table_ms: 'fresh apply, phase: the nf_tables table in one batch (encode + send + kernel)',
+  fresh_read_ms: 'fresh apply, phase: readState of the empty namespace',
+  fresh_plan_ms: 'fresh apply, phase: plan from nothing',
+  fresh_send_ms: 'fresh apply, phase: send (rtnetlink ops + one nf_tables batch: encode, send, kernel)',
+  lib_apply_ms: 'library apply() into a fresh namespace, incl. lock and N profile cgroups',
+  lib_reapply_ms: 'library apply() again, nothing to change (lock, cgroup checks, diff)',
   noop_compile_ms: 'no-op re-apply, phase: compile (config → desired state, incl. host facts)',
   noop_read_ms: 'no-op re-apply, phase: read back (nf_tables dump + tableFromDump + ip rule/route dumps)',
   noop_plan_ms: 'no-op re-apply, phase: plan(current, desired)',
@@ -48,7 +51,7 @@ export function lookup(rows, n, measure, method) {
 
 /** The main table: one line per N. */
 export function mainTable(rows, sizes) {
-  const header = ['N', 'netlink apply (ms)', 'nft -f + ip -batch (ms)', 'recipe, 1 process/rule (ms)', 'no-op re-apply (ms)', 're-apply / apply', 'add one profile (ms)', 'peak RSS apply / whole run (MiB)'];
+  const header = ['N', 'netlink apply (ms)', 'nft -f + ip -batch (ms)', 'recipe, 1 process/rule (ms)', 'no-op re-apply (ms)', 're-apply / apply', 'add one profile (ms)', 'library apply() incl. cgroups / again (ms)', 'peak RSS apply / whole run (MiB)'];
   const lines = sizes.map((n) => {
     const fresh = lookup(rows, n, 'fresh_netlink_ms');
     const noop = lookup(rows, n, 'noop_reapply_ms');
@@ -62,6 +65,7 @@ export function mainTable(rows, sizes) {
       fmtMs(noop),
       fresh && noop !== undefined ? fmtPct(noop / fresh) : '–',
       fmtMs(lookup(rows, n, 'add_one_ms')),
+      `${fmtMs(lookup(rows, n, 'lib_apply_ms'))} / ${fmtMs(lookup(rows, n, 'lib_reapply_ms'))}`,
       rssA === undefined ? '–' : `${rssA.toFixed(0)} / ${rssW.toFixed(0)}`,
     ];
   });
@@ -70,10 +74,10 @@ export function mainTable(rows, sizes) {
 
 /** Where the apply, re-apply and add-one time goes, phase by phase (medians). */
 export function phaseTable(rows, sizes) {
-  const header = ['N', 'apply: compile', 'apply: rtnl', 'apply: nft batch', 're-apply: compile', 're-apply: read back', 're-apply: plan', 'add one: compile', 'add one: read back', 'add one: plan', 'add one: send', 'add one: nf_tables msgs'];
+  const header = ['N', 'apply: compile', 'apply: plan', 'apply: send', 're-apply: compile', 're-apply: read back', 're-apply: plan', 'add one: compile', 'add one: read back', 'add one: plan', 'add one: send', 'add one: nf_tables msgs'];
   const lines = sizes.map((n) => [
     fmtN(n),
-    ...['fresh_compile_ms', 'fresh_rtnl_ms', 'fresh_table_ms', 'noop_compile_ms', 'noop_read_ms', 'noop_plan_ms', 'add_one_compile_ms', 'add_one_read_ms', 'add_one_plan_ms', 'add_one_send_ms'].map((m) => fmtMs(lookup(rows, n, m))),
+    ...['fresh_compile_ms', 'fresh_plan_ms', 'fresh_send_ms', 'noop_compile_ms', 'noop_read_ms', 'noop_plan_ms', 'add_one_compile_ms', 'add_one_read_ms', 'add_one_plan_ms', 'add_one_send_ms'].map((m) => fmtMs(lookup(rows, n, m))),
     String(lookup(rows, n, 'add_one_nft_ops') ?? '–'),
   ]);
   return { header, lines };

@@ -14,12 +14,14 @@
 //
 // Options: --sizes 1,100,1000,10000   --out docs/bench
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { removeCgroupParent } from '../dist/demo/cgroups.js';
 import { cleanupAll, cleanupOnSignals, track } from './cleanup.mjs';
 import { timeChart } from './chart.mjs';
 import { buildSender, PACKETS, packetsPerSecond } from './packets.mjs';
@@ -63,9 +65,10 @@ function preflight() {
 }
 
 /** Runs the netlink worker in a child node process; resolves with its JSON line. */
-function netlinkWorker(ns, n) {
+function netlinkWorker(n, ns, ns2, cgroupParent) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'netlink-worker.mjs'), ns.path, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [join(here, 'netlink-worker.mjs'), ns.path, String(n), ns2.path, cgroupParent];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const untrack = track(() => child.kill('SIGKILL'));
     let out = '';
     let err = '';
@@ -94,7 +97,18 @@ const add = (n, method, measure, samples, unit, extra = {}) => rows.push({ n, me
 
 async function measureNetlink(n) {
   const runs = [];
-  for (let rep = 0; rep < repsFor(n); rep++) runs.push(await withFreshNetns((ns) => netlinkWorker(ns, n)));
+  for (let rep = 0; rep < repsFor(n); rep++) {
+    // A unique cgroup parent for the library apply()'s N profile cgroups, removed whatever happens.
+    const cgroupParent = `netcg-bench-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const untrack = track(() => removeCgroupParent(cgroupParent));
+    try {
+      runs.push(await withFreshNetns((ns) => withFreshNetns((ns2) => netlinkWorker(n, ns, ns2, cgroupParent))));
+    } finally {
+      const leftovers = removeCgroupParent(cgroupParent);
+      untrack();
+      if (leftovers.length > 0) throw new Error(`bench: could not remove cgroups: ${leftovers.join('; ')}`);
+    }
+  }
   const pick = (k) => runs.map((r) => r[k]);
   add(n, 'netlink', 'fresh_netlink_ms', pick('freshMs'), 'ms');
   add(n, 'netlink', 'noop_reapply_ms', runs.flatMap((r) => r.noopRunsMs), 'ms');
@@ -103,7 +117,9 @@ async function measureNetlink(n) {
   add(n, 'netlink', 'rss_apply_mib', runs.map((r) => r.applyRssKiB / 1024), 'MiB');
   add(n, 'netlink', 'rss_worker_mib', runs.map((r) => r.endRssKiB / 1024), 'MiB');
   add(n, 'netlink', 'config_parse_ms', pick('parseMs'), 'ms');
-  for (const [phase, key] of [['compile', 'compileMs'], ['rtnl', 'rtnlMs'], ['table', 'tableMs']]) {
+  add(n, 'library', 'lib_apply_ms', pick('libApplyMs'), 'ms');
+  add(n, 'library', 'lib_reapply_ms', pick('libReapplyMs'), 'ms');
+  for (const [phase, key] of [['compile', 'compileMs'], ['read', 'readMs'], ['plan', 'planMs'], ['send', 'sendMs']]) {
     add(n, 'netlink', `fresh_${phase}_ms`, runs.map((r) => r.freshPhases[key]), 'ms');
   }
   for (const [phase, key] of [['compile', 'compileMs'], ['read', 'readMs'], ['plan', 'planMs']]) {
@@ -113,7 +129,7 @@ async function measureNetlink(n) {
     add(n, 'netlink', `add_one_${phase}_ms`, runs.map((r) => r.addOnePhases[key]), 'ms');
   }
   const r = runs[0];
-  log(`N=${n}: netlink apply ${median(pick('freshMs')).toFixed(1)} ms (${r.rules} nft rules, ${r.ipRules} ip rules, ${r.routes} routes), re-apply ${median(runs.flatMap((x) => x.noopRunsMs)).toFixed(1)} ms, add one ${median(pick('addOneMs')).toFixed(1)} ms`);
+  log(`N=${n}: netlink apply ${median(pick('freshMs')).toFixed(1)} ms (${r.rules} nft rules, ${r.ipRules} ip rules, ${r.routes} routes), re-apply ${median(runs.flatMap((x) => x.noopRunsMs)).toFixed(1)} ms, add one ${median(pick('addOneMs')).toFixed(1)} ms; library apply() with ${n} cgroups ${median(pick('libApplyMs')).toFixed(1)} ms, again ${median(pick('libReapplyMs')).toFixed(1)} ms`);
 }
 
 /** nft -f + ip -batch; keeps the last namespace (for the per-packet runs) when `keep` is true. */
@@ -195,10 +211,11 @@ function machine() {
 }
 
 const NOTES = [
-  '**netlink apply**: what `apply` does for a new namespace, minus the cgroup directories (which `nft -f` + `ip -batch` do not create either): compile the parsed config against the namespace, check interfaces, read owned state, add routes and ip rules, replace the nf_tables table in one batch. In-process, timed with `performance.now()`; process start and config parsing excluded (parse time is in the CSV as `config_parse_ms`).',
+  '**netlink apply**: the library\'s apply path (src/apply.ts) into a new namespace, minus the cgroup directories (which `nft -f` + `ip -batch` do not create either): compile the parsed config against the namespace, `readState`, `plan`, then send the plan — routes and ip rules, and the whole table as one nf_tables batch guarded by the dump\'s generation id. In-process, timed with `performance.now()`; process start and config parsing excluded (parse time is in the CSV as `config_parse_ms`).',
+  '**library apply()**: `apply(config, new NetlinkBackend(netns))` exactly as a program calls it, in a second fresh namespace: lock, the N profile cgroups (under a throwaway cgroup parent, removed afterwards), and the kernel objects; then `apply()` again with the same config (asserted `changed: false`).',
   '**nft -f + ip -batch**: the same ruleset, rendered by netcg (`renderNftTableScript`, `renderIpBatches`) before the clock starts, then `nsenter … nft -f -` and one `ip -batch -` per family, timed end to end including process start.',
   `**recipe**: the article\'s commands, one process each, 7 per profile (2 nat REDIRECT, ip6tables REJECT, mangle MARK, nat MASQUERADE, ip route, ip rule), every profile with its own mark and table as in the article; \`iptables\` is iptables-nft. Only up to N = ${RECIPE_MAX.toLocaleString('en-US')}.`,
-  '**no-op re-apply**: compile + one consistent nf_tables dump + ip rule/route dumps + `plan(current, desired)`; the plan is asserted empty, so nothing is sent.',
+  '**no-op re-apply**: the library\'s `diff()` steps: compile + `readState` (one consistent nf_tables dump + ip rule/route dumps) + `plan(current, desired)`; the plan is asserted empty, so nothing is sent. (`library apply() again` adds the lock and the cgroup checks.)',
   '**add one profile**: the config with N+1 profiles: compile + dump + plan + send exactly the plan (one nf_tables batch guarded by the dump\'s generation id; rtnetlink ops if any — none here, the profiles share one interface). The result is then checked to plan empty.',
   '**peak RSS**: `process.resourceUsage().maxRSS` of the child node process that does one N, right after the fresh apply, and at its end (after the re-applies and the add-one).',
   `**per-packet**: a C sender (bench/sender.c, built with cc at bench time) joins a throwaway net_cls cgroup whose classid is the LAST profile's, and sends ${PACKETS.toLocaleString('en-US')} 32-byte UDP datagrams over loopback inside the namespace; median of 5 runs, the two rulesets\' runs interleaved. The profile chain\'s counter is checked afterwards to prove the packets were matched. netcg's ruleset here is the one installed by \`nft -f\` + \`ip -batch\` (identical to the netlink backend's, see test/kernel/oracle.test.ts); the recipe is measured at 1 and ${RECIPE_MAX.toLocaleString('en-US')} profiles (its linear mangle chain is walked per packet).`,
@@ -242,6 +259,7 @@ async function main() {
   writeFileSync(join(opts.out, 'results.csv'), csv(rows));
   const series = [
     ['netlink fresh apply', 'fresh_netlink_ms'],
+    ['library apply() + cgroups', 'lib_apply_ms'],
     ['nft -f + ip -batch', 'fresh_nft_ip_ms'],
     ['recipe (1 process/rule)', 'fresh_recipe_ms'],
     ['no-op re-apply', 'noop_reapply_ms', true],
