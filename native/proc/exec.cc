@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../errors.h"
+#include "cstrings.h"
 #include "proc.h"
 
 namespace netcg::proc {
@@ -72,21 +73,6 @@ void restoreAfterFailedExec(const ProcessState& saved) {
   pthread_sigmask(SIG_SETMASK, &saved.mask, nullptr);
 }
 
-std::string cString(Napi::Env env, const Napi::Value& v, const std::string& path) {
-  if (!v.IsString()) throw makeInputError(env, path, "must be a string");
-  std::string s = v.As<Napi::String>().Utf8Value();
-  if (s.find('\0') != std::string::npos) throw makeInputError(env, path, "must not contain NUL bytes");
-  return s;
-}
-
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 }  // namespace
 
 // argv is the whole argument vector including argv[0], as for execvp(3); an
@@ -118,8 +104,8 @@ Napi::Value Exec(const Napi::CallbackInfo& info) {
     }
   }
 
-  std::vector<char*> argvPtrs = pointers(argv);
-  std::vector<char*> envPtrs = pointers(envp);
+  std::vector<char*> argvPtrs = cPointers(argv);
+  std::vector<char*> envPtrs = cPointers(envp);
 
   const ProcessState saved = resetForExec();
   if (hasEnv) {

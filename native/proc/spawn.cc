@@ -25,6 +25,7 @@
 
 #include "../errors.h"
 #include "../js.h"
+#include "cstrings.h"
 #include "proc.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -145,14 +146,6 @@ std::vector<std::string> execCandidates(const std::string& file, const std::stri
   return out;
 }
 
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 std::string noNul(const std::string& s, const std::string& where) {
   if (s.find('\0') != std::string::npos) throw InputError{where, "must not contain NUL bytes"};
   return s;
@@ -203,7 +196,7 @@ Request parse(const Napi::Object& o) {
       if (key == "PATH") { searchPath = value; envHasPath = true; }
       p.envp.push_back(noNul(key, where) + "=" + value);
     }
-    p.envPtrs = pointers(p.envp);
+    p.envPtrs = cPointers(p.envp);
   }
   // As child_process does: the PATH the child will have decides the search.
   if (!envHasPath) {
@@ -211,7 +204,7 @@ Request parse(const Napi::Object& o) {
     searchPath = own != nullptr ? own : "/usr/local/bin:/usr/bin:/bin";
   }
   p.candidates = execCandidates(p.file, searchPath);
-  p.argvPtrs = pointers(p.argv);
+  p.argvPtrs = cPointers(p.argv);
 
   if (auto cwd = getOptString(o, "cwd", "opts")) {
     p.cwd = noNul(*cwd, "opts.cwd");
