@@ -23,3 +23,5 @@ export { NetcgError, ConfigError, type ConfigIssue } from './errors.js';
 export { NetlinkError } from './native/errors.js';
 export { lockNamespace } from './lock.js';
 export * from './model.js';
+export { Enroller, openSocketCount, profileHierarchy, type EnrollResult } from './enroll.js';
+export { spawn, spawnInCgroup, ProfileChildProcess, type SpawnOptions, type StdioOption } from './spawn.js';

@@ -23,7 +23,7 @@ program
   .showHelpAfterError()
   .exitOverride();
 
-for (const cmd of [applyCmd, diffCmd, runCmd, psCmd, downCmd]) cmd.register(program);
+for (const cmd of [applyCmd, diffCmd, runCmd, psCmd, downCmd, await import('./enroll.js'), await import('./leave.js')]) cmd.register(program);
 
 program.addHelpText(
   'after',
