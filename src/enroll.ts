@@ -146,7 +146,13 @@ export class Enroller {
   enroll(profile: string, pids: readonly number[]): EnrollResult[] {
     this.#open();
     checkPids(pids);
-    const dir = profileCgroupDir(this.#config, profile);
+    return this.enrollCgroup(profileCgroupDir(this.#config, profile), pids);
+  }
+
+  /** enroll() into any cgroup directory (v1 or cgroup2), e.g. one a program manages itself. */
+  enrollCgroup(dir: string, pids: readonly number[]): EnrollResult[] {
+    this.#open();
+    checkPids(pids);
     const hierarchy = this.#hierarchyOf(dir);
     this.#profileDirs.add(dir);
     // Remember where each process is before moving it. A PID already remembered is moving
