@@ -11,10 +11,12 @@
 //      refuses the batch (ERESTART) and apply re-reads and re-plans;
 //   4. rtnetlink removals; if one fails, the table is planned back to what it was
 //      and the additions are undone.
-import type { Config } from './config/index.js';
+import type { Config, MatchKind } from './config/index.js';
 import { compile } from './compile/index.js';
 import { NetcgError } from './errors.js';
-import type { DesiredState, TableState } from './model.js';
+import type { CgroupSpec, DesiredState, HostFacts, TableState } from './model.js';
+import { ensureV2ProfileCgroup, findCgroup2, readCgroupIds, removeV2ProfileCgroup, requireCgroup2 } from './cgroups/cgroup2.js';
+import { netClsAvailable } from './cgroups/match.js';
 import { type Backend, type ReadState, type RtnlOp } from './backends/types.js';
 import {
   ensureNetCls,
@@ -46,8 +48,25 @@ export interface ApplyReport {
   attempts: number;
   table: { family: 'inet'; name: string; maps: number; chains: number; rules: number };
   cgroups: CgroupChange[];
-  netCls: NetClsHierarchy;
+  /** How each profile's members are matched on this host (`match: auto` resolved). */
+  matches: ProfileMatch[];
+  /** The net_cls hierarchy; absent when no profile uses net_cls. */
+  netCls?: NetClsHierarchy;
+  /** The cgroup2 mount point; absent when no profile uses cgroup v2. */
+  cgroup2?: string;
   warnings: string[];
+}
+
+export interface ProfileMatch {
+  profile: string;
+  /** What the config asked for (auto when it says nothing). */
+  requested: MatchKind;
+  /** What netcg uses: net_cls (classid, `meta cgroup`) or cgroupv2 (ID, `socket cgroupv2`). */
+  match: CgroupSpec['hierarchy'];
+  /** The profile's cgroup directory. */
+  cgroup: string;
+  /** The cgroup2 ID matched (cgroupv2 only), as a decimal string. */
+  id?: string;
 }
 
 export interface DownReport {
@@ -110,7 +129,11 @@ function restoreTable(backend: Backend, previous: TableState | undefined, name: 
 
 /** What `netcg diff` shows and `netcg apply` would do. Reads only. */
 export function diff(config: Config, backend: Backend): { plan: Plan; desired: DesiredState; current: ReadState } {
-  const desired = compile(config, backend.hostFacts());
+  const facts = withCgroupFacts(config, backend.hostFacts());
+  const v2 = findCgroup2();
+  // The IDs of the v2 cgroups as they are now: a re-created cgroup shows as a stale element.
+  if (facts.cgroups && v2) facts.cgroups.ids = readCgroupIds(v2, compile(config, facts).cgroups.filter((c) => c.hierarchy === 'cgroupv2'));
+  const desired = compile(config, facts);
   const current = readState(backend, desired.table.name);
   return { plan: plan(current, desired), desired, current };
 }
@@ -128,15 +151,31 @@ function isGenerationRace(err: unknown): boolean {
   return (err as { code?: string }).code === 'ERESTART';
 }
 
-function applyLocked(config: Config, backend: Backend): ApplyReport {
-  const netCls = ensureNetCls(addon.mount);
-  for (let attempt = 1; ; attempt++) {
-    const desired = compile(config, backend.hostFacts());
-    checkInterfaces(desired, backend, config);
-    const current = readState(backend, desired.table.name);
-    const p = plan(current, desired);
-    const { before, after } = splitRtnl(p.rtnl);
+/** The host's facts plus which hierarchies exist (IDs are added once the cgroups do). */
+function withCgroupFacts(config: Config, facts: HostFacts): HostFacts & { cgroups: NonNullable<HostFacts['cgroups']> } {
+  return { ...facts, cgroups: { netCls: netClsAvailable(), ids: {} } };
+}
 
+function matchesOf(config: Config, specs: CgroupSpec[], roots: { netCls?: string; cgroup2?: string }, ids: Record<string, bigint>): ProfileMatch[] {
+  return specs.map((c) => {
+    const root = c.hierarchy === 'net_cls' ? roots.netCls : roots.cgroup2;
+    const m: ProfileMatch = { profile: c.profile, requested: config.profiles[c.profile]?.match ?? 'auto', match: c.hierarchy, cgroup: `${root}/${c.path}` };
+    const id = ids[c.profile];
+    if (c.hierarchy === 'cgroupv2' && id !== undefined) m.id = id.toString();
+    return m;
+  });
+}
+
+function applyLocked(config: Config, backend: Backend): ApplyReport {
+  const baseFacts = withCgroupFacts(config, backend.hostFacts());
+  const specs = compile(config, baseFacts).cgroups;
+  const usesV2 = specs.some((c) => c.hierarchy === 'cgroupv2');
+  const netCls = specs.some((c) => c.hierarchy === 'net_cls') ? ensureNetCls(addon.mount) : undefined;
+  const cgroup2 = usesV2 ? requireCgroup2() : undefined;
+  const rootOf = (spec: CgroupSpec) => (spec.hierarchy === 'net_cls' ? netCls!.mountPoint : cgroup2!);
+  for (let attempt = 1; ; attempt++) {
+    const facts = withCgroupFacts(config, backend.hostFacts());
+    checkInterfaces(compile(config, facts), backend, config);
     const undo: Array<() => void> = [];
     const rollback = () => {
       for (const step of undo.reverse()) {
@@ -149,12 +188,23 @@ function applyLocked(config: Config, backend: Backend): ApplyReport {
     };
 
     const cgroups: CgroupChange[] = [];
+    let desired: DesiredState;
+    let p: Plan;
+    let current: ReadState;
     try {
-      for (const spec of desired.cgroups) {
-        const change = ensureProfileCgroup(netCls.mountPoint, spec);
+      for (const spec of specs) {
+        const root = rootOf(spec);
+        const change = spec.hierarchy === 'net_cls' ? ensureProfileCgroup(root, spec) : ensureV2ProfileCgroup(root, spec);
         cgroups.push(change);
-        if (change.action === 'created') undo.push(() => removeProfileCgroup(netCls.mountPoint, spec.profile, spec.path));
+        if (change.action === 'created')
+          undo.push(() => (spec.hierarchy === 'net_cls' ? removeProfileCgroup : removeV2ProfileCgroup)(root, spec.profile, spec.path));
       }
+      // IDs only exist once the cgroups do; compile stays pure and gets them as facts.
+      if (cgroup2) facts.cgroups.ids = readCgroupIds(cgroup2, specs.filter((c) => c.hierarchy === 'cgroupv2'));
+      desired = compile(config, facts);
+      current = readState(backend, desired.table.name);
+      p = plan(current, desired);
+      const { before, after } = splitRtnl(p.rtnl);
       for (const op of before) {
         backend.rtnl(op);
         undo.push(() => backend.rtnl(invert(op)));
@@ -182,14 +232,23 @@ function applyLocked(config: Config, backend: Backend): ApplyReport {
       throw err;
     }
 
-    // The new policy is in force; drop the cgroups of profiles the config no longer has.
+    // The new policy is in force; drop the cgroups of profiles the config no longer
+    // has, and those left in the other hierarchy by a profile whose match changed.
     const warnings: string[] = [];
-    const wanted = new Set(Object.keys(config.profiles));
-    for (const name of listProfileCgroups(netCls.mountPoint, config.cgroupParent)) {
-      if (wanted.has(name)) continue;
-      const change = removeProfileCgroup(netCls.mountPoint, name, `${config.cgroupParent}/${name}`);
-      cgroups.push(change);
-      if (change.action === 'kept') warnings.push(`cgroup of removed profile ${name} kept: ${change.detail}`);
+    const wanted = new Map(specs.map((c) => [c.profile, c.hierarchy]));
+    const stale: Array<[CgroupSpec['hierarchy'], string | undefined, typeof removeProfileCgroup]> = [
+      ['net_cls', netCls?.mountPoint ?? findNetCls(), removeProfileCgroup],
+      ['cgroupv2', cgroup2 ?? findCgroup2(), removeV2ProfileCgroup],
+    ];
+    for (const [hierarchy, root, remove] of stale) {
+      if (!root) continue;
+      for (const name of listProfileCgroups(root, config.cgroupParent)) {
+        if (wanted.get(name) === hierarchy) continue;
+        const change = remove(root, name, `${config.cgroupParent}/${name}`);
+        cgroups.push(change);
+        if (change.action === 'kept') warnings.push(`cgroup ${change.path} of ${wanted.has(name) ? 'profile' : 'removed profile'} ${name} is no longer used but kept: ${change.detail}`);
+      }
+      if (!specs.some((c) => c.hierarchy === hierarchy)) removeParentIfEmpty(root, config.cgroupParent);
     }
 
     return {
@@ -200,7 +259,9 @@ function applyLocked(config: Config, backend: Backend): ApplyReport {
       attempts: attempt,
       table: tableCounts(desired.table),
       cgroups,
-      netCls,
+      matches: matchesOf(config, specs, { ...(netCls ? { netCls: netCls.mountPoint } : {}), ...(cgroup2 ? { cgroup2 } : {}) }, facts.cgroups.ids),
+      ...(netCls ? { netCls } : {}),
+      ...(cgroup2 ? { cgroup2 } : {}),
       warnings,
     };
   }
@@ -216,10 +277,10 @@ export function down(config: Config, backend: Backend): DownReport {
     for (const rule of owned.ipRules) backend.rtnl({ verb: 'del', kind: 'rule', rule });
     for (const route of owned.routes) backend.rtnl({ verb: 'del', kind: 'route', route });
     const cgroups: CgroupChange[] = [];
-    const root = findNetCls();
-    if (root) {
+    for (const [root, remove] of [[findNetCls(), removeProfileCgroup], [findCgroup2(), removeV2ProfileCgroup]] as const) {
+      if (!root) continue;
       for (const name of listProfileCgroups(root, config.cgroupParent)) {
-        cgroups.push(removeProfileCgroup(root, name, `${config.cgroupParent}/${name}`));
+        cgroups.push(remove(root, name, `${config.cgroupParent}/${name}`));
       }
       removeParentIfEmpty(root, config.cgroupParent);
     }

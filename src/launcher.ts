@@ -6,21 +6,38 @@ import { join } from 'node:path';
 
 import type { Config } from './config/index.js';
 import { NetcgError } from './errors.js';
+import { findCgroup2 } from './cgroups/cgroup2.js';
+import { netClsAvailable, resolveMatch, type MatchHierarchy } from './cgroups/match.js';
 import { findNetCls } from './cgroups/netcls.js';
 import { addon } from './native/index.js';
 
-/** The profile's cgroup directory, or a NetcgError saying why there is none. */
-export function profileCgroupDir(config: Config, profile: string): string {
-  if (!Object.hasOwn(config.profiles, profile)) {
+export interface ProfileCgroup {
+  /** Which hierarchy the profile uses on this host (`match: auto` resolved as apply does). */
+  match: MatchHierarchy;
+  /** Where its cgroup is or would be; undefined when that hierarchy is not mounted. */
+  dir: string | undefined;
+}
+
+/** Where a profile's cgroup lives (net_cls or cgroup2), whether or not it exists. */
+export function locateProfileCgroup(config: Config, profile: string): ProfileCgroup {
+  const p = config.profiles[profile];
+  if (!p || !Object.hasOwn(config.profiles, profile)) {
     const known = Object.keys(config.profiles).join(', ') || '(none)';
     throw new NetcgError('ENOPROFILE', `no profile named '${profile}' in the config (profiles: ${known})`);
   }
-  const root = findNetCls();
-  const dir = root ? join(root, config.cgroupParent, profile) : undefined;
+  const match = resolveMatch(p, netClsAvailable());
+  const root = match === 'net_cls' ? findNetCls() : findCgroup2();
+  return { match, dir: root ? join(root, config.cgroupParent, profile) : undefined };
+}
+
+/** The profile's cgroup directory (v1 net_cls or cgroup2), or a NetcgError saying why there is none. */
+export function profileCgroupDir(config: Config, profile: string): string {
+  const { match, dir } = locateProfileCgroup(config, profile);
   if (!dir || !existsSync(dir)) {
+    const hierarchy = match === 'net_cls' ? 'net_cls' : 'cgroup2';
     throw new NetcgError(
       'ENOCGROUP',
-      `the cgroup of profile '${profile}' does not exist${dir ? ` (${dir})` : ' (no net_cls hierarchy is mounted)'}; run \`netcg apply\` first`,
+      `the cgroup of profile '${profile}' does not exist${dir ? ` (${dir})` : ` (no ${hierarchy} hierarchy is mounted)`}; run \`netcg apply\` first`,
     );
   }
   return dir;
@@ -33,7 +50,10 @@ export function joinAndExec(config: Config, profile: string, command: string[]):
     writeFileSync(join(dir, 'cgroup.procs'), `${process.pid}\n`);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' || code === 'EPERM' ? ' (only root and the profile\'s owner may enroll processes)' : '';
+    const why =
+      code === 'EACCES' || code === 'EPERM'
+        ? " (only root and the profile's owner may enroll processes; under cgroup v2 the owner only from inside the profile's delegated subtree, see README)"
+        : code === 'ENOENT' ? ' (the cgroup disappeared)' : '';
     throw new NetcgError(code ?? 'ECGROUP', `cannot join the cgroup of profile '${profile}'${why}: ${(err as Error).message}`, { cause: err });
   }
   const argv = command.length > 0 ? command : [process.env.SHELL || '/bin/sh'];

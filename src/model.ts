@@ -57,8 +57,10 @@ export interface CgroupSpec {
   profile: string;
   /** Path below the hierarchy's mount point, e.g. 'netcg/unlocator'. */
   path: string;
-  hierarchy: 'net_cls';
-  classid: number;
+  /** net_cls: a v1 cgroup tagged with `classid`; cgroupv2: a cgroup in the cgroup2 hierarchy, matched by its ID. */
+  hierarchy: 'net_cls' | 'cgroupv2';
+  /** The net_cls classid (net_cls only). */
+  classid?: number;
   /** User name (or numeric uid as a string) allowed to enroll without root. */
   owner?: string;
 }
@@ -74,6 +76,19 @@ export interface DesiredState {
 export interface HostFacts {
   /** Routes of the main table with `proto kernel scope link` (the recipe's copy source). */
   linkRoutes: Array<Pick<RouteSpec, 'family' | 'dst' | 'dev'>>;
+  /** What the host's cgroups say; absent means "net_cls is available, no cgroup2 IDs known". */
+  cgroups?: CgroupFacts;
+}
+
+/** Host cgroup facts compile needs (read by src/cgroups, merged in by apply/diff). */
+export interface CgroupFacts {
+  /** The kernel has the net_cls controller: `match: auto` profiles then use net_cls. */
+  netCls: boolean;
+  /**
+   * cgroup2 IDs of the v2 profiles' cgroups that exist, by profile name. A profile
+   * whose cgroup does not exist yet gets no map element (nothing could match it).
+   */
+  ids: Record<string, bigint>;
 }
 
 /** netcg's rtnetlink protocol number: tags every ip rule and route netcg installs, so it only ever touches its own. */

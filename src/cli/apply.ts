@@ -17,7 +17,11 @@ function printReport(r: ApplyReport, file: string): void {
   }
   out.push(`  table inet ${r.table.name}: ${r.table.maps} maps, ${r.table.chains} chains, ${r.table.rules} rules`);
   if (r.attempts > 1) out.push(`  re-planned ${r.attempts - 1} time(s): nf_tables changed while applying`);
-  if (r.netCls.mountedNow) out.push(`  mounted the net_cls cgroup hierarchy at ${r.netCls.mountPoint}`);
+  if (r.netCls?.mountedNow) out.push(`  mounted the net_cls cgroup hierarchy at ${r.netCls.mountPoint}`);
+  for (const m of r.matches) {
+    const how = m.match === 'net_cls' ? 'net_cls classid (meta cgroup)' : `cgroup v2 ID ${m.id ?? '?'} (socket cgroupv2)`;
+    out.push(`  profile ${m.profile}: matched by ${how}${m.requested === 'auto' ? ', chosen by match: auto' : ''} · ${m.cgroup}`);
+  }
   for (const c of r.cgroups) if (c.action !== 'unchanged') out.push(`  cgroup ${c.path}: ${c.action}${c.detail ? ` (${c.detail})` : ''}`);
   for (const w of r.warnings) out.push(`  ${pc.yellow('warning:')} ${w}`);
   process.stdout.write(`${out.join('\n')}\n`);

@@ -3,12 +3,11 @@ import { out as pc } from './colors.js';
 
 import { loadConfig } from '../config/index.js';
 import { NetcgError } from '../errors.js';
-import { findNetCls } from '../cgroups/netcls.js';
 import { members, type Member } from '../cgroups/members.js';
+import { locateProfileCgroup } from '../launcher.js';
 import { configPath, printJson } from './common.js';
-import { join } from 'node:path';
 
-interface ProfileMembers { profile: string; classid: number; cgroup: string | null; members: Member[] }
+interface ProfileMembers { profile: string; match: 'net_cls' | 'cgroupv2'; classid: number | null; cgroup: string | null; members: Member[] }
 
 export function register(program: Command): void {
   program
@@ -25,17 +24,18 @@ export function register(program: Command): void {
       if (profile !== undefined && !Object.hasOwn(config.profiles, profile)) {
         throw new NetcgError('ENOPROFILE', `no profile named '${profile}' in the config (profiles: ${Object.keys(config.profiles).join(', ')})`);
       }
-      const root = findNetCls();
       const rows: ProfileMembers[] = names.map((name) => {
-        const dir = root ? join(root, config.cgroupParent, name) : null;
-        return { profile: name, classid: config.profiles[name]!.classid, cgroup: dir, members: dir ? members(dir) : [] };
+        const { match, dir } = locateProfileCgroup(config, name);
+        const classid = match === 'net_cls' ? (config.profiles[name]!.classid ?? null) : null;
+        return { profile: name, match, classid, cgroup: dir ?? null, members: dir ? members(dir) : [] };
       });
       if (opts.json) {
         printJson({ profiles: rows });
         return;
       }
       for (const r of rows) {
-        process.stdout.write(`${pc.bold(r.profile)} ${pc.dim(`classid ${r.classid} · ${r.cgroup ?? 'no cgroup'}`)} ${r.members.length} member(s)\n`);
+        const how = r.match === 'net_cls' ? `classid ${r.classid}` : 'cgroup v2';
+        process.stdout.write(`${pc.bold(r.profile)} ${pc.dim(`${how} · ${r.cgroup ?? 'no cgroup'}`)} ${r.members.length} member(s)\n`);
         for (const m of r.members) process.stdout.write(`  ${String(m.pid).padStart(7)}  ${m.user.padEnd(10)} ${m.command}\n`);
       }
     });

@@ -1,17 +1,22 @@
 // The nf_tables half of compile: netcg's one inet table. Each feature has a base
 // chain at the hook its semantics need and a verdict map keyed by the packet's
-// cgroup classid, so a packet costs one hash lookup however many profiles exist;
-// the map jumps into the profile's own chain. See docs/ruleset.md for the text.
+// cgroup classid (net_cls profiles) and/or one keyed by the socket's cgroup2 ID
+// at the profiles' level (cgroup v2 profiles), so a packet costs at most two hash
+// lookups however many profiles exist; the map jumps into the profile's own
+// chain. See docs/ruleset.md for the text.
 import type { ProfileConfig } from '../config/index.js';
 import type { ChainState, Expr, MapState, NftHook, RuleState, TableState } from '../model.js';
 import {
   IPPROTO_TCP,
   IPPROTO_UDP,
   NFPROTO_IPV6,
+  cgroupV2VerdictMapAttrs,
   cgroupVerdictMapAttrs,
   counter,
   dispatchByCgroup,
+  dispatchByCgroupV2,
   hostU32,
+  hostU64,
   masquerade,
   matchDport,
   matchMark,
@@ -35,6 +40,19 @@ const HOOKS = {
 type Feature = 'dns' | 'ipv6' | 'route';
 
 export const dispatchMapName = (feature: Feature): string => `${feature}_dispatch`;
+export const dispatchV2MapName = (feature: Feature): string => `${feature}_dispatch_v2`;
+
+/** How compile matches members: which profiles are cgroup v2, their IDs, and their level. */
+export interface V2Matching {
+  /** Names of the profiles matched by cgroup2 ID. */
+  profiles: ReadonlySet<string>;
+  /** IDs of the v2 profiles whose cgroup exists. */
+  ids: Readonly<Record<string, bigint>>;
+  /** Depth of the profile cgroups below the cgroup2 root. */
+  level: number;
+}
+
+const NO_V2: V2Matching = { profiles: new Set(), ids: {}, level: 1 };
 export const profileChainName = (feature: Feature, profile: string): string => `${feature}_${profile}`;
 
 function rule(...parts: Array<Expr | Expr[]>): RuleState {
@@ -45,7 +63,19 @@ function dispatchMap(feature: Feature, members: ProfileConfig[]): MapState {
   return {
     name: dispatchMapName(feature),
     ...cgroupVerdictMapAttrs(),
-    elements: members.map((p) => ({ key: hostU32(p.classid), verdict: { code: 'jump', chain: profileChainName(feature, p.name) } })),
+    elements: members.map((p) => ({ key: hostU32(p.classid!), verdict: { code: 'jump', chain: profileChainName(feature, p.name) } })),
+  };
+}
+
+/** A v2 profile whose cgroup does not exist yet has no ID, so no element (apply creates the cgroup first). */
+function dispatchV2Map(feature: Feature, members: ProfileConfig[], ids: V2Matching['ids']): MapState {
+  return {
+    name: dispatchV2MapName(feature),
+    ...cgroupV2VerdictMapAttrs(),
+    elements: members.flatMap((p) => {
+      const id = ids[p.name];
+      return id === undefined ? [] : [{ key: hostU64(id), verdict: { code: 'jump' as const, chain: profileChainName(feature, p.name) } }];
+    }),
   };
 }
 
@@ -81,21 +111,34 @@ function profileChains(p: ProfileConfig): ChainState[] {
   return chains;
 }
 
-export function compileTable(name: string, profiles: ProfileConfig[]): TableState {
-  const dns = profiles.filter((p) => p.dns);
-  const ipv6 = profiles.filter((p) => p.ipv6 === 'reject');
-  const routed = profiles.filter((p) => p.route);
+export function compileTable(name: string, profiles: ProfileConfig[], v2: V2Matching = NO_V2): TableState {
+  const isV2 = (p: ProfileConfig) => v2.profiles.has(p.name);
+  const users = {
+    dns: profiles.filter((p) => p.dns),
+    ipv6: profiles.filter((p) => p.ipv6 === 'reject'),
+    route: profiles.filter((p) => p.route),
+  };
+  const v1Users = (f: Feature) => users[f].filter((p) => !isV2(p));
+  const v2Users = (f: Feature) => users[f].filter(isV2);
 
   const maps: MapState[] = [];
-  if (dns.length > 0) maps.push(dispatchMap('dns', dns));
-  if (ipv6.length > 0) maps.push(dispatchMap('ipv6', ipv6));
-  if (routed.length > 0) maps.push(dispatchMap('route', routed));
+  for (const f of ['dns', 'ipv6', 'route'] as const) {
+    if (v1Users(f).length > 0) maps.push(dispatchMap(f, v1Users(f)));
+    if (v2Users(f).length > 0) maps.push(dispatchV2Map(f, v2Users(f), v2.ids));
+  }
+  /** The dispatch rules of a feature's base chain: by classid, then by cgroup2 ID, each only when used. */
+  const dispatch = (f: Feature, ...prefix: Expr[][]): RuleState[] => [
+    ...(v1Users(f).length > 0 ? [rule(...prefix, counter(), dispatchByCgroup(dispatchMapName(f)))] : []),
+    ...(v2Users(f).length > 0 ? [rule(...prefix, counter(), dispatchByCgroupV2(dispatchV2MapName(f), v2.level))] : []),
+  ];
 
   const chains: ChainState[] = [];
-  if (dns.length > 0) chains.push(baseChain('nat_output', [rule(counter(), dispatchByCgroup(dispatchMapName('dns')))]));
-  if (routed.length > 0) chains.push(baseChain('route_output', [rule(counter(), dispatchByCgroup(dispatchMapName('route')))]));
-  if (ipv6.length > 0)
-    chains.push(baseChain('filter_output', [rule(matchNfproto(NFPROTO_IPV6), counter(), dispatchByCgroup(dispatchMapName('ipv6')))]));
+  const dns = users.dns;
+  const ipv6 = users.ipv6;
+  const routed = users.route;
+  if (dns.length > 0) chains.push(baseChain('nat_output', dispatch('dns')));
+  if (routed.length > 0) chains.push(baseChain('route_output', dispatch('route')));
+  if (ipv6.length > 0) chains.push(baseChain('filter_output', dispatch('ipv6', matchNfproto(NFPROTO_IPV6))));
   const masq = masqueradeRules(routed);
   if (masq.length > 0) chains.push(baseChain('nat_postrouting', masq));
   for (const p of profiles) chains.push(...profileChains(p));

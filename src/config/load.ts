@@ -12,6 +12,7 @@ import { lineCol, offsetOfPath, pathAtOffset } from './locate.js';
 import {
   DEFAULT_CGROUP_PARENT,
   DEFAULT_IP_RULE_PRIORITY,
+  DEFAULT_MATCH,
   DEFAULT_TABLE,
   configSchema,
   dnsSchema,
@@ -93,12 +94,14 @@ function fromZod(issues: z.core.$ZodIssue[]): PathIssue[] {
 function normalize(data: ParsedConfig, file: string): Config {
   const entries = Object.entries(data.profiles);
   const routed: RoutedProfile[] = entries.flatMap(([name, p]) =>
-    p.route ? [{ name, classid: parseClassid(p.classid) as number, route: p.route }] : [],
+    p.route ? [{ name, classid: p.classid === undefined ? undefined : (parseClassid(p.classid) as number), route: p.route }] : [],
   );
   const { routing } = deriveRouting(routed);
   const profiles = Object.fromEntries(
     entries.map(([name, p]): [string, ProfileConfig] => {
-      const profile: ProfileConfig = { name, classid: parseClassid(p.classid) as number };
+      const profile: ProfileConfig = { name };
+      if (p.match !== undefined && p.match !== DEFAULT_MATCH) profile.match = p.match;
+      if (p.classid !== undefined) profile.classid = parseClassid(p.classid) as number;
       if (p.owner !== undefined) profile.owner = String(p.owner);
       if (p.dns) profile.dns = { redirect: p.dns.redirect };
       if (p.ipv6) profile.ipv6 = p.ipv6;

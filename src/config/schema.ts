@@ -146,10 +146,22 @@ export const ownerSchema = z
   })
   .describe('user who may enroll processes without root (the cgroup\'s tasks file is chowned to them)');
 
+/** How members are told apart: a net_cls classid (cgroup v1), the cgroup's ID (cgroup v2), or whichever the host has. */
+export const MATCH_KINDS = ['auto', 'net_cls', 'cgroupv2'] as const;
+export type MatchKind = (typeof MATCH_KINDS)[number];
+export const DEFAULT_MATCH: MatchKind = 'auto';
+
+export const matchSchema = z
+  .enum(MATCH_KINDS, {
+    error: (i) => `match ${show(i.input)} is not known; use auto (net_cls where the kernel has it, else cgroup v2), net_cls or cgroupv2`,
+  })
+  .describe('how members are matched: net_cls (v1 classid), cgroupv2 (the cgroup\'s ID, `socket cgroupv2`), or auto (default: net_cls where the kernel has it, cgroup v2 otherwise)');
+
 export const profileSchema = z
   .strictObject(
     {
-      classid: classidSchema,
+      match: matchSchema.optional(),
+      classid: classidSchema.optional(),
       owner: ownerSchema.optional(),
       dns: dnsSchema.optional(),
       ipv6: z.literal('reject', { error: (i) => `ipv6 ${show(i.input)} is not supported; the only value is "reject" (omit the key to leave IPv6 alone)` })
@@ -159,7 +171,7 @@ export const profileSchema = z
     },
     { error: expected('a mapping with classid and at least one of dns, ipv6, route') },
   )
-  .describe('a set of processes (a net_cls cgroup) and the policy for their traffic');
+  .describe('a set of processes (a cgroup: net_cls or cgroup v2) and the policy for their traffic');
 
 export const configSchema = z
   .strictObject(
@@ -204,7 +216,10 @@ export type RawRoute = z.input<typeof routeSchema>;
 /** A profile with every default applied and mark/table derived. */
 export interface ProfileConfig {
   name: string;
-  classid: number;
+  /** As written; absent means auto. Resolved per host by resolveMatch (src/cgroups/match.ts). */
+  match?: MatchKind;
+  /** Required unless match is cgroupv2 (then kept, but not used for matching). */
+  classid?: number;
   owner?: string;
   dns?: { redirect: number };
   ipv6?: 'reject';

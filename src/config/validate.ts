@@ -23,7 +23,8 @@ export interface PathIssue {
 
 export interface RoutedProfile {
   name: string;
-  classid: number;
+  /** Absent for a `match: cgroupv2` profile without one. */
+  classid?: number;
   route: RawRoute;
 }
 
@@ -53,7 +54,8 @@ function hex(n: number): string {
 export function deriveRouting(profiles: RoutedProfile[]): { routing: Map<string, Routing>; issues: PathIssue[] } {
   const issues: PathIssue[] = [];
   const lowestClassid = new Map<string, number>();
-  for (const p of profiles) lowestClassid.set(p.route.via, Math.min(p.classid, lowestClassid.get(p.route.via) ?? Infinity));
+  for (const p of profiles)
+    if (p.classid !== undefined) lowestClassid.set(p.route.via, Math.min(p.classid, lowestClassid.get(p.route.via) ?? Infinity));
 
   const routing = new Map<string, Routing>();
   const tableOwner = new Map<number, { via: string; name: string; copyLinkRoutes: boolean }>();
@@ -61,10 +63,22 @@ export function deriveRouting(profiles: RoutedProfile[]): { routing: Map<string,
   const masqOwner = new Map<string, { masquerade: boolean; name: string }>();
   for (const p of profiles) {
     const { via } = p.route;
-    const shared = lowestClassid.get(via)!;
+    const shared = lowestClassid.get(via);
+    // Without any classid (cgroup v2 only), the mark and the table default to each other.
+    const mark = p.route.mark ?? shared ?? p.route.table;
+    const table = p.route.table ?? shared ?? p.route.mark;
+    if (mark === undefined || table === undefined) {
+      // cgroup v2 profiles need no classid, so there may be nothing to derive from.
+      issues.push({
+        path: ['profiles', p.name, 'route'],
+        at: 'key',
+        message: `no profile routing via ${via} has a classid to derive the mark and routing table from; set route.table (and optionally route.mark), e.g. table: 100`,
+      });
+      continue;
+    }
     const r: Routing = {
-      mark: p.route.mark ?? shared,
-      table: p.route.table ?? shared,
+      mark,
+      table,
       copyLinkRoutes: p.route.copyLinkRoutes ?? DEFAULT_COPY_LINK_ROUTES,
       masquerade: p.route.masquerade ?? DEFAULT_MASQUERADE,
     };
@@ -137,7 +151,19 @@ export function checkRelations(raw: unknown): PathIssue[] {
         message: `profile "${name}" has no effect; give it at least one of dns: { redirect: PORT }, ipv6: reject, route: { via: IFACE }`,
       });
 
-    if (!classidSchema.safeParse(profile.classid).success) continue;
+    if (profile.classid === undefined) {
+      if (profile.match !== 'cgroupv2')
+        issues.push({
+          path: ['profiles', name, 'classid'],
+          at: 'key',
+          message: `required key "classid" is missing: profile "${name}" needs a classid (net_cls matches members by it${profile.match === undefined || profile.match === 'auto' ? ', and match: auto uses net_cls where the kernel has it' : ''}); add classid: N, or set match: cgroupv2 to match by cgroup v2 ID only`,
+        });
+    }
+    if (!classidSchema.safeParse(profile.classid).success) {
+      const route = routeSchema.safeParse(profile.route);
+      if (profile.classid === undefined && profile.route !== undefined && route.success) routed.push({ name, route: route.data });
+      continue;
+    }
     const classid = parseClassid(profile.classid) as number;
     const first = classidOwner.get(classid);
     if (first === undefined) classidOwner.set(classid, name);

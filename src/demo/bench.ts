@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeCgroupParent } from './cgroups.js';
-import { benchConfig, ECHO_PORT, NORMAL_DNS, PROBE_NAME, UNLOCATOR_DNS, type BenchNames } from './config.js';
+import { benchConfig, ECHO_PORT, NORMAL_DNS, PROBE_NAME, UNLOCATOR_DNS, type BenchMatch, type BenchNames } from './config.js';
 import { DaemonSet } from './daemons.js';
 import { uniqueName } from './netns.js';
 import { buildTopology, type Topology } from './topology.js';
@@ -20,7 +20,8 @@ export interface Bench {
   teardown(): Promise<string[]>;
 }
 
-export async function startBench(prefix = 'nc'): Promise<Bench> {
+/** `match` is written into both profiles (see benchConfig); the default config leaves it out. */
+export async function startBench(prefix = 'nc', match?: BenchMatch): Promise<Bench> {
   const names: BenchNames = { table: uniqueName(`${prefix}t`), cgroupParent: uniqueName(`${prefix}cg`) };
   const dir = mkdtempSync(join(tmpdir(), 'netcg-bench-'));
   const daemons = new DaemonSet();
@@ -34,7 +35,7 @@ export async function startBench(prefix = 'nc'): Promise<Bench> {
   try {
     topo = buildTopology(prefix);
     const configFile = join(dir, 'netcg.yaml');
-    writeFileSync(configFile, benchConfig(names));
+    writeFileSync(configFile, benchConfig(names, match));
     await daemons.dnsmasq(topo.host, NORMAL_DNS.port, { [PROBE_NAME]: NORMAL_DNS.answer });
     await daemons.dnsmasq(topo.host, UNLOCATOR_DNS.port, { [PROBE_NAME]: UNLOCATOR_DNS.answer });
     await daemons.echo(topo.lan, 'lan', ECHO_PORT);

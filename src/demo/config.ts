@@ -19,18 +19,23 @@ export interface BenchNames {
 
 export const PROFILES = { unlocator: { classid: 42 }, vpn: { classid: 43, table: 43 } } as const;
 
+/** How the bench's profiles match members; undefined writes no `match:` key (auto). */
+export type BenchMatch = 'auto' | 'net_cls' | 'cgroupv2' | undefined;
+
 /** YAML text of the bench config (profiles `unlocator` and `vpn`, as in the recipe). */
-export function benchConfig(names: BenchNames): string {
+export function benchConfig(names: BenchNames, match?: BenchMatch): string {
+  // A cgroupv2 profile needs no classid: leave it out, so the config proves that.
+  const id = (classid: number) => (match === 'cgroupv2' ? `match: cgroupv2` : `${match ? `match: ${match}\n    ` : ''}classid: ${classid}`);
   return `# netcg bench config (generated): the recipe's two profiles
 table: ${names.table}
 cgroupParent: ${names.cgroupParent}
 profiles:
   unlocator:
-    classid: ${PROFILES.unlocator.classid}
+    ${id(PROFILES.unlocator.classid)}
     dns: { redirect: ${UNLOCATOR_DNS.port} }
     ipv6: reject
   vpn:
-    classid: ${PROFILES.vpn.classid}
+    ${id(PROFILES.vpn.classid)}
     route:
       via: ${VPN.hostDev}
       table: ${PROFILES.vpn.table}

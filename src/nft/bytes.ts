@@ -18,6 +18,18 @@ export function readHostU32(buf: Buffer): number {
   return HOST_IS_LITTLE_ENDIAN ? buf.readUInt32LE(0) : buf.readUInt32BE(0);
 }
 
+/** A 64-bit value the kernel stores as an integer (a cgroup2 ID): host byte order. */
+export function hostU64(value: bigint): Buffer {
+  const buf = Buffer.alloc(8);
+  if (HOST_IS_LITTLE_ENDIAN) buf.writeBigUInt64LE(value);
+  else buf.writeBigUInt64BE(value);
+  return buf;
+}
+
+export function readHostU64(buf: Buffer): bigint {
+  return HOST_IS_LITTLE_ENDIAN ? buf.readBigUInt64LE(0) : buf.readBigUInt64BE(0);
+}
+
 /** A one-byte meta value (l4proto, nfproto). */
 export function u8(value: number): Buffer {
   return Buffer.from([value & 0xff]);

@@ -66,6 +66,15 @@ export function dispatchByCgroup(map: string): Expr[] {
   return [metaLoad('cgroup'), { type: 'lookup', sreg: REG_1, set: map, dreg: REG_VERDICT }];
 }
 
+/**
+ * `socket cgroupv2 level L vmap @map`: the ID of the packet's socket's cgroup
+ * ancestor at depth L (the profile's cgroup, also for sockets made in its
+ * descendants) is looked up, and jumps to the profile's chain.
+ */
+export function dispatchByCgroupV2(map: string, level: number): Expr[] {
+  return [{ type: 'socket', key: 'cgroupv2', dreg: REG_1, level }, { type: 'lookup', sreg: REG_1, set: map, dreg: REG_VERDICT }];
+}
+
 /** `redirect to :N`. */
 export function redirectToPort(toPort: number): Expr[] {
   return [

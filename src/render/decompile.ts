@@ -106,7 +106,10 @@ export function ruleText(exprs: readonly Expr[]): string {
     const e = r.next();
     if (e.type === 'meta' && 'dreg' in e) parts.push(metaLoad(r, e));
     else if (e.type === 'immediate' && 'data' in e) parts.push(immediate(r, e));
-    else if (e.type === 'counter') parts.push('counter');
+    else if (e.type === 'socket' && e.key === 'cgroupv2' && e.level !== undefined) {
+      const lookup = r.expect('lookup', (l) => l.sreg === e.dreg && l.dreg === REG_VERDICT && !l.invert, 'a verdict map lookup');
+      parts.push(`socket cgroupv2 level ${e.level} vmap @${lookup.set}`);
+    } else if (e.type === 'counter') parts.push('counter');
     else if (e.type === 'reject' && e.rejectType === NFT_REJECT_ICMPX_UNREACH && e.code === NFT_REJECT_ICMPX_PORT_UNREACH) parts.push('reject');
     else if (e.type === 'masq' && e.regProtoMin === undefined && e.regProtoMax === undefined && !e.flags) parts.push('masquerade');
     else r.fail(`${JSON.stringify(e)} is not an expression netcg compiles`);

@@ -5,22 +5,47 @@
 import { NetcgError } from '../errors.js';
 import type { Verdict } from '../native/types.js';
 import type { ChainState, DesiredState, MapState, TableState } from '../model.js';
-import { cgroupVerdictMapAttrs, readHostU32 } from '../nft/index.js';
+import { cgroupV2VerdictMapAttrs, cgroupVerdictMapAttrs, readHostU32, readHostU64 } from '../nft/index.js';
+import { nftCgroupV2Path } from './cgroup-path.js';
 import { ruleText } from './decompile.js';
 
-/** `typeof meta cgroup : verdict`, the only kind of map netcg creates. */
-function mapTypeof(map: MapState): string {
-  const want = cgroupVerdictMapAttrs();
-  const same =
+type MapAttrs = ReturnType<typeof cgroupVerdictMapAttrs>;
+
+function hasAttrs(map: MapState, want: MapAttrs): boolean {
+  return (
     map.flags === want.flags &&
     map.keyType === want.keyType &&
     map.keyLen === want.keyLen &&
     map.dataType === want.dataType &&
     map.dataLen === want.dataLen &&
     map.userdata !== undefined &&
-    map.userdata.equals(want.userdata);
-  if (!same) throw new NetcgError('ERENDER', `map ${map.name} is not a "typeof meta cgroup : verdict" map; cannot render it as nft text`);
-  return 'typeof meta cgroup : verdict';
+    map.userdata.equals(want.userdata)
+  );
+}
+
+/** The level of the `socket cgroupv2` lookup that uses `map` (the map itself does not record it). */
+function v2Level(table: TableState, map: string): number {
+  for (const chain of table.chains)
+    for (const rule of chain.rules)
+      for (let i = 0; i + 1 < rule.exprs.length; i++) {
+        const [load, lookup] = [rule.exprs[i]!, rule.exprs[i + 1]!];
+        if (load.type === 'socket' && load.key === 'cgroupv2' && lookup.type === 'lookup' && lookup.set === map) return load.level ?? 0;
+      }
+  return 0;
+}
+
+/** The two kinds of map netcg creates: `typeof meta cgroup : verdict` and `typeof socket cgroupv2 level L : verdict`. */
+function mapTypeof(map: MapState, table: TableState): string {
+  if (hasAttrs(map, cgroupVerdictMapAttrs())) return 'typeof meta cgroup : verdict';
+  if (hasAttrs(map, cgroupV2VerdictMapAttrs())) return `typeof socket cgroupv2 level ${v2Level(table, map.name)} : verdict`;
+  throw new NetcgError('ERENDER', `map ${map.name} is neither a "typeof meta cgroup" nor a "typeof socket cgroupv2" verdict map; cannot render it as nft text`);
+}
+
+/** A key as nft reads it: a classid in decimal, a cgroup2 ID as the path nft resolves to it. */
+function keyText(map: MapState, key: Buffer): string {
+  if (key.length === 4) return String(readHostU32(key));
+  if (key.length === 8) return JSON.stringify(nftCgroupV2Path(readHostU64(key)));
+  throw new NetcgError('ERENDER', `map ${map.name}: element key of ${key.length} bytes is neither a classid nor a cgroup2 ID`);
 }
 
 function verdictText(v: Verdict): string {
@@ -36,8 +61,8 @@ function chainSpec(chain: ChainState): string {
 function elementsText(map: MapState): string {
   return map.elements
     .map((e) => {
-      if (e.key.length !== 4 || !e.verdict) throw new NetcgError('ERENDER', `map ${map.name}: element is not a classid → verdict pair`);
-      return `${readHostU32(e.key)} : ${verdictText(e.verdict)}`;
+      if (!e.verdict) throw new NetcgError('ERENDER', `map ${map.name}: element is not a key → verdict pair`);
+      return `${keyText(map, e.key)} : ${verdictText(e.verdict)}`;
     })
     .join(', ');
 }
@@ -46,7 +71,7 @@ function elementsText(map: MapState): string {
 export function renderNftTableScript(table: TableState): string {
   const t = `${table.family} ${table.name}`;
   const lines = [`add table ${t}`, `delete table ${t}`, `add table ${t}`];
-  for (const map of table.maps) lines.push(`add map ${t} ${map.name} { ${mapTypeof(map)}; }`);
+  for (const map of table.maps) lines.push(`add map ${t} ${map.name} { ${mapTypeof(map, table)}; }`);
   for (const chain of table.chains) lines.push(`add chain ${t} ${chain.name}${chainSpec(chain)}`);
   for (const map of table.maps) if (map.elements.length > 0) lines.push(`add element ${t} ${map.name} { ${elementsText(map)} }`);
   for (const chain of table.chains) for (const rule of chain.rules) lines.push(`add rule ${t} ${chain.name} ${ruleText(rule.exprs)}`);

@@ -186,7 +186,7 @@ describe('parseConfig: bad input, each located at FILE:LINE:COL and key path', (
 
   it('a missing classid, at the profile', () => {
     expect(onlyIssue('profiles:\n  a:\n    ipv6: reject\n', 2, 3, 'profiles.a.classid')).toBe(
-      'required key "classid" is missing; expected a classid: a number in 1..0xffffffff or a hex string like "0x0010002a"',
+      'required key "classid" is missing: profile "a" needs a classid (net_cls matches members by it, and match: auto uses net_cls where the kernel has it); add classid: N, or set match: cgroupv2 to match by cgroup v2 ID only',
     );
   });
 

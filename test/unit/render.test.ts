@@ -42,14 +42,14 @@ describe('renderNftScript', () => {
     );
   });
 
-  it('refuses a map that is not typeof meta cgroup : verdict', () => {
+  it('refuses a map that is neither typeof meta cgroup nor typeof socket cgroupv2', () => {
     const table: TableState = {
       family: 'inet',
       name: 't',
       maps: [{ name: 'm', flags: 0x8, keyType: 7, keyLen: 4, dataType: 0xffffff00, dataLen: 16, elements: [] }],
       chains: [],
     };
-    expect(() => renderNftScript({ table, ipRules: [], routes: [], cgroups: [] })).toThrow(/map m is not a "typeof meta cgroup : verdict" map/);
+    expect(() => renderNftScript({ table, ipRules: [], routes: [], cgroups: [] })).toThrow(/map m is neither a "typeof meta cgroup" nor a "typeof socket cgroupv2" verdict map/);
   });
 });
 
