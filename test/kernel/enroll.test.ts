@@ -5,11 +5,12 @@
 // and the CLI's lines, JSON and exit codes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { findCgroup2Mount, readCgroupMounts } from '../../src/cgroups/mountinfo.js';
 import { findNetCls } from '../../src/cgroups/netcls.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { Enroller, openSocketCount } from '../../src/enroll.js';
@@ -202,4 +203,50 @@ describe('netcg enroll / netcg leave', () => {
       expect(JSON.parse(unknown.stdout).error.code).toBe('ENOPROFILE');
       expect(where(p!)).toBe(origin.name);
     }));
+});
+
+describe('netcg enroll into a cgroup v2 profile', () => {
+  it('warns (stderr and --json warnings) when the process already has sockets, and not when it has none', async () => {
+    const v2 = tempConfig('profiles:\n  v:\n    match: cgroupv2\n    ipv6: reject\n', 'ncen2');
+    const v2root = findCgroup2Mount(readCgroupMounts())!.mountPoint;
+    const parent = join(v2root, v2.cgroupParent);
+    const dir = join(parent, 'v');
+    mkdirSync(dir, { recursive: true });
+    const withSocket = spawn(process.execPath, ['-e', 'require("net").createServer().listen(0, "127.0.0.1", () => console.log("up"))'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [plain] = await sleepers(1);
+    try {
+      await once(withSocket.stdout!, 'data');
+      const json = JSON.parse(cliOk(['enroll', '-c', v2.file, 'v', String(withSocket.pid), String(plain!.pid), '--json']).stdout);
+      expect(json).toMatchObject({ ok: true, hierarchy: 'cgroup2', cgroup: dir });
+      expect(json.warnings).toEqual([
+        expect.objectContaining({ pid: withSocket.pid, code: 'ESOCKETS', sockets: expect.any(Number), message: expect.stringContaining('keep their old cgroup') }),
+      ]);
+      expect(where(withSocket.pid!, 'cgroup2')).toBe(`/${v2.cgroupParent}/v`);
+
+      const text = runCli(['enroll', '-c', v2.file, 'v', String(withSocket.pid)]);
+      expect(text.code).toBe(0);
+      expect(text.stderr).toMatch(new RegExp(`^netcg: warning: process ${withSocket.pid} already has \\d+ open socket`));
+      expect(runCli(['enroll', '-c', v2.file, 'v', String(plain!.pid)]).stderr).toBe('');
+    } finally {
+      withSocket.kill('SIGKILL');
+      plain!.kill('SIGKILL');
+      for (const d of [dir, parent]) {
+        for (let attempt = 0; attempt < 50 && existsSync(d); attempt++) {
+          for (const pid of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+            try {
+              writeFileSync(join(v2root, 'cgroup.procs'), pid);
+            } catch {
+              /* exited */
+            }
+          }
+          try {
+            rmdirSync(d);
+          } catch {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      }
+      v2.remove();
+    }
+  });
 });
