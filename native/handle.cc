@@ -124,7 +124,9 @@ Napi::Value NetlinkHandle::NftDump(const Napi::CallbackInfo& info) {
       if (auto f = getOptString(filter, "family", "filter")) family = nft::familyFromName(*f, "filter.family");
       table = getOptString(filter, "table", "filter");
     }
-    return nft::dump(env, nft(), family, table);
+    bool asTape = false;
+    if (info.Length() > 1 && info[1].IsObject()) asTape = getOptBool(info[1].As<Napi::Object>(), "tape", false, "opts");
+    return nft::dump(env, nft(), family, table, asTape);
   });
 }
 

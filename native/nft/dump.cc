@@ -16,6 +16,7 @@
 #include "nft/expr/expr.h"
 #include "nft/nft.h"
 #include "nft/objects.h"
+#include "nft/tape.h"
 #include "nft/verdict.h"
 
 namespace netcg::nft {
@@ -56,7 +57,10 @@ void dumpRequest(NetlinkSocket& s, uint16_t type, uint16_t family, Build build, 
 void noPayload(nlmsghdr*) {}
 
 // JS-safe number for a 64-bit handle (handles are small counters in practice).
-Napi::Value u64(Napi::Env env, uint64_t v) { return Napi::Number::New(env, double(v)); }
+void putU64(Tape& t, const char* k, uint64_t v) {
+  t.key(k);
+  t.f64(double(v));
+}
 
 const char* hookName(uint16_t family, uint32_t hook) {
   if (family == NFPROTO_NETDEV || family == NFPROTO_ARP) return nullptr;  // other numbering
@@ -71,35 +75,45 @@ const char* hookName(uint16_t family, uint32_t hook) {
   }
 }
 
+// Writes the dump onto a Tape (see nft/tape.h); napi is only touched at the end.
 struct Dumper {
-  Napi::Env env;
   NetlinkSocket& s;
   Filter filter;
+  Tape& t;
   uint16_t requestFamily() const { return filter.family.value_or(NFPROTO_UNSPEC); }
 
-  Napi::Array tables() {
-    Napi::Array out = Napi::Array::New(env);
-    dumpRequest(s, NFT_MSG_GETTABLE, requestFamily(), noPayload, [&](const nlmsghdr* nlh) {
-      auto t = owned<TablePtr>(nftnl_table_alloc());
-      if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) throw fail(EBADMSG, "nft.dump.table");
-      uint16_t family = uint16_t(nftnl_table_get_u32(t.get(), NFTNL_TABLE_FAMILY));
-      const char* name = nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME);
-      const char* fam = familyName(family);
-      if (name == nullptr || fam == nullptr || !filter.wants(family, name)) return;
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("family", fam);
-      o.Set("name", name);
-      o.Set("handle", u64(env, nftnl_table_get_u64(t.get(), NFTNL_TABLE_HANDLE)));
-      o.Set("flags", nftnl_table_get_u32(t.get(), NFTNL_TABLE_FLAGS));
-      if (nftnl_table_is_set(t.get(), NFTNL_TABLE_USE)) o.Set("use", nftnl_table_get_u32(t.get(), NFTNL_TABLE_USE));
-      out.Set(out.Length(), o);
-    }, "nft.dump.tables");
-    return out;
+  // Each wanted object of `type`'s reply becomes one array item; `each` writes it
+  // (returns false to skip the object, nothing written).
+  template <typename Build, typename Each>
+  void array(uint16_t type, uint16_t family, Build build, Each each, const char* op) {
+    t.beginArray();
+    dumpRequest(s, type, family, build, [&](const nlmsghdr* nlh) { each(nlh); }, op);
+    t.end();
   }
 
-  Napi::Array chains() {
-    Napi::Array out = Napi::Array::New(env);
-    dumpRequest(s, NFT_MSG_GETCHAIN, requestFamily(), noPayload, [&](const nlmsghdr* nlh) {
+  void tables() {
+    array(NFT_MSG_GETTABLE, requestFamily(), noPayload, [&](const nlmsghdr* nlh) {
+      auto tb = owned<TablePtr>(nftnl_table_alloc());
+      if (nftnl_table_nlmsg_parse(nlh, tb.get()) < 0) throw fail(EBADMSG, "nft.dump.table");
+      uint16_t family = uint16_t(nftnl_table_get_u32(tb.get(), NFTNL_TABLE_FAMILY));
+      const char* name = nftnl_table_get_str(tb.get(), NFTNL_TABLE_NAME);
+      const char* fam = familyName(family);
+      if (name == nullptr || fam == nullptr || !filter.wants(family, name)) return;
+      t.item();
+      t.beginObject();
+      expr::put(t, "family", fam);
+      expr::put(t, "name", name);
+      putU64(t, "handle", nftnl_table_get_u64(tb.get(), NFTNL_TABLE_HANDLE));
+      expr::put(t, "flags", nftnl_table_get_u32(tb.get(), NFTNL_TABLE_FLAGS));
+      if (nftnl_table_is_set(tb.get(), NFTNL_TABLE_USE)) expr::put(t, "use", nftnl_table_get_u32(tb.get(), NFTNL_TABLE_USE));
+      t.end();
+      tableCount++;
+    }, "nft.dump.tables");
+  }
+  size_t tableCount = 0;
+
+  void chains() {
+    array(NFT_MSG_GETCHAIN, requestFamily(), noPayload, [&](const nlmsghdr* nlh) {
       auto c = owned<ChainPtr>(nftnl_chain_alloc());
       if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) throw fail(EBADMSG, "nft.dump.chain");
       uint16_t family = uint16_t(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY));
@@ -107,44 +121,45 @@ struct Dumper {
       const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
       const char* fam = familyName(family);
       if (name == nullptr || fam == nullptr || !filter.wants(family, table)) return;
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("family", fam);
-      o.Set("table", table);
-      o.Set("name", name);
-      o.Set("handle", u64(env, nftnl_chain_get_u64(c.get(), NFTNL_CHAIN_HANDLE)));
+      t.item();
+      t.beginObject();
+      expr::put(t, "family", fam);
+      expr::put(t, "table", table);
+      expr::put(t, "name", name);
+      putU64(t, "handle", nftnl_chain_get_u64(c.get(), NFTNL_CHAIN_HANDLE));
       if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
         const char* hook = hookName(family, nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
         const char* type = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE);
         if (hook != nullptr && type != nullptr) {
-          Napi::Object h = Napi::Object::New(env);
-          h.Set("type", type);
-          h.Set("hook", hook);
-          h.Set("priority", nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO));
+          t.key("hook");
+          t.beginObject();
+          expr::put(t, "type", type);
+          expr::put(t, "hook", hook);
+          t.key("priority");
+          t.i32(nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO));
           if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY)) {
             uint32_t policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY);
-            h.Set("policy", policy == NF_ACCEPT ? "accept" : "drop");
+            expr::put(t, "policy", policy == NF_ACCEPT ? "accept" : "drop");
           }
-          o.Set("hook", h);
+          t.end();
         }
       }
-      out.Set(out.Length(), o);
+      t.end();
     }, "nft.dump.chains");
-    return out;
   }
 
-  Napi::Array rules() {
-    Napi::Array out = Napi::Array::New(env);
+  void rules() {
     auto build = [&](nlmsghdr* nlh) {
       if (!filter.table) return;
       auto r = owned<RulePtr>(nftnl_rule_alloc());
       nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, filter.table->c_str());
       nftnl_rule_nlmsg_build_payload(nlh, r.get());
     };
-    dumpRequest(s, NFT_MSG_GETRULE, requestFamily(), build, [&](const nlmsghdr* nlh) {
+    array(NFT_MSG_GETRULE, requestFamily(), build, [&](const nlmsghdr* nlh) {
       auto r = owned<RulePtr>(nftnl_rule_alloc());
       if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0) {
         // libnftnl refuses rules holding an expression kind it does not know.
-        if (Napi::Value o = ruleWithUnknownExprs(nlh); !o.IsEmpty()) out.Set(out.Length(), o);
+        ruleWithUnknownExprs(nlh);
         return;
       }
       uint16_t family = uint16_t(nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY));
@@ -152,43 +167,48 @@ struct Dumper {
       const char* chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
       const char* fam = familyName(family);
       if (fam == nullptr || chain == nullptr || !filter.wants(family, table)) return;
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("family", fam);
-      o.Set("table", table);
-      o.Set("chain", chain);
-      o.Set("handle", u64(env, nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE)));
-      if (nftnl_rule_is_set(r.get(), NFTNL_RULE_POSITION))
-        o.Set("position", u64(env, nftnl_rule_get_u64(r.get(), NFTNL_RULE_POSITION)));
-      Napi::Array exprs = Napi::Array::New(env);
+      t.item();
+      t.beginObject();
+      expr::put(t, "family", fam);
+      expr::put(t, "table", table);
+      expr::put(t, "chain", chain);
+      putU64(t, "handle", nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE));
+      if (nftnl_rule_is_set(r.get(), NFTNL_RULE_POSITION)) putU64(t, "position", nftnl_rule_get_u64(r.get(), NFTNL_RULE_POSITION));
+      t.key("exprs");
+      t.beginArray();
       nftnl_expr_iter* it = nftnl_expr_iter_create(r.get());
       if (it == nullptr) throw fail(ENOMEM, "nft.alloc");
-      for (nftnl_expr* e = nftnl_expr_iter_next(it); e != nullptr; e = nftnl_expr_iter_next(it))
-        exprs.Set(exprs.Length(), expr::decode(env, e));
+      for (nftnl_expr* e = nftnl_expr_iter_next(it); e != nullptr; e = nftnl_expr_iter_next(it)) {
+        t.item();
+        expr::decode(e, t);
+      }
       nftnl_expr_iter_destroy(it);
-      o.Set("exprs", exprs);
+      t.end();
       if (nftnl_rule_is_set(r.get(), NFTNL_RULE_USERDATA)) {
         uint32_t len = 0;
         const void* ud = nftnl_rule_get_data(r.get(), NFTNL_RULE_USERDATA, &len);
-        if (ud != nullptr) o.Set("userdata", toBuffer(env, ud, len));
+        if (ud != nullptr) {
+          t.key("userdata");
+          t.bytes(ud, len);
+        }
       }
-      out.Set(out.Length(), o);
+      t.end();
     }, "nft.dump.rules");
-    return out;
   }
 
   // Fallback for a rule libnftnl cannot parse: read the identifying attributes
   // and the expression names ourselves; every expression becomes unknown.
-  Napi::Value ruleWithUnknownExprs(const nlmsghdr* nlh) {
-    if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg)) return Napi::Value();
+  void ruleWithUnknownExprs(const nlmsghdr* nlh) {
+    if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg)) return;
     const auto* nfg = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh));
     const nlattr* tb[NFTA_RULE_MAX + 1] = {};
     auto collect = [](const nlattr* a, void* data) -> int {
-      auto** t = static_cast<const nlattr**>(data);
+      auto** tbl = static_cast<const nlattr**>(data);
       uint16_t type = mnl_attr_get_type(a);
-      if (type <= NFTA_RULE_MAX) t[type] = a;
+      if (type <= NFTA_RULE_MAX) tbl[type] = a;
       return MNL_CB_OK;
     };
-    if (mnl_attr_parse(nlh, sizeof(nfgenmsg), collect, tb) < 0) return Napi::Value();
+    if (mnl_attr_parse(nlh, sizeof(nfgenmsg), collect, tb) < 0) return;
     auto str = [](const nlattr* a) -> const char* {
       if (a == nullptr || mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) return nullptr;
       return mnl_attr_get_str(a);
@@ -196,17 +216,18 @@ struct Dumper {
     const char* table = str(tb[NFTA_RULE_TABLE]);
     const char* chain = str(tb[NFTA_RULE_CHAIN]);
     const char* fam = familyName(nfg->nfgen_family);
-    if (table == nullptr || chain == nullptr || fam == nullptr || !filter.wants(nfg->nfgen_family, table))
-      return Napi::Value();
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("family", fam);
-    o.Set("table", table);
-    o.Set("chain", chain);
+    if (table == nullptr || chain == nullptr || fam == nullptr || !filter.wants(nfg->nfgen_family, table)) return;
+    t.item();
+    t.beginObject();
+    expr::put(t, "family", fam);
+    expr::put(t, "table", table);
+    expr::put(t, "chain", chain);
     uint64_t handle = 0;
     if (tb[NFTA_RULE_HANDLE] != nullptr && mnl_attr_validate(tb[NFTA_RULE_HANDLE], MNL_TYPE_U64) == 0)
       handle = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
-    o.Set("handle", u64(env, handle));
-    Napi::Array exprs = Napi::Array::New(env);
+    putU64(t, "handle", handle);
+    t.key("exprs");
+    t.beginArray();
     // Nested attributes walked by hand: libmnl's iteration macros are C-only.
     auto eachNested = [](const nlattr* nest, auto&& fn) {
       const auto* pos = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
@@ -223,18 +244,18 @@ struct Dumper {
         eachNested(elem, [&](const nlattr* inner) {
           if (mnl_attr_get_type(inner) == NFTA_EXPR_NAME) name = str(inner);
         });
-        Napi::Object e = Napi::Object::New(env);
-        e.Set("type", name != nullptr ? name : "?");
-        e.Set("unknown", true);
-        exprs.Set(exprs.Length(), e);
+        t.item();
+        t.beginObject();
+        expr::put(t, "type", name != nullptr ? name : "?");
+        expr::put(t, "unknown", true);
+        t.end();
       });
     }
-    o.Set("exprs", exprs);
-    return o;
+    t.end();
+    t.end();
   }
 
-  Napi::Array sets() {
-    Napi::Array out = Napi::Array::New(env);
+  void sets() {
     std::vector<SetPtr> found;
     dumpRequest(s, NFT_MSG_GETSET, requestFamily(), noPayload, [&](const nlmsghdr* nlh) {
       auto set = owned<SetPtr>(nftnl_set_alloc());
@@ -246,95 +267,195 @@ struct Dumper {
         return;
       found.push_back(std::move(set));
     }, "nft.dump.sets");
-    for (auto& set : found) out.Set(out.Length(), setObject(set.get()));
-    return out;
+    t.beginArray();
+    for (auto& set : found) {
+      t.item();
+      setObject(set.get());
+    }
+    t.end();
   }
 
-  Napi::Object setObject(nftnl_set* set) {
+  void setObject(nftnl_set* set) {
     uint16_t family = uint16_t(nftnl_set_get_u32(set, NFTNL_SET_FAMILY));
     const char* table = nftnl_set_get_str(set, NFTNL_SET_TABLE);
     const char* name = nftnl_set_get_str(set, NFTNL_SET_NAME);
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("family", familyName(family));
-    o.Set("table", table);
-    o.Set("name", name);
-    o.Set("handle", u64(env, nftnl_set_get_u64(set, NFTNL_SET_HANDLE)));
-    o.Set("flags", nftnl_set_get_u32(set, NFTNL_SET_FLAGS));
-    o.Set("keyType", nftnl_set_get_u32(set, NFTNL_SET_KEY_TYPE));
-    o.Set("keyLen", nftnl_set_get_u32(set, NFTNL_SET_KEY_LEN));
-    if (nftnl_set_is_set(set, NFTNL_SET_DATA_TYPE)) o.Set("dataType", nftnl_set_get_u32(set, NFTNL_SET_DATA_TYPE));
-    if (nftnl_set_is_set(set, NFTNL_SET_DATA_LEN)) o.Set("dataLen", nftnl_set_get_u32(set, NFTNL_SET_DATA_LEN));
+    t.beginObject();
+    expr::put(t, "family", familyName(family));
+    expr::put(t, "table", table);
+    expr::put(t, "name", name);
+    putU64(t, "handle", nftnl_set_get_u64(set, NFTNL_SET_HANDLE));
+    expr::put(t, "flags", nftnl_set_get_u32(set, NFTNL_SET_FLAGS));
+    expr::put(t, "keyType", nftnl_set_get_u32(set, NFTNL_SET_KEY_TYPE));
+    expr::put(t, "keyLen", nftnl_set_get_u32(set, NFTNL_SET_KEY_LEN));
+    if (nftnl_set_is_set(set, NFTNL_SET_DATA_TYPE)) expr::put(t, "dataType", nftnl_set_get_u32(set, NFTNL_SET_DATA_TYPE));
+    if (nftnl_set_is_set(set, NFTNL_SET_DATA_LEN)) expr::put(t, "dataLen", nftnl_set_get_u32(set, NFTNL_SET_DATA_LEN));
     if (nftnl_set_is_set(set, NFTNL_SET_USERDATA)) {
       uint32_t len = 0;
       const void* ud = nftnl_set_get_data(set, NFTNL_SET_USERDATA, &len);
-      if (ud != nullptr) o.Set("userdata", toBuffer(env, ud, len));
+      if (ud != nullptr) {
+        t.key("userdata");
+        t.bytes(ud, len);
+      }
     }
-    o.Set("elements", elements(family, table, name));
-    return o;
+    t.key("elements");
+    elements(family, table, name);
+    t.end();
   }
 
-  Napi::Array elements(uint16_t family, const char* table, const char* name) {
-    Napi::Array out = Napi::Array::New(env);
+  void elements(uint16_t family, const char* table, const char* name) {
     auto build = [&](nlmsghdr* nlh) {
       auto ref = owned<SetPtr>(nftnl_set_alloc());
       nftnl_set_set_str(ref.get(), NFTNL_SET_TABLE, table);
       nftnl_set_set_str(ref.get(), NFTNL_SET_NAME, name);
       nftnl_set_elems_nlmsg_build_payload(nlh, ref.get());
     };
-    dumpRequest(s, NFT_MSG_GETSETELEM, family, build, [&](const nlmsghdr* nlh) {
+    array(NFT_MSG_GETSETELEM, family, build, [&](const nlmsghdr* nlh) {
       auto holder = owned<SetPtr>(nftnl_set_alloc());
       if (nftnl_set_elems_nlmsg_parse(nlh, holder.get()) < 0) throw fail(EBADMSG, "nft.dump.elements");
       nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(holder.get());
       if (it == nullptr) throw fail(ENOMEM, "nft.alloc");
-      for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e != nullptr; e = nftnl_set_elems_iter_next(it))
-        out.Set(out.Length(), elementObject(e));
+      for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e != nullptr; e = nftnl_set_elems_iter_next(it)) {
+        t.item();
+        elementObject(e);
+      }
       nftnl_set_elems_iter_destroy(it);
     }, "nft.dump.elements");
-    return out;
   }
 
-  Napi::Object elementObject(nftnl_set_elem* e) {
-    Napi::Object o = Napi::Object::New(env);
+  void elementObject(nftnl_set_elem* e) {
+    t.beginObject();
     uint32_t len = 0;
     const void* key = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY) ? nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len) : nullptr;
-    o.Set("key", key != nullptr ? toBuffer(env, key, len) : toBuffer(env, "", 0));
+    t.key("key");
+    t.bytes(key != nullptr ? key : "", key != nullptr ? len : 0);
     if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
       int32_t code = int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));
       const char* chain =
           nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN) ? nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN) : nullptr;
-      if (auto v = verdictToJs(env, code, chain)) o.Set("verdict", *v);
+      expr::putVerdict(t, "verdict", code, chain);
     } else if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
       const void* data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
-      if (data != nullptr) o.Set("data", toBuffer(env, data, len));
+      if (data != nullptr) {
+        t.key("data");
+        t.bytes(data, len);
+      }
     }
-    return o;
+    t.end();
   }
+};
+
+// The tape as napi values: nftDump's default result, same shapes as always.
+// Keys and repeated strings are created once per dump, not once per property.
+class TapeToJs {
+ public:
+  TapeToJs(Napi::Env env, const Tape& t) : env_(env), t_(t), data_(t.data().data()), size_(t.data().size()) {
+    for (const auto& s : t.strings()) strings_.push_back(Napi::String::New(env, s));
+  }
+  Napi::Value value() {
+    switch (Tag(take<uint8_t>())) {
+      case Tag::Obj: {
+        uint32_t n = take<uint32_t>();
+        Napi::Object o = Napi::Object::New(env_);
+        for (uint32_t i = 0; i < n; i++) {
+          napi_value k = string(take<uint32_t>());
+          o.Set(k, value());
+        }
+        return o;
+      }
+      case Tag::Arr: {
+        uint32_t n = take<uint32_t>();
+        Napi::Array a = Napi::Array::New(env_, n);
+        for (uint32_t i = 0; i < n; i++) a.Set(i, value());
+        return a;
+      }
+      case Tag::Str: return Napi::Value(env_, string(take<uint32_t>()));
+      case Tag::U32: return Napi::Number::New(env_, take<uint32_t>());
+      case Tag::I32: return Napi::Number::New(env_, take<int32_t>());
+      case Tag::F64: return Napi::Number::New(env_, take<double>());
+      case Tag::Bytes: {
+        uint32_t n = take<uint32_t>();
+        need(n);
+        Napi::Value b = toBuffer(env_, data_ + at_, n);
+        at_ += n;
+        return b;
+      }
+      case Tag::True: return Napi::Boolean::New(env_, true);
+      case Tag::False: return Napi::Boolean::New(env_, false);
+    }
+    throw fail(EBADMSG, "nft.dump (bad tape)");
+  }
+
+ private:
+  void need(size_t n) const {
+    if (size_ - at_ < n) throw fail(EBADMSG, "nft.dump (short tape)");
+  }
+  template <typename T>
+  T take() {
+    need(sizeof(T));
+    T v;
+    std::memcpy(&v, data_ + at_, sizeof(T));
+    at_ += sizeof(T);
+    return v;
+  }
+  napi_value string(uint32_t i) {
+    if (i >= strings_.size()) throw fail(EBADMSG, "nft.dump (bad string index)");
+    return strings_[i];
+  }
+  Napi::Env env_;
+  const Tape& t_;
+  const uint8_t* data_;
+  size_t size_;
+  size_t at_ = 0;
+  std::vector<Napi::String> strings_;
 };
 
 }  // namespace
 
-Napi::Object dump(Napi::Env env, NetlinkSocket& s, std::optional<uint16_t> family, std::optional<std::string> table) {
-  Dumper d{env, s, Filter{family, table}};
+Napi::Object dump(Napi::Env env, NetlinkSocket& s, std::optional<uint16_t> family, std::optional<std::string> table,
+                  bool asTape) {
   for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
     uint32_t before = genid(s);
-    Napi::Object out = Napi::Object::New(env);
+    Tape t;
+    Dumper d{s, Filter{family, table}, t};
     try {
-      Napi::Array tables = d.tables();
-      out.Set("tables", tables);
+      t.beginObject();
+      t.key("tables");
+      d.tables();
       // A filtered table that does not exist: nothing else can match.
-      bool empty = table.has_value() && tables.Length() == 0;
-      out.Set("chains", empty ? Napi::Array::New(env) : d.chains());
-      out.Set("rules", empty ? Napi::Array::New(env) : d.rules());
-      out.Set("sets", empty ? Napi::Array::New(env) : d.sets());
+      bool empty = table.has_value() && d.tableCount == 0;
+      for (const char* part : {"chains", "rules", "sets"}) {
+        t.key(part);
+        if (empty) {
+          t.beginArray();
+          t.end();
+        } else if (part[0] == 'c') {
+          d.chains();
+        } else if (part[0] == 'r') {
+          d.rules();
+        } else {
+          d.sets();
+        }
+      }
+      t.end();
     } catch (const NetlinkFailure& f) {
       // Interrupted, or a set vanished between listing and reading its elements.
       if (f.dumpInterrupted || f.errnum == ENOENT) continue;
       throw;
     }
-    if (genid(s) == before) {
-      out.Set("genid", before);
-      return out;
+    if (genid(s) != before) continue;
+    Napi::Object out;
+    if (asTape) {
+      out = Napi::Object::New(env);
+      out.Set("tape", toBuffer(env, t.data().data(), t.data().size()));
+      Napi::Array strings = Napi::Array::New(env, t.strings().size());
+      uint32_t i = 0;
+      for (const auto& str : t.strings()) strings.Set(i++, Napi::String::New(env, str));
+      out.Set("strings", strings);
+    } else {
+      out = TapeToJs(env, t).value().As<Napi::Object>();
     }
+    out.Set("genid", before);
+    return out;
   }
   throw fail(EAGAIN, "nft.dump (the ruleset kept changing)");
 }

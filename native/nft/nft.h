@@ -19,9 +19,10 @@ namespace netcg::nft {
 void commit(NetlinkSocket& s, const Napi::Array& ops, std::optional<uint32_t> genid);
 
 // Tables, chains, rules (decoded expressions), sets with their elements; taken
-// between two identical generation ids, retried when the ruleset moved.
+// between two identical generation ids, retried when the ruleset moved. With
+// `asTape`, the same content as { genid, tape, strings } (nft/tape.h) for a JS reader.
 Napi::Object dump(Napi::Env env, NetlinkSocket& s, std::optional<uint16_t> family,
-                  std::optional<std::string> table);
+                  std::optional<std::string> table, bool asTape = false);
 
 uint32_t genid(NetlinkSocket& s);
 

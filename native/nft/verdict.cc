@@ -19,6 +19,14 @@ constexpr Named kVerdicts[] = {
 bool takesChain(int32_t code) { return code == NFT_JUMP || code == NFT_GOTO; }
 }  // namespace
 
+const char* verdictName(int32_t code) {
+  for (const auto& n : kVerdicts)
+    if (code == n.code) return n.name;
+  return nullptr;
+}
+
+bool verdictTakesChain(int32_t code) { return takesChain(code); }
+
 VerdictValue verdictFromJs(const Napi::Object& v, const std::string& path) {
   std::string code = getString(v, "code", path);
   for (const auto& n : kVerdicts) {

@@ -19,4 +19,8 @@ VerdictValue verdictFromJs(const Napi::Object& v, const std::string& path);  // 
 // nullopt for a code we do not know (the caller reports it as unknown).
 std::optional<Napi::Object> verdictToJs(Napi::Env env, int32_t code, const char* chain);
 
+// The JS name of a verdict code (nullptr when unknown), and whether it names a chain.
+const char* verdictName(int32_t code);
+bool verdictTakesChain(int32_t code);
+
 }  // namespace netcg::nft

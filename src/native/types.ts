@@ -74,6 +74,17 @@ export interface NftDump {
   }>;
 }
 
+/**
+ * nftDump(filter, { tape: true }): the same dump as a flat tagged encoding
+ * (native/nft/tape.h) for a JS reader (src/state/nft-tape.ts readTape), which
+ * builds the identical NftDump much faster than napi can. Opt-in; host byte order.
+ */
+export interface NftDumpTape {
+  genid: number;
+  tape: Buffer;
+  strings: string[];
+}
+
 export interface RtRule {
   family: 4 | 6;
   priority?: number;
@@ -112,6 +123,7 @@ export interface RtLink {
 export interface NetlinkHandle {
   nftCommit(ops: NftOp[], opts?: NftCommitOptions): void;
   nftDump(filter?: NftDumpFilter): NftDump;
+  nftDump(filter: NftDumpFilter | undefined, opts: { tape: true }): NftDumpTape;
   nftGenid(): number;
   ruleAdd(rule: RtRule): void;
   ruleDel(rule: RtRule): void;

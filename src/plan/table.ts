@@ -42,6 +42,20 @@ function ruleAddOp(base: Base, chain: string, r: RuleState): NftOp {
   return { verb: 'add', object: 'rule', ...base, chain, exprs: r.exprs };
 }
 
+/**
+ * An element's identity within its map for the planner's lookups: the same
+ * equality as elementKey (its key bytes), without a hex string per element. Keys of
+ * up to 4 bytes (netcg's are cgroup classids) become a number that also encodes the
+ * length, so <00> and <00 00> stay distinct; longer keys fall back to elementKey.
+ */
+function elementLookupKey(e: NftElement): number | string {
+  const k = e.key;
+  if (k.length > 4) return elementKey(e);
+  let n = 0;
+  for (let i = 0; i < k.length; i++) n = n * 256 + k[i]!;
+  return n + k.length * 2 ** 32;
+}
+
 const elementId = (map: string, e: NftElement) => `${map}[${elementView(map, e).key}]`;
 const ruleAddId = (chain: string, position: number) => `${chain}[${position}]`;
 const ruleDelId = (chain: string, handle: number | undefined) => `${chain}#${handle ?? '?'}`;
@@ -136,17 +150,17 @@ export function planTable(have: TableState | undefined, want: TableState): Table
   const elemAdds: Array<{ map: string; element: NftElement }> = [];
   for (const m of have.maps) {
     if (goneMaps.has(m.name)) continue;
-    const wantByKey = new Map(wantMaps.get(m.name)!.elements.map((e) => [elementKey(e), e]));
+    const wantByKey = new Map(wantMaps.get(m.name)!.elements.map((e) => [elementLookupKey(e), e]));
     for (const e of m.elements) {
-      const w = wantByKey.get(elementKey(e));
+      const w = wantByKey.get(elementLookupKey(e));
       if (!w || elementValueKey(w) !== elementValueKey(e) || jumpsToGone(e)) elemDels.push({ map: m.name, element: e });
     }
   }
   for (const m of want.maps) {
     const h = goneMaps.has(m.name) ? undefined : haveMaps.get(m.name);
-    const haveByKey = new Map((h?.elements ?? []).map((e) => [elementKey(e), e]));
+    const haveByKey = new Map((h?.elements ?? []).map((e) => [elementLookupKey(e), e]));
     for (const e of m.elements) {
-      const cur = haveByKey.get(elementKey(e));
+      const cur = haveByKey.get(elementLookupKey(e));
       if (!cur || elementValueKey(cur) !== elementValueKey(e) || jumpsToGone(cur)) elemAdds.push({ map: m.name, element: e });
     }
   }

@@ -23,7 +23,7 @@ void encodeBitwise(nftnl_expr* e, const Napi::Object& o, const std::string& path
   nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, xorBytes.data(), len);
 }
 
-bool decodeBitwise(Napi::Env env, const nftnl_expr* e, Napi::Object& out) {
+bool decodeBitwise(const nftnl_expr* e, Tape& out) {
   auto op = readU32(e, NFTNL_EXPR_BITWISE_OP);
   if (op && *op != NFT_BITWISE_BOOL) return false;
   auto sreg = readU32(e, NFTNL_EXPR_BITWISE_SREG);
@@ -32,11 +32,11 @@ bool decodeBitwise(Napi::Env env, const nftnl_expr* e, Napi::Object& out) {
   auto mask = readBytes(e, NFTNL_EXPR_BITWISE_MASK);
   auto xorBytes = readBytes(e, NFTNL_EXPR_BITWISE_XOR);
   if (!sreg || !dreg || !len || !mask || !xorBytes) return false;
-  out.Set("sreg", *sreg);
-  out.Set("dreg", *dreg);
-  out.Set("len", *len);
-  out.Set("mask", toBuffer(env, mask->data(), mask->size()));
-  out.Set("xor", toBuffer(env, xorBytes->data(), xorBytes->size()));
+  put(out, "sreg", *sreg);
+  put(out, "dreg", *dreg);
+  put(out, "len", *len);
+  put(out, "mask", *mask);
+  put(out, "xor", *xorBytes);
   return true;
 }
 

@@ -20,15 +20,15 @@ void encodeCmp(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
   nftnl_expr_set_data(e, NFTNL_EXPR_CMP_DATA, data.data(), uint32_t(data.size()));
 }
 
-bool decodeCmp(Napi::Env env, const nftnl_expr* e, Napi::Object& out) {
+bool decodeCmp(const nftnl_expr* e, Tape& out) {
   auto sreg = readU32(e, NFTNL_EXPR_CMP_SREG);
   auto op = readU32(e, NFTNL_EXPR_CMP_OP);
   auto data = readBytes(e, NFTNL_EXPR_CMP_DATA);
   const char* opName = op ? keyName(*op, kOps, kOpCount) : nullptr;
   if (!sreg || opName == nullptr || !data) return false;
-  out.Set("sreg", *sreg);
-  out.Set("op", opName);
-  out.Set("data", toBuffer(env, data->data(), data->size()));
+  put(out, "sreg", *sreg);
+  put(out, "op", opName);
+  put(out, "data", *data);
   return true;
 }
 

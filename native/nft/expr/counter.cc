@@ -13,13 +13,13 @@ void encodeCounter(nftnl_expr* e, const Napi::Object& o, const std::string& path
   nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, bytes);
 }
 
-bool decodeCounter(Napi::Env, const nftnl_expr* e, Napi::Object& out) {
+bool decodeCounter(const nftnl_expr* e, Tape& out) {
   auto packets = readU64(e, NFTNL_EXPR_CTR_PACKETS);
   auto bytes = readU64(e, NFTNL_EXPR_CTR_BYTES);
   if (!packets || !bytes) return false;
   // Doubles are exact to 2^53: 9 PB or 9e15 packets, beyond any real counter.
-  out.Set("packets", double(*packets));
-  out.Set("bytes", double(*bytes));
+  put(out, "packets", double(*packets));
+  put(out, "bytes", double(*bytes));
   return true;
 }
 

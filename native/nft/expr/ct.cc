@@ -28,17 +28,17 @@ void encodeCt(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
   }
 }
 
-bool decodeCt(Napi::Env, const nftnl_expr* e, Napi::Object& out) {
+bool decodeCt(const nftnl_expr* e, Tape& out) {
   auto key = readU32(e, NFTNL_EXPR_CT_KEY);
   const char* name = key ? keyName(*key, kKeys, kKeyCount) : nullptr;
   if (name == nullptr) return false;
-  out.Set("key", name);
+  put(out, "key", name);
   auto dreg = readU32(e, NFTNL_EXPR_CT_DREG);
   auto sreg = readU32(e, NFTNL_EXPR_CT_SREG);
   if (dreg.has_value() == sreg.has_value()) return false;
-  if (dreg) out.Set("dreg", *dreg);
-  if (sreg) out.Set("sreg", *sreg);
-  if (auto dir = readU8(e, NFTNL_EXPR_CT_DIR)) out.Set("dir", *dir);
+  if (dreg) put(out, "dreg", *dreg);
+  if (sreg) put(out, "sreg", *sreg);
+  if (auto dir = readU8(e, NFTNL_EXPR_CT_DIR)) put(out, "dir", uint32_t(*dir));
   return true;
 }
 

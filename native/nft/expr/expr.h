@@ -13,14 +13,19 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "nft/tape.h"
 
 namespace netcg::nft::expr {
 
 // Fills an expression already allocated with the kind's kernel name.
 using Encoder = void (*)(nftnl_expr* e, const Napi::Object& o, const std::string& path);
-// Fills `out` (which already has `type`); returns false for "unknown variant".
-using Decoder = bool (*)(Napi::Env env, const nftnl_expr* e, Napi::Object& out);
+// Writes the members after `type` into the open object on `out` (key() then a
+// value, per member); returns false for "unknown variant" (the caller rolls back).
+// No napi here: see nft/tape.h for why.
+using Decoder = bool (*)(const nftnl_expr* e, Tape& out);
 
 struct Kind {
   const char* name;  // JS type == kernel expression name
@@ -35,15 +40,31 @@ extern const Kind kMeta, kCmp, kPayload, kImmediate, kBitwise, kLookup, kCounter
 // Encodes one JS expression; the caller owns the result (until nftnl_rule_add_expr).
 // Throws InputError naming `path`.
 nftnl_expr* encode(const Napi::Object& o, const std::string& path);
-// Decodes one kernel expression; never throws for malformed or unknown input.
-Napi::Object decode(Napi::Env env, const nftnl_expr* e);
+// Writes one kernel expression as an object on `out`; never throws for malformed
+// or unknown input (an unknown one is { type, unknown: true }).
+void decode(const nftnl_expr* e, Tape& out);
 
 // ---- strict attribute readers for decoders (nullopt when absent or mis-sized)
 std::optional<uint8_t> readU8(const nftnl_expr* e, uint16_t attr);
 std::optional<uint32_t> readU32(const nftnl_expr* e, uint16_t attr);
 std::optional<uint64_t> readU64(const nftnl_expr* e, uint16_t attr);
-std::optional<std::vector<uint8_t>> readBytes(const nftnl_expr* e, uint16_t attr);
-std::optional<std::string> readStr(const nftnl_expr* e, uint16_t attr);
+// Views into the expression: valid while `e` lives.
+struct Bytes {
+  const void* data;
+  uint32_t len;
+};
+std::optional<Bytes> readBytes(const nftnl_expr* e, uint16_t attr);
+std::optional<std::string_view> readStr(const nftnl_expr* e, uint16_t attr);
+
+// One-line members for decoders.
+inline void put(Tape& t, const char* k, uint32_t v) { t.key(k); t.u32(v); }
+inline void put(Tape& t, const char* k, std::string_view v) { t.key(k); t.str(v); }
+inline void put(Tape& t, const char* k, const char* v) { t.key(k); t.str(v); }
+inline void put(Tape& t, const char* k, double v) { t.key(k); t.f64(v); }
+inline void put(Tape& t, const char* k, bool v) { t.key(k); t.boolean(v); }
+inline void put(Tape& t, const char* k, const Bytes& v) { t.key(k); t.bytes(v.data, v.len); }
+// A verdict object ({code} or {code, chain}); false when the code is unknown or a jump lacks its chain.
+bool putVerdict(Tape& t, const char* k, int32_t code, const char* chain);
 
 // ---- encoder helpers
 // A register number: NFT_REG_VERDICT..NFT_REG32_15 (0..23).

@@ -14,14 +14,14 @@ void encodeFib(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
   nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, getReg(o, "dreg", path));
 }
 
-bool decodeFib(Napi::Env, const nftnl_expr* e, Napi::Object& out) {
+bool decodeFib(const nftnl_expr* e, Tape& out) {
   auto flags = readU32(e, NFTNL_EXPR_FIB_FLAGS);
   auto result = readU32(e, NFTNL_EXPR_FIB_RESULT);
   auto dreg = readU32(e, NFTNL_EXPR_FIB_DREG);
   if (!flags || !result || !dreg) return false;
-  out.Set("flags", *flags);
-  out.Set("result", *result);
-  out.Set("dreg", *dreg);
+  put(out, "flags", *flags);
+  put(out, "result", *result);
+  put(out, "dreg", *dreg);
   return true;
 }
 

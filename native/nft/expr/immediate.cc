@@ -28,20 +28,18 @@ void encodeImmediate(nftnl_expr* e, const Napi::Object& o, const std::string& pa
   nftnl_expr_set_data(e, NFTNL_EXPR_IMM_DATA, data->data(), uint32_t(data->size()));
 }
 
-bool decodeImmediate(Napi::Env env, const nftnl_expr* e, Napi::Object& out) {
+bool decodeImmediate(const nftnl_expr* e, Tape& out) {
   auto dreg = readU32(e, NFTNL_EXPR_IMM_DREG);
   if (!dreg) return false;
-  out.Set("dreg", *dreg);
+  put(out, "dreg", *dreg);
   if (auto code = readU32(e, NFTNL_EXPR_IMM_VERDICT)) {
+    // The chain attribute is NUL-terminated (readStr checked), so data() is a C string.
     auto chain = readStr(e, NFTNL_EXPR_IMM_CHAIN);
-    auto verdict = verdictToJs(env, int32_t(*code), chain ? chain->c_str() : nullptr);
-    if (!verdict) return false;
-    out.Set("verdict", *verdict);
-    return true;
+    return putVerdict(out, "verdict", int32_t(*code), chain ? chain->data() : nullptr);
   }
   auto data = readBytes(e, NFTNL_EXPR_IMM_DATA);
   if (!data) return false;
-  out.Set("data", toBuffer(env, data->data(), data->size()));
+  put(out, "data", *data);
   return true;
 }
 

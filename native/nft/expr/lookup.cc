@@ -19,16 +19,16 @@ void encodeLookup(nftnl_expr* e, const Napi::Object& o, const std::string& path)
   // NFTNL_EXPR_LOOKUP_SET_ID is filled by the batch when the set is created in it.
 }
 
-bool decodeLookup(Napi::Env, const nftnl_expr* e, Napi::Object& out) {
+bool decodeLookup(const nftnl_expr* e, Tape& out) {
   auto sreg = readU32(e, NFTNL_EXPR_LOOKUP_SREG);
   auto set = readStr(e, NFTNL_EXPR_LOOKUP_SET);
   if (!sreg || !set) return false;
-  out.Set("sreg", *sreg);
-  out.Set("set", *set);
-  if (auto dreg = readU32(e, NFTNL_EXPR_LOOKUP_DREG)) out.Set("dreg", *dreg);
+  put(out, "sreg", *sreg);
+  put(out, "set", *set);
+  if (auto dreg = readU32(e, NFTNL_EXPR_LOOKUP_DREG)) put(out, "dreg", *dreg);
   auto flags = readU32(e, NFTNL_EXPR_LOOKUP_FLAGS).value_or(0);
   if (flags & ~uint32_t(NFT_LOOKUP_F_INV)) return false;
-  if (flags & NFT_LOOKUP_F_INV) out.Set("invert", true);
+  if (flags & NFT_LOOKUP_F_INV) put(out, "invert", true);
   return true;
 }
 

@@ -17,10 +17,10 @@ void encodeMasq(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
   if (auto flags = getOptU32(o, "flags", path); flags && *flags != 0) nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_FLAGS, *flags);
 }
 
-bool decodeMasq(Napi::Env, const nftnl_expr* e, Napi::Object& out) {
-  if (auto min = readU32(e, NFTNL_EXPR_MASQ_REG_PROTO_MIN)) out.Set("regProtoMin", *min);
-  if (auto max = readU32(e, NFTNL_EXPR_MASQ_REG_PROTO_MAX)) out.Set("regProtoMax", *max);
-  if (auto flags = readU32(e, NFTNL_EXPR_MASQ_FLAGS)) out.Set("flags", *flags);
+bool decodeMasq(const nftnl_expr* e, Tape& out) {
+  if (auto min = readU32(e, NFTNL_EXPR_MASQ_REG_PROTO_MIN)) put(out, "regProtoMin", *min);
+  if (auto max = readU32(e, NFTNL_EXPR_MASQ_REG_PROTO_MAX)) put(out, "regProtoMax", *max);
+  if (auto flags = readU32(e, NFTNL_EXPR_MASQ_FLAGS)) put(out, "flags", *flags);
   return true;
 }
 

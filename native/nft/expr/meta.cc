@@ -27,16 +27,16 @@ void encodeMeta(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
   if (sreg) nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, *sreg);
 }
 
-bool decodeMeta(Napi::Env, const nftnl_expr* e, Napi::Object& out) {
+bool decodeMeta(const nftnl_expr* e, Tape& out) {
   auto key = readU32(e, NFTNL_EXPR_META_KEY);
   const char* name = key ? keyName(*key, kKeys, kKeyCount) : nullptr;
   if (name == nullptr) return false;
-  out.Set("key", name);
+  put(out, "key", name);
   auto dreg = readU32(e, NFTNL_EXPR_META_DREG);
   auto sreg = readU32(e, NFTNL_EXPR_META_SREG);
   if (dreg.has_value() == sreg.has_value()) return false;
-  if (dreg) out.Set("dreg", *dreg);
-  if (sreg) out.Set("sreg", *sreg);
+  if (dreg) put(out, "dreg", *dreg);
+  if (sreg) put(out, "sreg", *sreg);
   return true;
 }
 

@@ -23,7 +23,7 @@ void encodePayload(nftnl_expr* e, const Napi::Object& o, const std::string& path
   nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, getReg(o, "dreg", path));
 }
 
-bool decodePayload(Napi::Env, const nftnl_expr* e, Napi::Object& out) {
+bool decodePayload(const nftnl_expr* e, Tape& out) {
   if (nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG)) return false;  // a write
   auto base = readU32(e, NFTNL_EXPR_PAYLOAD_BASE);
   auto offset = readU32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
@@ -31,10 +31,10 @@ bool decodePayload(Napi::Env, const nftnl_expr* e, Napi::Object& out) {
   auto dreg = readU32(e, NFTNL_EXPR_PAYLOAD_DREG);
   const char* baseName = base ? keyName(*base, kBases, kBaseCount) : nullptr;
   if (baseName == nullptr || !offset || !len || !dreg) return false;
-  out.Set("base", baseName);
-  out.Set("offset", *offset);
-  out.Set("len", *len);
-  out.Set("dreg", *dreg);
+  put(out, "base", baseName);
+  put(out, "offset", *offset);
+  put(out, "len", *len);
+  put(out, "dreg", *dreg);
   return true;
 }
 

@@ -5,6 +5,7 @@
 
 #include "js.h"
 #include "nft/expr/expr.h"
+#include "nft/verdict.h"
 
 namespace netcg::nft::expr {
 
@@ -44,18 +45,38 @@ nftnl_expr* encode(const Napi::Object& o, const std::string& path) {
   return e;
 }
 
-Napi::Object decode(Napi::Env env, const nftnl_expr* e) {
-  Napi::Object out = Napi::Object::New(env);
+void decode(const nftnl_expr* e, Tape& out) {
   const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-  out.Set("type", name != nullptr ? name : "?");
   const Kind* kind = name != nullptr ? findKind(name) : nullptr;
+  Tape::Mark start = out.mark();
+  out.beginObject();
+  put(out, "type", name != nullptr ? name : "?");
   if (kind != nullptr) {
-    Napi::Object decoded = Napi::Object::New(env);
-    decoded.Set("type", name);
-    if (kind->decode(env, e, decoded)) return decoded;
+    if (kind->decode(e, out)) {
+      out.end();
+      return;
+    }
+    // A variant we do not model: drop what the decoder wrote, keep only the type.
+    out.rollback(start);
+    out.beginObject();
+    put(out, "type", name);
   }
-  out.Set("unknown", true);
-  return out;
+  out.key("unknown");
+  out.boolean(true);
+  out.end();
+}
+
+bool putVerdict(Tape& t, const char* k, int32_t code, const char* chain) {
+  const char* name = verdictName(code);
+  if (name == nullptr) return false;
+  bool jumps = verdictTakesChain(code);
+  if (jumps && chain == nullptr) return false;
+  t.key(k);
+  t.beginObject();
+  put(t, "code", name);
+  if (jumps) put(t, "chain", chain);
+  t.end();
+  return true;
 }
 
 std::optional<uint8_t> readU8(const nftnl_expr* e, uint16_t attr) {
@@ -81,20 +102,21 @@ std::optional<uint64_t> readU64(const nftnl_expr* e, uint16_t attr) {
   return std::nullopt;
 }
 
-std::optional<std::vector<uint8_t>> readBytes(const nftnl_expr* e, uint16_t attr) {
+std::optional<Bytes> readBytes(const nftnl_expr* e, uint16_t attr) {
   if (!nftnl_expr_is_set(e, attr)) return std::nullopt;
   uint32_t len = 0;
-  const auto* p = static_cast<const uint8_t*>(nftnl_expr_get(e, attr, &len));
+  const void* p = nftnl_expr_get(e, attr, &len);
   if (p == nullptr || len > NFT_DATA_VALUE_MAXLEN) return std::nullopt;
-  return std::vector<uint8_t>(p, p + len);
+  return Bytes{p, len};
 }
 
-std::optional<std::string> readStr(const nftnl_expr* e, uint16_t attr) {
+std::optional<std::string_view> readStr(const nftnl_expr* e, uint16_t attr) {
   if (!nftnl_expr_is_set(e, attr)) return std::nullopt;
   uint32_t len = 0;
   const auto* p = static_cast<const char*>(nftnl_expr_get(e, attr, &len));
-  if (p == nullptr || len == 0 || std::memchr(p, '\0', len) == nullptr) return std::nullopt;
-  return std::string(p);
+  const void* nul = p != nullptr && len > 0 ? std::memchr(p, '\0', len) : nullptr;
+  if (nul == nullptr) return std::nullopt;
+  return std::string_view(p, size_t(static_cast<const char*>(nul) - p));
 }
 
 uint32_t getReg(const Napi::Object& o, const char* key, const std::string& path) {

@@ -15,12 +15,12 @@ void encodeReject(nftnl_expr* e, const Napi::Object& o, const std::string& path)
   nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, uint8_t(code));
 }
 
-bool decodeReject(Napi::Env, const nftnl_expr* e, Napi::Object& out) {
+bool decodeReject(const nftnl_expr* e, Tape& out) {
   auto type = readU32(e, NFTNL_EXPR_REJECT_TYPE);
   if (!type) return false;
-  out.Set("rejectType", *type);
+  put(out, "rejectType", *type);
   // A TCP reset has no code on the wire; 0 is what we would have sent.
-  out.Set("code", readU8(e, NFTNL_EXPR_REJECT_CODE).value_or(0));
+  put(out, "code", uint32_t(readU8(e, NFTNL_EXPR_REJECT_CODE).value_or(0)));
   return true;
 }
 

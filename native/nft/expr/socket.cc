@@ -27,14 +27,14 @@ void encodeSocket(nftnl_expr* e, const Napi::Object& o, const std::string& path)
   if (level) nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_LEVEL, *level);
 }
 
-bool decodeSocket(Napi::Env, const nftnl_expr* e, Napi::Object& out) {
+bool decodeSocket(const nftnl_expr* e, Tape& out) {
   auto key = readU32(e, NFTNL_EXPR_SOCKET_KEY);
   auto dreg = readU32(e, NFTNL_EXPR_SOCKET_DREG);
   const char* name = key ? keyName(*key, kKeys, kKeyCount) : nullptr;
   if (name == nullptr || !dreg) return false;
-  out.Set("key", name);
-  out.Set("dreg", *dreg);
-  if (auto level = readU32(e, NFTNL_EXPR_SOCKET_LEVEL)) out.Set("level", *level);
+  put(out, "key", name);
+  put(out, "dreg", *dreg);
+  if (auto level = readU32(e, NFTNL_EXPR_SOCKET_LEVEL)) put(out, "level", *level);
   return true;
 }
 
