@@ -46,13 +46,14 @@ export function profileCgroupDir(config: Config, profile: string): string {
 /** Moves this whole process (all its threads: cgroup.procs, not tasks) into the profile, then execs. Returns only by throwing. */
 export function joinAndExec(config: Config, profile: string, command: string[]): never {
   const dir = profileCgroupDir(config, profile);
+  const v2 = locateProfileCgroup(config, profile).match === 'cgroupv2';
   try {
     writeFileSync(join(dir, 'cgroup.procs'), `${process.pid}\n`);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'EACCES' || code === 'EPERM'
-        ? " (only root and the profile's owner may enroll processes; under cgroup v2 the owner only from inside the profile's delegated subtree, see README)"
+        ? ` (only root and the profile's owner may enroll processes${v2 ? "; under cgroup v2 the owner only from inside the profile's delegated subtree, see README" : ''})`
         : code === 'ENOENT' ? ' (the cgroup disappeared)' : '';
     throw new NetcgError(code ?? 'ECGROUP', `cannot join the cgroup of profile '${profile}'${why}: ${(err as Error).message}`, { cause: err });
   }
