@@ -129,22 +129,68 @@ function restoreTable(backend: Backend, previous: TableState | undefined, name: 
 
 /** What `netcg diff` shows and `netcg apply` would do. Reads only. */
 export function diff(config: Config, backend: Backend): { plan: Plan; desired: DesiredState; current: ReadState } {
+  return diffWith(config, backend, READ_EVERY_TIME);
+}
+
+/** diff() with the current state from `source` (the Reconciler's memory). */
+export function diffWith(config: Config, backend: Backend, source: StateSource): { plan: Plan; desired: DesiredState; current: ReadState } {
   const facts = withCgroupFacts(config, backend.hostFacts());
   const v2 = findCgroup2();
   // The IDs of the v2 cgroups as they are now: a re-created cgroup shows as a stale element.
   if (facts.cgroups && v2) facts.cgroups.ids = readCgroupIds(v2, compile(config, facts).cgroups.filter((c) => c.hierarchy === 'cgroupv2'));
   const desired = compile(config, facts);
-  const current = readState(backend, desired.table.name);
-  return { plan: plan(current, desired), desired, current };
+  const { current, plan: p } = source.planFor(backend, desired);
+  return { plan: p, desired, current };
 }
 
 export function apply(config: Config, backend: Backend): ApplyReport {
+  return applyWith(config, backend, READ_EVERY_TIME);
+}
+
+/**
+ * Where apply gets "what the kernel has" and whom it tells what it left. The
+ * one-shot apply reads everything back every time; the Reconciler (src/reconciler.ts)
+ * answers from memory while the nf_tables generation id says nothing changed.
+ */
+export interface StateSource {
+  /** The current state and the plan from it to `desired`. */
+  planFor(backend: Backend, desired: DesiredState): { current: ReadState; plan: Plan };
+  /**
+   * The plan was executed completely. `table` is netcg's table now (the desired one),
+   * `genid` the generation our own batch produced: the guard + 1 when one was sent,
+   * else the generation the plan was made at.
+   */
+  committed(backend: Backend, table: TableState, genid: number | undefined): void;
+  /** Something failed or raced: nothing remembered may be trusted any more. */
+  invalidate(): void;
+}
+
+const READ_EVERY_TIME: StateSource = {
+  planFor(backend, desired) {
+    const current = readState(backend, desired.table.name);
+    return { current, plan: plan(current, desired) };
+  },
+  committed() {},
+  invalidate() {},
+};
+
+/** apply() with the current state from `source`; shared by apply and the Reconciler. */
+export function applyWith(config: Config, backend: Backend, source: StateSource): ApplyReport {
   const release = lockNamespace(backend.netns);
   try {
-    return applyLocked(config, backend);
+    return applyLocked(config, backend, source);
+  } catch (err) {
+    source.invalidate();
+    throw err;
   } finally {
     release();
   }
+}
+
+/** The generation after one successful commit guarded by `genid` (0 is skipped on wrap, as the kernel does). */
+export function nextGenid(genid: number): number {
+  const next = (genid + 1) >>> 0;
+  return next === 0 ? 1 : next;
 }
 
 function isGenerationRace(err: unknown): boolean {
@@ -166,7 +212,7 @@ function matchesOf(config: Config, specs: CgroupSpec[], roots: { netCls?: string
   });
 }
 
-function applyLocked(config: Config, backend: Backend): ApplyReport {
+function applyLocked(config: Config, backend: Backend, source: StateSource): ApplyReport {
   const baseFacts = withCgroupFacts(config, backend.hostFacts());
   const specs = compile(config, baseFacts).cgroups;
   const usesV2 = specs.some((c) => c.hierarchy === 'cgroupv2');
@@ -202,8 +248,7 @@ function applyLocked(config: Config, backend: Backend): ApplyReport {
       // IDs only exist once the cgroups do; compile stays pure and gets them as facts.
       if (cgroup2) facts.cgroups.ids = readCgroupIds(cgroup2, specs.filter((c) => c.hierarchy === 'cgroupv2'));
       desired = compile(config, facts);
-      current = readState(backend, desired.table.name);
-      p = plan(current, desired);
+      ({ current, plan: p } = source.planFor(backend, desired));
       const { before, after } = splitRtnl(p.rtnl);
       for (const op of before) {
         backend.rtnl(op);
@@ -224,6 +269,7 @@ function applyLocked(config: Config, backend: Backend): ApplyReport {
         undo.push(() => backend.rtnl(invert(op)));
       }
     } catch (err) {
+      source.invalidate();
       rollback();
       if (isGenerationRace(err) && attempt < MAX_ATTEMPTS) continue;
       if (isGenerationRace(err)) {
@@ -231,6 +277,9 @@ function applyLocked(config: Config, backend: Backend): ApplyReport {
       }
       throw err;
     }
+
+    const sentNft = p.nft.length > 0 || (!backend.commitNft && !isEmptyPlan(p));
+    source.committed(backend, desired.table, current.genid === undefined ? undefined : sentNft ? nextGenid(current.genid) : current.genid);
 
     // The new policy is in force; drop the cgroups of profiles the config no longer
     // has, and those left in the other hierarchy by a profile whose match changed.

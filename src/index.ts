@@ -16,6 +16,7 @@ export { plan, isEmptyPlan, summarize, type Plan, type Change, type ChangeAction
 export { formatPlan, planToJson, DIFF_JSON_VERSION, type PlanJson } from './plan/format.js';
 export { tableFromDump } from './state/from-dump.js';
 export { apply, diff, down, readState, MAX_ATTEMPTS, type ApplyReport, type DownReport } from './apply.js';
+export { Reconciler, type GenerationBackend, type ReadKind } from './reconciler.js';
 export { NetlinkBackend } from './backends/netlink.js';
 export { NftBackend } from './backends/nft.js';
 export type { Backend, BackendName, ReadState, RtnlOp, OwnedState, LinkInfo } from './backends/types.js';

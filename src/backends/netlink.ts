@@ -87,7 +87,7 @@ export class NetlinkBackend implements Backend {
   }
 
   /** netcg's ip rules and routes: those tagged with its protocol number, in any table. */
-  private ownedRtnl(): Pick<OwnedState, 'ipRules' | 'routes'> {
+  ownedRtnl(): Pick<OwnedState, 'ipRules' | 'routes'> {
     const names = this.linkNames();
     const ipRules: IpRuleSpec[] = [];
     const routes: RouteSpec[] = [];
@@ -116,6 +116,14 @@ export class NetlinkBackend implements Backend {
     // As a tape read by JS: the same NftDump, built several times faster (see src/state/nft-tape.ts).
     const dump = readTape(this.h.nftDump({ family: 'inet', table }, { tape: true }));
     return { genid: dump.genid, table: tableFromDump(dump, table), ...this.ownedRtnl() };
+  }
+
+  /**
+   * The nf_tables generation id now (one NFT_MSG_GETGEN round trip). Every commit,
+   * by anyone, moves it by one: the Reconciler compares it with the one it left.
+   */
+  nftGenid(): number {
+    return this.h.nftGenid();
   }
 
   commitNft(ops: NftOp[], genid?: number): void {
