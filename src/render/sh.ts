@@ -1,0 +1,98 @@
+// DesiredState → a POSIX shell script of iptables/ip6tables/ip commands in the
+// style of the original recipe (mkdir + echo classid, `-m cgroup --cgroup N`,
+// `ip rule add fwmark`), for people who audit netcg's policy or port it to a host
+// without netcg. Pure: the caller gathers the host facts and cgroup roots.
+//
+// It is *equivalent*, not literal: netcg's table is `inet`, so its DNS redirect,
+// mark and masquerade also apply to IPv6; the script therefore emits each of those
+// for ip6tables too, and its ip rules/routes are exactly the ones netcg adds
+// (priority and `protocol 110` included, so `ip rule` shows the same thing).
+import type { Config, ProfileConfig } from '../config/index.js';
+import type { CgroupSpec, DesiredState } from '../model.js';
+import { renderIpBatch, type IpOp } from './ip.js';
+
+export interface ShExportInput {
+  config: Config;
+  desired: DesiredState;
+  /** Where the script creates cgroups by default (overridable with $NET_CLS / $CGROUP2 when run). */
+  roots: { netCls: string; cgroup2?: string | undefined };
+}
+
+/** iptables for IPv4, ip6tables for IPv6: both, for everything the inet table does in both families. */
+const BOTH = ['iptables', 'ip6tables'] as const;
+
+/** The `-m cgroup` match of a profile: its classid (net_cls), or its cgroup2 path relative to the root. */
+function cgroupMatch(spec: CgroupSpec): string {
+  return spec.hierarchy === 'net_cls' ? `-m cgroup --cgroup ${spec.classid}` : `-m cgroup --path ${spec.path}`;
+}
+
+function cgroupLines(spec: CgroupSpec): string[] {
+  if (spec.hierarchy === 'net_cls') {
+    const dir = `"$NET_CLS/${spec.path}"`;
+    const lines = [`mkdir -p ${dir}`, `echo ${spec.classid} > ${dir}/net_cls.classid`];
+    if (spec.owner !== undefined) lines.push(`chown ${spec.owner}: ${dir}/tasks ${dir}/cgroup.procs`);
+    return lines;
+  }
+  const dir = `"$CGROUP2/${spec.path}"`;
+  const lines = [`mkdir -p ${dir}`];
+  // Delegation as netcg does it: the owner gets the directory and the files that move processes.
+  if (spec.owner !== undefined) lines.push(`chown ${spec.owner}: ${dir} ${dir}/cgroup.procs ${dir}/cgroup.threads ${dir}/cgroup.subtree_control`);
+  return lines;
+}
+
+function profileLines(p: ProfileConfig, spec: CgroupSpec): string[] {
+  const m = cgroupMatch(spec);
+  const lines: string[] = [];
+  if (p.dns)
+    for (const cmd of BOTH)
+      for (const proto of ['udp', 'tcp'])
+        lines.push(`${cmd} -t nat -A OUTPUT ${m} -p ${proto} --dport 53 -j REDIRECT --to-ports ${p.dns.redirect}`);
+  if (p.ipv6 === 'reject') lines.push(`ip6tables -A OUTPUT ${m} -j REJECT`);
+  if (p.route) for (const cmd of BOTH) lines.push(`${cmd} -t mangle -A OUTPUT ${m} -j MARK --set-mark ${p.route.mark}`);
+  return lines;
+}
+
+/** One MASQUERADE per distinct (mark, via), as netcg's nat_postrouting chain has. */
+function masqueradeLines(profiles: ProfileConfig[]): string[] {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const { route } of profiles) {
+    if (!route?.masquerade || seen.has(`${route.mark}/${route.via}`)) continue;
+    seen.add(`${route.mark}/${route.via}`);
+    for (const cmd of BOTH) lines.push(`${cmd} -t nat -A POSTROUTING -m mark --mark ${route.mark} --out-interface ${route.via} -j MASQUERADE`);
+  }
+  return lines;
+}
+
+/** `ip -4 …` / `ip -6 …` lines for ops, through the same renderer as the nft backend's `ip -batch`. */
+export function ipCommandLines(ops: IpOp[]): string[] {
+  return ops.map((op) => {
+    const family = op.kind === 'rule' ? op.rule.family : op.route.family;
+    return `ip -${family} ${renderIpBatch([op], family).trim()}`;
+  });
+}
+
+export function renderShScript({ config, desired, roots }: ShExportInput): string {
+  const out = [
+    '#!/bin/sh -e',
+    `# netcg policy from ${config.file}, as iptables/ip6tables/ip commands (netcg export --format sh).`,
+    '# Equivalent to what `netcg apply` installs; run it as root on a host without netcg.',
+    '# netcg\'s table is inet, so the DNS redirect, mark and masquerade are emitted for IPv6 too.',
+    `NET_CLS=\${NET_CLS:-${roots.netCls}}`,
+  ];
+  if (desired.cgroups.some((c) => c.hierarchy === 'cgroupv2')) out.push(`CGROUP2=\${CGROUP2:-${roots.cgroup2 ?? '/sys/fs/cgroup'}}`);
+  for (const p of Object.values(config.profiles)) {
+    const spec = desired.cgroups.find((c) => c.profile === p.name);
+    if (!spec) continue;
+    out.push('', `# profile ${p.name}`, ...cgroupLines(spec), ...profileLines(p, spec));
+  }
+  const routes: IpOp[] = desired.routes.map((route) => ({ verb: 'add', kind: 'route', route }));
+  const rules: IpOp[] = desired.ipRules.map((rule) => ({ verb: 'add', kind: 'rule', rule }));
+  if (routes.length + rules.length > 0) {
+    out.push('', '# policy routing: each routed profile\'s table (routes first, then the rules that use them)');
+    out.push(...ipCommandLines(routes), ...ipCommandLines(rules));
+  }
+  const masq = masqueradeLines(Object.values(config.profiles));
+  if (masq.length > 0) out.push('', '# source NAT to the VPN address (routing chose the source before the mark re-routed)', ...masq);
+  return `${out.join('\n')}\n`;
+}
