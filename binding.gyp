@@ -34,7 +34,8 @@
         "native/proc/flock.cc",
         "native/proc/cgroup.cc",
         "native/proc/spawn.cc",
-        "native/proc/pidfd.cc"
+        "native/proc/pidfd.cc",
+        "native/proc/sysctl.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

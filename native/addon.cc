@@ -29,6 +29,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdWait", Napi::Function::New(env, netcg::proc::PidfdWait, "pidfdWait"));
   exports.Set("PidfdWatch", netcg::proc::DefinePidfdWatch(env));
   exports.Set("flock", Napi::Function::New(env, netcg::proc::Flock, "flock"));
+  exports.Set("sysctl", Napi::Function::New(env, netcg::proc::Sysctl, "sysctl"));
   return exports;
 }
 

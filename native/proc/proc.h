@@ -28,5 +28,7 @@ Napi::Value PidfdWait(const Napi::CallbackInfo& info);
 Napi::Function DefinePidfdWatch(Napi::Env env);
 // flock(fd, exclusive, wait) -> true when locked, false when busy (wait=false).
 Napi::Value Flock(const Napi::CallbackInfo& info);
+// sysctl(netnsPath?, key, value?) -> the value before (written when given), read inside that netns on a short-lived thread.
+Napi::Value Sysctl(const Napi::CallbackInfo& info);
 
 }  // namespace netcg::proc

@@ -143,6 +143,12 @@ export interface NativeAddon {
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   /** flock(2) on an fd: true when locked, false when busy and `wait` is false. Released by the kernel when the process dies. */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean;
+  /**
+   * Reads the sysctl `key` (dotted, e.g. 'net.ipv4.conf.all.src_valid_mark') as seen from the network
+   * namespace at `netns` (the caller's when undefined) and, given `value`, writes it. Returns the value
+   * before the write. Runs on a short-lived thread that enters the namespace; never spawns.
+   */
+  sysctl(netns: string | undefined, key: string, value?: string): string;
 
   /** Keeps `<dir>/cgroup.procs` open (v1 or cgroup2 alike) and moves PIDs into the cgroup. */
   CgroupProcs: new (dir: string) => CgroupProcs;
