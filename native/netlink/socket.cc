@@ -161,84 +161,88 @@ void NetlinkSocket::request(const void* buf, size_t len, uint32_t firstSeq, uint
   if (sent < 0) throw failure(errno, op);
   if (size_t(sent) != len) throw failure(EMSGSIZE, op);
 
-  const uint32_t myPort = portId();
-  // Batches are framed by BEGIN (firstSeq - 1) and END (lastSeq + 1); the kernel
-  // answers on BEGIN's seq when it refuses the whole batch (e.g. ERESTART).
-  auto ours = [&](uint32_t seq) { return seq + 1 >= firstSeq && seq <= lastSeq + 1; };
-  std::set<uint32_t> pending;
-  if (!isDump)
-    for (uint32_t s = firstSeq; s != lastSeq + 1; s++) pending.insert(s);
-
-  NetlinkFailure firstError;
-  // An exception from onMessage must not leave the rest of the reply unread.
-  std::exception_ptr callbackError;
-  bool failed = false, done = false, interrupted = false;
-
-  while (!done) {
+  ReplyReader reader(portId(), firstSeq, lastSeq, isDump, op);
+  while (!reader.done()) {
     // After an error every reply is already queued (nfnetlink answers a batch
     // synchronously inside sendmsg), so drain without blocking.
-    int flags = failed ? MSG_DONTWAIT : 0;
+    int flags = reader.failed() ? MSG_DONTWAIT : 0;
     // Peek the size first so a datagram larger than our buffer is never truncated.
     ssize_t need = ::recv(sock, nullptr, 0, MSG_PEEK | MSG_TRUNC | flags);
     if (need < 0) {
       if (errno == EINTR) continue;
-      if (failed && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (reader.failed() && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
       throw failure(errno, op);
     }
     if (size_t(need) > rxbuf_.size()) rxbuf_.resize(size_t(need));
     ssize_t n = ::recv(sock, rxbuf_.data(), rxbuf_.size(), flags);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (failed && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (reader.failed() && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
       throw failure(errno, op);
     }
+    reader.feed(rxbuf_.data(), size_t(n), onMessage);
+  }
+  reader.finish();
+}
 
-    int remaining = static_cast<int>(n);
-    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data()); mnl_nlmsg_ok(nlh, remaining);
-         nlh = mnl_nlmsg_next(nlh, &remaining)) {
-      if (nlh->nlmsg_pid != myPort || !ours(nlh->nlmsg_seq)) throw failure(EPROTO, op + " (foreign reply)");
-      if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
+ReplyReader::ReplyReader(uint32_t portId, uint32_t firstSeq, uint32_t lastSeq, bool isDump, std::string op)
+    : portId_(portId), firstSeq_(firstSeq), lastSeq_(lastSeq), isDump_(isDump), op_(std::move(op)) {
+  if (!isDump)
+    for (uint32_t s = firstSeq; s != lastSeq + 1; s++) pending_.insert(s);
+}
 
-      if (nlh->nlmsg_type == NLMSG_ERROR) {
-        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nlmsgerr)) throw failure(EBADMSG, op);
-        const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-        pending.erase(nlh->nlmsg_seq);
-        if (err->error != 0 && !failed) {
-          failed = true;
-          firstError = failure(-err->error, op);
-          if (nlh->nlmsg_seq >= firstSeq && nlh->nlmsg_seq <= lastSeq)
-            firstError.failedIndex = int64_t(nlh->nlmsg_seq - firstSeq);
-          parseExtAck(nlh, firstError);
+void ReplyReader::feed(const char* data, size_t n, const OnMessage& onMessage) {
+  // Batches are framed by BEGIN (firstSeq - 1) and END (lastSeq + 1); the kernel
+  // answers on BEGIN's seq when it refuses the whole batch (e.g. ERESTART).
+  auto ours = [&](uint32_t seq) { return seq + 1 >= firstSeq_ && seq <= lastSeq_ + 1; };
+  const std::string& op = op_;
+  int remaining = static_cast<int>(n);
+  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(data); mnl_nlmsg_ok(nlh, remaining);
+       nlh = mnl_nlmsg_next(nlh, &remaining)) {
+    if (nlh->nlmsg_pid != portId_ || !ours(nlh->nlmsg_seq)) throw failure(EPROTO, op + " (foreign reply)");
+    if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted_ = true;
+
+    if (nlh->nlmsg_type == NLMSG_ERROR) {
+      if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nlmsgerr)) throw failure(EBADMSG, op);
+      const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      pending_.erase(nlh->nlmsg_seq);
+      if (err->error != 0 && !failed_) {
+        failed_ = true;
+        firstError_ = failure(-err->error, op);
+        if (nlh->nlmsg_seq >= firstSeq_ && nlh->nlmsg_seq <= lastSeq_)
+          firstError_.failedIndex = int64_t(nlh->nlmsg_seq - firstSeq_);
+        parseExtAck(nlh, firstError_);
+      }
+      if (isDump_ && err->error != 0) done_ = true;
+    } else if (nlh->nlmsg_type == NLMSG_DONE) {
+      // A dump that failed midway reports the errno in NLMSG_DONE's payload.
+      if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
+        int e = *static_cast<const int*>(mnl_nlmsg_get_payload(nlh));
+        if (e < 0 && !failed_) {
+          failed_ = true;
+          firstError_ = failure(-e, op);
         }
-        if (isDump && err->error != 0) done = true;
-      } else if (nlh->nlmsg_type == NLMSG_DONE) {
-        // A dump that failed midway reports the errno in NLMSG_DONE's payload.
-        if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
-          int e = *static_cast<const int*>(mnl_nlmsg_get_payload(nlh));
-          if (e < 0 && !failed) {
-            failed = true;
-            firstError = failure(-e, op);
-          }
-        }
-        if (isDump) done = true;
-      } else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
-        if (!failed && !callbackError) {
-          try {
-            onMessage(nlh);
-          } catch (...) {
-            callbackError = std::current_exception();
-          }
+      }
+      if (isDump_) done_ = true;
+    } else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
+      if (!failed_ && !callbackError_) {
+        try {
+          onMessage(nlh);
+        } catch (...) {
+          callbackError_ = std::current_exception();
         }
       }
     }
-    if (remaining > 0) throw failure(EBADMSG, op + " (truncated reply)");
-    if (!isDump && pending.empty()) done = true;
   }
+  if (remaining > 0) throw failure(EBADMSG, op + " (truncated reply)");
+  if (!isDump_ && pending_.empty()) done_ = true;
+}
 
-  if (failed) throw firstError;
-  if (callbackError) std::rethrow_exception(callbackError);
-  if (interrupted) {
-    NetlinkFailure f = failure(EINTR, op + " (dump interrupted)");
+void ReplyReader::finish() {
+  if (failed_) throw firstError_;
+  if (callbackError_) std::rethrow_exception(callbackError_);
+  if (interrupted_) {
+    NetlinkFailure f = failure(EINTR, op_ + " (dump interrupted)");
     f.dumpInterrupted = true;
     throw f;
   }

@@ -10,7 +10,9 @@
 #include <linux/netlink.h>
 
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,35 @@ struct NetlinkFailure {
   int64_t extAckOffset = -1; // NLMSGERR_ATTR_OFFS: byte offset into the failed request
   int64_t failedIndex = -1;  // index of the failed message in a batch, when known
   bool dumpInterrupted = false; // NLM_F_DUMP_INTR seen: the dump is inconsistent
+};
+
+// Callback for each data message of a reply (not NLMSG_DONE / NLMSG_ERROR).
+using OnMessage = std::function<void(const nlmsghdr*)>;
+
+// The receive loop's bookkeeping for one request, without the socket: fed the
+// reply datagram by datagram. Separate so that the code that walks what the
+// kernel sends can be driven by the fuzz target (native/fuzz/) as well.
+class ReplyReader {
+ public:
+  ReplyReader(uint32_t portId, uint32_t firstSeq, uint32_t lastSeq, bool isDump, std::string op);
+  // Walks every message of one datagram of `n` bytes at `data` (aligned as
+  // recv(2) leaves it). Throws NetlinkFailure on a foreign or truncated reply.
+  void feed(const char* data, size_t n, const OnMessage& onMessage);
+  bool done() const { return done_; }
+  bool failed() const { return failed_; }
+  // Once done (or drained after a failure): throws the first kernel error, the
+  // first exception of onMessage, or the dump's interruption, in that order.
+  void finish();
+
+ private:
+  uint32_t portId_, firstSeq_, lastSeq_;
+  bool isDump_;
+  std::string op_;
+  std::set<uint32_t> pending_;
+  NetlinkFailure firstError_;
+  // An exception from onMessage must not leave the rest of the reply unread.
+  std::exception_ptr callbackError_;
+  bool failed_ = false, done_ = false, interrupted_ = false;
 };
 
 class NetlinkSocket {
@@ -40,8 +71,7 @@ class NetlinkSocket {
   uint32_t portId() const;
   uint32_t nextSeq();  // monotonically increasing, never 0
 
-  // Callback for each data message of a reply (not NLMSG_DONE / NLMSG_ERROR).
-  using OnMessage = std::function<void(const nlmsghdr*)>;
+  using OnMessage = netcg::OnMessage;
 
   // Sends `len` bytes (one message or a whole batch) and reads replies until every
   // sequence number in [firstSeq, lastSeq] is acknowledged (requests must carry

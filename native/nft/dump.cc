@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "js.h"
+#include "nft/decode.h"
 #include "nft/expr/expr.h"
 #include "nft/nft.h"
 #include "nft/objects.h"
@@ -31,16 +32,6 @@ NetlinkFailure fail(int errnum, const std::string& op) {
   f.op = op;
   return f;
 }
-
-struct Filter {
-  std::optional<uint16_t> family;
-  std::optional<std::string> table;
-  bool wants(uint16_t fam, const char* tableName) const {
-    if (family && *family != fam) return false;
-    if (table && (tableName == nullptr || *table != tableName)) return false;
-    return true;
-  }
-};
 
 // Sends one dump request (built by `build` into a buffer) and hands every reply
 // message to `each`.
@@ -75,15 +66,238 @@ const char* hookName(uint16_t family, uint32_t hook) {
   }
 }
 
-// Writes the dump onto a Tape (see nft/tape.h); napi is only touched at the end.
+}  // namespace
+
+void DumpDecoder::table(const nlmsghdr* nlh) {
+  auto tb = owned<TablePtr>(nftnl_table_alloc());
+  if (nftnl_table_nlmsg_parse(nlh, tb.get()) < 0) throw fail(EBADMSG, "nft.dump.table");
+  uint16_t family = uint16_t(nftnl_table_get_u32(tb.get(), NFTNL_TABLE_FAMILY));
+  const char* name = nftnl_table_get_str(tb.get(), NFTNL_TABLE_NAME);
+  const char* fam = familyName(family);
+  if (name == nullptr || fam == nullptr || !filter_.wants(family, name)) return;
+  t_.item();
+  t_.beginObject();
+  expr::put(t_, "family", fam);
+  expr::put(t_, "name", name);
+  putU64(t_, "handle", nftnl_table_get_u64(tb.get(), NFTNL_TABLE_HANDLE));
+  expr::put(t_, "flags", nftnl_table_get_u32(tb.get(), NFTNL_TABLE_FLAGS));
+  if (nftnl_table_is_set(tb.get(), NFTNL_TABLE_USE)) expr::put(t_, "use", nftnl_table_get_u32(tb.get(), NFTNL_TABLE_USE));
+  t_.end();
+  tableCount_++;
+}
+
+void DumpDecoder::chain(const nlmsghdr* nlh) {
+  auto c = owned<ChainPtr>(nftnl_chain_alloc());
+  if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) throw fail(EBADMSG, "nft.dump.chain");
+  uint16_t family = uint16_t(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY));
+  const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
+  const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+  const char* fam = familyName(family);
+  if (name == nullptr || fam == nullptr || !filter_.wants(family, table)) return;
+  t_.item();
+  t_.beginObject();
+  expr::put(t_, "family", fam);
+  expr::put(t_, "table", table);
+  expr::put(t_, "name", name);
+  putU64(t_, "handle", nftnl_chain_get_u64(c.get(), NFTNL_CHAIN_HANDLE));
+  if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
+    const char* hook = hookName(family, nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
+    const char* type = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE);
+    if (hook != nullptr && type != nullptr) {
+      t_.key("hook");
+      t_.beginObject();
+      expr::put(t_, "type", type);
+      expr::put(t_, "hook", hook);
+      t_.key("priority");
+      t_.i32(nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO));
+      if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY)) {
+        uint32_t policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY);
+        expr::put(t_, "policy", policy == NF_ACCEPT ? "accept" : "drop");
+      }
+      t_.end();
+    }
+  }
+  t_.end();
+}
+
+void DumpDecoder::rule(const nlmsghdr* nlh) {
+  auto r = owned<RulePtr>(nftnl_rule_alloc());
+  if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0) {
+    // libnftnl refuses rules holding an expression kind it does not know.
+    ruleWithUnknownExprs(nlh);
+    return;
+  }
+  uint16_t family = uint16_t(nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY));
+  const char* table = nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE);
+  const char* chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+  const char* fam = familyName(family);
+  if (fam == nullptr || chain == nullptr || !filter_.wants(family, table)) return;
+  t_.item();
+  t_.beginObject();
+  expr::put(t_, "family", fam);
+  expr::put(t_, "table", table);
+  expr::put(t_, "chain", chain);
+  putU64(t_, "handle", nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE));
+  if (nftnl_rule_is_set(r.get(), NFTNL_RULE_POSITION)) putU64(t_, "position", nftnl_rule_get_u64(r.get(), NFTNL_RULE_POSITION));
+  t_.key("exprs");
+  t_.beginArray();
+  nftnl_expr_iter* it = nftnl_expr_iter_create(r.get());
+  if (it == nullptr) throw fail(ENOMEM, "nft.alloc");
+  for (nftnl_expr* e = nftnl_expr_iter_next(it); e != nullptr; e = nftnl_expr_iter_next(it)) {
+    t_.item();
+    expr::decode(e, t_);
+  }
+  nftnl_expr_iter_destroy(it);
+  t_.end();
+  if (nftnl_rule_is_set(r.get(), NFTNL_RULE_USERDATA)) {
+    uint32_t len = 0;
+    const void* ud = nftnl_rule_get_data(r.get(), NFTNL_RULE_USERDATA, &len);
+    if (ud != nullptr) {
+      t_.key("userdata");
+      t_.bytes(ud, len);
+    }
+  }
+  t_.end();
+}
+
+// Fallback for a rule libnftnl cannot parse: read the identifying attributes
+// and the expression names ourselves; every expression becomes unknown.
+void DumpDecoder::ruleWithUnknownExprs(const nlmsghdr* nlh) {
+  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg)) return;
+  const auto* nfg = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh));
+  const nlattr* tb[NFTA_RULE_MAX + 1] = {};
+  auto collect = [](const nlattr* a, void* data) -> int {
+    auto** tbl = static_cast<const nlattr**>(data);
+    uint16_t type = mnl_attr_get_type(a);
+    if (type <= NFTA_RULE_MAX) tbl[type] = a;
+    return MNL_CB_OK;
+  };
+  if (mnl_attr_parse(nlh, sizeof(nfgenmsg), collect, tb) < 0) return;
+  auto str = [](const nlattr* a) -> const char* {
+    if (a == nullptr || mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) return nullptr;
+    return mnl_attr_get_str(a);
+  };
+  const char* table = str(tb[NFTA_RULE_TABLE]);
+  const char* chain = str(tb[NFTA_RULE_CHAIN]);
+  const char* fam = familyName(nfg->nfgen_family);
+  if (table == nullptr || chain == nullptr || fam == nullptr || !filter_.wants(nfg->nfgen_family, table)) return;
+  t_.item();
+  t_.beginObject();
+  expr::put(t_, "family", fam);
+  expr::put(t_, "table", table);
+  expr::put(t_, "chain", chain);
+  uint64_t handle = 0;
+  if (tb[NFTA_RULE_HANDLE] != nullptr && mnl_attr_validate(tb[NFTA_RULE_HANDLE], MNL_TYPE_U64) == 0)
+    handle = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
+  putU64(t_, "handle", handle);
+  t_.key("exprs");
+  t_.beginArray();
+  // Nested attributes walked by hand: libmnl's iteration macros are C-only.
+  auto eachNested = [](const nlattr* nest, auto&& fn) {
+    const auto* pos = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
+    int len = int(mnl_attr_get_payload_len(nest));
+    while (mnl_attr_ok(pos, len)) {
+      fn(pos);
+      len -= int(MNL_ALIGN(pos->nla_len));
+      pos = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(pos) + MNL_ALIGN(pos->nla_len));
+    }
+  };
+  if (tb[NFTA_RULE_EXPRESSIONS] != nullptr) {
+    eachNested(tb[NFTA_RULE_EXPRESSIONS], [&](const nlattr* elem) {
+      const char* name = nullptr;
+      eachNested(elem, [&](const nlattr* inner) {
+        if (mnl_attr_get_type(inner) == NFTA_EXPR_NAME) name = str(inner);
+      });
+      t_.item();
+      t_.beginObject();
+      expr::put(t_, "type", name != nullptr ? name : "?");
+      expr::put(t_, "unknown", true);
+      t_.end();
+    });
+  }
+  t_.end();
+  t_.end();
+}
+
+SetPtr DumpDecoder::set(const nlmsghdr* nlh) {
+  auto set = owned<SetPtr>(nftnl_set_alloc());
+  if (nftnl_set_nlmsg_parse(nlh, set.get()) < 0) throw fail(EBADMSG, "nft.dump.set");
+  uint16_t family = uint16_t(nftnl_set_get_u32(set.get(), NFTNL_SET_FAMILY));
+  const char* table = nftnl_set_get_str(set.get(), NFTNL_SET_TABLE);
+  if (familyName(family) == nullptr || nftnl_set_get_str(set.get(), NFTNL_SET_NAME) == nullptr ||
+      !filter_.wants(family, table))
+    return nullptr;
+  return set;
+}
+
+void DumpDecoder::beginSet(nftnl_set* set) {
+  uint16_t family = uint16_t(nftnl_set_get_u32(set, NFTNL_SET_FAMILY));
+  const char* table = nftnl_set_get_str(set, NFTNL_SET_TABLE);
+  const char* name = nftnl_set_get_str(set, NFTNL_SET_NAME);
+  t_.beginObject();
+  expr::put(t_, "family", familyName(family));
+  expr::put(t_, "table", table);
+  expr::put(t_, "name", name);
+  putU64(t_, "handle", nftnl_set_get_u64(set, NFTNL_SET_HANDLE));
+  expr::put(t_, "flags", nftnl_set_get_u32(set, NFTNL_SET_FLAGS));
+  expr::put(t_, "keyType", nftnl_set_get_u32(set, NFTNL_SET_KEY_TYPE));
+  expr::put(t_, "keyLen", nftnl_set_get_u32(set, NFTNL_SET_KEY_LEN));
+  if (nftnl_set_is_set(set, NFTNL_SET_DATA_TYPE)) expr::put(t_, "dataType", nftnl_set_get_u32(set, NFTNL_SET_DATA_TYPE));
+  if (nftnl_set_is_set(set, NFTNL_SET_DATA_LEN)) expr::put(t_, "dataLen", nftnl_set_get_u32(set, NFTNL_SET_DATA_LEN));
+  if (nftnl_set_is_set(set, NFTNL_SET_USERDATA)) {
+    uint32_t len = 0;
+    const void* ud = nftnl_set_get_data(set, NFTNL_SET_USERDATA, &len);
+    if (ud != nullptr) {
+      t_.key("userdata");
+      t_.bytes(ud, len);
+    }
+  }
+  t_.key("elements");
+}
+
+void DumpDecoder::elements(const nlmsghdr* nlh) {
+  auto holder = owned<SetPtr>(nftnl_set_alloc());
+  if (nftnl_set_elems_nlmsg_parse(nlh, holder.get()) < 0) throw fail(EBADMSG, "nft.dump.elements");
+  nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(holder.get());
+  if (it == nullptr) throw fail(ENOMEM, "nft.alloc");
+  for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e != nullptr; e = nftnl_set_elems_iter_next(it)) {
+    t_.item();
+    elementObject(e);
+  }
+  nftnl_set_elems_iter_destroy(it);
+}
+
+void DumpDecoder::elementObject(nftnl_set_elem* e) {
+  t_.beginObject();
+  uint32_t len = 0;
+  const void* key = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY) ? nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len) : nullptr;
+  t_.key("key");
+  t_.bytes(key != nullptr ? key : "", key != nullptr ? len : 0);
+  if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
+    int32_t code = int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));
+    const char* chain =
+        nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN) ? nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN) : nullptr;
+    expr::putVerdict(t_, "verdict", code, chain);
+  } else if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
+    const void* data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
+    if (data != nullptr) {
+      t_.key("data");
+      t_.bytes(data, len);
+    }
+  }
+  t_.end();
+}
+
+namespace {
+
+// Drives the requests of one dump; every reply message goes to DumpDecoder.
 struct Dumper {
   NetlinkSocket& s;
-  Filter filter;
+  DumpDecoder d;
   Tape& t;
-  uint16_t requestFamily() const { return filter.family.value_or(NFPROTO_UNSPEC); }
+  uint16_t requestFamily() const { return d.filter().family.value_or(NFPROTO_UNSPEC); }
 
-  // Each wanted object of `type`'s reply becomes one array item; `each` writes it
-  // (returns false to skip the object, nothing written).
+  // Each wanted object of `type`'s reply becomes one array item.
   template <typename Build, typename Each>
   void array(uint16_t type, uint16_t family, Build build, Each each, const char* op) {
     t.beginArray();
@@ -92,213 +306,36 @@ struct Dumper {
   }
 
   void tables() {
-    array(NFT_MSG_GETTABLE, requestFamily(), noPayload, [&](const nlmsghdr* nlh) {
-      auto tb = owned<TablePtr>(nftnl_table_alloc());
-      if (nftnl_table_nlmsg_parse(nlh, tb.get()) < 0) throw fail(EBADMSG, "nft.dump.table");
-      uint16_t family = uint16_t(nftnl_table_get_u32(tb.get(), NFTNL_TABLE_FAMILY));
-      const char* name = nftnl_table_get_str(tb.get(), NFTNL_TABLE_NAME);
-      const char* fam = familyName(family);
-      if (name == nullptr || fam == nullptr || !filter.wants(family, name)) return;
-      t.item();
-      t.beginObject();
-      expr::put(t, "family", fam);
-      expr::put(t, "name", name);
-      putU64(t, "handle", nftnl_table_get_u64(tb.get(), NFTNL_TABLE_HANDLE));
-      expr::put(t, "flags", nftnl_table_get_u32(tb.get(), NFTNL_TABLE_FLAGS));
-      if (nftnl_table_is_set(tb.get(), NFTNL_TABLE_USE)) expr::put(t, "use", nftnl_table_get_u32(tb.get(), NFTNL_TABLE_USE));
-      t.end();
-      tableCount++;
-    }, "nft.dump.tables");
+    array(NFT_MSG_GETTABLE, requestFamily(), noPayload, [&](const nlmsghdr* nlh) { d.table(nlh); }, "nft.dump.tables");
   }
-  size_t tableCount = 0;
 
   void chains() {
-    array(NFT_MSG_GETCHAIN, requestFamily(), noPayload, [&](const nlmsghdr* nlh) {
-      auto c = owned<ChainPtr>(nftnl_chain_alloc());
-      if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) throw fail(EBADMSG, "nft.dump.chain");
-      uint16_t family = uint16_t(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY));
-      const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
-      const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
-      const char* fam = familyName(family);
-      if (name == nullptr || fam == nullptr || !filter.wants(family, table)) return;
-      t.item();
-      t.beginObject();
-      expr::put(t, "family", fam);
-      expr::put(t, "table", table);
-      expr::put(t, "name", name);
-      putU64(t, "handle", nftnl_chain_get_u64(c.get(), NFTNL_CHAIN_HANDLE));
-      if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
-        const char* hook = hookName(family, nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
-        const char* type = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE);
-        if (hook != nullptr && type != nullptr) {
-          t.key("hook");
-          t.beginObject();
-          expr::put(t, "type", type);
-          expr::put(t, "hook", hook);
-          t.key("priority");
-          t.i32(nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO));
-          if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY)) {
-            uint32_t policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY);
-            expr::put(t, "policy", policy == NF_ACCEPT ? "accept" : "drop");
-          }
-          t.end();
-        }
-      }
-      t.end();
-    }, "nft.dump.chains");
+    array(NFT_MSG_GETCHAIN, requestFamily(), noPayload, [&](const nlmsghdr* nlh) { d.chain(nlh); }, "nft.dump.chains");
   }
 
   void rules() {
     auto build = [&](nlmsghdr* nlh) {
-      if (!filter.table) return;
+      if (!d.filter().table) return;
       auto r = owned<RulePtr>(nftnl_rule_alloc());
-      nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, filter.table->c_str());
+      nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, d.filter().table->c_str());
       nftnl_rule_nlmsg_build_payload(nlh, r.get());
     };
-    array(NFT_MSG_GETRULE, requestFamily(), build, [&](const nlmsghdr* nlh) {
-      auto r = owned<RulePtr>(nftnl_rule_alloc());
-      if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0) {
-        // libnftnl refuses rules holding an expression kind it does not know.
-        ruleWithUnknownExprs(nlh);
-        return;
-      }
-      uint16_t family = uint16_t(nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY));
-      const char* table = nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE);
-      const char* chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
-      const char* fam = familyName(family);
-      if (fam == nullptr || chain == nullptr || !filter.wants(family, table)) return;
-      t.item();
-      t.beginObject();
-      expr::put(t, "family", fam);
-      expr::put(t, "table", table);
-      expr::put(t, "chain", chain);
-      putU64(t, "handle", nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE));
-      if (nftnl_rule_is_set(r.get(), NFTNL_RULE_POSITION)) putU64(t, "position", nftnl_rule_get_u64(r.get(), NFTNL_RULE_POSITION));
-      t.key("exprs");
-      t.beginArray();
-      nftnl_expr_iter* it = nftnl_expr_iter_create(r.get());
-      if (it == nullptr) throw fail(ENOMEM, "nft.alloc");
-      for (nftnl_expr* e = nftnl_expr_iter_next(it); e != nullptr; e = nftnl_expr_iter_next(it)) {
-        t.item();
-        expr::decode(e, t);
-      }
-      nftnl_expr_iter_destroy(it);
-      t.end();
-      if (nftnl_rule_is_set(r.get(), NFTNL_RULE_USERDATA)) {
-        uint32_t len = 0;
-        const void* ud = nftnl_rule_get_data(r.get(), NFTNL_RULE_USERDATA, &len);
-        if (ud != nullptr) {
-          t.key("userdata");
-          t.bytes(ud, len);
-        }
-      }
-      t.end();
-    }, "nft.dump.rules");
-  }
-
-  // Fallback for a rule libnftnl cannot parse: read the identifying attributes
-  // and the expression names ourselves; every expression becomes unknown.
-  void ruleWithUnknownExprs(const nlmsghdr* nlh) {
-    if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg)) return;
-    const auto* nfg = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh));
-    const nlattr* tb[NFTA_RULE_MAX + 1] = {};
-    auto collect = [](const nlattr* a, void* data) -> int {
-      auto** tbl = static_cast<const nlattr**>(data);
-      uint16_t type = mnl_attr_get_type(a);
-      if (type <= NFTA_RULE_MAX) tbl[type] = a;
-      return MNL_CB_OK;
-    };
-    if (mnl_attr_parse(nlh, sizeof(nfgenmsg), collect, tb) < 0) return;
-    auto str = [](const nlattr* a) -> const char* {
-      if (a == nullptr || mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) return nullptr;
-      return mnl_attr_get_str(a);
-    };
-    const char* table = str(tb[NFTA_RULE_TABLE]);
-    const char* chain = str(tb[NFTA_RULE_CHAIN]);
-    const char* fam = familyName(nfg->nfgen_family);
-    if (table == nullptr || chain == nullptr || fam == nullptr || !filter.wants(nfg->nfgen_family, table)) return;
-    t.item();
-    t.beginObject();
-    expr::put(t, "family", fam);
-    expr::put(t, "table", table);
-    expr::put(t, "chain", chain);
-    uint64_t handle = 0;
-    if (tb[NFTA_RULE_HANDLE] != nullptr && mnl_attr_validate(tb[NFTA_RULE_HANDLE], MNL_TYPE_U64) == 0)
-      handle = be64toh(mnl_attr_get_u64(tb[NFTA_RULE_HANDLE]));
-    putU64(t, "handle", handle);
-    t.key("exprs");
-    t.beginArray();
-    // Nested attributes walked by hand: libmnl's iteration macros are C-only.
-    auto eachNested = [](const nlattr* nest, auto&& fn) {
-      const auto* pos = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
-      int len = int(mnl_attr_get_payload_len(nest));
-      while (mnl_attr_ok(pos, len)) {
-        fn(pos);
-        len -= int(MNL_ALIGN(pos->nla_len));
-        pos = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(pos) + MNL_ALIGN(pos->nla_len));
-      }
-    };
-    if (tb[NFTA_RULE_EXPRESSIONS] != nullptr) {
-      eachNested(tb[NFTA_RULE_EXPRESSIONS], [&](const nlattr* elem) {
-        const char* name = nullptr;
-        eachNested(elem, [&](const nlattr* inner) {
-          if (mnl_attr_get_type(inner) == NFTA_EXPR_NAME) name = str(inner);
-        });
-        t.item();
-        t.beginObject();
-        expr::put(t, "type", name != nullptr ? name : "?");
-        expr::put(t, "unknown", true);
-        t.end();
-      });
-    }
-    t.end();
-    t.end();
+    array(NFT_MSG_GETRULE, requestFamily(), build, [&](const nlmsghdr* nlh) { d.rule(nlh); }, "nft.dump.rules");
   }
 
   void sets() {
     std::vector<SetPtr> found;
     dumpRequest(s, NFT_MSG_GETSET, requestFamily(), noPayload, [&](const nlmsghdr* nlh) {
-      auto set = owned<SetPtr>(nftnl_set_alloc());
-      if (nftnl_set_nlmsg_parse(nlh, set.get()) < 0) throw fail(EBADMSG, "nft.dump.set");
-      uint16_t family = uint16_t(nftnl_set_get_u32(set.get(), NFTNL_SET_FAMILY));
-      const char* table = nftnl_set_get_str(set.get(), NFTNL_SET_TABLE);
-      if (familyName(family) == nullptr || nftnl_set_get_str(set.get(), NFTNL_SET_NAME) == nullptr ||
-          !filter.wants(family, table))
-        return;
-      found.push_back(std::move(set));
+      if (SetPtr set = d.set(nlh)) found.push_back(std::move(set));
     }, "nft.dump.sets");
     t.beginArray();
     for (auto& set : found) {
       t.item();
-      setObject(set.get());
+      d.beginSet(set.get());
+      elements(uint16_t(nftnl_set_get_u32(set.get(), NFTNL_SET_FAMILY)), nftnl_set_get_str(set.get(), NFTNL_SET_TABLE),
+               nftnl_set_get_str(set.get(), NFTNL_SET_NAME));
+      t.end();
     }
-    t.end();
-  }
-
-  void setObject(nftnl_set* set) {
-    uint16_t family = uint16_t(nftnl_set_get_u32(set, NFTNL_SET_FAMILY));
-    const char* table = nftnl_set_get_str(set, NFTNL_SET_TABLE);
-    const char* name = nftnl_set_get_str(set, NFTNL_SET_NAME);
-    t.beginObject();
-    expr::put(t, "family", familyName(family));
-    expr::put(t, "table", table);
-    expr::put(t, "name", name);
-    putU64(t, "handle", nftnl_set_get_u64(set, NFTNL_SET_HANDLE));
-    expr::put(t, "flags", nftnl_set_get_u32(set, NFTNL_SET_FLAGS));
-    expr::put(t, "keyType", nftnl_set_get_u32(set, NFTNL_SET_KEY_TYPE));
-    expr::put(t, "keyLen", nftnl_set_get_u32(set, NFTNL_SET_KEY_LEN));
-    if (nftnl_set_is_set(set, NFTNL_SET_DATA_TYPE)) expr::put(t, "dataType", nftnl_set_get_u32(set, NFTNL_SET_DATA_TYPE));
-    if (nftnl_set_is_set(set, NFTNL_SET_DATA_LEN)) expr::put(t, "dataLen", nftnl_set_get_u32(set, NFTNL_SET_DATA_LEN));
-    if (nftnl_set_is_set(set, NFTNL_SET_USERDATA)) {
-      uint32_t len = 0;
-      const void* ud = nftnl_set_get_data(set, NFTNL_SET_USERDATA, &len);
-      if (ud != nullptr) {
-        t.key("userdata");
-        t.bytes(ud, len);
-      }
-    }
-    t.key("elements");
-    elements(family, table, name);
     t.end();
   }
 
@@ -309,38 +346,7 @@ struct Dumper {
       nftnl_set_set_str(ref.get(), NFTNL_SET_NAME, name);
       nftnl_set_elems_nlmsg_build_payload(nlh, ref.get());
     };
-    array(NFT_MSG_GETSETELEM, family, build, [&](const nlmsghdr* nlh) {
-      auto holder = owned<SetPtr>(nftnl_set_alloc());
-      if (nftnl_set_elems_nlmsg_parse(nlh, holder.get()) < 0) throw fail(EBADMSG, "nft.dump.elements");
-      nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(holder.get());
-      if (it == nullptr) throw fail(ENOMEM, "nft.alloc");
-      for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e != nullptr; e = nftnl_set_elems_iter_next(it)) {
-        t.item();
-        elementObject(e);
-      }
-      nftnl_set_elems_iter_destroy(it);
-    }, "nft.dump.elements");
-  }
-
-  void elementObject(nftnl_set_elem* e) {
-    t.beginObject();
-    uint32_t len = 0;
-    const void* key = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY) ? nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len) : nullptr;
-    t.key("key");
-    t.bytes(key != nullptr ? key : "", key != nullptr ? len : 0);
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
-      int32_t code = int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));
-      const char* chain =
-          nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN) ? nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN) : nullptr;
-      expr::putVerdict(t, "verdict", code, chain);
-    } else if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
-      const void* data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
-      if (data != nullptr) {
-        t.key("data");
-        t.bytes(data, len);
-      }
-    }
-    t.end();
+    array(NFT_MSG_GETSETELEM, family, build, [&](const nlmsghdr* nlh) { d.elements(nlh); }, "nft.dump.elements");
   }
 };
 
@@ -416,13 +422,13 @@ Napi::Object dump(Napi::Env env, NetlinkSocket& s, std::optional<uint16_t> famil
   for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
     uint32_t before = genid(s);
     Tape t;
-    Dumper d{s, Filter{family, table}, t};
+    Dumper d{s, DumpDecoder(DumpFilter{family, table}, t), t};
     try {
       t.beginObject();
       t.key("tables");
       d.tables();
       // A filtered table that does not exist: nothing else can match.
-      bool empty = table.has_value() && d.tableCount == 0;
+      bool empty = table.has_value() && d.d.tableCount() == 0;
       for (const char* part : {"chains", "rules", "sets"}) {
         t.key(part);
         if (empty) {

@@ -9,20 +9,43 @@
 #include <vector>
 
 #include "attrs.h"
+#include "decode.h"
 #include "rtnl.h"
 
 namespace netcg::rtnl {
 namespace {
 
-struct DecodedLink {
-  uint32_t index = 0;
-  std::string name;
-  uint32_t flags = 0;
-  uint32_t mtu = 0;
-  std::string kind;
+struct LinkAttrTypes {
+  std::vector<mnl_attr_data_type> link = std::vector<mnl_attr_data_type>(IFLA_MAX + 1, MNL_TYPE_UNSPEC);
+  std::vector<mnl_attr_data_type> info = std::vector<mnl_attr_data_type>(IFLA_INFO_MAX + 1, MNL_TYPE_UNSPEC);
+  LinkAttrTypes() {
+    link[IFLA_IFNAME] = MNL_TYPE_NUL_STRING;
+    link[IFLA_MTU] = MNL_TYPE_U32;
+    link[IFLA_LINKINFO] = MNL_TYPE_NESTED;
+    info[IFLA_INFO_KIND] = MNL_TYPE_NUL_STRING;
+  }
 };
 
 }  // namespace
+
+std::optional<DecodedLink> decodeLink(const nlmsghdr* msg) {
+  static const LinkAttrTypes types;
+  if (msg->nlmsg_type != RTM_NEWLINK) return std::nullopt;
+  AttrIndex attrs(types.link);
+  if (!attrs.parse(msg, sizeof(ifinfomsg))) return std::nullopt;
+  const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(msg));
+  if (ifi->ifi_index <= 0 || !attrs[IFLA_IFNAME]) return std::nullopt;
+  DecodedLink l;
+  l.index = static_cast<uint32_t>(ifi->ifi_index);
+  l.name = mnl_attr_get_str(attrs[IFLA_IFNAME]);
+  l.flags = ifi->ifi_flags;
+  if (attrs[IFLA_MTU]) l.mtu = mnl_attr_get_u32(attrs[IFLA_MTU]);
+  AttrIndex info(types.info);
+  if (info.parseNested(attrs[IFLA_LINKINFO]) && info[IFLA_INFO_KIND]) {
+    l.kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
+  }
+  return l;
+}
 
 Napi::Array linkDump(Napi::Env env, NetlinkSocket& s) {
   char buf[kRequestBufSize];
@@ -33,30 +56,9 @@ Napi::Array linkDump(Napi::Env env, NetlinkSocket& s) {
   auto* req = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
   req->ifi_family = AF_UNSPEC;
 
-  std::vector<mnl_attr_data_type> types(IFLA_MAX + 1, MNL_TYPE_UNSPEC);
-  types[IFLA_IFNAME] = MNL_TYPE_NUL_STRING;
-  types[IFLA_MTU] = MNL_TYPE_U32;
-  types[IFLA_LINKINFO] = MNL_TYPE_NESTED;
-  std::vector<mnl_attr_data_type> infoTypes(IFLA_INFO_MAX + 1, MNL_TYPE_UNSPEC);
-  infoTypes[IFLA_INFO_KIND] = MNL_TYPE_NUL_STRING;
-
   std::vector<DecodedLink> links;
   s.request(buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [&](const nlmsghdr* msg) {
-    if (msg->nlmsg_type != RTM_NEWLINK) return;
-    AttrIndex attrs(types);
-    if (!attrs.parse(msg, sizeof(ifinfomsg))) return;
-    const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(msg));
-    if (ifi->ifi_index <= 0 || !attrs[IFLA_IFNAME]) return;
-    DecodedLink l;
-    l.index = static_cast<uint32_t>(ifi->ifi_index);
-    l.name = mnl_attr_get_str(attrs[IFLA_IFNAME]);
-    l.flags = ifi->ifi_flags;
-    if (attrs[IFLA_MTU]) l.mtu = mnl_attr_get_u32(attrs[IFLA_MTU]);
-    AttrIndex info(infoTypes);
-    if (info.parseNested(attrs[IFLA_LINKINFO]) && info[IFLA_INFO_KIND]) {
-      l.kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
-    }
-    links.push_back(std::move(l));
+    if (auto l = decodeLink(msg)) links.push_back(std::move(*l));
   }, "rtnl.link.dump");
 
   Napi::Array out = Napi::Array::New(env, links.size());

@@ -8,20 +8,11 @@
 #include <vector>
 
 #include "attrs.h"
+#include "decode.h"
 #include "rtnl.h"
 
 namespace netcg::rtnl {
 namespace {
-
-struct DecodedRoute {
-  int af = AF_INET;
-  uint32_t table = 0;
-  std::string dst;
-  uint8_t dstLen = 0;
-  std::optional<uint32_t> oif, priority;
-  std::string gateway, prefsrc;
-  uint8_t scope = 0, protocol = 0, type = 0;
-};
 
 std::vector<mnl_attr_data_type> routeAttrTypes() {
   std::vector<mnl_attr_data_type> t(RTA_MAX + 1, MNL_TYPE_UNSPEC);
@@ -40,6 +31,34 @@ void putAddr(nlmsghdr* nlh, uint16_t type, int af, const std::string& text, cons
 }
 
 }  // namespace
+
+std::optional<DecodedRoute> decodeRoute(const nlmsghdr* msg, int af, std::optional<uint32_t> table) {
+  static const std::vector<mnl_attr_data_type> types = routeAttrTypes();
+  if (msg->nlmsg_type != RTM_NEWROUTE) return std::nullopt;
+  AttrIndex attrs(types);
+  if (!attrs.parse(msg, sizeof(rtmsg))) return std::nullopt;
+  const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(msg));
+  if (rtm->rtm_family != af) return std::nullopt;
+  // Cached clones (PMTU exceptions) are not configuration.
+  if (rtm->rtm_flags & RTM_F_CLONED) return std::nullopt;
+  DecodedRoute r;
+  r.af = af;
+  r.table = attrs[RTA_TABLE] ? mnl_attr_get_u32(attrs[RTA_TABLE]) : rtm->rtm_table;
+  // Without NETLINK_GET_STRICT_CHK the kernel ignores any table filter in the
+  // request and returns every table, so the filter is applied here.
+  if (table && r.table != *table) return std::nullopt;
+  r.dstLen = rtm->rtm_dst_len;
+  r.dst = attrs[RTA_DST] ? formatAddr(af, attrs[RTA_DST]) : (af == AF_INET6 ? "::" : "0.0.0.0");
+  if (r.dst.empty()) return std::nullopt;  // malformed RTA_DST: do not report a route we cannot describe
+  if (attrs[RTA_OIF]) r.oif = mnl_attr_get_u32(attrs[RTA_OIF]);
+  r.gateway = formatAddr(af, attrs[RTA_GATEWAY]);
+  r.prefsrc = formatAddr(af, attrs[RTA_PREFSRC]);
+  if (attrs[RTA_PRIORITY]) r.priority = mnl_attr_get_u32(attrs[RTA_PRIORITY]);
+  r.scope = rtm->rtm_scope;
+  r.protocol = rtm->rtm_protocol;
+  r.type = rtm->rtm_type;
+  return r;
+}
 
 void routeChange(NetlinkSocket& s, const Napi::Object& route, bool add) {
   const std::string path = "route";
@@ -114,32 +133,8 @@ Napi::Array routeDump(Napi::Env env, NetlinkSocket& s, int family, std::optional
   req->rtm_family = static_cast<uint8_t>(af);
 
   std::vector<DecodedRoute> routes;
-  const std::vector<mnl_attr_data_type> types = routeAttrTypes();
   s.request(buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [&](const nlmsghdr* msg) {
-    if (msg->nlmsg_type != RTM_NEWROUTE) return;
-    AttrIndex attrs(types);
-    if (!attrs.parse(msg, sizeof(rtmsg))) return;
-    const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(msg));
-    if (rtm->rtm_family != af) return;
-    // Cached clones (PMTU exceptions) are not configuration.
-    if (rtm->rtm_flags & RTM_F_CLONED) return;
-    DecodedRoute r;
-    r.af = af;
-    r.table = attrs[RTA_TABLE] ? mnl_attr_get_u32(attrs[RTA_TABLE]) : rtm->rtm_table;
-    // Without NETLINK_GET_STRICT_CHK the kernel ignores any table filter in the
-    // request and returns every table, so the filter is applied here.
-    if (table && r.table != *table) return;
-    r.dstLen = rtm->rtm_dst_len;
-    r.dst = attrs[RTA_DST] ? formatAddr(af, attrs[RTA_DST]) : (af == AF_INET6 ? "::" : "0.0.0.0");
-    if (r.dst.empty()) return;  // malformed RTA_DST: do not report a route we cannot describe
-    if (attrs[RTA_OIF]) r.oif = mnl_attr_get_u32(attrs[RTA_OIF]);
-    r.gateway = formatAddr(af, attrs[RTA_GATEWAY]);
-    r.prefsrc = formatAddr(af, attrs[RTA_PREFSRC]);
-    if (attrs[RTA_PRIORITY]) r.priority = mnl_attr_get_u32(attrs[RTA_PRIORITY]);
-    r.scope = rtm->rtm_scope;
-    r.protocol = rtm->rtm_protocol;
-    r.type = rtm->rtm_type;
-    routes.push_back(std::move(r));
+    if (auto r = decodeRoute(msg, af, table)) routes.push_back(std::move(*r));
   }, "rtnl.route.dump");
 
   Napi::Array out = Napi::Array::New(env, routes.size());

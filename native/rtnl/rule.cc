@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attrs.h"
+#include "decode.h"
 #include "rtnl.h"
 
 namespace netcg::rtnl {
@@ -42,16 +43,6 @@ std::string actionName(uint8_t code) {
   return "action" + std::to_string(code);
 }
 
-struct DecodedRule {
-  int family = 4;
-  uint32_t table = 0;
-  std::string action;
-  bool invert = false;
-  uint32_t priority = 0;
-  std::optional<uint32_t> fwmark, fwmask;
-  std::optional<uint8_t> protocol;
-};
-
 std::vector<mnl_attr_data_type> ruleAttrTypes() {
   std::vector<mnl_attr_data_type> t(FRA_MAX + 1, MNL_TYPE_UNSPEC);
   t[FRA_TABLE] = MNL_TYPE_U32;
@@ -63,6 +54,26 @@ std::vector<mnl_attr_data_type> ruleAttrTypes() {
 }
 
 }  // namespace
+
+std::optional<DecodedRule> decodeRule(const nlmsghdr* msg, int af) {
+  static const std::vector<mnl_attr_data_type> types = ruleAttrTypes();
+  if (msg->nlmsg_type != RTM_NEWRULE) return std::nullopt;
+  AttrIndex attrs(types);
+  if (!attrs.parse(msg, sizeof(fib_rule_hdr))) return std::nullopt;
+  const auto* hdr = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(msg));
+  if (hdr->family != af) return std::nullopt;
+  DecodedRule r;
+  r.family = familyFromAf(hdr->family);
+  r.table = attrs[FRA_TABLE] ? mnl_attr_get_u32(attrs[FRA_TABLE]) : hdr->table;
+  r.action = actionName(hdr->action);
+  r.invert = (hdr->flags & FIB_RULE_INVERT) != 0;
+  // The kernel leaves FRA_PRIORITY out for priority 0 (the `lookup local` rule).
+  r.priority = attrs[FRA_PRIORITY] ? mnl_attr_get_u32(attrs[FRA_PRIORITY]) : 0;
+  if (attrs[FRA_FWMARK]) r.fwmark = mnl_attr_get_u32(attrs[FRA_FWMARK]);
+  if (attrs[FRA_FWMASK]) r.fwmask = mnl_attr_get_u32(attrs[FRA_FWMASK]);
+  if (attrs[FRA_PROTOCOL]) r.protocol = mnl_attr_get_u8(attrs[FRA_PROTOCOL]);
+  return r;
+}
 
 void ruleChange(NetlinkSocket& s, const Napi::Object& rule, bool add) {
   const std::string path = "rule";
@@ -114,24 +125,8 @@ Napi::Array ruleDump(Napi::Env env, NetlinkSocket& s, int family) {
   frh->family = static_cast<uint8_t>(af);
 
   std::vector<DecodedRule> rules;
-  const std::vector<mnl_attr_data_type> types = ruleAttrTypes();
   s.request(buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [&](const nlmsghdr* msg) {
-    if (msg->nlmsg_type != RTM_NEWRULE) return;
-    AttrIndex attrs(types);
-    if (!attrs.parse(msg, sizeof(fib_rule_hdr))) return;
-    const auto* hdr = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(msg));
-    if (hdr->family != af) return;
-    DecodedRule r;
-    r.family = familyFromAf(hdr->family);
-    r.table = attrs[FRA_TABLE] ? mnl_attr_get_u32(attrs[FRA_TABLE]) : hdr->table;
-    r.action = actionName(hdr->action);
-    r.invert = (hdr->flags & FIB_RULE_INVERT) != 0;
-    // The kernel leaves FRA_PRIORITY out for priority 0 (the `lookup local` rule).
-    r.priority = attrs[FRA_PRIORITY] ? mnl_attr_get_u32(attrs[FRA_PRIORITY]) : 0;
-    if (attrs[FRA_FWMARK]) r.fwmark = mnl_attr_get_u32(attrs[FRA_FWMARK]);
-    if (attrs[FRA_FWMASK]) r.fwmask = mnl_attr_get_u32(attrs[FRA_FWMASK]);
-    if (attrs[FRA_PROTOCOL]) r.protocol = mnl_attr_get_u8(attrs[FRA_PROTOCOL]);
-    rules.push_back(std::move(r));
+    if (auto r = decodeRule(msg, af)) rules.push_back(std::move(*r));
   }, "rtnl.rule.dump");
 
   Napi::Array out = Napi::Array::New(env, rules.size());
