@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pkg in libnftnl-dev libmnl-dev nftables iproute2 dnsmasq-base dnsutils strace pkg-config gcc g++ make python3 util-linux procps; do
+for pkg in libnftnl-dev libmnl-dev nftables iproute2 dnsmasq-base dnsutils strace pkg-config gcc g++ make python3 util-linux procps iptables systemd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
