@@ -24,6 +24,8 @@ program
   .exitOverride();
 
 for (const cmd of [applyCmd, diffCmd, runCmd, psCmd, downCmd, await import('./enroll.js'), await import('./leave.js')]) cmd.register(program);
+(await import('./status.js')).register(program);
+(await import('./doctor.js')).register(program);
 (await import('./export.js')).register(program);
 (await import('./completion.js')).register(program);
 

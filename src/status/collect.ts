@@ -1,0 +1,44 @@
+// The reading half of `netcg status`: one diff (netcg's table with its counters,
+// ip rules, routes, and the plan), links, and each profile's cgroup. Reads only.
+import { existsSync } from 'node:fs';
+
+import { diff } from '../apply.js';
+import type { Backend } from '../backends/types.js';
+import { members } from '../cgroups/members.js';
+import type { Config } from '../config/index.js';
+import { locateProfileCgroup } from '../launcher.js';
+import { addon } from '../native/index.js';
+import { buildStatus, type ProfileCgroupInfo } from './build.js';
+import type { StatusSnapshot } from './model.js';
+
+export function profileCgroups(config: Config): Record<string, ProfileCgroupInfo> {
+  const out: Record<string, ProfileCgroupInfo> = {};
+  for (const name of Object.keys(config.profiles)) {
+    const { match, dir } = locateProfileCgroup(config, name);
+    const exists = dir !== undefined && existsSync(dir);
+    let id: bigint | undefined;
+    if (exists && match === 'cgroupv2') {
+      try {
+        id = addon.cgroupId(dir);
+      } catch {
+        /* removed between the check and the read: shown without an ID */
+      }
+    }
+    out[name] = { match, dir: dir ?? null, members: exists ? members(dir).length : 0, ...(id !== undefined ? { id } : {}) };
+  }
+  return out;
+}
+
+/** One sample: everything `netcg status` shows, read now. */
+export function collectStatus(config: Config, backend: Backend): StatusSnapshot {
+  const { plan, current } = diff(config, backend);
+  return buildStatus({
+    config,
+    table: current.table,
+    plan,
+    links: backend.links(),
+    cgroups: profileCgroups(config),
+    ...(backend.netns ? { netns: backend.netns } : {}),
+    time: Date.now(),
+  });
+}

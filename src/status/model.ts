@@ -1,0 +1,70 @@
+// What `netcg status` shows, as plain data: one entry per profile plus the shared
+// base chains. Built by buildStatus (pure) from what collect.ts reads; printed by
+// format.ts (people) or as-is (--json, schema in docs/status-json.md).
+
+/** Bumped on any incompatible change to the JSON (docs/status-json.md). */
+export const STATUS_JSON_VERSION = 1;
+
+export interface RuleCounter {
+  /** The chain the rule lives in, e.g. dns_unlocator. */
+  chain: string;
+  /** nft's text of the rule without its counter, e.g. `udp dport 53 redirect to :5354`. */
+  rule: string;
+  /** Kernel handle of the rule. */
+  handle?: number;
+  packets: number;
+  bytes: number;
+}
+
+export type LinkState = 'up' | 'down' | 'absent';
+
+export interface ProfileMatchStatus {
+  kind: 'net_cls' | 'cgroupv2';
+  /** net_cls only. */
+  classid?: number;
+  /** The profile's cgroup directory; null when its hierarchy is not mounted. */
+  cgroup: string | null;
+  /** cgroupv2 only: the cgroup's ID (decimal) when the cgroup exists. */
+  id?: string;
+}
+
+export interface ProfileFeatures {
+  dns?: { redirect: number };
+  ipv6?: 'reject';
+  route?: { via: string; table: number; mark: number; masquerade: boolean; link: LinkState };
+}
+
+export interface ProfileStatus {
+  name: string;
+  match: ProfileMatchStatus;
+  /** Processes in the profile's cgroup now. */
+  members: number;
+  features: ProfileFeatures;
+  /** The counters of the rules in the profile's own chains, in chain order. */
+  rules: RuleCounter[];
+  totals: { packets: number; bytes: number };
+  /** `netcg diff` lines that touch this profile (empty: in sync). */
+  drift: string[];
+}
+
+export interface StatusSnapshot {
+  version: typeof STATUS_JSON_VERSION;
+  /** When the counters were read (ms since the epoch). */
+  time: number;
+  /** The network namespace read (null: the caller's). */
+  netns: string | null;
+  table: { family: 'inet'; name: string; exists: boolean };
+  /** True when `netcg diff` would print `No changes.`. */
+  inSync: boolean;
+  profiles: ProfileStatus[];
+  /** The base chains' rules (dispatch, masquerade) and drift not tied to one profile. */
+  shared: { rules: RuleCounter[]; drift: string[] };
+}
+
+/** Per-second rates between two snapshots, keyed like the rules (`chain#index`). */
+export interface Rates {
+  seconds: number;
+  /** `${chain}#${index within the chain}` -> rates. */
+  rules: Map<string, { packets: number; bytes: number }>;
+  profiles: Map<string, { packets: number; bytes: number }>;
+}
