@@ -39,11 +39,16 @@ export function pathAtOffset(doc: Document, offset: number): string[] {
   const path: string[] = [];
   let node: unknown = doc.contents;
   while (isMap(node)) {
-    const pair = node.items.find((p) => {
-      const start = startOf(p.key);
-      const end = (p.value as Node | null)?.range?.[2] ?? (p.key as Node | null)?.range?.[2];
-      return start !== undefined && end !== undefined && start <= offset && offset <= end;
-    });
+    // A pair's range runs on over the blank lines after its value, up to the next
+    // key, so the pair whose key starts right at `offset` wins (a duplicate key is
+    // reported there; it used to be named after the previous pair's last key).
+    const pair =
+      node.items.find((p) => startOf(p.key) === offset) ??
+      node.items.find((p) => {
+        const start = startOf(p.key);
+        const end = (p.value as Node | null)?.range?.[2] ?? (p.key as Node | null)?.range?.[2];
+        return start !== undefined && end !== undefined && start <= offset && offset <= end;
+      });
     if (!pair) break;
     path.push(keyText(pair.key));
     node = pair.value;
