@@ -18,7 +18,12 @@ export function register(program: Command): void {
     .option('--backend <name>', 'netlink (default) or nft', 'netlink')
     .option('--netns <path>', 'act inside this network namespace')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  netcg down -c /etc/netcg/config.yaml\n  netcg down -c test.yaml --netns /run/netns/lab')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  netcg down -c /etc/netcg/config.yaml\n  netcg down -c test.yaml --netns /run/netns/lab\n  systemctl stop netcg                 runs netcg down (contrib/systemd/netcg.service)\n\n' +
+        'Processes still in a profile keep running; their cgroup is kept (and reported) until it is empty.\n\n' +
+        'Exit status: 0 removed (or nothing was there), 1 error.',
+    )
     .action((opts: { config?: string; backend: string; netns?: string; json?: boolean }) => {
       const config = loadConfig(configPath(opts.config));
       const r = withBackend(opts.backend, opts.netns, (b) => down(config, b));

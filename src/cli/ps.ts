@@ -13,11 +13,15 @@ export function register(program: Command): void {
   program
     .command('ps')
     .summary("list each profile's member processes")
-    .description("List the processes in each profile's cgroup (or in PROFILE only): pid, user, command line.")
+    .description(
+      "List the processes in each profile's cgroup (or in PROFILE only): one heading per profile " +
+        '(its classid or cgroup v2 match, its cgroup directory, the member count), then one line per ' +
+        'member: pid, user, command line. Reads the cgroup files only; needs no privileges.',
+    )
     .argument('[profile]', 'only this profile')
     .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  netcg ps\n  netcg ps vpn --json')
+    .addHelpText('after', '\nExamples:\n  netcg ps\n  netcg ps vpn --json | jq \'.profiles[0].members[].pid\'\n\nExit status: 0 listed, 1 error (bad config, unknown profile).')
     .action((profile: string | undefined, opts: { config?: string; json?: boolean }) => {
       const config = loadConfig(configPath(opts.config));
       const names = profile === undefined ? Object.keys(config.profiles) : [profile];
