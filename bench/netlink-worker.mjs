@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { apply, readState } from '../dist/apply.js';
 import { compile } from '../dist/compile/index.js';
 import { NetlinkBackend } from '../dist/backends/netlink.js';
+import { Reconciler } from '../dist/reconciler.js';
 import { isEmptyPlan, plan, splitRtnl } from '../dist/plan/plan.js';
 import { benchConfig, TABLE } from './scenario.mjs';
 
@@ -32,7 +33,7 @@ function time(fn) {
 function planAgainst(config, backend, phases) {
   const c = time(() => compile(config, backend.hostFacts()));
   const links = new Set(backend.links().map((l) => l.name));
-  for (const r of c.value.routes) if (!links.has(r.dev)) throw new Error(`bench: ${r.dev} missing in the namespace`);
+  for (const r of c.value.routes) if (r.dev && !links.has(r.dev)) throw new Error(`bench: ${r.dev} missing in the namespace`);
   const r = time(() => readState(backend, TABLE));
   const p = time(() => plan(r.value, c.value));
   Object.assign(phases, { compileMs: c.ms, readMs: r.ms, planMs: p.ms });
@@ -55,6 +56,58 @@ function planAndSend(config, backend, phases) {
     sendPlan(p, genid, backend, phases);
     return { desired, p };
   });
+}
+
+/**
+ * The long-lived library path (src/reconciler.ts), same process, in NETNS2 where
+ * apply() left N profiles. One Reconciler.apply() to learn the state (a full read),
+ * then, each from memory (asserted: nf_tables generation unchanged, no dump):
+ *   - no-op, diff steps: Reconciler.diff() = compile + GETGEN + rtnl dumps + plan
+ *     (like for like with the one-shot no-op column);
+ *   - no-op, Reconciler.apply() as a program calls it (lock, N cgroup checks);
+ *   - add profile N+1, kernel part: Reconciler.diff() + send its plan guarded by
+ *     the remembered genid (like for like with the one-shot add-one column); the
+ *     Reconciler then re-learns the state with one apply() (a full read: its own
+ *     send moved the generation behind its back);
+ *   - add profile N+2 with Reconciler.apply() (lock, cgroup checks, new cgroup).
+ */
+function measureReconciler(n, backend, config, cgroupParent) {
+  const r = new Reconciler(backend);
+  const expectCached = (what) => {
+    if (r.lastRead !== 'cached') throw new Error(`bench: Reconciler ${what} read the kernel back (${r.lastRead}) instead of using its memory`);
+  };
+  const out = { recNoopDiffMs: [], recNoopApplyMs: [] };
+  try {
+    r.apply(config);
+    for (let i = 0; i < (n >= 10_000 ? 3 : 5); i++) {
+      const d = time(() => r.diff(config));
+      expectCached('no-op diff');
+      if (!isEmptyPlan(d.value.plan)) throw new Error('bench: Reconciler no-op diff planned changes');
+      out.recNoopDiffMs.push(d.ms);
+      const a = time(() => r.apply(config));
+      expectCached('no-op apply');
+      if (a.value.changed) throw new Error('bench: Reconciler no-op apply changed something');
+      out.recNoopApplyMs.push(a.ms);
+    }
+    const plus1 = benchConfig(n, { cgroupParent, extra: 1 });
+    const add = time(() => {
+      const d = time(() => r.diff(plus1));
+      expectCached('add-one diff');
+      const send = time(() => sendPlan(d.value.plan, d.value.current.genid, backend, {}));
+      return { diffMs: d.ms, sendMs: send.ms, ops: d.value.plan.nft.length };
+    });
+    Object.assign(out, { recAddOneMs: add.ms, recAddOneDiffMs: add.value.diffMs, recAddOneSendMs: add.value.sendMs, recAddOneOps: add.value.ops });
+    if (r.apply(plus1).plan.nft.length !== 0) throw new Error('bench: after the Reconciler added one profile, nf_tables still differs');
+    const plus2 = benchConfig(n, { cgroupParent, extra: 2 });
+    const add2 = time(() => r.apply(plus2));
+    expectCached('add-one apply');
+    if (!add2.value.changed || add2.value.cgroups.filter((c) => c.action === 'created').length !== 1) throw new Error('bench: Reconciler add-one apply did not add exactly one profile');
+    out.recAddOneApplyMs = add2.ms;
+    if (!isEmptyPlan(r.diff(plus2).plan)) throw new Error('bench: after the Reconciler apply, the state still differs');
+  } finally {
+    r.close();
+  }
+  return out;
 }
 
 const [netns, nArg, netns2, cgroupParent] = process.argv.slice(2);
@@ -110,6 +163,7 @@ if (netns2) {
     const again = time(() => apply(withCgroups, b2));
     if (again.value.changed) throw new Error('bench: apply() of an unchanged config changed something');
     Object.assign(result, { libApplyMs: full.ms, libReapplyMs: again.ms });
+    Object.assign(result, measureReconciler(n, b2, withCgroups, cgroupParent));
   } finally {
     b2.close();
   }

@@ -25,7 +25,7 @@ import { removeCgroupParent } from '../dist/demo/cgroups.js';
 import { cleanupAll, cleanupOnSignals, track } from './cleanup.mjs';
 import { timeChart } from './chart.mjs';
 import { buildSender, PACKETS, packetsPerSecond } from './packets.mjs';
-import { csv, mainTable, markdown, median, packetTable, phaseTable, targets, textTable } from './report.mjs';
+import { csv, mainTable, markdown, median, packetTable, phaseTable, reconcilerTable, targets, textTable } from './report.mjs';
 import { benchConfig, classidOf, createBenchNetns, profileName, TABLE } from './scenario.mjs';
 import { nftAndIpBatch, recipe } from './spawned.mjs';
 
@@ -119,6 +119,13 @@ async function measureNetlink(n) {
   add(n, 'netlink', 'config_parse_ms', pick('parseMs'), 'ms');
   add(n, 'library', 'lib_apply_ms', pick('libApplyMs'), 'ms');
   add(n, 'library', 'lib_reapply_ms', pick('libReapplyMs'), 'ms');
+  add(n, 'reconciler', 'rec_noop_diff_ms', runs.flatMap((r) => r.recNoopDiffMs), 'ms');
+  add(n, 'reconciler', 'rec_noop_apply_ms', runs.flatMap((r) => r.recNoopApplyMs), 'ms');
+  add(n, 'reconciler', 'rec_add_one_ms', pick('recAddOneMs'), 'ms');
+  add(n, 'reconciler', 'rec_add_one_diff_ms', pick('recAddOneDiffMs'), 'ms');
+  add(n, 'reconciler', 'rec_add_one_send_ms', pick('recAddOneSendMs'), 'ms');
+  add(n, 'reconciler', 'rec_add_one_nft_ops', pick('recAddOneOps'), 'messages');
+  add(n, 'reconciler', 'rec_add_one_apply_ms', pick('recAddOneApplyMs'), 'ms');
   for (const [phase, key] of [['compile', 'compileMs'], ['read', 'readMs'], ['plan', 'planMs'], ['send', 'sendMs']]) {
     add(n, 'netlink', `fresh_${phase}_ms`, runs.map((r) => r.freshPhases[key]), 'ms');
   }
@@ -129,7 +136,7 @@ async function measureNetlink(n) {
     add(n, 'netlink', `add_one_${phase}_ms`, runs.map((r) => r.addOnePhases[key]), 'ms');
   }
   const r = runs[0];
-  log(`N=${n}: netlink apply ${median(pick('freshMs')).toFixed(1)} ms (${r.rules} nft rules, ${r.ipRules} ip rules, ${r.routes} routes), re-apply ${median(runs.flatMap((x) => x.noopRunsMs)).toFixed(1)} ms, add one ${median(pick('addOneMs')).toFixed(1)} ms; library apply() with ${n} cgroups ${median(pick('libApplyMs')).toFixed(1)} ms, again ${median(pick('libReapplyMs')).toFixed(1)} ms`);
+  log(`N=${n}: netlink apply ${median(pick('freshMs')).toFixed(1)} ms (${r.rules} nft rules, ${r.ipRules} ip rules, ${r.routes} routes), re-apply ${median(runs.flatMap((x) => x.noopRunsMs)).toFixed(1)} ms, add one ${median(pick('addOneMs')).toFixed(1)} ms; library apply() with ${n} cgroups ${median(pick('libApplyMs')).toFixed(1)} ms, again ${median(pick('libReapplyMs')).toFixed(1)} ms; Reconciler no-op diff ${median(runs.flatMap((x) => x.recNoopDiffMs)).toFixed(1)} ms, apply ${median(runs.flatMap((x) => x.recNoopApplyMs)).toFixed(1)} ms, add one ${median(pick('recAddOneMs')).toFixed(1)} ms, apply ${median(pick('recAddOneApplyMs')).toFixed(1)} ms`);
 }
 
 /** nft -f + ip -batch; keeps the last namespace (for the per-packet runs) when `keep` is true. */
@@ -217,6 +224,7 @@ const NOTES = [
   `**recipe**: the article\'s commands, one process each, 7 per profile (2 nat REDIRECT, ip6tables REJECT, mangle MARK, nat MASQUERADE, ip route, ip rule), every profile with its own mark and table as in the article; \`iptables\` is iptables-nft. Only up to N = ${RECIPE_MAX.toLocaleString('en-US')}.`,
   '**no-op re-apply**: the library\'s `diff()` steps: compile + `readState` (one consistent nf_tables dump + ip rule/route dumps) + `plan(current, desired)`; the plan is asserted empty, so nothing is sent. (`library apply() again` adds the lock and the cgroup checks.)',
   '**add one profile**: the config with N+1 profiles: compile + dump + plan + send exactly the plan (one nf_tables batch guarded by the dump\'s generation id; rtnetlink ops if any — none here, the profiles share one interface). The result is then checked to plan empty.',
+  '**library Reconciler, same process** (src/reconciler.ts): a long-lived `Reconciler` over the second namespace\'s backend, after one `apply()` through it to learn the state. Each measurement is answered from memory, asserted: the nf_tables generation id (one NFT_MSG_GETGEN) equals the one its last commit produced, so there is no dump; ip rules and routes are still dumped every time. *no-op, diff steps*: `Reconciler.diff()` = compile + GETGEN + rtnetlink dumps + plan (asserted empty; like for like with the one-shot no-op column). *no-op, apply()*: `Reconciler.apply()` as a program calls it, including the lock and the N cgroup checks. *add one, kernel part*: `Reconciler.diff()` for N+1 profiles plus sending its plan guarded by the remembered genid (like for like with the one-shot add-one column, which does not create cgroups either). *add one, apply()*: `Reconciler.apply()` adding profile N+2, including the lock, the cgroup checks and the new cgroup.',
   '**peak RSS**: `process.resourceUsage().maxRSS` of the child node process that does one N, right after the fresh apply, and at its end (after the re-applies and the add-one).',
   `**per-packet**: a C sender (bench/sender.c, built with cc at bench time) joins a throwaway net_cls cgroup whose classid is the LAST profile's, and sends ${PACKETS.toLocaleString('en-US')} 32-byte UDP datagrams over loopback inside the namespace; median of 5 runs, the two rulesets\' runs interleaved. The profile chain\'s counter is checked afterwards to prove the packets were matched. netcg's ruleset here is the one installed by \`nft -f\` + \`ip -batch\` (identical to the netlink backend's, see test/kernel/oracle.test.ts); the recipe is measured at 1 and ${RECIPE_MAX.toLocaleString('en-US')} profiles (its linear mangle chain is walked per packet).`,
 ];
@@ -252,7 +260,7 @@ async function main() {
 
   const extra = process.argv.slice(2);
   const command = extra.length === 0 ? 'npm run bench' : `node bench/run.mjs ${extra.join(' ')}`;
-  process.stdout.write(`\n${textTable(mainTable(rows, sizes))}\n\n${textTable(phaseTable(rows, sizes))}\n\n${textTable(packetTable(rows))}\n\n`);
+  process.stdout.write(`\n${textTable(mainTable(rows, sizes))}\n\n${textTable(reconcilerTable(rows, sizes))}\n\n${textTable(phaseTable(rows, sizes))}\n\n${textTable(packetTable(rows))}\n\n`);
   for (const t of targets(rows, sizes)) process.stdout.write(`${t.met ? 'met    ' : 'NOT MET'}  ${t.target}: ${t.measured}\n`);
 
   mkdirSync(opts.out, { recursive: true });
@@ -264,6 +272,8 @@ async function main() {
     ['recipe (1 process/rule)', 'fresh_recipe_ms'],
     ['no-op re-apply', 'noop_reapply_ms', true],
     ['add one profile', 'add_one_ms', true],
+    ['Reconciler no-op (diff steps)', 'rec_noop_diff_ms', true],
+    ['Reconciler add one (kernel part)', 'rec_add_one_ms', true],
   ].map(([label, measure, dashed]) => ({ label, dashed, points: rows.filter((r) => r.measure === measure).map((r) => ({ n: r.n, ms: r.value })) }));
   writeFileSync(join(opts.out, 'chart.svg'), timeChart(series.filter((s) => s.points.length > 0), `netcg: time against number of profiles (${startedAt.nproc} CPUs)`));
   writeFileSync(join(opts.out, 'results.md'), markdown({ rows, sizes, machine: startedAt, command, notes: NOTES }));

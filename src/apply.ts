@@ -221,7 +221,9 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
   const rootOf = (spec: CgroupSpec) => (spec.hierarchy === 'net_cls' ? netCls!.mountPoint : cgroup2!);
   for (let attempt = 1; ; attempt++) {
     const facts = withCgroupFacts(config, backend.hostFacts());
-    checkInterfaces(compile(config, facts), backend, config);
+    // Without cgroup v2 profiles there are no IDs to add: this is already the desired state.
+    let desired = compile(config, facts);
+    checkInterfaces(desired, backend, config);
     const undo: Array<() => void> = [];
     const rollback = () => {
       for (const step of undo.reverse()) {
@@ -234,7 +236,6 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
     };
 
     const cgroups: CgroupChange[] = [];
-    let desired: DesiredState;
     let p: Plan;
     let current: ReadState;
     try {
@@ -246,8 +247,10 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
           undo.push(() => (spec.hierarchy === 'net_cls' ? removeProfileCgroup : removeV2ProfileCgroup)(root, spec.profile, spec.path));
       }
       // IDs only exist once the cgroups do; compile stays pure and gets them as facts.
-      if (cgroup2) facts.cgroups.ids = readCgroupIds(cgroup2, specs.filter((c) => c.hierarchy === 'cgroupv2'));
-      desired = compile(config, facts);
+      if (cgroup2) {
+        facts.cgroups.ids = readCgroupIds(cgroup2, specs.filter((c) => c.hierarchy === 'cgroupv2'));
+        desired = compile(config, facts);
+      }
       ({ current, plan: p } = source.planFor(backend, desired));
       const { before, after } = splitRtnl(p.rtnl);
       for (const op of before) {

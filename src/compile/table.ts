@@ -5,7 +5,7 @@
 // lookups however many profiles exist; the map jumps into the profile's own
 // chain. See docs/ruleset.md for the text.
 import type { ProfileConfig } from '../config/index.js';
-import type { ChainState, Expr, MapState, NftHook, RuleState, TableState } from '../model.js';
+import type { ChainState, Expr, MapState, NftElement, NftHook, RuleState, TableState } from '../model.js';
 import {
   IPPROTO_TCP,
   IPPROTO_UDP,
@@ -63,8 +63,47 @@ function dispatchMap(feature: Feature, members: ProfileConfig[]): MapState {
   return {
     name: dispatchMapName(feature),
     ...cgroupVerdictMapAttrs(),
-    elements: members.map((p) => ({ key: hostU32(p.classid!), verdict: { code: 'jump', chain: profileChainName(feature, p.name) } })),
+    elements: members.map((p) => memoOf(p).elements[feature] ?? (memoOf(p).elements[feature] = deepFreeze(classidElement(feature, p)))),
   };
+}
+
+function classidElement(feature: Feature, p: ProfileConfig): NftElement {
+  return { key: hostU32(p.classid!), verdict: { code: 'jump', chain: profileChainName(feature, p.name) } };
+}
+
+// Memo of each profile's own objects (its chains, its dispatch elements), keyed by
+// the profile's whole config as JSON. A program that applies again and again (the
+// Reconciler) compiles 10,000 unchanged profiles each time: with the memo they come
+// out as the very same objects, which costs a JSON.stringify per profile instead of
+// building ~40 objects, and lets plan compare them by identity (src/plan/table.ts).
+// Two generations: what the previous compile used survives one more compile, so the
+// memo never outgrows the last two configs. The memoised objects are frozen: a
+// caller that mutated a desired state would otherwise corrupt the next compile.
+interface ProfileMemo { chains?: ChainState[]; elements: Partial<Record<Feature, NftElement>> }
+let memoNow = new Map<ProfileConfig, ProfileMemo>();
+let memoByJson = new Map<string, ProfileMemo>();
+let memoByJsonBefore = new Map<string, ProfileMemo>();
+
+function startMemoGeneration(): void {
+  memoByJsonBefore = memoByJson;
+  memoByJson = new Map();
+  memoNow = new Map();
+}
+
+function memoOf(p: ProfileConfig): ProfileMemo {
+  let m = memoNow.get(p);
+  if (m) return m;
+  const key = JSON.stringify(p);
+  m = memoByJson.get(key) ?? memoByJsonBefore.get(key) ?? { elements: {} };
+  memoByJson.set(key, m);
+  memoNow.set(p, m);
+  return m;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || Object.isFrozen(value)) return value;
+  for (const v of Object.values(value as object)) deepFreeze(v);
+  return Object.freeze(value);
 }
 
 /** A v2 profile whose cgroup does not exist yet has no ID, so no element (apply creates the cgroup first). */
@@ -112,6 +151,7 @@ function profileChains(p: ProfileConfig): ChainState[] {
 }
 
 export function compileTable(name: string, profiles: ProfileConfig[], v2: V2Matching = NO_V2): TableState {
+  startMemoGeneration();
   const isV2 = (p: ProfileConfig) => v2.profiles.has(p.name);
   const users = {
     dns: profiles.filter((p) => p.dns),
@@ -141,7 +181,10 @@ export function compileTable(name: string, profiles: ProfileConfig[], v2: V2Matc
   if (ipv6.length > 0) chains.push(baseChain('filter_output', dispatch('ipv6', matchNfproto(NFPROTO_IPV6))));
   const masq = masqueradeRules(routed);
   if (masq.length > 0) chains.push(baseChain('nat_postrouting', masq));
-  for (const p of profiles) chains.push(...profileChains(p));
+  for (const p of profiles) {
+    const m = memoOf(p);
+    chains.push(...(m.chains ??= deepFreeze(profileChains(p))));
+  }
 
   return { family: 'inet', name, maps, chains };
 }

@@ -97,7 +97,9 @@ function planRules(
   if (have.length === 0 && want.length === 0) return { del, add: [] };
   for (const r of have) {
     const w = want[next];
-    if (w && !mustGo(r) && rulesEqual(r.exprs, w.exprs)) next++;
+    // Identity first: compile hands out the same rule objects for an unchanged profile
+    // (src/compile/table.ts), and the Reconciler plans against the table it compiled last.
+    if (w && !mustGo(r) && (r === w || r.exprs === w.exprs || rulesEqual(r.exprs, w.exprs))) next++;
     else del.push(r);
   }
   const add: Array<{ rule: RuleState; position: number }> = [];
@@ -148,8 +150,17 @@ export function planTable(have: TableState | undefined, want: TableState): Table
 
   const elemDels: Array<{ map: string; element: NftElement }> = [];
   const elemAdds: Array<{ map: string; element: NftElement }> = [];
+  // Maps whose element lists hold the very same objects in the same order need no
+  // lookups at all (a re-apply of an unchanged config from the Reconciler's memory).
+  const sameElements = new Set<string>();
+  if (goneChains.size === 0) {
+    for (const m of have.maps) {
+      const w = wantMaps.get(m.name);
+      if (w && !goneMaps.has(m.name) && sameObjects(m.elements, w.elements)) sameElements.add(m.name);
+    }
+  }
   for (const m of have.maps) {
-    if (goneMaps.has(m.name)) continue;
+    if (goneMaps.has(m.name) || sameElements.has(m.name)) continue;
     const wantByKey = new Map(wantMaps.get(m.name)!.elements.map((e) => [elementLookupKey(e), e]));
     for (const e of m.elements) {
       const w = wantByKey.get(elementLookupKey(e));
@@ -157,6 +168,7 @@ export function planTable(have: TableState | undefined, want: TableState): Table
     }
   }
   for (const m of want.maps) {
+    if (sameElements.has(m.name)) continue;
     const h = goneMaps.has(m.name) ? undefined : haveMaps.get(m.name);
     const haveByKey = new Map((h?.elements ?? []).map((e) => [elementLookupKey(e), e]));
     for (const e of m.elements) {
@@ -184,6 +196,13 @@ export function planTable(have: TableState | undefined, want: TableState): Table
       ...elementChanges(elemDels, elemAdds),
     ],
   };
+}
+
+function sameObjects<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Elements grouped into one op per map, maps in `order`'s order. */
