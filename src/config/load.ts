@@ -131,6 +131,23 @@ function prototypeKeys(doc: Document): PathIssue[] {
     .map(() => ({ path: ['profiles', '__proto__'], at: 'key' as const, message: '"__proto__" cannot be a profile name; choose another name' }));
 }
 
+/**
+ * Names the cgroup filesystem already uses for files in every cgroup (v1 and v2):
+ * a profile called "tasks" or "net_cls.classid" passes the name rule, but its
+ * directory cannot be made (the file is there), and apply would fail halfway.
+ */
+const CGROUP_FILE_RE = /^(?:tasks|notify_on_release|release_agent|(?:cgroup|net_cls|net_prio|cpu|cpuacct|cpuset|memory|io|blkio|pids|devices|freezer|perf_event|hugetlb|rdma|misc)\..*)$/;
+
+function cgroupFileNames(doc: Document): PathIssue[] {
+  const profiles = doc.get('profiles', true);
+  if (!isMap(profiles)) return [];
+  return profiles.items.flatMap((pair) => {
+    const name = isScalar(pair.key) ? pair.key.value : undefined;
+    if (typeof name !== 'string' || !CGROUP_FILE_RE.test(name)) return [];
+    return [{ path: ['profiles', name], at: 'key' as const, message: `"${name}" is the name of a file the cgroup filesystem keeps in every cgroup, so no profile directory can have it; choose another name` }];
+  });
+}
+
 function located(doc: Document, lines: LineCounter, file: string, issues: PathIssue[]): ConfigIssue[] {
   return issues
     .map((i) => ({ file, ...lineCol(lines, offsetOfPath(doc, i.path, i.at)), path: i.path.join('.'), message: i.message }))
@@ -168,7 +185,7 @@ export function parseConfig(text: string, fileName: string): Config {
   }
 
   const parsed = configSchema.safeParse(raw);
-  const issues = [...(parsed.success ? [] : fromZod(parsed.error.issues)), ...checkRelations(raw), ...prototypeKeys(doc)];
+  const issues = [...(parsed.success ? [] : fromZod(parsed.error.issues)), ...checkRelations(raw), ...prototypeKeys(doc), ...cgroupFileNames(doc)];
   if (issues.length > 0 || !parsed.success) throw new ConfigError(located(doc, lines, fileName, issues));
   return normalize(parsed.data, fileName);
 }

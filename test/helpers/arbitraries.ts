@@ -194,7 +194,7 @@ const HUGE: unknown[] = [Infinity, -Infinity, NaN, 1e23, -1e300, Number.MAX_SAFE
 
 /** Names that are not one valid path component, plus unicode look-alikes. */
 const BAD_NAMES = ['a/b', '.hidden', '-x', 'has space', 'x'.repeat(65), '..', '', 'tab\tname', 'ünïcode', '💥', 'a\u200bb', 'rtl\u202eevil', '__proto__', 'line\nbreak', 'nul\u0000'];
-/** Valid by the name rule but colliding with cgroup control files: the kernel (mkdir) decides. */
+/** Fine by the character rule, but files the cgroup filesystem keeps in every cgroup: mkdir cannot make them. */
 const CONTROL_FILE_NAMES = ['tasks', 'cgroup.procs', 'net_cls.classid', 'notify_on_release', 'cgroup.subtree_control'];
 /** Interface names: too long in bytes, or unicode that fits in 15 bytes (valid text, absent from the kernel). */
 const UNICODE_IFNAMES = ['😀😀😀😀', 'tün0', 'wg\u200b0', 'ｔｕｎ０', 'e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301'];
@@ -216,6 +216,8 @@ function nestedText(depth: number, map: boolean, json: boolean): string {
 const BROKEN_LINES = ['  : [', '\t- tab indented', 'key: "unclosed', '{{{', '  - a\n b: c', '@reserved', '%YAML 9.9', '- - -: :', 'profiles: [', '? ? ?', '&anchor *alias', '"\\xZZ": 1'];
 
 const pick = <T>(xs: readonly T[]) => fc.constantFrom(...xs);
+/** One mutation family, or none when the config has nothing it could aim at. */
+const when = <T, R>(xs: readonly T[], make: (x: fc.Arbitrary<T>) => fc.Arbitrary<R>): Array<fc.Arbitrary<R>> => (xs.length > 0 ? [make(pick(xs))] : []);
 
 /** A valid config damaged by one mutation; see ConfigCase. */
 export function mutatedConfigArb(head: { table: string; cgroupParent: string }, via: string): fc.Arbitrary<ConfigCase> {
@@ -245,26 +247,25 @@ export function mutatedConfigArb(head: { table: string; cgroupParent: string }, 
         setAt(doc, [...parent, unknown], 1);
         return { kind: 'unknown key', text: render(doc), paths: [[...parent, unknown].join('.')] };
       }),
-      fc.tuple(pick(ts.filter((t) => OUT_OF_RANGE[t.kind])), fc.nat()).map(([t, i]) => {
+      ...when(ts.filter((t) => OUT_OF_RANGE[t.kind]), (target) => fc.tuple(target, fc.nat()).map(([t, i]) => {
         const doc = specDoc(spec);
         const values = OUT_OF_RANGE[t.kind]!;
         setAt(doc, t.path, values[i % values.length]);
         return { kind: 'out of range', text: render(doc), paths: [aim(t)] };
-      }),
-      fc.tuple(pick(spec.profiles.filter(([, p]) => p.classid !== undefined)), profileNameArb, fc.boolean()).map(([[orig, p], name, hex]) => {
+      })),
+      ...when(spec.profiles.filter(([, p]) => p.classid !== undefined), (profile) => fc.tuple(profile, profileNameArb, fc.boolean()).map(([[orig, p], name, hex]) => {
         const doc = specDoc(spec);
         const dup = `dup_${name}`;
         const n = Number(p.classid);
         (doc.get('profiles') as Map<string, unknown>).set(dup, { classid: hex ? `0x${n.toString(16)}` : n, ipv6: 'reject' });
         return { kind: 'duplicate classid', text: render(doc), paths: [`profiles.${dup}.classid`, `profiles.${orig}.classid`] };
-      }),
+      })),
       fc.tuple(pick(spec.profiles), pick([...BAD_NAMES, ...CONTROL_FILE_NAMES])).map(([[orig, p], bad]) => {
         const doc = specDoc(spec);
         const profiles = doc.get('profiles') as Map<string, unknown>;
         const renamed = new Map([...profiles].map(([k, v]) => (k === orig ? [bad, p] : [k, v])));
         doc.set('profiles', renamed);
-        // A control-file name is a valid name: the kernel may refuse it, so no key is required then.
-        return { kind: 'bad name', text: render(doc), paths: CONTROL_FILE_NAMES.includes(bad) ? [] : [`profiles.${bad}`, 'profiles'] };
+        return { kind: 'bad name', text: render(doc), paths: [`profiles.${bad}`, 'profiles'] };
       }),
       fc.tuple(fc.nat(), pick(BROKEN_LINES)).map(([at, line]) => {
         const lines = yamlText.split('\n');
@@ -277,11 +278,11 @@ export function mutatedConfigArb(head: { table: string; cgroupParent: string }, 
         const start = format === 'json' ? 1 : headLen;
         return { kind: 'truncated', text: text.slice(0, start + (at % Math.max(1, text.length - start))), paths: [] };
       }),
-      fc.tuple(pick(ts.filter((t) => ['port', 'classid', 'priority'].includes(t.kind))), pick(HUGE)).map(([t, v]) => {
+      ...when(ts.filter((t) => ['port', 'classid', 'priority'].includes(t.kind)), (target) => fc.tuple(target, pick(HUGE)).map(([t, v]) => {
         const doc = specDoc(spec);
         setAt(doc, t.path, v);
         return { kind: 'huge number', text: render(doc), paths: [aim(t)] };
-      }),
+      })),
       fc.tuple(pick(ts.filter((t) => t.kind === 'ifname' || t.kind === 'owner' || t.kind === 'profile')), fc.nat()).map(([t, i]) => {
         const doc = specDoc(spec);
         if (t.kind === 'profile') {

@@ -8,7 +8,7 @@
 // exist (the `default` sysctls), the links get no autoconfigured link-local address
 // (addrgenmode none), and the one remaining burst of MLD reports for the static
 // address is waited out before the namespace is handed over.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { cgroup2Mounts, netClsMounts } from '../../src/demo/cgroups.js';
@@ -72,4 +72,13 @@ export function kernelSnapshot(ns: Netns): string {
 /** Where <cgroupParent> exists under the net_cls or cgroup2 hierarchies (empty when it exists nowhere). */
 export function cgroupParentDirs(cgroupParent: string): string[] {
   return [...netClsMounts(), ...cgroup2Mounts()].map((m) => join(m, cgroupParent)).filter((d) => existsSync(d));
+}
+
+/** <cgroupParent> and every cgroup below it, in every hierarchy: what a failed run must leave as it found. */
+export function cgroupTree(cgroupParent: string): string[] {
+  const walk = (dir: string): string[] => [
+    dir,
+    ...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => walk(join(dir, e.name))),
+  ];
+  return cgroupParentDirs(cgroupParent).flatMap(walk);
 }
