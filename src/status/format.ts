@@ -80,7 +80,8 @@ export function formatStatus(s: StatusSnapshot, opts: ScreenOptions): string[] {
   const clock = new Date(s.time).toTimeString().slice(0, 8);
   const where = s.netns ?? 'this netns';
   const state = !s.table.exists ? c.red('NOT APPLIED') : s.inSync ? c.green('in sync') : c.yellow('DRIFT');
-  lines.push(`${c.bold('netcg status')}  inet ${s.table.name}  ${where}  ${state}  ${clock}`);
+  // The namespace path goes last: it is the part a narrow terminal may cut.
+  lines.push(`${c.bold('netcg status')} ${clock}  inet ${s.table.name}  ${state}  ${where}`);
   const head = `  ${'RULE'.padEnd(LABEL)}${'PACKETS'.padStart(9)}${'BYTES'.padStart(9)}${rates ? `${'PKT/S'.padStart(9)}${'B/S'.padStart(9)}` : ''}`;
   lines.push(c.dim(head));
 
