@@ -12,7 +12,8 @@
 //   4. rtnetlink removals; if one fails, the table is planned back to what it was
 //      and the additions are undone.
 import type { Config, MatchKind } from './config/index.js';
-import { compile } from './compile/index.js';
+import { compile, compileSysctls } from './compile/index.js';
+import { ensureSysctls, type SysctlChange } from './sysctls.js';
 import { NetcgError } from './errors.js';
 import type { CgroupSpec, DesiredState, HostFacts, TableState } from './model.js';
 import { ensureV2ProfileCgroup, findCgroup2, readCgroupIds, removeV2ProfileCgroup, requireCgroup2 } from './cgroups/cgroup2.js';
@@ -54,6 +55,8 @@ export interface ApplyReport {
   netCls?: NetClsHierarchy;
   /** The cgroup2 mount point; absent when no profile uses cgroup v2. */
   cgroup2?: string;
+  /** Sysctls of the target namespace netcg had to set (e.g. src_valid_mark for strict rp_filter); empty when all were right. */
+  sysctls: SysctlChange[];
   warnings: string[];
 }
 
@@ -84,7 +87,8 @@ function invert(op: RtnlOp): RtnlOp {
 /** Refuses, before any change, a state that names interfaces the namespace does not have. */
 function checkInterfaces(desired: DesiredState, backend: Backend, config: Config): void {
   const names = new Set(backend.links().map((l) => l.name));
-  const missing = [...new Set(desired.routes.map((r) => r.dev))].filter((d) => !names.has(d));
+  // Fail-closed routes have no device ('').
+  const missing = [...new Set(desired.routes.map((r) => r.dev))].filter((d) => d !== '' && !names.has(d));
   if (missing.length === 0) return;
   const users = Object.entries(config.profiles)
     .filter(([, p]) => p.route && missing.includes(p.route.via))
@@ -303,6 +307,8 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
       if (!specs.some((c) => c.hierarchy === hierarchy)) removeParentIfEmpty(root, config.cgroupParent);
     }
 
+    // After the commit, so a failed apply changes no sysctl either.
+    const sysctls = ensureSysctls(backend.netns, compileSysctls(config));
     return {
       backend: backend.name,
       plan: p,
@@ -314,6 +320,7 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
       matches: matchesOf(config, specs, { ...(netCls ? { netCls: netCls.mountPoint } : {}), ...(cgroup2 ? { cgroup2 } : {}) }, facts.cgroups.ids),
       ...(netCls ? { netCls } : {}),
       ...(cgroup2 ? { cgroup2 } : {}),
+      sysctls,
       warnings,
     };
   }

@@ -93,3 +93,10 @@ export interface CgroupFacts {
 
 /** netcg's rtnetlink protocol number: tags every ip rule and route netcg installs, so it only ever touches its own. */
 export const NETCG_RTPROT = 110;
+
+/**
+ * The metric of netcg's fail-closed routes (type unreachable/prohibit/blackhole,
+ * no device): the largest, so the table's unicast default always wins while it
+ * exists and the fail-closed one answers only when the kernel removed it.
+ */
+export const FAIL_CLOSED_METRIC = 0xffffffff;

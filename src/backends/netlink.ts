@@ -1,6 +1,6 @@
 // The netlink backend: every effect goes through the addon's NetlinkHandle, bound
 // to the target network namespace. No process is ever spawned.
-import { NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec, type TableState } from '../model.js';
+import { FAIL_CLOSED_METRIC, NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec, type TableState } from '../model.js';
 import type { NetlinkHandle, NftOp, RtRoute } from '../native/types.js';
 import { openHandle } from '../native/index.js';
 import { tableFromDump } from '../state/from-dump.js';
@@ -56,14 +56,16 @@ export class NetlinkBackend implements Backend {
   }
 
   private toRouteSpec(r: RtRoute, names: Map<number, string>): RouteSpec {
+    const type = byValue(RTN, r.type) ?? 'unicast';
     return {
       family: r.family,
       table: r.table,
       dst: `${r.dst}/${r.dstLen}`,
-      dev: names.get(r.oif ?? -1) ?? `if${r.oif}`,
+      // A fail-closed route has no device (IPv6 reports lo, which netcg never asked for).
+      dev: type !== 'unicast' ? '' : (names.get(r.oif ?? -1) ?? `if${r.oif}`),
       scope: r.scope === SCOPE.link ? 'link' : 'universe',
       protocol: r.protocol ?? 0,
-      type: byValue(RTN, r.type) ?? 'unicast',
+      type,
     };
   }
 
@@ -158,6 +160,7 @@ export class NetlinkBackend implements Backend {
       scope: SCOPE[r.scope],
       protocol: r.protocol,
       type: RTN[r.type],
+      ...(r.type !== 'unicast' ? { priority: FAIL_CLOSED_METRIC } : {}),
     };
     if (op.verb === 'add') this.h.routeAdd(route);
     else this.h.routeDel(route);

@@ -94,7 +94,8 @@ export class NftBackend implements Backend {
           family,
           table: tableNumber(r.table),
           dst: cidr(r.dst, family),
-          dev: r.dev ?? '',
+          // A fail-closed route has no device (IPv6 lists lo, which netcg never asked for).
+          dev: r.type && r.type !== 'unicast' ? '' : (r.dev ?? ''),
           scope: r.scope === 'link' ? 'link' : 'universe',
           protocol: NETCG_RTPROT,
           type: (r.type as RouteSpec['type'] | undefined) ?? 'unicast',

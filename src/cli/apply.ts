@@ -22,6 +22,7 @@ function printReport(r: ApplyReport, file: string): void {
     const how = m.match === 'net_cls' ? 'net_cls classid (meta cgroup)' : `cgroup v2 ID ${m.id ?? '?'} (socket cgroupv2)`;
     out.push(`  profile ${m.profile}: matched by ${how}${m.requested === 'auto' ? ', chosen by match: auto' : ''} · ${m.cgroup}`);
   }
+  for (const s of r.sysctls) out.push(`  sysctl ${s.key} = ${s.value} (was ${s.previous})`);
   for (const c of r.cgroups) if (c.action !== 'unchanged') out.push(`  cgroup ${c.path}: ${c.action}${c.detail ? ` (${c.detail})` : ''}`);
   for (const w of r.warnings) out.push(`  ${pc.yellow('warning:')} ${w}`);
   process.stdout.write(`${out.join('\n')}\n`);

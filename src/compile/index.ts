@@ -9,6 +9,7 @@ import { compileTable } from './table.js';
 
 export { compileTable, dispatchMapName, dispatchV2MapName, profileChainName, type V2Matching } from './table.js';
 export { compileIpRules, compileRoutes } from './routing.js';
+export { compileSysctls, type SysctlValues } from './sysctls.js';
 
 /** Every profile's hierarchy on a host described by `facts` (net_cls assumed available when facts say nothing). */
 export function resolveMatches(config: Config, facts: HostFacts): Record<string, CgroupSpec['hierarchy']> {

@@ -3,6 +3,7 @@
 // so the LAN stays reachable), for every distinct mark/table the profiles use.
 // Everything is tagged with NETCG_RTPROT so netcg only ever touches its own.
 import type { ProfileConfig, RouteConfig } from '../config/index.js';
+import { DEFAULT_FAIL_CLOSED } from '../config/schema.js';
 import { NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec } from '../model.js';
 
 const FAMILIES = [4, 6] as const;
@@ -32,7 +33,8 @@ export function compileIpRules(profiles: ProfileConfig[], priority: number): IpR
 
 /**
  * Per routing table (one `via` each, validated by the config): the default route
- * out of `via` for both families, then with copyLinkRoutes the host's link routes
+ * out of `via` for both families, with failClosed an `unreachable default` behind
+ * it (no device: it must outlive `via`), then with copyLinkRoutes the host's link routes
  * of that family, except those on `via` itself (the default route covers them)
  * and repeats of a destination (a table holds one route per destination).
  */
@@ -51,6 +53,11 @@ export function compileRoutes(profiles: ProfileConfig[], facts: HostFacts): Rout
         type: 'unicast',
       });
       routes.push(route(DEFAULT_DST[family], r.via, 'universe'));
+      // The kill switch: the kernel deletes `default dev VIA` with the link (and on
+      // link down), but this route stays, so the ip rule still finds a route here and
+      // never falls through to main. The backends give it the highest metric, so it
+      // only answers while the unicast default is gone.
+      if (r.failClosed ?? DEFAULT_FAIL_CLOSED) routes.push({ ...route(DEFAULT_DST[family], '', 'universe'), type: 'unreachable' });
       if (!r.copyLinkRoutes) continue;
       const links = facts.linkRoutes.filter((l) => l.family === family && l.dev !== r.via && l.dst !== DEFAULT_DST[family]);
       // IPv6 has no link scope on routes: the kernel keeps them at universe.

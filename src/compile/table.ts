@@ -21,9 +21,12 @@ import {
   matchDport,
   matchMark,
   matchNfproto,
+  matchCtMark,
   matchOifname,
   redirectToPort,
   reject,
+  restoreMarkFromCt,
+  saveMarkToCt,
   setMark,
 } from '../nft/index.js';
 
@@ -35,6 +38,7 @@ const HOOKS = {
   route_output: { type: 'route', hook: 'output', priority: -150, policy: 'accept' },
   filter_output: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' },
   nat_postrouting: { type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' },
+  filter_prerouting: { type: 'filter', hook: 'prerouting', priority: -150, policy: 'accept' },
 } as const satisfies Record<string, NftHook>;
 
 type Feature = 'dns' | 'ipv6' | 'route';
@@ -136,6 +140,17 @@ function masqueradeRules(routed: ProfileConfig[]): RuleState[] {
   return rules;
 }
 
+/**
+ * Connmark restore, one rule per distinct mark: replies to members' connections get
+ * the mark back before routing, so with src_valid_mark=1 strict rp_filter checks
+ * their source against the profile's table (where `via` is the way back) instead of
+ * main (where it is not), as WireGuard's and Mullvad's setups do.
+ */
+function restoreMarkRules(routed: ProfileConfig[]): RuleState[] {
+  const marks = [...new Set(routed.map((p) => p.route!.mark))];
+  return marks.map((mark) => rule(matchCtMark(mark), counter(), restoreMarkFromCt()));
+}
+
 function profileChains(p: ProfileConfig): ChainState[] {
   const chains: ChainState[] = [];
   if (p.dns) {
@@ -146,7 +161,8 @@ function profileChains(p: ProfileConfig): ChainState[] {
     });
   }
   if (p.ipv6 === 'reject') chains.push({ name: profileChainName('ipv6', p.name), rules: [rule(counter(), reject())] });
-  if (p.route) chains.push({ name: profileChainName('route', p.name), rules: [rule(counter(), setMark(p.route.mark))] });
+  // The mark is saved in the connection (connmark save) for the restore at prerouting.
+  if (p.route) chains.push({ name: profileChainName('route', p.name), rules: [rule(counter(), setMark(p.route.mark), saveMarkToCt())] });
   return chains;
 }
 
@@ -181,6 +197,7 @@ export function compileTable(name: string, profiles: ProfileConfig[], v2: V2Matc
   if (ipv6.length > 0) chains.push(baseChain('filter_output', dispatch('ipv6', matchNfproto(NFPROTO_IPV6))));
   const masq = masqueradeRules(routed);
   if (masq.length > 0) chains.push(baseChain('nat_postrouting', masq));
+  if (routed.length > 0) chains.push(baseChain('filter_prerouting', restoreMarkRules(routed)));
   for (const p of profiles) {
     const m = memoOf(p);
     chains.push(...(m.chains ??= deepFreeze(profileChains(p))));

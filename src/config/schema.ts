@@ -12,6 +12,8 @@ export const DEFAULT_CGROUP_PARENT = 'netcg';
 export const DEFAULT_IP_RULE_PRIORITY = 10000;
 export const DEFAULT_COPY_LINK_ROUTES = true;
 export const DEFAULT_MASQUERADE = true;
+/** Members' packets fail (unreachable) rather than fall back to the main table when `via` is gone. */
+export const DEFAULT_FAIL_CLOSED = true;
 
 /**
  * A profile's name becomes a cgroup directory and part of nft chain names, so it
@@ -133,6 +135,10 @@ export const routeSchema = z
         .boolean({ error: expected('true or false') })
         .optional()
         .describe('source-NAT members\' packets leaving through `via` to its address; default true'),
+      failClosed: z
+        .boolean({ error: expected('true or false') })
+        .optional()
+        .describe('kill switch: keep an `unreachable default` route in the table so members\' packets fail instead of using the main table while `via` is down or missing; default true'),
     },
     { error: expected('a mapping like { via: tun0 }') },
   )
@@ -232,6 +238,11 @@ export interface RouteConfig {
   table: number;
   copyLinkRoutes: boolean;
   masquerade: boolean;
+  /**
+   * An `unreachable default` route (both families) stays in the table when `via` goes
+   * away. The loader always sets it; absent (a RouteConfig built by hand) means the default, true.
+   */
+  failClosed?: boolean;
 }
 
 /** A checked, normalized config. `profiles` keeps the file's order. */

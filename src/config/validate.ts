@@ -4,6 +4,7 @@
 // only looks at values that are valid on their own.
 import {
   DEFAULT_COPY_LINK_ROUTES,
+  DEFAULT_FAIL_CLOSED,
   DEFAULT_MASQUERADE,
   PROFILE_NAME_RE,
   PROFILE_NAME_RULE,
@@ -33,6 +34,7 @@ export interface Routing {
   table: number;
   copyLinkRoutes: boolean;
   masquerade: boolean;
+  failClosed: boolean;
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -58,7 +60,7 @@ export function deriveRouting(profiles: RoutedProfile[]): { routing: Map<string,
     if (p.classid !== undefined) lowestClassid.set(p.route.via, Math.min(p.classid, lowestClassid.get(p.route.via) ?? Infinity));
 
   const routing = new Map<string, Routing>();
-  const tableOwner = new Map<number, { via: string; name: string; copyLinkRoutes: boolean }>();
+  const tableOwner = new Map<number, { via: string; name: string; copyLinkRoutes: boolean; failClosed: boolean }>();
   const markOwner = new Map<number, { table: number; name: string }>();
   const masqOwner = new Map<string, { masquerade: boolean; name: string }>();
   for (const p of profiles) {
@@ -81,6 +83,7 @@ export function deriveRouting(profiles: RoutedProfile[]): { routing: Map<string,
       table,
       copyLinkRoutes: p.route.copyLinkRoutes ?? DEFAULT_COPY_LINK_ROUTES,
       masquerade: p.route.masquerade ?? DEFAULT_MASQUERADE,
+      failClosed: p.route.failClosed ?? DEFAULT_FAIL_CLOSED,
     };
     routing.set(p.name, r);
     const at = (key: keyof RawRoute): string[] => (p.route[key] === undefined ? ['profiles', p.name, 'route'] : ['profiles', p.name, 'route', key]);
@@ -96,7 +99,7 @@ export function deriveRouting(profiles: RoutedProfile[]): { routing: Map<string,
     }
 
     const tableUser = tableOwner.get(r.table);
-    if (!tableUser) tableOwner.set(r.table, { via, name: p.name, copyLinkRoutes: r.copyLinkRoutes });
+    if (!tableUser) tableOwner.set(r.table, { via, name: p.name, copyLinkRoutes: r.copyLinkRoutes, failClosed: r.failClosed });
     else if (tableUser.via !== via)
       issues.push({
         path: at('table'),
@@ -108,6 +111,12 @@ export function deriveRouting(profiles: RoutedProfile[]): { routing: Map<string,
         path: at('copyLinkRoutes'),
         at: 'key',
         message: `copyLinkRoutes is ${r.copyLinkRoutes} here but ${tableUser.copyLinkRoutes} for profile "${tableUser.name}", which shares routing table ${r.table}; set the same value on both`,
+      });
+    else if (tableUser.failClosed !== r.failClosed)
+      issues.push({
+        path: at('failClosed'),
+        at: 'key',
+        message: `failClosed is ${r.failClosed} here but ${tableUser.failClosed} for profile "${tableUser.name}", which shares routing table ${r.table} (the kill switch is a route in that table); set the same value on both`,
       });
 
     const markUser = markOwner.get(r.mark);

@@ -100,3 +100,18 @@ export function reject(): Expr[] {
 export function masquerade(): Expr[] {
   return [{ type: 'masq' }];
 }
+
+/** `ct mark 0x0000002b`: the connection's mark (saved from a member's packet) is this one. */
+export function matchCtMark(mark: number): Expr[] {
+  return [{ type: 'ct', key: 'mark', dreg: REG_1 }, cmpEq(hostU32(mark))];
+}
+
+/** `ct mark set meta mark`: save the packet's mark in its connection (connmark save). */
+export function saveMarkToCt(): Expr[] {
+  return [metaLoad('mark'), { type: 'ct', key: 'mark', sreg: REG_1 }];
+}
+
+/** `meta mark set ct mark`: give a packet its connection's mark (connmark restore). */
+export function restoreMarkFromCt(): Expr[] {
+  return [{ type: 'ct', key: 'mark', dreg: REG_1 }, { type: 'meta', key: 'mark', sreg: REG_1 }];
+}

@@ -221,7 +221,9 @@ export function normalizeRoute(r: RouteSpec): RouteSpec {
 
 /** A route's identity in the kernel: one route per destination in a table (netcg sets no metric or tos). */
 export function routeIdentity(r: RouteSpec): string {
-  return `${r.family}|${r.table}|${canonicalCidr(r.dst, r.family)}`;
+  // A fail-closed route shares its destination with the unicast default but has its
+  // own metric, so to the kernel it is another route (not a changed one).
+  return `${r.family}|${r.table}|${canonicalCidr(r.dst, r.family)}${r.type === 'unicast' ? '' : `|${r.type}`}`;
 }
 
 /** The rest of a route: a difference is a change (delete and re-add). */

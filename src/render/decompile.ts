@@ -41,6 +41,10 @@ class Reader {
     );
   }
 
+  peek(): Expr | undefined {
+    return this.exprs[this.i];
+  }
+
   next(): Expr {
     const e = this.exprs[this.i++];
     if (!e) this.fail('the rule ends in the middle of a statement');
@@ -67,8 +71,14 @@ function metaLoad(r: Reader, load: ExprOf<'meta'> & { dreg: number }): string {
       const value = r.cmpEq(reg, 1, 'meta nfproto')[0]!;
       return `meta nfproto ${NFPROTO_NAMES[value] ?? r.fail(`unknown nfproto ${value}`)}`;
     }
-    case 'mark':
+    case 'mark': {
+      const user = r.peek();
+      if (user?.type === 'ct' && 'sreg' in user && user.key === 'mark' && user.sreg === reg) {
+        r.next();
+        return 'ct mark set meta mark';
+      }
       return `meta mark ${hex32(readHostU32(r.cmpEq(reg, 4, 'meta mark')))}`;
+    }
     case 'oifname': {
       const name = readIfname(r.cmpEq(reg, IFNAMSIZ, 'oifname'));
       return `oifname "${name ?? r.fail('oifname is not a zero-padded exact name')}"`;
@@ -86,6 +96,16 @@ function metaLoad(r: Reader, load: ExprOf<'meta'> & { dreg: number }): string {
     default:
       return r.fail(`meta ${load.key} is not a match netcg compiles`);
   }
+}
+
+/** One statement starting at a `ct mark` load: a match, or the connmark restore. */
+function ctMarkLoad(r: Reader, load: ExprOf<'ct'> & { dreg: number }): string {
+  const user = r.peek();
+  if (user?.type === 'meta' && 'sreg' in user && user.key === 'mark' && user.sreg === load.dreg) {
+    r.next();
+    return 'meta mark set ct mark';
+  }
+  return `ct mark ${hex32(readHostU32(r.cmpEq(load.dreg, 4, 'ct mark')))}`;
 }
 
 /** One statement starting at an immediate load of data. */
@@ -106,6 +126,7 @@ export function ruleText(exprs: readonly Expr[]): string {
     const e = r.next();
     if (e.type === 'meta' && 'dreg' in e) parts.push(metaLoad(r, e));
     else if (e.type === 'immediate' && 'data' in e) parts.push(immediate(r, e));
+    else if (e.type === 'ct' && 'dreg' in e && e.key === 'mark' && e.dir === undefined) parts.push(ctMarkLoad(r, e));
     else if (e.type === 'socket' && e.key === 'cgroupv2' && e.level !== undefined) {
       const lookup = r.expect('lookup', (l) => l.sreg === e.dreg && l.dreg === REG_VERDICT && !l.invert, 'a verdict map lookup');
       parts.push(`socket cgroupv2 level ${e.level} vmap @${lookup.set}`);

@@ -3,7 +3,7 @@
 // the family from its arguments), so each family is its own batch, run as
 // `ip -4 -batch -` / `ip -6 -batch -`: renderIpBatches does the split.
 import { NetcgError } from '../errors.js';
-import type { IpRuleSpec, RouteSpec } from '../model.js';
+import { FAIL_CLOSED_METRIC, type IpRuleSpec, type RouteSpec } from '../model.js';
 
 /** Same shape as the backends' RtnlOp. */
 export type IpOp = { verb: 'add' | 'del'; kind: 'rule'; rule: IpRuleSpec } | { verb: 'add' | 'del'; kind: 'route'; route: RouteSpec };
@@ -25,7 +25,9 @@ function routeLine(verb: IpOp['verb'], r: RouteSpec): string {
   const dev = r.dev ? ` dev ${r.dev}` : '';
   // Always name the scope: without it `ip route add` gives a gateway-less route scope link.
   const scope = r.scope === 'link' ? 'link' : 'global';
-  return `route ${verb} ${type}${dst}${dev} table ${r.table} proto ${r.protocol} scope ${scope}`;
+  // Fail-closed routes sit behind the unicast default of the same destination (model.ts).
+  const metric = r.type === 'unicast' ? '' : ` metric ${FAIL_CLOSED_METRIC}`;
+  return `route ${verb} ${type}${dst}${dev} table ${r.table} proto ${r.protocol} scope ${scope}${metric}`;
 }
 
 /** `ip -batch` text for ops of one family; run it as `ip -<family> -batch -`. */

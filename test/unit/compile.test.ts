@@ -71,6 +71,22 @@ const SEED: DesiredState = {
         ],
       },
       {
+        // connmark restore: `ct mark 0x0000002b counter meta mark set ct mark`
+        name: 'filter_prerouting',
+        hook: { type: 'filter', hook: 'prerouting', priority: -150, policy: 'accept' },
+        rules: [
+          {
+            exprs: [
+              { type: 'ct', key: 'mark', dreg: 1 },
+              { type: 'cmp', sreg: 1, op: 'eq', data: hex('2b000000') },
+              counter,
+              { type: 'ct', key: 'mark', dreg: 1 },
+              { type: 'meta', key: 'mark', sreg: 1 },
+            ],
+          },
+        ],
+      },
+      {
         name: 'dns_unlocator',
         rules: ['11', '06'].map((l4proto) => ({
           exprs: [
@@ -87,7 +103,18 @@ const SEED: DesiredState = {
       { name: 'ipv6_unlocator', rules: [{ exprs: [counter, { type: 'reject', rejectType: 2, code: 1 }] }] },
       {
         name: 'route_vpn',
-        rules: [{ exprs: [counter, { type: 'immediate', dreg: 1, data: hex('2b000000') }, { type: 'meta', key: 'mark', sreg: 1 }] }],
+        // `counter meta mark set 0x0000002b ct mark set meta mark` (connmark save)
+        rules: [
+          {
+            exprs: [
+              counter,
+              { type: 'immediate', dreg: 1, data: hex('2b000000') },
+              { type: 'meta', key: 'mark', sreg: 1 },
+              { type: 'meta', key: 'mark', dreg: 1 },
+              { type: 'ct', key: 'mark', sreg: 1 },
+            ],
+          },
+        ],
       },
     ],
   },
@@ -97,8 +124,11 @@ const SEED: DesiredState = {
   ],
   routes: [
     { family: 4, table: 43, dst: '0.0.0.0/0', dev: 'tun0', scope: 'universe', protocol: 110, type: 'unicast' },
+    // failClosed (the default): the kill switch stays when tun0 and its route go away.
+    { family: 4, table: 43, dst: '0.0.0.0/0', dev: '', scope: 'universe', protocol: 110, type: 'unreachable' },
     { family: 4, table: 43, dst: '198.18.0.0/24', dev: 'lan0', scope: 'link', protocol: 110, type: 'unicast' },
     { family: 6, table: 43, dst: '::/0', dev: 'tun0', scope: 'universe', protocol: 110, type: 'unicast' },
+    { family: 6, table: 43, dst: '::/0', dev: '', scope: 'universe', protocol: 110, type: 'unreachable' },
     { family: 6, table: 43, dst: '2001:db8:1::/64', dev: 'lan0', scope: 'universe', protocol: 110, type: 'unicast' },
   ],
   cgroups: [
@@ -129,16 +159,18 @@ describe('compile', () => {
     ]);
     expect(state.routes.map((r) => `${r.table} ${r.dst} ${r.dev}`)).toEqual([
       '50 0.0.0.0/0 tun0',
+      '50 0.0.0.0/0 ',
       '50 198.18.0.0/24 lan0',
       '50 ::/0 tun0',
+      '50 ::/0 ',
       '50 2001:db8:1::/64 lan0',
     ]);
     const postrouting = state.table.chains.find((c) => c.name === 'nat_postrouting')!;
     expect(postrouting.rules).toHaveLength(1);
     // Both chains set the same mark; the dispatch map jumps to each profile's own chain.
-    expect(state.table.chains.map((c) => c.name)).toEqual(['route_output', 'nat_postrouting', 'route_work', 'route_browser']);
-    expect(state.table.chains[2]!.rules[0]!.exprs[1]).toEqual({ type: 'immediate', dreg: 1, data: hex('32000000') });
+    expect(state.table.chains.map((c) => c.name)).toEqual(['route_output', 'nat_postrouting', 'filter_prerouting', 'route_work', 'route_browser']);
     expect(state.table.chains[3]!.rules[0]!.exprs[1]).toEqual({ type: 'immediate', dreg: 1, data: hex('32000000') });
+    expect(state.table.chains[4]!.rules[0]!.exprs[1]).toEqual({ type: 'immediate', dreg: 1, data: hex('32000000') });
     expect(state.table.maps.map((m) => m.elements.map((e) => e.key.readUInt32LE(0)))).toEqual([[51, 50]]);
   });
 
@@ -155,10 +187,27 @@ describe('compile', () => {
     expect(state).toEqual({ table: { family: 'inet', name: 'empty', maps: [], chains: [] }, ipRules: [], routes: [], cgroups: [] });
   });
 
-  it('honours copyLinkRoutes: false, masquerade: false, explicit mark/table, ipRulePriority, cgroupParent and owner', () => {
+  it('a shared mark gets one connmark restore rule at prerouting', () => {
+    const config = parseConfig('profiles:\n  a: { classid: 51, route: { via: tun0 } }\n  b: { classid: 50, route: { via: tun0 } }\n', 'x.yaml');
+    const prerouting = compile(config, FACTS).table.chains.find((c) => c.name === 'filter_prerouting')!;
+    expect(prerouting.rules.map((r) => r.exprs[1])).toEqual([{ type: 'cmp', sreg: 1, op: 'eq', data: hex('32000000') }]);
+  });
+
+  it('failClosed: false leaves out the unreachable routes (and only them)', () => {
+    const on = compile(parseConfig('profiles:\n  v: { classid: 7, route: { via: wg0 } }\n', 'x.yaml'), FACTS);
+    const off = compile(parseConfig('profiles:\n  v: { classid: 7, route: { via: wg0, failClosed: false } }\n', 'x.yaml'), FACTS);
+    expect(on.routes.filter((r) => r.type === 'unreachable').map((r) => `${r.family} ${r.dst} table ${r.table} dev '${r.dev}'`)).toEqual([
+      "4 0.0.0.0/0 table 7 dev ''",
+      "6 ::/0 table 7 dev ''",
+    ]);
+    expect(off.routes).toEqual(on.routes.filter((r) => r.type !== 'unreachable'));
+    expect(off.table).toEqual(on.table);
+  });
+
+  it('honours copyLinkRoutes: false, masquerade: false, failClosed: false, explicit mark/table, ipRulePriority, cgroupParent and owner', () => {
     const state = compile(
       parseConfig(
-        'cgroupParent: apps/net\nipRulePriority: 500\nprofiles:\n  v: { classid: 7, owner: md, route: { via: wg0, mark: 0x70, table: 700, copyLinkRoutes: false, masquerade: false } }\n',
+        'cgroupParent: apps/net\nipRulePriority: 500\nprofiles:\n  v: { classid: 7, owner: md, route: { via: wg0, mark: 0x70, table: 700, copyLinkRoutes: false, masquerade: false, failClosed: false } }\n',
         'x.yaml',
       ),
       FACTS,
@@ -171,7 +220,7 @@ describe('compile', () => {
       { family: 4, priority: 500, fwmark: 0x70, table: 700, protocol: 110 },
       { family: 6, priority: 500, fwmark: 0x70, table: 700, protocol: 110 },
     ]);
-    expect(state.table.chains.map((c) => c.name)).toEqual(['route_output', 'route_v']);
+    expect(state.table.chains.map((c) => c.name)).toEqual(['route_output', 'filter_prerouting', 'route_v']);
     expect(state.cgroups).toEqual([{ profile: 'v', path: 'apps/net/v', hierarchy: 'net_cls', classid: 7, owner: 'md' }]);
   });
 

@@ -38,7 +38,7 @@ describe('loadConfig on examples/seed.yaml', () => {
       ipRulePriority: 10000,
       profiles: {
         unlocator: { name: 'unlocator', classid: 42, dns: { redirect: 5354 }, ipv6: 'reject' },
-        vpn: { name: 'vpn', classid: 43, route: { via: 'tun0', mark: 43, table: 43, copyLinkRoutes: true, masquerade: true } },
+        vpn: { name: 'vpn', classid: 43, route: { via: 'tun0', mark: 43, table: 43, copyLinkRoutes: true, masquerade: true, failClosed: true } },
       },
     };
     expect(loadConfig('examples/seed.yaml')).toEqual(expected);
@@ -62,7 +62,7 @@ describe('parseConfig: accepted forms', () => {
       table: 'netcg',
       cgroupParent: 'netcg',
       ipRulePriority: 10000,
-      profiles: { v: { name: 'v', classid: 7, route: { via: 'wg0', mark: 7, table: 7, copyLinkRoutes: true, masquerade: true } } },
+      profiles: { v: { name: 'v', classid: 7, route: { via: 'wg0', mark: 7, table: 7, copyLinkRoutes: true, masquerade: true, failClosed: true } } },
     });
   });
 
@@ -89,7 +89,7 @@ describe('parseConfig: accepted forms', () => {
       ipRulePriority: 20000,
       profiles: {
         unlocator: { name: 'unlocator', classid: 42, owner: 'md', dns: { redirect: 5354 }, ipv6: 'reject' },
-        vpn: { name: 'vpn', classid: 43, route: { via: 'tun0', mark: 43, table: 43, copyLinkRoutes: false, masquerade: true } },
+        vpn: { name: 'vpn', classid: 43, route: { via: 'tun0', mark: 43, table: 43, copyLinkRoutes: false, masquerade: true, failClosed: true } },
       },
     });
   });
@@ -273,6 +273,18 @@ describe('parseConfig: bad input, each located at FILE:LINE:COL and key path', (
       'profiles.b.route.copyLinkRoutes',
     );
     expect(msg).toBe('copyLinkRoutes is false here but true for profile "a", which shares routing table 43; set the same value on both');
+  });
+
+  it('profiles sharing a table that disagree on failClosed', () => {
+    const msg = onlyIssue(
+      'profiles:\n  a: { classid: 43, route: { via: tun0 } }\n  b: { classid: 44, route: { via: tun0, failClosed: false } }\n',
+      3,
+      41,
+      'profiles.b.route.failClosed',
+    );
+    expect(msg).toBe(
+      'failClosed is false here but true for profile "a", which shares routing table 43 (the kill switch is a route in that table); set the same value on both',
+    );
   });
 
   it('YAML syntax errors, with their line', () => {

@@ -40,7 +40,7 @@ describe('formatPlan', () => {
     expect(text).toContain(`${ESC}[32m+ table inet netcg: table inet netcg`);
     expect(text).toContain(`${ESC}[32m+ ip rule ipv4 10000 fwmark 0x2b/0xffffffff lookup 43: ipv4 10000: from all fwmark 0x2b lookup 43 proto 110`);
     expect(text).toContain(`${ESC}[32m+ route ipv6 ::/0 table 43: ipv6 default dev tun0 table 43 proto 110`);
-    expect(text).toContain('Plan: 28 to add, 0 to change, 0 to destroy.');
+    expect(text).toContain('Plan: 32 to add, 0 to change, 0 to destroy.');
   });
 });
 

@@ -21,11 +21,11 @@ describe('plan: from nothing', () => {
     const d = desired(seedProfiles);
     const p = plan({ ipRules: [], routes: [] }, d);
     expect(p.nft[0]).toEqual({ verb: 'add', object: 'table', family: 'inet', name: 'netcg' });
-    expect(countKinds(p.nft)).toEqual({ 'add table': 1, 'add set': 3, 'add chain': 7, 'add element': 3, 'add rule': 8 });
+    expect(countKinds(p.nft)).toEqual({ 'add table': 1, 'add set': 3, 'add chain': 8, 'add element': 3, 'add rule': 9 });
     const firstRule = p.rtnl.findIndex((o) => o.kind === 'rule');
     expect(firstRule).toBeGreaterThan(0);
     expect(p.rtnl.slice(0, firstRule).every((o) => o.kind === 'route' && o.verb === 'add')).toBe(true);
-    expect(summarize(p)).toEqual({ add: 1 + 3 + 7 + 3 + 8 + 2 + 4, change: 0, destroy: 0 });
+    expect(summarize(p)).toEqual({ add: 1 + 3 + 8 + 3 + 9 + 2 + 6, change: 0, destroy: 0 });
   });
 });
 

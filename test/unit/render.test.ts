@@ -23,6 +23,7 @@ describe('renderNftScript', () => {
         'add chain inet netcg route_output { type route hook output priority -150; policy accept; }',
         'add chain inet netcg filter_output { type filter hook output priority 0; policy accept; }',
         'add chain inet netcg nat_postrouting { type nat hook postrouting priority 100; policy accept; }',
+        'add chain inet netcg filter_prerouting { type filter hook prerouting priority -150; policy accept; }',
         'add chain inet netcg dns_unlocator',
         'add chain inet netcg ipv6_unlocator',
         'add chain inet netcg route_vpn',
@@ -33,10 +34,11 @@ describe('renderNftScript', () => {
         'add rule inet netcg route_output counter meta cgroup vmap @route_dispatch',
         'add rule inet netcg filter_output meta nfproto ipv6 counter meta cgroup vmap @ipv6_dispatch',
         'add rule inet netcg nat_postrouting meta mark 0x0000002b oifname "tun0" counter masquerade',
+        'add rule inet netcg filter_prerouting ct mark 0x0000002b counter meta mark set ct mark',
         'add rule inet netcg dns_unlocator udp dport 53 counter redirect to :5354',
         'add rule inet netcg dns_unlocator tcp dport 53 counter redirect to :5354',
         'add rule inet netcg ipv6_unlocator counter reject',
-        'add rule inet netcg route_vpn counter meta mark set 0x0000002b',
+        'add rule inet netcg route_vpn counter meta mark set 0x0000002b ct mark set meta mark',
         '',
       ].join('\n'),
     );
@@ -61,10 +63,11 @@ describe('ruleText (the decompiler)', () => {
       'counter meta cgroup vmap @route_dispatch',
       'meta nfproto ipv6 counter meta cgroup vmap @ipv6_dispatch',
       'meta mark 0x0000002b oifname "tun0" counter masquerade',
+      'ct mark 0x0000002b counter meta mark set ct mark',
       'udp dport 53 counter redirect to :5354',
       'tcp dport 53 counter redirect to :5354',
       'counter reject',
-      'counter meta mark set 0x0000002b',
+      'counter meta mark set 0x0000002b ct mark set meta mark',
     ]);
   });
 
@@ -100,6 +103,7 @@ describe('ip batches', () => {
     expect(renderIpBatch(adds.filter((op) => (op.kind === 'rule' ? op.rule.family : op.route.family) === 4))).toBe(
       [
         'route add default dev tun0 table 43 proto 110 scope global',
+        'route add unreachable default table 43 proto 110 scope global metric 4294967295',
         'route add 198.18.0.0/24 dev lan0 table 43 proto 110 scope link',
         'rule add priority 10000 fwmark 0x2b table 43 protocol 110',
         '',
@@ -109,7 +113,7 @@ describe('ip batches', () => {
       'rule del priority 10000 fwmark 0x2b/0xff table 43 protocol 110\n',
     );
     expect(renderIpBatch([{ verb: 'add', kind: 'route', route: { ...state.routes[0]!, type: 'unreachable', dev: '' } }])).toBe(
-      'route add unreachable default table 43 proto 110 scope global\n',
+      'route add unreachable default table 43 proto 110 scope global metric 4294967295\n',
     );
   });
 
@@ -122,12 +126,14 @@ describe('ip batches', () => {
       {
         family: 4,
         args: ['-4', '-batch', '-'],
-        input: 'route add default dev tun0 table 43 proto 110 scope global\nroute add 198.18.0.0/24 dev lan0 table 43 proto 110 scope link\n',
+        input:
+          'route add default dev tun0 table 43 proto 110 scope global\nroute add unreachable default table 43 proto 110 scope global metric 4294967295\nroute add 198.18.0.0/24 dev lan0 table 43 proto 110 scope link\n',
       },
       {
         family: 6,
         args: ['-6', '-batch', '-'],
-        input: 'route add default dev tun0 table 43 proto 110 scope global\nroute add 2001:db8:1::/64 dev lan0 table 43 proto 110 scope global\n',
+        input:
+          'route add default dev tun0 table 43 proto 110 scope global\nroute add unreachable default table 43 proto 110 scope global metric 4294967295\nroute add 2001:db8:1::/64 dev lan0 table 43 proto 110 scope global\n',
       },
       { family: 4, args: ['-4', '-batch', '-'], input: 'rule add priority 10000 fwmark 0x2b table 43 protocol 110\n' },
       { family: 6, args: ['-6', '-batch', '-'], input: 'rule add priority 10000 fwmark 0x2b table 43 protocol 110\n' },
