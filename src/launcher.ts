@@ -48,7 +48,8 @@ export function joinAndExec(config: Config, profile: string, command: string[]):
   const dir = profileCgroupDir(config, profile);
   const v2 = locateProfileCgroup(config, profile).match === 'cgroupv2';
   try {
-    writeFileSync(join(dir, 'cgroup.procs'), `${process.pid}\n`);
+    // 'r+' has no O_CREAT: cgroup.procs must exist; never create a 0666 stand-in (writeFileSync's default 'w' would).
+    writeFileSync(join(dir, 'cgroup.procs'), `${process.pid}\n`, { flag: 'r+' });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =

@@ -66,7 +66,8 @@ export function ensureProfileCgroup(root: string, spec: CgroupSpec): CgroupChang
       action = 'created';
     }
     if (readClassid(dir) !== spec.classid) {
-      writeFileSync(join(dir, 'net_cls.classid'), `${spec.classid}\n`);
+      // 'r+' has no O_CREAT: a control file is written, never created (writeFileSync's default 'w' would create it 0666 if it were missing).
+      writeFileSync(join(dir, 'net_cls.classid'), `${spec.classid}\n`, { flag: 'r+' });
       if (action === 'unchanged') action = 'updated';
     }
     if (spec.owner !== undefined) {
