@@ -7,7 +7,9 @@ import { compile } from '../../src/compile/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import type { TableState } from '../../src/model.js';
 import { plan } from '../../src/plan/plan.js';
-import { buildStatus, computeRates, formatStatus, humanBytes, compactCount, type StatusSnapshot } from '../../src/status/index.js';
+import { buildStatus, computeRates } from '../../src/status/build.js';
+import { compactCount, formatStatus, humanBytes } from '../../src/status/format.js';
+import type { StatusSnapshot } from '../../src/status/model.js';
 
 const config = parseConfig(
   'table: netcg\nprofiles:\n  unlocator:\n    classid: 42\n    dns: { redirect: 5354 }\n    ipv6: reject\n  vpn:\n    classid: 43\n    route: { via: tun0 }\n  web_v2:\n    match: cgroupv2\n    dns: { redirect: 5355 }\n',
