@@ -101,14 +101,16 @@ afterAll(() => {
 });
 
 /** Runs `netcg apply` and SIGKILLs it after delayMs (or lets it finish first). Resolves once it is gone. */
-function applyKilledAfter(file: string, delayMs: number): Promise<{ killed: boolean; code: number | null }> {
+function applyKilledAfter(file: string, delayMs: number): Promise<{ killed: boolean; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NETCG_CLI, 'apply', '-c', file, '--netns', ns.path], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [NETCG_CLI, 'apply', '-c', file, '--netns', ns.path], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ killed: signal === 'SIGKILL', code });
+      resolve({ killed: signal === 'SIGKILL', code, stderr });
     });
   });
 }
@@ -147,7 +149,7 @@ describe(`SIGKILLed applies between two ${PROFILES}-profile configs (${TRIALS} t
       const delay = Math.floor(trial % 2 === 1 ? random() * typicalMs : typicalMs / 2 + (random() * typicalMs) / 2);
       const where = `trial ${trial} (seed ${startSeed}, kill after ${delay} of ${typicalMs} ms, towards ${target === 0 ? 'A' : 'B'})`;
       const run = await applyKilledAfter(files[target], delay);
-      if (!run.killed) expect(run.code, where).toBe(0);
+      if (!run.killed) expect(run.code, `${where}: ${run.stderr}`).toBe(0);
 
       // The flock died with the killed process: taking it without waiting must succeed.
       const release = lockNamespace(ns.path, { timeoutMs: 0 });
