@@ -103,6 +103,17 @@ void parseExtAck(const nlmsghdr* nlh, NetlinkFailure& f) {
   }
 }
 
+// The kernel reports -errno (-4095..-1); anything else, e.g. INT_MIN, whose
+// negation overflows (found by native/fuzz), is a protocol error.
+int errnoOf(int negative) { return negative < 0 && negative >= -4095 ? -negative : EPROTO; }
+
+// mnl_nlmsg_ok compares (int)nlmsg_len <= len, so a length of 2^31 or more
+// passes as negative and the walk then runs off the buffer (found by native/fuzz).
+bool messageFits(const nlmsghdr* nlh, int remaining) {
+  return remaining >= int(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) &&
+         nlh->nlmsg_len <= unsigned(remaining);
+}
+
 }  // namespace
 
 NetlinkSocket::NetlinkSocket(int bus, const std::string& netnsPath) {
@@ -197,7 +208,7 @@ void ReplyReader::feed(const char* data, size_t n, const OnMessage& onMessage) {
   auto ours = [&](uint32_t seq) { return seq + 1 >= firstSeq_ && seq <= lastSeq_ + 1; };
   const std::string& op = op_;
   int remaining = static_cast<int>(n);
-  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(data); mnl_nlmsg_ok(nlh, remaining);
+  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(data); messageFits(nlh, remaining);
        nlh = mnl_nlmsg_next(nlh, &remaining)) {
     if (nlh->nlmsg_pid != portId_ || !ours(nlh->nlmsg_seq)) throw failure(EPROTO, op + " (foreign reply)");
     if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted_ = true;
@@ -208,7 +219,7 @@ void ReplyReader::feed(const char* data, size_t n, const OnMessage& onMessage) {
       pending_.erase(nlh->nlmsg_seq);
       if (err->error != 0 && !failed_) {
         failed_ = true;
-        firstError_ = failure(-err->error, op);
+        firstError_ = failure(errnoOf(err->error), op);
         if (nlh->nlmsg_seq >= firstSeq_ && nlh->nlmsg_seq <= lastSeq_)
           firstError_.failedIndex = int64_t(nlh->nlmsg_seq - firstSeq_);
         parseExtAck(nlh, firstError_);
@@ -220,7 +231,7 @@ void ReplyReader::feed(const char* data, size_t n, const OnMessage& onMessage) {
         int e = *static_cast<const int*>(mnl_nlmsg_get_payload(nlh));
         if (e < 0 && !failed_) {
           failed_ = true;
-          firstError_ = failure(-e, op);
+          firstError_ = failure(errnoOf(e), op);
         }
       }
       if (isDump_) done_ = true;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "nft/objects.h"
 #include "nft/tape.h"
@@ -50,11 +51,17 @@ class DumpDecoder {
   const DumpFilter& filter() const { return filter_; }
 
  private:
+  // The message copied with a NUL byte after it. libnftnl 1.2.4 accepts string
+  // attributes without a terminating NUL (MNL_TYPE_STRING) and strdup()s them:
+  // an over-read past the message (found by native/fuzz). With the guard every
+  // such read stops inside our copy. Valid while the next call does not replace it.
+  const nlmsghdr* guarded(const nlmsghdr* nlh);
   void ruleWithUnknownExprs(const nlmsghdr* nlh);
   void elementObject(nftnl_set_elem* e);
 
   DumpFilter filter_;
   Tape& t_;
+  std::vector<char> guard_;
   size_t tableCount_ = 0;
 };
 

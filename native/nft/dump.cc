@@ -4,6 +4,7 @@
 // A dump is several requests; the ruleset may change between them. We read the
 // generation id before and after and retry when it moved (or when the kernel
 // flagged a part NLM_F_DUMP_INTR), so callers always get one consistent picture.
+#include <arpa/inet.h>
 #include <libnftnl/common.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -66,9 +67,130 @@ const char* hookName(uint16_t family, uint32_t hook) {
   }
 }
 
+// libnftnl reads the nfgenmsg header of every message without checking that
+// the message holds one; the kernel always sends it, a hostile peer may not.
+void requireNfgenmsg(const nlmsghdr* nlh, const char* op) {
+  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg)) throw fail(EBADMSG, op);
+}
+
+const char* nulString(const nlattr* a) {
+  if (a == nullptr || mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) return nullptr;
+  return mnl_attr_get_str(a);
+}
+
+// Nested attributes walked by hand: libmnl's iteration macros are C-only.
+template <typename Fn>
+void eachNested(const nlattr* nest, Fn&& fn) {
+  const auto* pos = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
+  int len = int(mnl_attr_get_payload_len(nest));
+  while (mnl_attr_ok(pos, len)) {
+    fn(pos);
+    len -= int(MNL_ALIGN(pos->nla_len));
+    pos = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(pos) + MNL_ALIGN(pos->nla_len));
+  }
+}
+
+// A rule message's top-level attributes by type (the last of each wins, as in libmnl users).
+bool ruleAttrs(const nlmsghdr* nlh, const nlattr* (&tb)[NFTA_RULE_MAX + 1]) {
+  auto collect = [](const nlattr* a, void* data) -> int {
+    auto** tbl = static_cast<const nlattr**>(data);
+    uint16_t type = mnl_attr_get_type(a);
+    if (type <= NFTA_RULE_MAX) tbl[type] = a;
+    return MNL_CB_OK;
+  };
+  return mnl_attr_parse(nlh, sizeof(nfgenmsg), collect, tb) >= 0;
+}
+
+// The first nested attribute of `type` inside `nest`, or null.
+const nlattr* child(const nlattr* nest, uint16_t type) {
+  const nlattr* found = nullptr;
+  if (nest != nullptr) eachNested(nest, [&](const nlattr* a) {
+    if (found == nullptr && mnl_attr_get_type(a) == type) found = a;
+  });
+  return found;
+}
+
+// A jump/goto verdict must carry a NUL-terminated chain name. libnftnl 1.2.4
+// (nftnl_parse_verdict) strdup()s NFTA_VERDICT_CHAIN without checking that it
+// is there: a NULL dereference (found by native/fuzz). `data` is an NFTA_DATA_* nest.
+bool verdictWellFormed(const nlattr* data) {
+  const nlattr* verdict = child(data, NFTA_DATA_VERDICT);
+  if (verdict == nullptr) return true;
+  const nlattr* code = child(verdict, NFTA_VERDICT_CODE);
+  if (code == nullptr || mnl_attr_validate(code, MNL_TYPE_U32) < 0) return true;  // libnftnl checks these
+  int32_t c = int32_t(ntohl(mnl_attr_get_u32(code)));
+  if (c != NFT_JUMP && c != NFT_GOTO) return true;
+  return nulString(child(verdict, NFTA_VERDICT_CHAIN)) != nullptr;
+}
+
+// Every element's verdict in a NEWSETELEM message is well-formed (see above).
+bool elementVerdictsWellFormed(const nlmsghdr* nlh) {
+  const nlattr* list = nullptr;
+  mnl_attr_parse(nlh, sizeof(nfgenmsg), [](const nlattr* a, void* data) -> int {
+    if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS) *static_cast<const nlattr**>(data) = a;
+    return MNL_CB_OK;
+  }, &list);
+  bool ok = true;
+  if (list != nullptr) eachNested(list, [&](const nlattr* elem) {
+    if (!verdictWellFormed(child(elem, NFTA_SET_ELEM_DATA))) ok = false;
+  });
+  return ok;
+}
+
+// True when every expression of a rule names its kind with a NUL-terminated
+// string. libnftnl 1.2.4 (nftnl_expr_parse) passes the name to strcmp without
+// checking that it is present (a NULL dereference) or terminated (an over-read);
+// found by native/fuzz. Such a rule goes to the fallback decoder instead.
+bool exprNamesWellFormed(const nlmsghdr* nlh) {
+  const nlattr* tb[NFTA_RULE_MAX + 1] = {};
+  if (!ruleAttrs(nlh, tb)) return false;
+  if (tb[NFTA_RULE_EXPRESSIONS] == nullptr) return true;
+  bool ok = true;
+  eachNested(tb[NFTA_RULE_EXPRESSIONS], [&](const nlattr* elem) {
+    const nlattr* name = nullptr;
+    eachNested(elem, [&](const nlattr* inner) {
+      if (mnl_attr_get_type(inner) == NFTA_EXPR_NAME) name = inner;
+    });
+    // An immediate's verdict also goes through libnftnl's unchecked verdict parser.
+    if (nulString(name) == nullptr) ok = false;
+    else if (std::strcmp(nulString(name), "immediate") == 0 &&
+             !verdictWellFormed(child(child(elem, NFTA_EXPR_DATA), NFTA_IMMEDIATE_DATA)))
+      ok = false;
+  });
+  return ok;
+}
+
+// The same check for a set's own expressions (NFTA_SET_EXPR, one; NFTA_SET_EXPRESSIONS,
+// a list), which libnftnl parses through the same unchecked nftnl_expr_parse.
+bool setExprNamesWellFormed(const nlmsghdr* nlh) {
+  const nlattr* tb[NFTA_SET_MAX + 1] = {};
+  if (mnl_attr_parse(nlh, sizeof(nfgenmsg), [](const nlattr* a, void* data) -> int {
+        uint16_t type = mnl_attr_get_type(a);
+        if (type <= NFTA_SET_MAX) static_cast<const nlattr**>(data)[type] = a;
+        return MNL_CB_OK;
+      }, tb) < 0)
+    return false;
+  bool ok = true;
+  auto check = [&](const nlattr* expr) {
+    if (nulString(child(expr, NFTA_EXPR_NAME)) == nullptr) ok = false;
+  };
+  if (tb[NFTA_SET_EXPR] != nullptr) check(tb[NFTA_SET_EXPR]);
+  if (tb[NFTA_SET_EXPRESSIONS] != nullptr) eachNested(tb[NFTA_SET_EXPRESSIONS], check);
+  return ok;
+}
+
 }  // namespace
 
+const nlmsghdr* DumpDecoder::guarded(const nlmsghdr* nlh) {
+  const auto* bytes = reinterpret_cast<const char*>(nlh);
+  guard_.assign(bytes, bytes + nlh->nlmsg_len);
+  guard_.push_back('\0');
+  return reinterpret_cast<const nlmsghdr*>(guard_.data());
+}
+
 void DumpDecoder::table(const nlmsghdr* nlh) {
+  requireNfgenmsg(nlh, "nft.dump.table");
+  nlh = guarded(nlh);
   auto tb = owned<TablePtr>(nftnl_table_alloc());
   if (nftnl_table_nlmsg_parse(nlh, tb.get()) < 0) throw fail(EBADMSG, "nft.dump.table");
   uint16_t family = uint16_t(nftnl_table_get_u32(tb.get(), NFTNL_TABLE_FAMILY));
@@ -87,13 +209,16 @@ void DumpDecoder::table(const nlmsghdr* nlh) {
 }
 
 void DumpDecoder::chain(const nlmsghdr* nlh) {
+  requireNfgenmsg(nlh, "nft.dump.chain");
+  nlh = guarded(nlh);
   auto c = owned<ChainPtr>(nftnl_chain_alloc());
   if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) throw fail(EBADMSG, "nft.dump.chain");
   uint16_t family = uint16_t(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY));
   const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
   const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
   const char* fam = familyName(family);
-  if (name == nullptr || fam == nullptr || !filter_.wants(family, table)) return;
+  // A chain without its table cannot be described (and a null name would crash the tape; found by native/fuzz).
+  if (name == nullptr || table == nullptr || fam == nullptr || !filter_.wants(family, table)) return;
   t_.item();
   t_.beginObject();
   expr::put(t_, "family", fam);
@@ -121,8 +246,10 @@ void DumpDecoder::chain(const nlmsghdr* nlh) {
 }
 
 void DumpDecoder::rule(const nlmsghdr* nlh) {
+  requireNfgenmsg(nlh, "nft.dump.rule");
+  nlh = guarded(nlh);
   auto r = owned<RulePtr>(nftnl_rule_alloc());
-  if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0) {
+  if (!exprNamesWellFormed(nlh) || nftnl_rule_nlmsg_parse(nlh, r.get()) < 0) {
     // libnftnl refuses rules holding an expression kind it does not know.
     ruleWithUnknownExprs(nlh);
     return;
@@ -131,7 +258,7 @@ void DumpDecoder::rule(const nlmsghdr* nlh) {
   const char* table = nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE);
   const char* chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
   const char* fam = familyName(family);
-  if (fam == nullptr || chain == nullptr || !filter_.wants(family, table)) return;
+  if (fam == nullptr || table == nullptr || chain == nullptr || !filter_.wants(family, table)) return;
   t_.item();
   t_.beginObject();
   expr::put(t_, "family", fam);
@@ -166,17 +293,8 @@ void DumpDecoder::ruleWithUnknownExprs(const nlmsghdr* nlh) {
   if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg)) return;
   const auto* nfg = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh));
   const nlattr* tb[NFTA_RULE_MAX + 1] = {};
-  auto collect = [](const nlattr* a, void* data) -> int {
-    auto** tbl = static_cast<const nlattr**>(data);
-    uint16_t type = mnl_attr_get_type(a);
-    if (type <= NFTA_RULE_MAX) tbl[type] = a;
-    return MNL_CB_OK;
-  };
-  if (mnl_attr_parse(nlh, sizeof(nfgenmsg), collect, tb) < 0) return;
-  auto str = [](const nlattr* a) -> const char* {
-    if (a == nullptr || mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0) return nullptr;
-    return mnl_attr_get_str(a);
-  };
+  if (!ruleAttrs(nlh, tb)) return;
+  auto str = nulString;
   const char* table = str(tb[NFTA_RULE_TABLE]);
   const char* chain = str(tb[NFTA_RULE_CHAIN]);
   const char* fam = familyName(nfg->nfgen_family);
@@ -192,16 +310,6 @@ void DumpDecoder::ruleWithUnknownExprs(const nlmsghdr* nlh) {
   putU64(t_, "handle", handle);
   t_.key("exprs");
   t_.beginArray();
-  // Nested attributes walked by hand: libmnl's iteration macros are C-only.
-  auto eachNested = [](const nlattr* nest, auto&& fn) {
-    const auto* pos = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
-    int len = int(mnl_attr_get_payload_len(nest));
-    while (mnl_attr_ok(pos, len)) {
-      fn(pos);
-      len -= int(MNL_ALIGN(pos->nla_len));
-      pos = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(pos) + MNL_ALIGN(pos->nla_len));
-    }
-  };
   if (tb[NFTA_RULE_EXPRESSIONS] != nullptr) {
     eachNested(tb[NFTA_RULE_EXPRESSIONS], [&](const nlattr* elem) {
       const char* name = nullptr;
@@ -220,11 +328,15 @@ void DumpDecoder::ruleWithUnknownExprs(const nlmsghdr* nlh) {
 }
 
 SetPtr DumpDecoder::set(const nlmsghdr* nlh) {
+  requireNfgenmsg(nlh, "nft.dump.set");
+  nlh = guarded(nlh);
+  if (!setExprNamesWellFormed(nlh)) throw fail(EBADMSG, "nft.dump.set");
   auto set = owned<SetPtr>(nftnl_set_alloc());
   if (nftnl_set_nlmsg_parse(nlh, set.get()) < 0) throw fail(EBADMSG, "nft.dump.set");
   uint16_t family = uint16_t(nftnl_set_get_u32(set.get(), NFTNL_SET_FAMILY));
   const char* table = nftnl_set_get_str(set.get(), NFTNL_SET_TABLE);
-  if (familyName(family) == nullptr || nftnl_set_get_str(set.get(), NFTNL_SET_NAME) == nullptr ||
+  // Without its table a set cannot be described or its elements asked for (found by native/fuzz).
+  if (familyName(family) == nullptr || table == nullptr || nftnl_set_get_str(set.get(), NFTNL_SET_NAME) == nullptr ||
       !filter_.wants(family, table))
     return nullptr;
   return set;
@@ -256,6 +368,9 @@ void DumpDecoder::beginSet(nftnl_set* set) {
 }
 
 void DumpDecoder::elements(const nlmsghdr* nlh) {
+  requireNfgenmsg(nlh, "nft.dump.elements");
+  nlh = guarded(nlh);
+  if (!elementVerdictsWellFormed(nlh)) throw fail(EBADMSG, "nft.dump.elements");
   auto holder = owned<SetPtr>(nftnl_set_alloc());
   if (nftnl_set_elems_nlmsg_parse(nlh, holder.get()) < 0) throw fail(EBADMSG, "nft.dump.elements");
   nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(holder.get());
