@@ -162,7 +162,8 @@ describe('read-back of netcg\'s objects from the kernel', () => {
 
     const fewer = PROFILES.filter((p) => p.name !== 'far');
     const del = planOf(desiredOf(fewer));
-    expect(del.p.rtnl.map((o) => `${o.verb} ${o.kind}`)).toEqual(['del rule', 'del rule', 'del route', 'del route']);
+    // Its table's default routes and fail-closed unreachable routes (failClosed defaults to true), both families.
+    expect(del.p.rtnl.map((o) => `${o.verb} ${o.kind}`)).toEqual(['del rule', 'del rule', 'del route', 'del route', 'del route', 'del route']);
     execute(del.p, del.genid);
     expect(planOf(desiredOf(fewer)).text).toBe('No changes.\n');
     expect(ns.ip('rule', 'show')).not.toContain('lookup 1000');
@@ -229,7 +230,8 @@ describe('read-back at scale: 10,000 profiles', () => {
       let t = performance.now();
       const first = read();
       const dumpMs = performance.now() - t;
-      expect(first.current.table.chains.reduce((n, c) => n + c.rules.length, 0)).toBe(40_004);
+      // Includes one connmark restore rule (filter_prerouting) for the mark all profiles share.
+      expect(first.current.table.chains.reduce((n, c) => n + c.rules.length, 0)).toBe(40_005);
       t = performance.now();
       const noop = plan(first.current, { ...want, ipRules: [], routes: [] });
       const planMs = performance.now() - t;
