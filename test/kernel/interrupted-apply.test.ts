@@ -12,12 +12,15 @@
 // start plus a kill, a diff, an apply and a diff of 1,000 profiles (~3 s), so the suite
 // runs NETCG_KILL_TRIALS (default 30) and the full 200 are run by hand:
 //   NETCG_KILL_TRIALS=200 npx vitest run test/kernel/interrupted-apply.test.ts
-// Kill delays are uniform in [0, T] (T: one uninterrupted CLI apply from A to B) for
-// half the trials and in [T/2, T] for the other half, where the kernel work happens,
-// so kills land in start-up, the cgroup phase, the nf_tables transaction and the
-// rtnetlink phase.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// Where the kill lands alternates between two methods:
+//   - odd trials: after a delay uniform in [0, T], T being one uninterrupted CLI apply
+//     (most of these land in start-up, reading and planning: the commit is near the end);
+//   - even trials: on entry to the K-th kernel-effect syscall (sendto/sendmsg to
+//     netlink, mkdir/rmdir of cgroups), K uniform over the count an uninterrupted
+//     apply in that direction makes, via strace's `inject=...:signal=KILL`. These hit
+//     the cgroup phase, the dumps, the nf_tables commit and every rtnetlink op.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -100,13 +103,38 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `netcg apply` and SIGKILLs it after delayMs (or lets it finish first). Resolves once it is gone. */
-function applyKilledAfter(file: string, delayMs: number): Promise<{ killed: boolean; code: number | null; stderr: string }> {
+/** The syscalls by which apply changes the kernel or reads it back. */
+const EFFECTS = 'sendto,sendmsg,mkdir,rmdir';
+
+/** The EFFECTS syscalls, in order, of one uninterrupted CLI apply of `file` (it runs the apply). */
+function traceEffects(file: string): string[] {
+  const out = join(dir, `count-${Date.now()}.strace`);
+  const r = spawnSync('strace', ['-f', '-qq', '-o', out, '-e', `trace=${EFFECTS}`, process.execPath, NETCG_CLI, 'apply', '-c', file, '--netns', ns.path], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`traced apply failed: ${r.stderr}`);
+  return readFileSync(out, 'utf8').split('\n').flatMap((l) => /\b(sendto|sendmsg|mkdir|rmdir)\(/.exec(l)?.[1] ?? []);
+}
+
+/** strace counts `when=` per syscall: the i-th effect call as "name:when=N". */
+function injectionPoint(calls: string[], i: number): string {
+  const name = calls[i]!;
+  return `${name}:signal=KILL:when=${calls.slice(0, i + 1).filter((c) => c === name).length}`;
+}
+
+/**
+ * Runs `netcg apply` and SIGKILLs it: after delayMs, or (with atCall) on entry to its
+ * effect syscall atCall names (see injectionPoint). It may finish first. Resolves once it is gone.
+ */
+function applyKilledAfter(file: string, delayMs: number, atCall?: string): Promise<{ killed: boolean; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NETCG_CLI, 'apply', '-c', file, '--netns', ns.path], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const argv = [NETCG_CLI, 'apply', '-c', file, '--netns', ns.path];
+    // strace ends with the tracee's fate: killed by SIGKILL, it kills itself with SIGKILL.
+    const child =
+      atCall === undefined
+        ? spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] })
+        : spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', `trace=${EFFECTS}`, '-e', `inject=${atCall}`, process.execPath, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+    const timer = atCall === undefined ? setTimeout(() => child.kill('SIGKILL'), delayMs) : undefined;
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -137,6 +165,8 @@ describe(`SIGKILLed applies between two ${PROFILES}-profile configs (${TRIALS} t
     const t0 = Date.now();
     cliOk(['apply', '-c', files[1], '--netns', ns.path], { timeoutMs: 120_000 });
     const typicalMs = Date.now() - t0;
+    // Effect syscalls per direction (each count is itself a full apply: B -> A, then A -> B, ending at B).
+    const effects = [traceEffects(files[0]), traceEffects(files[1])];
     const startSeed = seed;
     const outcomes = { old: 0, new: 0, partial: 0, finished: 0 };
 
@@ -144,11 +174,15 @@ describe(`SIGKILLed applies between two ${PROFILES}-profile configs (${TRIALS} t
       const target = trial % 2 === 0 ? 0 : 1; // the namespace holds B after the measurement: go to A, then B, ...
       const config = configs[target];
       const other = configs[1 - target]!;
-      // Odd trials: anywhere in [0, T]. Even trials: [T/2, T], where the kernel work happens (the first half is
-      // mostly node's start-up, the config and the 1,000 cgroups), so the transaction and the rtnetlink phase get hit.
-      const delay = Math.floor(trial % 2 === 1 ? random() * typicalMs : typicalMs / 2 + (random() * typicalMs) / 2);
-      const where = `trial ${trial} (seed ${startSeed}, kill after ${delay} of ${typicalMs} ms, towards ${target === 0 ? 'A' : 'B'})`;
-      const run = await applyKilledAfter(files[target], delay);
+      const bySyscall = trial % 2 === 0;
+      const delay = Math.floor(random() * typicalMs);
+      const calls = effects[target]!;
+      // Half of these among the netlink sends only (43 of ~1,040 calls), or the 1,000 cgroup mkdir/rmdir would swamp them.
+      const sends = calls.flatMap((c, i) => (c.startsWith('send') ? [i] : []));
+      const atCall = injectionPoint(calls, trial % 4 === 0 ? sends[Math.floor(random() * sends.length)]! : Math.floor(random() * calls.length));
+      const how = bySyscall ? `on ${atCall} (${calls.length} effect syscalls)` : `after ${delay} of ${typicalMs} ms`;
+      const where = `trial ${trial} (seed ${startSeed}, kill ${how}, towards ${target === 0 ? 'A' : 'B'})`;
+      const run = await applyKilledAfter(files[target], bySyscall ? 0 : delay, bySyscall ? atCall : undefined);
       if (!run.killed) expect(run.code, `${where}: ${run.stderr}`).toBe(0);
 
       // The flock died with the killed process: taking it without waiting must succeed.
@@ -177,9 +211,10 @@ describe(`SIGKILLed applies between two ${PROFILES}-profile configs (${TRIALS} t
     }
     // The CLI agrees with the library on the final state.
     expect(runCli(['diff', '-c', files[(TRIALS - 1) % 2 === 0 ? 0 : 1], '--netns', ns.path]).code).toBe(0);
-    console.log(`interrupted apply: ${TRIALS} trials, T = ${typicalMs} ms, seed ${startSeed}:`, outcomes);
-    // Most kills must land before the end, or the test proves little.
+    console.log(`interrupted apply: ${TRIALS} trials, T = ${typicalMs} ms, effect syscalls A ${effects[0]!.length} / B ${effects[1]!.length}, seed ${startSeed}:`, outcomes);
+    // Most kills must land before the end, and some between the first and the last change, or the test proves little.
     expect(outcomes.old + outcomes.new + outcomes.partial).toBeGreaterThan(TRIALS / 2);
+    if (TRIALS >= 20) expect(outcomes.partial + outcomes.new).toBeGreaterThan(0);
   }, 60_000 + TRIALS * 10_000);
 
   it('a final down leaves no table, no proto-110 rule or route and no profile cgroup', async () => {
