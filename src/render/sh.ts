@@ -48,7 +48,11 @@ function profileLines(p: ProfileConfig, spec: CgroupSpec): string[] {
       for (const proto of ['udp', 'tcp'])
         lines.push(`${cmd} -t nat -A OUTPUT ${m} -p ${proto} --dport 53 -j REDIRECT --to-ports ${p.dns.redirect}`);
   if (p.ipv6 === 'reject') lines.push(`ip6tables -A OUTPUT ${m} -j REJECT`);
-  if (p.route) for (const cmd of BOTH) lines.push(`${cmd} -t mangle -A OUTPUT ${m} -j MARK --set-mark ${p.route.mark}`);
+  if (p.route) {
+    for (const cmd of BOTH) lines.push(`${cmd} -t mangle -A OUTPUT ${m} -j MARK --set-mark ${p.route.mark}`);
+    // netcg's `ct mark set meta mark`: the connection remembers the mark for its replies.
+    for (const cmd of BOTH) lines.push(`${cmd} -t mangle -A OUTPUT ${m} -j CONNMARK --save-mark`);
+  }
   return lines;
 }
 
@@ -62,6 +66,20 @@ function masqueradeLines(profiles: ProfileConfig[]): string[] {
     for (const cmd of BOTH) lines.push(`${cmd} -t nat -A POSTROUTING -m mark --mark ${route.mark} --out-interface ${route.via} -j MASQUERADE`);
   }
   return lines;
+}
+
+/**
+ * netcg's filter_prerouting chain: replies get their connection's mark back before
+ * routing, so with src_valid_mark=1 strict rp_filter checks them against the
+ * profile's table (one rule per distinct mark, as netcg installs them).
+ */
+function restoreMarkLines(profiles: ProfileConfig[]): string[] {
+  const marks = [...new Set(profiles.flatMap((p) => (p.route ? [p.route.mark] : [])))];
+  if (marks.length === 0) return [];
+  return [
+    ...marks.flatMap((mark) => BOTH.map((cmd) => `${cmd} -t mangle -A PREROUTING -m connmark --mark ${mark} -j CONNMARK --restore-mark`)),
+    'sysctl -qw net.ipv4.conf.all.src_valid_mark=1',
+  ];
 }
 
 /** `ip -4 …` / `ip -6 …` lines for ops, through the same renderer as the nft backend's `ip -batch`. */
@@ -92,6 +110,8 @@ export function renderShScript({ config, desired, roots }: ShExportInput): strin
     out.push('', '# policy routing: each routed profile\'s table (routes first, then the rules that use them)');
     out.push(...ipCommandLines(routes), ...ipCommandLines(rules));
   }
+  const restore = restoreMarkLines(Object.values(config.profiles));
+  if (restore.length > 0) out.push('', '# strict rp_filter: replies get the mark back (connmark restore + src_valid_mark)', ...restore);
   const masq = masqueradeLines(Object.values(config.profiles));
   if (masq.length > 0) out.push('', '# source NAT to the VPN address (routing chose the source before the mark re-routed)', ...masq);
   return `${out.join('\n')}\n`;

@@ -26,6 +26,9 @@ const RECIPE = [
   'ip6tables -A OUTPUT -m cgroup --cgroup 42 -j REJECT',
   'iptables -t mangle -A OUTPUT -m cgroup --cgroup 43 -j MARK --set-mark 43',
   'iptables -t nat -A POSTROUTING -m mark --mark 43 --out-interface tun0 -j MASQUERADE',
+  // netcg adds what strict rp_filter needs (the recipe predates it): save the mark, restore it on replies.
+  'iptables -t mangle -A OUTPUT -m cgroup --cgroup 43 -j CONNMARK --save-mark',
+  'iptables -t mangle -A PREROUTING -m connmark --mark 43 -j CONNMARK --restore-mark',
 ];
 
 /** iptables-save without its timestamped comments and counters, so two namespaces compare. */
@@ -126,7 +129,7 @@ describe('netcg export on examples/seed.yaml', () => {
       expect(readFileSync(join(cgroupDir, cfg.cgroupParent, 'vpn', 'net_cls.classid'), 'utf8').trim()).toBe('43');
     });
 
-    it('its IPv4 rules are exactly the recipe\'s (iptables-save equal)', () => {
+    it('its IPv4 rules are exactly the recipe\'s plus the connmark save/restore (iptables-save equal)', () => {
       const got = saved(viaSh.host, 'iptables-save');
       expect(got).toContain('-A OUTPUT -p udp -m cgroup --cgroup 42 -m udp --dport 53 -j REDIRECT --to-ports 5354');
       expect(got).toContain('-A OUTPUT -m cgroup --cgroup 43 -j MARK --set-xmark 0x2b/0xffffffff');
