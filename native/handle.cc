@@ -98,17 +98,24 @@ NetlinkSocket& NetlinkHandle::route() {
 
 Napi::Value NetlinkHandle::NftCommit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArray()) throw makeInputError(env, "ops", "expected an array");
-  Napi::Array ops = info[0].As<Napi::Array>();
+  // An array of op objects, or the same ops encoded by src/native/optape.ts
+  // ({ tape, strings, ops }: `ops` only names the failed op in errors).
+  if (info.Length() < 1 || !info[0].IsObject()) throw makeInputError(env, "ops", "expected an array");
+  const bool encoded = !info[0].IsArray();
+  Napi::Object arg = info[0].As<Napi::Object>();
   return guarded(
       env,
       [&] {
         std::optional<uint32_t> genid;
         if (info.Length() > 1 && info[1].IsObject()) genid = getOptU32(info[1].As<Napi::Object>(), "genid", "opts");
-        nft::commit(nft(), ops, genid);
+        if (encoded) nft::commitTape(nft(), arg, genid);
+        else nft::commit(nft(), arg.As<Napi::Array>(), genid);
         return env.Undefined();
       },
       [&](const NetlinkFailure& f) -> Napi::Value {
+        Napi::Value list = encoded ? arg.Get("ops") : Napi::Value(arg);
+        if (!list.IsArray()) return Napi::Value();
+        Napi::Array ops = list.As<Napi::Array>();
         if (f.failedIndex >= 0 && uint64_t(f.failedIndex) < ops.Length()) return ops.Get(uint32_t(f.failedIndex));
         return Napi::Value();
       });

@@ -1,7 +1,7 @@
 // One nf_tables transaction: every op of a commit() goes into one batch
 // (BATCH_BEGIN .. BATCH_END), so the kernel applies all of it or none of it.
-// Each message carries NLM_F_ACK, so the kernel reports which one failed; we
-// map that message back to the index of the op that produced it.
+// The kernel reports every failed message by its sequence number, which we map
+// back to the index of the op that produced it (see sendAndCheck for acks).
 #include <arpa/inet.h>
 #include <libnftnl/common.h>
 #include <linux/netfilter.h>
@@ -17,6 +17,7 @@
 #include "nft/expr/expr.h"
 #include "nft/nft.h"
 #include "nft/objects.h"
+#include "nft/optape.h"
 #include "nft/verdict.h"
 
 namespace netcg::nft {
@@ -46,9 +47,11 @@ class Batch {
   // Accepts the message just built in room(), on behalf of op `opIndex`.
   void push(nlmsghdr* nlh, int64_t opIndex) {
     if (nlh->nlmsg_len > kMsgRoom) std::abort();  // would already have overrun: a bug, not input
+    offsets_.push_back(used_);
     used_ += NLMSG_ALIGN(nlh->nlmsg_len);
     opOfMessage_.push_back(opIndex);
   }
+  nlmsghdr* message(size_t m) { return reinterpret_cast<nlmsghdr*>(buf_.data() + offsets_[m]); }
   const char* data() const { return buf_.data(); }
   size_t size() const { return used_; }
   size_t messages() const { return opOfMessage_.size(); }
@@ -58,6 +61,7 @@ class Batch {
   std::vector<char> buf_;
   size_t used_ = 0;
   std::vector<int64_t> opOfMessage_;
+  std::vector<size_t> offsets_;
 };
 
 enum class Verb { Add, Create, Delete, Destroy, Flush };
@@ -94,7 +98,7 @@ class Encoder {
  public:
   explicit Encoder(Batch& b) : batch_(b) {}
 
-  void op(const Napi::Object& o, int64_t index) {
+  void op(const Fields& o, int64_t index) {
     const std::string path = "ops[" + std::to_string(index) + "]";
     Verb verb = verbOf(getString(o, "verb", path), path + ".verb");
     std::string object = getString(o, "object", path);
@@ -110,10 +114,10 @@ class Encoder {
 
  private:
   nlmsghdr* header(uint16_t type, uint16_t family, uint16_t flags) {
-    return nftnl_nlmsg_build_hdr(batch_.room(), type, family, flags | NLM_F_ACK, 0);
+    return nftnl_nlmsg_build_hdr(batch_.room(), type, family, flags, 0);
   }
 
-  void table(const Napi::Object& o, Verb verb, uint16_t family, const std::string& path) {
+  void table(const Fields& o, Verb verb, uint16_t family, const std::string& path) {
     auto t = owned<TablePtr>(nftnl_table_alloc());
     std::string name = getString(o, "name", path);
     checkName(name, path + ".name");
@@ -134,7 +138,7 @@ class Encoder {
     batch_.push(nlh, index_);
   }
 
-  void chain(const Napi::Object& o, Verb verb, uint16_t family, const std::string& path) {
+  void chain(const Fields& o, Verb verb, uint16_t family, const std::string& path) {
     std::string table = getString(o, "table", path);
     std::string name = getString(o, "name", path);
     checkName(table, path + ".table");
@@ -175,7 +179,7 @@ class Encoder {
     batch_.push(nlh, index_);
   }
 
-  void rule(const Napi::Object& o, Verb verb, uint16_t family, const std::string& path) {
+  void rule(const Fields& o, Verb verb, uint16_t family, const std::string& path) {
     std::string table = getString(o, "table", path);
     std::string chain = getString(o, "chain", path);
     checkName(table, path + ".table");
@@ -186,17 +190,16 @@ class Encoder {
     nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family);
     nlmsghdr* nlh;
     if (verb == Verb::Add) {
-      if (!o.Get("handle").IsUndefined()) throw InputError{path + ".handle", "only delete/destroy take a handle"};
-      Napi::Array exprs = getArray(o, "exprs", path);
+      if (has(o, "handle")) throw InputError{path + ".handle", "only delete/destroy take a handle"};
+      Items exprs = getArray(o, "exprs", path);
       if (exprs.Length() > kMaxExprs) throw InputError{path + ".exprs", "too many expressions"};
       for (uint32_t j = 0; j < exprs.Length(); j++) {
         const std::string ep = path + ".exprs[" + std::to_string(j) + "]";
-        Napi::Value v = exprs.Get(j);
-        if (!v.IsObject()) throw InputError{ep, "expected an object"};
-        Napi::Object eo = v.As<Napi::Object>();
-        nftnl_expr* e = expr::encode(eo, ep);
-        if (getString(eo, "type", ep) == "lookup") {
-          auto id = sets_.find({family, table, getString(eo, "set", ep)});
+        std::optional<Fields> eo = exprs.object(j);
+        if (!eo) throw InputError{ep, "expected an object"};
+        nftnl_expr* e = expr::encode(*eo, ep);
+        if (getString(*eo, "type", ep) == "lookup") {
+          auto id = sets_.find({family, table, getString(*eo, "set", ep)});
           if (id != sets_.end()) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id->second);
         }
         nftnl_rule_add_expr(r.get(), e);  // the rule owns it now
@@ -229,7 +232,7 @@ class Encoder {
     return s;
   }
 
-  void set(const Napi::Object& o, Verb verb, uint16_t family, const std::string& path) {
+  void set(const Fields& o, Verb verb, uint16_t family, const std::string& path) {
     std::string table = getString(o, "table", path);
     std::string name = getString(o, "name", path);
     checkName(table, path + ".table");
@@ -266,12 +269,12 @@ class Encoder {
     batch_.push(nlh, index_);
   }
 
-  void elements(const Napi::Object& o, Verb verb, uint16_t family, const std::string& path) {
+  void elements(const Fields& o, Verb verb, uint16_t family, const std::string& path) {
     std::string table = getString(o, "table", path);
     std::string name = getString(o, "set", path);
     checkName(table, path + ".table");
     checkName(name, path + ".set");
-    Napi::Array list = getArray(o, "elements", path);
+    Items list = getArray(o, "elements", path);
     if (list.Length() == 0) throw InputError{path + ".elements", "needs at least one element"};
     uint16_t type, flags = 0;
     switch (verb) {
@@ -288,9 +291,9 @@ class Encoder {
       size_t bytes = 0;
       for (; j < list.Length() && bytes < kElementChunkBytes; j++) {
         const std::string ep = path + ".elements[" + std::to_string(j) + "]";
-        Napi::Value v = list.Get(j);
-        if (!v.IsObject()) throw InputError{ep, "expected an object"};
-        bytes += element(s.get(), v.As<Napi::Object>(), ep);
+        std::optional<Fields> v = list.object(j);
+        if (!v) throw InputError{ep, "expected an object"};
+        bytes += element(s.get(), *v, ep);
       }
       nlmsghdr* nlh = header(type, family, flags);
       nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
@@ -299,7 +302,7 @@ class Encoder {
   }
 
   // Adds one element to `s`; returns a generous estimate of its encoded size.
-  size_t element(nftnl_set* s, const Napi::Object& o, const std::string& path) {
+  size_t element(nftnl_set* s, const Fields& o, const std::string& path) {
     nftnl_set_elem* e = nftnl_set_elem_alloc();
     if (e == nullptr) throw NetlinkFailure{ENOMEM, "nft.alloc", "", -1, -1, false};
     nftnl_set_elem_add(s, e);  // the set owns it from here, even if we throw below
@@ -330,22 +333,118 @@ class Encoder {
   uint32_t nextSetId_ = 1;
 };
 
-void growReceiveBuffer(int fd, size_t messages) {
-  // Every message is acknowledged at once when the batch ends; an ack costs
-  // about 1-2 KiB of socket memory. Lost acks would read as ENOBUFS even though
-  // the transaction succeeded, so make room up front.
-  size_t want = messages * 2048 + (1 << 20);
-  int cur = 0;
-  socklen_t len = sizeof cur;
-  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &len) == 0 && size_t(cur) >= want) return;
-  int v = want > size_t(1 << 30) ? (1 << 30) : int(want);
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) != 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+// NLMSGERR_ATTR_MSG / _OFFS of an error reply (the socket asks for capped acks
+// with extended-ack TLVs, see netlink/socket.cc).
+void readExtAck(const nlmsghdr* nlh, NetlinkFailure& f) {
+  if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return;
+  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+  size_t offset = sizeof(nlmsgerr);
+  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {  // the failed request is echoed first
+    if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return;
+    offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
+  }
+  mnl_attr_parse(nlh, unsigned(offset), [](const nlattr* a, void* data) -> int {
+    auto& fail = *static_cast<NetlinkFailure*>(data);
+    uint16_t len = mnl_attr_get_payload_len(a);
+    if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && len > 0) {
+      const char* str = static_cast<const char*>(mnl_attr_get_payload(a));
+      fail.extAckMsg.assign(str, strnlen(str, len));
+    } else if (mnl_attr_get_type(a) == NLMSGERR_ATTR_OFFS && len >= sizeof(uint32_t)) {
+      fail.extAckOffset = mnl_attr_get_u32(a);
+    }
+    return MNL_CB_OK;
+  }, &f);
 }
 
-}  // namespace
+NetlinkFailure failure(int errnum, const std::string& op) {
+  NetlinkFailure f;
+  f.errnum = errnum;
+  f.op = op;
+  return f;
+}
 
-void commit(NetlinkSocket& s, const Napi::Array& ops, std::optional<uint32_t> genid) {
+// Sends the batch and collects the kernel's verdict on it.
+//
+// Why not NetlinkSocket::request (an ack per message): at 10,000 profiles a
+// batch is ~70,000 messages, and an ack for each is ~70,000 kernel allocations
+// and ~140,000 recv calls — a large part of the commit. nfnetlink processes a
+// batch synchronously inside sendmsg and always reports a failed message (with
+// its seq), acked or not; so, like nft(8), we ask for an ack only on the last
+// op message (the positive confirmation) and, once sendmsg has returned, read
+// what is queued without blocking. Refusals of the whole batch (a stale genid:
+// ERESTART, a failed commit) come on BEGIN's seq.
+void sendAndCheck(NetlinkSocket& s, const Batch& batch, uint32_t beginSeq) {
+  const std::string op = "nft.commit";
+  const int fd = s.fd();
+  const uint32_t port = s.portId();
+  const size_t count = batch.messages();
+  const uint32_t endSeq = beginSeq + uint32_t(count - 1);
+  const uint32_t confirmSeq = endSeq - 1;  // the last op message, sent with NLM_F_ACK
+
+  std::vector<char> rx(64 * 1024);
+  // Replies left over from an earlier request that ended in an error would
+  // otherwise be read as foreign replies to this one.
+  while (::recv(fd, rx.data(), rx.size(), MSG_DONTWAIT | MSG_TRUNC) > 0) {
+  }
+  // Large batches need a send buffer at least as large as the datagram.
+  int sndbuf = 0;
+  socklen_t sl = sizeof sndbuf;
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) == 0 && size_t(sndbuf) < batch.size() + 65536) {
+    int want = int(batch.size() + 65536);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
+  }
+
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  ssize_t sent;
+  do {
+    sent = ::sendto(fd, batch.data(), batch.size(), 0, reinterpret_cast<const sockaddr*>(&kernel), sizeof kernel);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) throw failure(errno, op);
+  if (size_t(sent) != batch.size()) throw failure(EMSGSIZE, op);
+
+  bool failed = false, confirmed = false;
+  NetlinkFailure first;
+  for (;;) {
+    ssize_t need = ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    if (need < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // everything the batch caused is read
+      throw failure(errno, op);
+    }
+    if (size_t(need) > rx.size()) rx.resize(size_t(need));
+    ssize_t n = ::recv(fd, rx.data(), rx.size(), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      throw failure(errno, op);
+    }
+    int remaining = int(n);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx.data()); mnl_nlmsg_ok(nlh, remaining);
+         nlh = mnl_nlmsg_next(nlh, &remaining)) {
+      if (nlh->nlmsg_pid != port || nlh->nlmsg_seq < beginSeq || nlh->nlmsg_seq > endSeq)
+        throw failure(EPROTO, op + " (foreign reply)");
+      if (nlh->nlmsg_type != NLMSG_ERROR) throw failure(EPROTO, op + " (unexpected reply)");
+      if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nlmsgerr)) throw failure(EBADMSG, op);
+      const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      if (err->error == 0) {
+        if (nlh->nlmsg_seq == confirmSeq) confirmed = true;
+        continue;
+      }
+      if (failed) continue;  // the first failure is the one reported
+      failed = true;
+      first = failure(-err->error, op);
+      first.failedIndex = batch.opOf(size_t(nlh->nlmsg_seq - beginSeq));  // -1 for BEGIN/END
+      readExtAck(nlh, first);
+    }
+    if (remaining > 0) throw failure(EBADMSG, op + " (truncated reply)");
+  }
+  if (failed) throw first;
+  if (!confirmed) throw failure(EPROTO, op + " (the batch was not acknowledged)");
+}
+
+void commitOps(NetlinkSocket& s, const Items& ops, std::optional<uint32_t> genid) {
   if (ops.Length() == 0) return;  // an empty transaction changes nothing
   Batch batch;
 
@@ -356,9 +455,9 @@ void commit(NetlinkSocket& s, const Napi::Array& ops, std::optional<uint32_t> ge
 
   Encoder enc(batch);
   for (uint32_t i = 0; i < ops.Length(); i++) {
-    Napi::Value v = ops.Get(i);
-    if (!v.IsObject()) throw InputError{"ops[" + std::to_string(i) + "]", "expected an object"};
-    enc.op(v.As<Napi::Object>(), i);
+    std::optional<Fields> op = ops.object(i);
+    if (!op) throw InputError{"ops[" + std::to_string(i) + "]", "expected an object"};
+    enc.op(*op, i);
   }
   batch.push(nftnl_batch_end(batch.room(), 0), -1);
 
@@ -368,23 +467,35 @@ void commit(NetlinkSocket& s, const Napi::Array& ops, std::optional<uint32_t> ge
   // start past any wrap point.
   uint32_t beginSeq = s.nextSeq();
   while (beginSeq > UINT32_MAX - count) beginSeq = s.nextSeq();
-  uint32_t seq = beginSeq;
-  const char* p = batch.data();
   for (size_t m = 0; m < count; m++) {
-    auto* nlh = reinterpret_cast<nlmsghdr*>(const_cast<char*>(p));
-    nlh->nlmsg_seq = seq;
-    p += NLMSG_ALIGN(nlh->nlmsg_len);
-    if (m + 1 < count) seq = s.nextSeq();
+    batch.message(m)->nlmsg_seq = m == 0 ? beginSeq : s.nextSeq();
   }
-  growReceiveBuffer(s.fd(), count);
+  batch.message(count - 2)->nlmsg_flags |= NLM_F_ACK;  // the last op message: see sendAndCheck
+  sendAndCheck(s, batch, beginSeq);
+}
 
-  try {
-    s.request(batch.data(), batch.size(), beginSeq + 1, seq - 1, [](const nlmsghdr*) {}, "nft.commit");
-  } catch (NetlinkFailure& f) {
-    // request() numbers failures by message; callers think in ops.
-    f.failedIndex = f.failedIndex >= 0 ? batch.opOf(size_t(f.failedIndex) + 1) : -1;
-    throw;
+}  // namespace
+
+void commit(NetlinkSocket& s, const Napi::Array& ops, std::optional<uint32_t> genid) {
+  commitOps(s, Items(ops), genid);
+}
+
+void commitTape(NetlinkSocket& s, const Napi::Object& encoded, std::optional<uint32_t> genid) {
+  Napi::Value buf = encoded.Get("tape");
+  if (!buf.IsTypedArray() || buf.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw InputError{"ops.tape", "expected a Buffer or Uint8Array"};
+  Napi::Array list = netcg::getArray(encoded, "strings", "ops");
+  std::vector<std::string> strings;
+  strings.reserve(list.Length());
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value v = list.Get(i);
+    if (!v.IsString()) throw InputError{"ops.strings[" + std::to_string(i) + "]", "expected a string"};
+    strings.push_back(v.As<Napi::String>().Utf8Value());
   }
+  auto bytes = buf.As<Napi::Uint8Array>();
+  // Read in place: nothing below calls into JS, so the buffer cannot move or change.
+  OpTape tape(bytes.Data(), bytes.ElementLength(), std::move(strings));
+  commitOps(s, Items(tape, 0), genid);
 }
 
 }  // namespace netcg::nft

@@ -17,6 +17,8 @@ namespace netcg::nft {
 // Throws InputError (before anything is sent) or NetlinkFailure whose
 // failedIndex is the index of the failing op.
 void commit(NetlinkSocket& s, const Napi::Array& ops, std::optional<uint32_t> genid);
+// The same, for ops encoded by src/native/optape.ts: { tape: Buffer, strings: string[] }.
+void commitTape(NetlinkSocket& s, const Napi::Object& encoded, std::optional<uint32_t> genid);
 
 // Tables, chains, rules (decoded expressions), sets with their elements; taken
 // between two identical generation ids, retried when the ruleset moved. With

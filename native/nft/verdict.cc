@@ -27,7 +27,7 @@ const char* verdictName(int32_t code) {
 
 bool verdictTakesChain(int32_t code) { return takesChain(code); }
 
-VerdictValue verdictFromJs(const Napi::Object& v, const std::string& path) {
+VerdictValue verdictFromJs(const Fields& v, const std::string& path) {
   std::string code = getString(v, "code", path);
   for (const auto& n : kVerdicts) {
     if (code != n.name) continue;

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "nft/optape.h"
+
 namespace netcg::nft {
 
 struct VerdictValue {
@@ -15,7 +17,7 @@ struct VerdictValue {
   std::string chain;  // only for jump/goto
 };
 
-VerdictValue verdictFromJs(const Napi::Object& v, const std::string& path);  // throws InputError
+VerdictValue verdictFromJs(const Fields& v, const std::string& path);  // throws InputError
 // nullopt for a code we do not know (the caller reports it as unknown).
 std::optional<Napi::Object> verdictToJs(Napi::Env env, int32_t code, const char* chain);
 

@@ -3,6 +3,7 @@
 import { FAIL_CLOSED_METRIC, NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec, type TableState } from '../model.js';
 import type { NetlinkHandle, NftOp, RtRoute } from '../native/types.js';
 import { openHandle } from '../native/index.js';
+import { encodeOps } from '../native/optape.js';
 import { tableFromDump } from '../state/from-dump.js';
 import { readTape } from '../state/nft-tape.js';
 import type { Backend, LinkInfo, OwnedState, ReadState, RtnlOp } from './types.js';
@@ -129,11 +130,11 @@ export class NetlinkBackend implements Backend {
   }
 
   commitNft(ops: NftOp[], genid?: number): void {
-    this.h.nftCommit(ops, genid === undefined ? {} : { genid });
+    this.h.nftCommit(encodeOps(ops), genid === undefined ? {} : { genid });
   }
 
   replaceTable(table: TableState): void {
-    this.h.nftCommit(replaceTableOps(table));
+    this.h.nftCommit(encodeOps(replaceTableOps(table)));
   }
 
   deleteTable(name: string): boolean {

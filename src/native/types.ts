@@ -55,6 +55,18 @@ export type NftOp =
 
 export interface NftElement { key: Buffer; data?: Buffer; verdict?: Verdict }
 
+/**
+ * The same ops as one compact buffer (src/native/optape.ts encodeOps, layout in
+ * native/nft/optape.h), read by the addon without a napi call per field;
+ * `strings` are the object keys the tape refers to by index. `ops` is only used
+ * to name the failed op (NetlinkError.object). Opt-in; host byte order.
+ */
+export interface NftOpsTape {
+  tape: Buffer;
+  strings: string[];
+  ops: readonly NftOp[];
+}
+
 export interface NftCommitOptions {
   /** NFNL_BATCH_GENID: the kernel refuses the batch (ERESTART) if the generation moved. */
   genid?: number;
@@ -121,7 +133,7 @@ export interface RtLink {
 
 /** Bound to one network namespace (vishvananda/netlink's Handle): sockets live as long as it. */
 export interface NetlinkHandle {
-  nftCommit(ops: NftOp[], opts?: NftCommitOptions): void;
+  nftCommit(ops: NftOp[] | NftOpsTape, opts?: NftCommitOptions): void;
   nftDump(filter?: NftDumpFilter): NftDump;
   nftDump(filter: NftDumpFilter | undefined, opts: { tape: true }): NftDumpTape;
   nftGenid(): number;

@@ -9,7 +9,7 @@ namespace netcg::nft::expr {
 
 namespace {
 
-void encodeBitwise(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+void encodeBitwise(nftnl_expr* e, const Fields& o, const std::string& path) {
   nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, getReg(o, "sreg", path));
   nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, getReg(o, "dreg", path));
   uint32_t len = getU32(o, "len", path);

@@ -12,7 +12,7 @@ namespace {
 const char* const kOps[] = {"eq", "neq", "lt", "lte", "gt", "gte"};
 constexpr size_t kOpCount = sizeof kOps / sizeof kOps[0];
 
-void encodeCmp(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+void encodeCmp(nftnl_expr* e, const Fields& o, const std::string& path) {
   nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, getReg(o, "sreg", path));
   nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, keyIndex(getString(o, "op", path), kOps, kOpCount, path + ".op"));
   auto data = getBytes(o, "data", path);

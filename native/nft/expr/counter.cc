@@ -6,9 +6,9 @@ namespace netcg::nft::expr {
 
 namespace {
 
-void encodeCounter(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
-  uint64_t packets = o.Get("packets").IsUndefined() ? 0 : getU64(o, "packets", path);
-  uint64_t bytes = o.Get("bytes").IsUndefined() ? 0 : getU64(o, "bytes", path);
+void encodeCounter(nftnl_expr* e, const Fields& o, const std::string& path) {
+  uint64_t packets = !has(o, "packets") ? 0 : getU64(o, "packets", path);
+  uint64_t bytes = !has(o, "bytes") ? 0 : getU64(o, "bytes", path);
   nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, packets);
   nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, bytes);
 }

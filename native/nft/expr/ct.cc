@@ -13,7 +13,7 @@ const char* const kKeys[] = {"state", "direction", "status", "mark"};
 constexpr size_t kKeyCount = sizeof kKeys / sizeof kKeys[0];
 static_assert(NFT_CT_STATE == 0 && NFT_CT_DIRECTION == 1 && NFT_CT_STATUS == 2 && NFT_CT_MARK == 3);
 
-void encodeCt(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+void encodeCt(nftnl_expr* e, const Fields& o, const std::string& path) {
   uint32_t key = keyIndex(getString(o, "key", path), kKeys, kKeyCount, path + ".key");
   nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
   auto dreg = getOptReg(o, "dreg", path);

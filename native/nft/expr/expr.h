@@ -16,12 +16,13 @@
 #include <string_view>
 #include <vector>
 
+#include "nft/optape.h"
 #include "nft/tape.h"
 
 namespace netcg::nft::expr {
 
 // Fills an expression already allocated with the kind's kernel name.
-using Encoder = void (*)(nftnl_expr* e, const Napi::Object& o, const std::string& path);
+using Encoder = void (*)(nftnl_expr* e, const Fields& o, const std::string& path);
 // Writes the members after `type` into the open object on `out` (key() then a
 // value, per member); returns false for "unknown variant" (the caller rolls back).
 // No napi here: see nft/tape.h for why.
@@ -39,7 +40,7 @@ extern const Kind kMeta, kCmp, kPayload, kImmediate, kBitwise, kLookup, kCounter
 
 // Encodes one JS expression; the caller owns the result (until nftnl_rule_add_expr).
 // Throws InputError naming `path`.
-nftnl_expr* encode(const Napi::Object& o, const std::string& path);
+nftnl_expr* encode(const Fields& o, const std::string& path);
 // Writes one kernel expression as an object on `out`; never throws for malformed
 // or unknown input (an unknown one is { type, unknown: true }).
 void decode(const nftnl_expr* e, Tape& out);
@@ -68,8 +69,8 @@ bool putVerdict(Tape& t, const char* k, int32_t code, const char* chain);
 
 // ---- encoder helpers
 // A register number: NFT_REG_VERDICT..NFT_REG32_15 (0..23).
-uint32_t getReg(const Napi::Object& o, const char* key, const std::string& path);
-std::optional<uint32_t> getOptReg(const Napi::Object& o, const char* key, const std::string& path);
+uint32_t getReg(const Fields& o, const char* key, const std::string& path);
+std::optional<uint32_t> getOptReg(const Fields& o, const char* key, const std::string& path);
 // Index of `name` in `names` (a table indexed by kernel value; nullptr = unnamed).
 uint32_t keyIndex(const std::string& name, const char* const* names, size_t count, const std::string& path);
 // Name for kernel value `v`, nullptr when out of the table or unnamed.

@@ -8,7 +8,7 @@ namespace netcg::nft::expr {
 
 namespace {
 
-void encodeFib(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+void encodeFib(nftnl_expr* e, const Fields& o, const std::string& path) {
   nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, getU32(o, "flags", path));
   nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, getU32(o, "result", path));
   nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, getReg(o, "dreg", path));

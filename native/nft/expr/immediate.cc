@@ -10,7 +10,7 @@ namespace netcg::nft::expr {
 
 namespace {
 
-void encodeImmediate(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+void encodeImmediate(nftnl_expr* e, const Fields& o, const std::string& path) {
   uint32_t dreg = getReg(o, "dreg", path);
   nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
   auto verdict = getOptObject(o, "verdict", path);

@@ -9,7 +9,7 @@ namespace netcg::nft::expr {
 
 namespace {
 
-void encodeLookup(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+void encodeLookup(nftnl_expr* e, const Fields& o, const std::string& path) {
   nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, getReg(o, "sreg", path));
   std::string set = getString(o, "set", path);
   if (set.empty() || set.size() > 255) throw InputError{path + ".set", "invalid set name"};

@@ -7,7 +7,7 @@ namespace netcg::nft::expr {
 
 namespace {
 
-void encodeMasq(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+void encodeMasq(nftnl_expr* e, const Fields& o, const std::string& path) {
   auto min = getOptReg(o, "regProtoMin", path);
   auto max = getOptReg(o, "regProtoMax", path);
   if (max && !min) throw InputError{path + ".regProtoMax", "needs regProtoMin"};

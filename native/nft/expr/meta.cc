@@ -18,7 +18,7 @@ const char* const kKeys[] = {
 };
 constexpr size_t kKeyCount = sizeof kKeys / sizeof kKeys[0];
 
-void encodeMeta(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+void encodeMeta(nftnl_expr* e, const Fields& o, const std::string& path) {
   nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, keyIndex(getString(o, "key", path), kKeys, kKeyCount, path + ".key"));
   auto dreg = getOptReg(o, "dreg", path);
   auto sreg = getOptReg(o, "sreg", path);

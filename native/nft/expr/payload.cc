@@ -14,7 +14,7 @@ namespace {
 const char* const kBases[] = {"ll", "network", "transport"};
 constexpr size_t kBaseCount = sizeof kBases / sizeof kBases[0];
 
-void encodePayload(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+void encodePayload(nftnl_expr* e, const Fields& o, const std::string& path) {
   nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, keyIndex(getString(o, "base", path), kBases, kBaseCount, path + ".base"));
   nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, getU32(o, "offset", path));
   uint32_t len = getU32(o, "len", path);

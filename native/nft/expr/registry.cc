@@ -30,7 +30,7 @@ const void* sized(const nftnl_expr* e, uint16_t attr, uint32_t size) {
 
 }  // namespace
 
-nftnl_expr* encode(const Napi::Object& o, const std::string& path) {
+nftnl_expr* encode(const Fields& o, const std::string& path) {
   std::string type = getString(o, "type", path);
   const Kind* kind = findKind(type.c_str());
   if (kind == nullptr) throw InputError{path + ".type", "unknown expression type '" + type + "'"};
@@ -119,14 +119,14 @@ std::optional<std::string_view> readStr(const nftnl_expr* e, uint16_t attr) {
   return std::string_view(p, size_t(static_cast<const char*>(nul) - p));
 }
 
-uint32_t getReg(const Napi::Object& o, const char* key, const std::string& path) {
+uint32_t getReg(const Fields& o, const char* key, const std::string& path) {
   uint32_t r = getU32(o, key, path);
   if (r > NFT_REG32_15) throw InputError{path + "." + key, "register out of range (0..23)"};
   return r;
 }
 
-std::optional<uint32_t> getOptReg(const Napi::Object& o, const char* key, const std::string& path) {
-  if (o.Get(key).IsUndefined()) return std::nullopt;
+std::optional<uint32_t> getOptReg(const Fields& o, const char* key, const std::string& path) {
+  if (!has(o, key)) return std::nullopt;
   return getReg(o, key, path);
 }
 

@@ -8,7 +8,7 @@ namespace netcg::nft::expr {
 
 namespace {
 
-void encodeReject(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+void encodeReject(nftnl_expr* e, const Fields& o, const std::string& path) {
   nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, getU32(o, "rejectType", path));
   uint32_t code = getU32(o, "code", path);
   if (code > 255) throw InputError{path + ".code", "must be 0..255"};

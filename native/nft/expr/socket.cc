@@ -17,7 +17,7 @@ namespace {
 const char* const kKeys[] = {"transparent", "mark", "wildcard", "cgroupv2"};
 constexpr size_t kKeyCount = sizeof kKeys / sizeof kKeys[0];
 
-void encodeSocket(nftnl_expr* e, const Napi::Object& o, const std::string& path) {
+void encodeSocket(nftnl_expr* e, const Fields& o, const std::string& path) {
   uint32_t key = keyIndex(getString(o, "key", path), kKeys, kKeyCount, path + ".key");
   nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_KEY, key);
   nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_DREG, getReg(o, "dreg", path));
