@@ -4,7 +4,7 @@
 // v2-only ones). Members are matched by the cgroup's ID, which the kernel assigns
 // at mkdir: a deleted and re-created cgroup has a new ID, so IDs are read after
 // the cgroups exist and are never cached across applies.
-import { chownSync, existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { NetcgError } from '../errors.js';
@@ -12,7 +12,7 @@ import type { CgroupSpec } from '../model.js';
 import { addon } from '../native/index.js';
 import { findCgroup2Mount, readCgroupMounts, type CgroupMount } from './mountinfo.js';
 import { cgroupPids, type CgroupChange } from './netcls.js';
-import { lookupUser } from './users.js';
+import { handToOwner } from './owner.js';
 
 /**
  * The files a delegatee must own (Documentation/admin-guide/cgroup-v2.rst,
@@ -44,16 +44,8 @@ export function ensureV2ProfileCgroup(root: string, spec: CgroupSpec): CgroupCha
       mkdirSync(dir, { mode: 0o755 });
       action = 'created';
     }
-    if (spec.owner !== undefined) {
-      const user = lookupUser(spec.owner);
-      if (!user) throw new NetcgError('ENOUSER', `profile ${spec.profile}: owner '${spec.owner}' is not a user on this host`);
-      for (const p of [dir, ...DELEGATED_FILES.map((f) => join(dir, f))]) {
-        const st = statSync(p);
-        if (st.uid !== user.uid || st.gid !== user.gid) {
-          chownSync(p, user.uid, user.gid);
-          if (action === 'unchanged') action = 'updated';
-        }
-      }
+    if (spec.owner !== undefined && handToOwner(spec.profile, spec.owner, [dir, ...DELEGATED_FILES.map((f) => join(dir, f))])) {
+      if (action === 'unchanged') action = 'updated';
     }
   } catch (err) {
     if (err instanceof NetcgError) throw err;

@@ -2,13 +2,13 @@
 //   mkdir /sys/fs/cgroup/net_cls/<name>; echo <classid> > net_cls.classid; chown <user> tasks
 // done with plain file operations (no process spawned), mounting the hierarchy
 // first when the host has not.
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { NetcgError } from '../errors.js';
 import type { CgroupSpec } from '../model.js';
 import { findNetClsMount, readCgroupMounts, type CgroupMount } from './mountinfo.js';
-import { lookupUser } from './users.js';
+import { handToOwner } from './owner.js';
 
 export interface NetClsHierarchy {
   mountPoint: string;
@@ -70,18 +70,9 @@ export function ensureProfileCgroup(root: string, spec: CgroupSpec): CgroupChang
       writeFileSync(join(dir, 'net_cls.classid'), `${spec.classid}\n`, { flag: 'r+' });
       if (action === 'unchanged') action = 'updated';
     }
-    if (spec.owner !== undefined) {
-      const user = lookupUser(spec.owner);
-      if (!user) throw new NetcgError('ENOUSER', `profile ${spec.profile}: owner '${spec.owner}' is not a user on this host`);
-      // The recipe's `chown md: tasks`: the owner may move its own processes in, nothing more.
-      for (const f of ['tasks', 'cgroup.procs']) {
-        const p = join(dir, f);
-        const st = statSync(p);
-        if (st.uid !== user.uid || st.gid !== user.gid) {
-          chownSync(p, user.uid, user.gid);
-          if (action === 'unchanged') action = 'updated';
-        }
-      }
+    // The recipe's `chown md: tasks`: the owner may move its own processes in, nothing more.
+    if (spec.owner !== undefined && handToOwner(spec.profile, spec.owner, ['tasks', 'cgroup.procs'].map((f) => join(dir, f)))) {
+      if (action === 'unchanged') action = 'updated';
     }
   } catch (err) {
     if (err instanceof NetcgError) throw err;

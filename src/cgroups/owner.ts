@@ -1,0 +1,23 @@
+// Handing a profile cgroup's control files to its `owner`, for both hierarchies:
+// net_cls gets the recipe's `chown md: tasks` (tasks, cgroup.procs); cgroup v2 gets
+// the kernel's delegation set (the directory, cgroup.procs, cgroup.threads,
+// cgroup.subtree_control). Only what differs is changed, so re-applies are no-ops.
+import { chownSync, statSync } from 'node:fs';
+
+import { NetcgError } from '../errors.js';
+import { lookupUser } from './users.js';
+
+/** Chowns `paths` to `owner`; returns whether anything changed. */
+export function handToOwner(profile: string, owner: string, paths: string[]): boolean {
+  const user = lookupUser(owner);
+  if (!user) throw new NetcgError('ENOUSER', `profile ${profile}: owner '${owner}' is not a user on this host`);
+  let changed = false;
+  for (const p of paths) {
+    const st = statSync(p);
+    if (st.uid !== user.uid || st.gid !== user.gid) {
+      chownSync(p, user.uid, user.gid);
+      changed = true;
+    }
+  }
+  return changed;
+}
