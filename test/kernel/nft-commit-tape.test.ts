@@ -2,31 +2,21 @@
 // real kernel, in a throwaway namespace: the tape must be a pure speed-up, so each
 // test runs the same ops both ways (plain objects and tape) and requires the same
 // kernel state, the same failing op, and the same input error.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 
-import { createNetns, type Netns } from '../helpers/netns.js';
+import { type Netns } from '../helpers/netns.js';
+import { bytes, ifname, u32le, useNetnsHandle } from '../helpers/handle.js';
 import { compile } from '../../src/compile/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { replaceTableOps } from '../../src/backends/netlink.js';
 import { encodeOps } from '../../src/native/optape.js';
-import { NetlinkError, openHandle, type Expr, type NetlinkHandle, type NftDump, type NftHook, type NftOp } from '../../src/native/index.js';
+import { NetlinkError, type Expr, type NetlinkHandle, type NftDump, type NftHook, type NftOp } from '../../src/native/index.js';
 
-const b = (...bytes: number[]) => Buffer.from(bytes);
-const u32le = (n: number) => { const x = Buffer.alloc(4); x.writeUInt32LE(n); return x; };
-const ifname = (name: string) => { const x = Buffer.alloc(16); x.write(name); return x; };
+const b = bytes;
 
 let ns: Netns;
 let h: NetlinkHandle;
-
-beforeAll(() => {
-  ns = createNetns('nctp');
-  h = openHandle(ns.path);
-});
-
-afterAll(() => {
-  h?.close();
-  ns?.remove();
-});
+useNetnsHandle('nctp', (made) => ({ ns, h } = made));
 
 type Mode = 'objects' | 'tape';
 const modes: Mode[] = ['objects', 'tape'];

@@ -1,27 +1,18 @@
 // nftCommit / nftDump against the real kernel, in a throwaway namespace:
 // all-or-nothing batches, errors that point at the failing op, the genid guard,
 // maps with verdict elements, and dumps far larger than one netlink message.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 
-import { createNetns, type Netns } from '../helpers/netns.js';
-import { NetlinkError, openHandle, type NetlinkHandle, type NftOp } from '../../src/native/index.js';
+import type { Netns } from '../helpers/netns.js';
+import { u32le, useNetnsHandle } from '../helpers/handle.js';
+import { NetlinkError, type NetlinkHandle, type NftOp } from '../../src/native/index.js';
 
-const u32le = (n: number) => { const x = Buffer.alloc(4); x.writeUInt32LE(n); return x; };
 // nft's userdata for `typeof meta cgroup : verdict` (see nft-expr-roundtrip.test.ts).
 const cgroupVmapUserdata = Buffer.from('000401000000010400000000030e000409000000010600041700000004080004010000000100060400000000', 'hex');
 
 let ns: Netns;
 let h: NetlinkHandle;
-
-beforeAll(() => {
-  ns = createNetns('nccm');
-  h = openHandle(ns.path);
-});
-
-afterAll(() => {
-  h?.close();
-  ns?.remove();
-});
+useNetnsHandle('nccm', (made) => ({ ns, h } = made));
 
 function caught(fn: () => unknown): NetlinkError {
   try {

@@ -2,27 +2,17 @@
 // and the decoded expressions must deep-equal what was sent. Each kind gets its
 // own table in one throwaway namespace, in a chain whose hook the kernel accepts
 // for that expression.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 
-import { createNetns, type Netns } from '../helpers/netns.js';
-import { openHandle, type Expr, type NetlinkHandle, type NftHook, type NftOp } from '../../src/native/index.js';
+import { type Netns } from '../helpers/netns.js';
+import { bytes, ifname, u32le, useNetnsHandle } from '../helpers/handle.js';
+import { type Expr, type NetlinkHandle, type NftHook, type NftOp } from '../../src/native/index.js';
 
-const b = (...bytes: number[]) => Buffer.from(bytes);
-const u32le = (n: number) => { const x = Buffer.alloc(4); x.writeUInt32LE(n); return x; };
-const ifname = (name: string) => { const x = Buffer.alloc(16); x.write(name); return x; };
+const b = bytes;
 
 let ns: Netns;
 let h: NetlinkHandle;
-
-beforeAll(() => {
-  ns = createNetns('ncrt');
-  h = openHandle(ns.path);
-});
-
-afterAll(() => {
-  h?.close();
-  ns?.remove();
-});
+useNetnsHandle('ncrt', (made) => ({ ns, h } = made));
 
 let tableSeq = 0;
 
