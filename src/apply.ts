@@ -11,6 +11,9 @@
 //      refuses the batch (ERESTART) and apply re-reads and re-plans;
 //   4. rtnetlink removals; if one fails, the table is planned back to what it was
 //      and the additions are undone.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 import type { Config, MatchKind } from './config/index.js';
 import { compile, compileSysctls } from './compile/index.js';
 import { ensureSysctls, type SysctlChange } from './sysctls.js';
@@ -243,6 +246,11 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
     let p: Plan;
     let current: ReadState;
     try {
+      // A parent directory this apply creates is removed on rollback too (after its
+      // profile cgroups: undo runs in reverse), so a failed apply leaves no cgroup.
+      for (const root of new Set(specs.map(rootOf))) {
+        if (!existsSync(join(root, config.cgroupParent))) undo.push(() => removeParentIfEmpty(root, config.cgroupParent));
+      }
       for (const spec of specs) {
         const root = rootOf(spec);
         const change = spec.hierarchy === 'net_cls' ? ensureProfileCgroup(root, spec) : ensureV2ProfileCgroup(root, spec);
