@@ -10,6 +10,7 @@
 
 #include "attrs.h"
 #include "decode.h"
+#include "dump.h"
 #include "rtnl.h"
 
 namespace netcg::rtnl {
@@ -48,18 +49,9 @@ std::optional<DecodedLink> decodeLink(const nlmsghdr* msg) {
 }
 
 Napi::Array linkDump(Napi::Env env, NetlinkSocket& s) {
-  char buf[kRequestBufSize];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_GETLINK;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  nlh->nlmsg_seq = s.nextSeq();
-  auto* req = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  req->ifi_family = AF_UNSPEC;
-
-  std::vector<DecodedLink> links;
-  s.request(buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [&](const nlmsghdr* msg) {
-    if (auto l = decodeLink(msg)) links.push_back(std::move(*l));
-  }, "rtnl.link.dump");
+  const auto links = dumpAll<ifinfomsg>(
+      s, RTM_GETLINK, "rtnl.link.dump", [](ifinfomsg& h) { h.ifi_family = AF_UNSPEC; },
+      [](const nlmsghdr* msg) { return decodeLink(msg); });
 
   Napi::Array out = Napi::Array::New(env, links.size());
   for (size_t i = 0; i < links.size(); ++i) {

@@ -9,6 +9,7 @@
 
 #include "attrs.h"
 #include "decode.h"
+#include "dump.h"
 #include "rtnl.h"
 
 namespace netcg::rtnl {
@@ -124,18 +125,9 @@ void routeChange(NetlinkSocket& s, const Napi::Object& route, bool add) {
 Napi::Array routeDump(Napi::Env env, NetlinkSocket& s, int family, std::optional<uint32_t> table) {
   const int af = afFromFamily(static_cast<uint32_t>(family), "routeDump");
 
-  char buf[kRequestBufSize];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_GETROUTE;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  nlh->nlmsg_seq = s.nextSeq();
-  auto* req = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-  req->rtm_family = static_cast<uint8_t>(af);
-
-  std::vector<DecodedRoute> routes;
-  s.request(buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [&](const nlmsghdr* msg) {
-    if (auto r = decodeRoute(msg, af, table)) routes.push_back(std::move(*r));
-  }, "rtnl.route.dump");
+  const auto routes = dumpAll<rtmsg>(
+      s, RTM_GETROUTE, "rtnl.route.dump", [af](rtmsg& h) { h.rtm_family = static_cast<uint8_t>(af); },
+      [af, table](const nlmsghdr* msg) { return decodeRoute(msg, af, table); });
 
   Napi::Array out = Napi::Array::New(env, routes.size());
   for (size_t i = 0; i < routes.size(); ++i) {

@@ -8,6 +8,7 @@
 
 #include "attrs.h"
 #include "decode.h"
+#include "dump.h"
 #include "rtnl.h"
 
 namespace netcg::rtnl {
@@ -116,18 +117,9 @@ void ruleChange(NetlinkSocket& s, const Napi::Object& rule, bool add) {
 Napi::Array ruleDump(Napi::Env env, NetlinkSocket& s, int family) {
   const int af = afFromFamily(static_cast<uint32_t>(family), "ruleDump");
 
-  char buf[kRequestBufSize];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_GETRULE;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  nlh->nlmsg_seq = s.nextSeq();
-  auto* frh = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
-  frh->family = static_cast<uint8_t>(af);
-
-  std::vector<DecodedRule> rules;
-  s.request(buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [&](const nlmsghdr* msg) {
-    if (auto r = decodeRule(msg, af)) rules.push_back(std::move(*r));
-  }, "rtnl.rule.dump");
+  const auto rules = dumpAll<fib_rule_hdr>(
+      s, RTM_GETRULE, "rtnl.rule.dump", [af](fib_rule_hdr& h) { h.family = static_cast<uint8_t>(af); },
+      [af](const nlmsghdr* msg) { return decodeRule(msg, af); });
 
   Napi::Array out = Napi::Array::New(env, rules.size());
   for (size_t i = 0; i < rules.size(); ++i) {

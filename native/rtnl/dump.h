@@ -1,0 +1,38 @@
+// One rtnetlink dump request, shared by ruleDump, routeDump and linkDump: the
+// request is the same in all three (a GET with NLM_F_DUMP and a family header),
+// only the header struct and the decoder differ.
+#pragma once
+
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "../netlink/socket.h"
+#include "attrs.h"
+
+namespace netcg::rtnl {
+
+// Sends `type` (RTM_GETRULE/GETROUTE/GETLINK) as a dump whose extra header is a
+// zeroed `Header` prepared by `fill`, and returns every reply `decode` accepts
+// (it returns nullopt for messages that are not ours to report).
+template <typename Header, typename Fill, typename Decode>
+auto dumpAll(NetlinkSocket& s, uint16_t type, const char* op, Fill fill, Decode decode) {
+  using Decoded = typename decltype(decode(static_cast<const nlmsghdr*>(nullptr)))::value_type;
+  char buf[kRequestBufSize];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  nlh->nlmsg_seq = s.nextSeq();
+  fill(*static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header))));
+  std::vector<Decoded> out;
+  s.request(buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [&](const nlmsghdr* msg) {
+    if (auto d = decode(msg)) out.push_back(std::move(*d));
+  }, op);
+  return out;
+}
+
+}  // namespace netcg::rtnl
