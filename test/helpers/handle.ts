@@ -1,8 +1,8 @@
 // A throwaway namespace plus an addon handle bound to it, for the addon's kernel
 // tests: created in beforeAll, closed and removed in afterAll even on failure.
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
-import { openHandle, type NetlinkHandle } from '../../src/native/index.js';
+import { NetlinkError, openHandle, type NetlinkHandle } from '../../src/native/index.js';
 import { createNetns, type Netns } from './netns.js';
 
 export interface NsHandle {
@@ -38,3 +38,14 @@ export const ifname = (name: string) => {
   x.write(name);
   return x;
 };
+
+/** Runs `fn`, which must throw a NetlinkError, and returns that error for its fields to be checked. */
+export function caught(fn: () => unknown): NetlinkError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NetlinkError);
+    return e as NetlinkError;
+  }
+  throw new Error('expected a NetlinkError');
+}

@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 
 import { type Netns } from '../helpers/netns.js';
-import { bytes, ifname, u32le, useNetnsHandle } from '../helpers/handle.js';
+import { bytes, ifname, u32le, caught, useNetnsHandle } from '../helpers/handle.js';
 import { compile } from '../../src/compile/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { replaceTableOps } from '../../src/backends/netlink.js';
@@ -27,15 +27,6 @@ function commit(mode: Mode, ops: NftOp[], genid?: number): void {
   else h.nftCommit(ops, opts);
 }
 
-function caught(fn: () => unknown): NetlinkError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NetlinkError);
-    return e as NetlinkError;
-  }
-  throw new Error('expected a NetlinkError');
-}
 
 /** A dump with the kernel-chosen handles removed, so two tables can be compared. */
 function contentOf(table: string): unknown {

@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'vitest';
 
 import type { Netns } from '../helpers/netns.js';
-import { u32le, useNetnsHandle } from '../helpers/handle.js';
+import { u32le, caught, useNetnsHandle } from '../helpers/handle.js';
 import { NetlinkError, type NetlinkHandle, type NftOp } from '../../src/native/index.js';
 
 // nft's userdata for `typeof meta cgroup : verdict` (see nft-expr-roundtrip.test.ts).
@@ -14,15 +14,6 @@ let ns: Netns;
 let h: NetlinkHandle;
 useNetnsHandle('nccm', (made) => ({ ns, h } = made));
 
-function caught(fn: () => unknown): NetlinkError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(NetlinkError);
-    return e as NetlinkError;
-  }
-  throw new Error('expected a NetlinkError');
-}
 
 describe('one transaction', () => {
   test('a batch whose 3rd op fails applies nothing and names that op', () => {
