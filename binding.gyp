@@ -8,6 +8,8 @@
         "native/errors.cc",
         "native/js.cc",
         "native/netlink/socket.cc",
+        "native/netlink/events.cc",
+        "native/netlink/monitor.cc",
         "native/nft/batch.cc",
         "native/nft/dump.cc",
         "native/nft/genid.cc",

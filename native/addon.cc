@@ -3,6 +3,7 @@
 
 #include "errors.h"
 #include "handle.h"
+#include "netlink/monitor.h"
 #include "proc/proc.h"
 
 namespace {
@@ -20,6 +21,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
 Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init, "init"));
   exports.Set("NetlinkHandle", netcg::NetlinkHandle::Define(env));
+  exports.Set("NetlinkMonitor", netcg::DefineNetlinkMonitor(env));
   exports.Set("exec", Napi::Function::New(env, netcg::proc::Exec, "exec"));
   exports.Set("mount", Napi::Function::New(env, netcg::proc::Mount, "mount"));
   exports.Set("CgroupProcs", netcg::proc::DefineCgroupProcs(env));

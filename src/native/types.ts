@@ -179,6 +179,48 @@ export interface NativeAddon {
   pidfdWait(pidfd: number, nonblocking?: boolean): PidfdWaitResult;
   /** Calls onExit() once when the process behind `pidfd` exits (uv_poll in Node's loop); then reap with pidfdWait. */
   PidfdWatch: new (pidfd: number, onExit: () => void) => PidfdWatch;
+  /**
+   * Subscribes, in the namespace at `opts.netns` (default: ours), to rtnetlink link, address (v4/v6),
+   * route (v4/v6) and rule (v4/v6) notifications and to nf_tables' notifications, and calls
+   * onEvents(batch) from Node's event loop (uv_poll, no thread, no polling) each time the sockets
+   * become readable, with everything queued. `rcvbuf` replaces the receive buffer size (default
+   * 8 MiB, SO_RCVBUFFORCE); a full buffer shows as an `overrun` event.
+   */
+  NetlinkMonitor: new (opts: NetlinkMonitorOptions | undefined, onEvents: (events: NetlinkEvent[]) => void) => NetlinkMonitor;
+}
+
+export interface NetlinkMonitorOptions {
+  netns?: string;
+  rcvbuf?: number;
+}
+
+/** What the kernel announced, as it said it (no interpretation). Family: 4 | 6 for rtnetlink. */
+export type NetlinkEvent =
+  | { source: 'link'; type: 'new' | 'del'; ifindex: number; ifname?: string; up: boolean; running: boolean }
+  | { source: 'addr'; type: 'new' | 'del'; ifindex: number; family: 4 | 6; address?: string; prefixLen: number }
+  | {
+      source: 'route'; type: 'new' | 'del'; family: 4 | 6; table: number; dst: string; dstLen: number;
+      /** RTPROT_* of the route; routeType: RTN_* (1 unicast, 7 unreachable, ...). */
+      protocol: number; routeType: number; oif?: number;
+    }
+  | { source: 'rule'; type: 'new' | 'del'; family: 4 | 6; table: number; priority?: number; fwmark?: number; protocol?: number }
+  /** One nf_tables notification; `chain` for chains and rules, `set` for sets and elements. */
+  | { source: 'nft'; type: NftEventType; family?: NftFamily; table?: string; chain?: string; set?: string }
+  /** Sent after each nf_tables commit: the new generation and who committed it. */
+  | { source: 'nft'; type: 'newgen'; genid?: number; pid?: number; comm?: string }
+  /** The receive buffer overflowed: events of `bus` were lost, so anything may have changed. */
+  | { source: 'overrun'; bus: 'rtnl' | 'nft' };
+
+export type NftEventType =
+  | 'newtable' | 'deltable' | 'newchain' | 'delchain' | 'newrule' | 'delrule' | 'newset' | 'delset'
+  | 'newsetelem' | 'delsetelem' | 'newobj' | 'delobj' | 'newflowtable' | 'delflowtable';
+
+export interface NetlinkMonitor {
+  /** Stops watching and closes the sockets (idempotent); onEvents is not called again. */
+  close(): void;
+  /** Like a socket: by default the monitor keeps the event loop alive. */
+  unref(): NetlinkMonitor;
+  ref(): NetlinkMonitor;
 }
 
 /** One PID's outcome: each PID is one write(2), so one refusal never stops the others. */
