@@ -1,12 +1,14 @@
 // Seed corpus capture: dumps what the fuzz target decodes (nf_tables tables,
 // chains, rules, sets, elements; ip rules, routes, links) plus a kernel error
-// with extended ACK, from the network namespace it runs in, and saves the raw
-// reply datagrams in the fuzz input format (input.h).
+// with extended ACK and the answers to nf_tables batches (acked, refused by one
+// message, refused for a stale genid), from the network namespace it runs in,
+// and saves the raw reply datagrams in the fuzz input format (input.h).
 //
 //   nsenter --net=/run/netns/X capture OUTDIR      (see scripts/fuzz-capture.sh)
 //
 // Port id and sequence numbers are rewritten to the fuzz target's constants so
 // the seeds reach the decoders instead of stopping at the "foreign reply" check.
+#include <arpa/inet.h>  // before the linux/ headers: both define in_addr
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <libnftnl/set.h>
@@ -67,6 +69,63 @@ std::vector<Datagram> exchange(int bus, const std::function<void(nlmsghdr*)>& bu
   }
   mnl_socket_close(nl);
   return out;
+}
+
+// Sends one nf_tables batch: BEGIN (seq kSeq, with `genid` when non-zero), one
+// message per op, END; like nft/batch.cc, only the last op asks for an ack.
+// Returns every reply queued once sendmsg is back (nfnetlink answers a batch
+// synchronously), with the port id rewritten; the seqs are already the target's.
+using BuildOp = std::function<nlmsghdr*(char* at, uint32_t seq)>;
+std::vector<Datagram> batch(const std::vector<BuildOp>& ops, bool capAck, uint32_t genid = 0) {
+  mnl_socket* nl = mnl_socket_open(NETLINK_NETFILTER);
+  if (nl == nullptr || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) die("netlink socket");
+  int one = 1, cap = capAck ? 1 : 0;
+  setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_CAP_ACK, &cap, sizeof cap);
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  size_t used = 0;
+  uint32_t seq = netcg::fuzz::kSeq;
+  nlmsghdr* begin = nftnl_batch_begin(buf.data(), seq++);
+  if (genid != 0) mnl_attr_put_u32(begin, NFNL_BATCH_GENID, htonl(genid));
+  used += NLMSG_ALIGN(begin->nlmsg_len);
+  for (size_t i = 0; i < ops.size(); i++) {
+    nlmsghdr* m = ops[i](buf.data() + used, seq++);
+    if (i + 1 == ops.size()) m->nlmsg_flags |= NLM_F_ACK;
+    used += NLMSG_ALIGN(m->nlmsg_len);
+  }
+  used += NLMSG_ALIGN(nftnl_batch_end(buf.data() + used, seq)->nlmsg_len);
+  if (mnl_socket_sendto(nl, buf.data(), used) < 0) die("send batch");
+  std::vector<Datagram> out;
+  for (;;) {
+    Datagram d(MNL_SOCKET_BUFFER_SIZE);
+    ssize_t n = recv(mnl_socket_get_fd(nl), d.data(), d.size(), MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n < 0) die("recv batch");
+    d.resize(size_t(n));
+    int left = int(n);
+    for (auto* m = reinterpret_cast<nlmsghdr*>(d.data()); mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left))
+      m->nlmsg_pid = netcg::fuzz::kPortId;
+    out.push_back(std::move(d));
+  }
+  mnl_socket_close(nl);
+  return out;
+}
+
+BuildOp tableOp(uint16_t type, const char* table) {
+  return [=](char* at, uint32_t seq) {
+    nlmsghdr* m = nftnl_nlmsg_build_hdr(at, type, NFPROTO_INET, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, seq);
+    mnl_attr_put_strz(m, NFTA_TABLE_NAME, table);
+    return m;
+  };
+}
+
+BuildOp chainOp(uint16_t type, const char* table, const char* chain) {
+  return [=](char* at, uint32_t seq) {
+    nlmsghdr* m = nftnl_nlmsg_build_hdr(at, type, NFPROTO_INET, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0, seq);
+    mnl_attr_put_strz(m, NFTA_CHAIN_TABLE, table);
+    mnl_attr_put_strz(m, NFTA_CHAIN_NAME, chain);
+    return m;
+  };
 }
 
 void save(const std::string& dir, const std::string& name, Decoder which, uint8_t options,
@@ -161,5 +220,17 @@ int main(int argc, char** argv) {
     }, capped);
     save(dir, capped ? "ack-enoent-capped" : "ack-enoent", Decoder::Ack, 0, acks);
   }
+
+  // nf_tables batches (options: the message count, see input.h): acked; refused
+  // by its second op (ENOENT with extended ACK, echoed request or capped); refused
+  // whole on BEGIN's seq for a stale generation id (ERESTART).
+  save(dir, "batch-acked", Decoder::BatchAcks, 1,
+       batch({tableOp(NFT_MSG_NEWTABLE, "fz"), chainOp(NFT_MSG_NEWCHAIN, "fz", "c")}, true));
+  for (bool capped : {false, true}) {
+    auto acks = batch({tableOp(NFT_MSG_NEWTABLE, "fz2"), chainOp(NFT_MSG_DELCHAIN, "fz2", "no-such-chain"),
+                       chainOp(NFT_MSG_NEWCHAIN, "fz2", "c")}, capped);
+    save(dir, capped ? "batch-enoent-capped" : "batch-enoent", Decoder::BatchAcks, 2, acks);
+  }
+  save(dir, "batch-stale-genid", Decoder::BatchAcks, 0, batch({tableOp(NFT_MSG_NEWTABLE, "fz3")}, true, 0xfffffff0));
   return 0;
 }

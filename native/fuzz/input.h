@@ -1,7 +1,10 @@
 // The fuzz input format, shared by the fuzz target and the capture helper:
 //
 //   u8  decoder   (Decoder below, modulo its count)
-//   u8  options   bit 0: filter on table "netcg"; bit 1: filter on family inet
+//   u8  options   nft dumps: bit 0: filter on table "netcg"; bit 1: on family inet.
+//                 BatchAcks: bits 0-2: the batch has 3 + that many messages
+//                 (BEGIN, ops' messages, END; seqs from kSeq); bit 3: each op
+//                 made two messages (as a chunked element list does)
 //   then datagrams, each: u16 length (little endian), that many bytes
 //   (a last datagram shorter than its length takes what is left)
 //
@@ -18,6 +21,7 @@ enum class Decoder : uint8_t {
   NftTables, NftChains, NftRules, NftSets, NftElements,
   RtRules4, RtRules6, RtRoutes4, RtRoutes6, RtLinks,
   Ack,  // a non-dump request's acknowledgements (errors, extended ACK)
+  BatchAcks,  // an nf_tables batch's answer (nft/batch_reply.h), shape from options
   Count
 };
 
@@ -25,5 +29,9 @@ constexpr uint32_t kPortId = 4242;
 constexpr uint32_t kSeq = 1000;
 // Ack requests span [kSeq, kSeq + kAckSpan - 1], as a batch of that many messages would.
 constexpr uint32_t kAckSpan = 3;
+
+// BatchAcks: the number of messages in the batch, BEGIN and END included.
+constexpr uint32_t batchMessages(uint8_t options) { return 3 + (options & 7); }
+constexpr bool batchOpsSpanTwo(uint8_t options) { return (options & 8) != 0; }
 
 }  // namespace netcg::fuzz

@@ -2,7 +2,8 @@
 // very code the addon runs on a dump's replies — ReplyReader (the receive loop's
 // message walk: NLMSG_ERROR/DONE, extended ACK, seq/port checks, multi-part), the
 // nf_tables DumpDecoder (libnftnl parse + our expression decoders, writing a tape)
-// and the rtnetlink decodeRule/Route/Link. Built with ASan+UBSan (scripts/fuzz.sh):
+// and the rtnetlink decodeRule/Route/Link — and on a commit's answer: the
+// nf_tables BatchReplyReader (nft/batch_reply.h). Built with ASan+UBSan (scripts/fuzz.sh):
 // any crash, out-of-bounds read or undefined behaviour is a finding; errors
 // (NetlinkFailure) are the expected outcome for bad input.
 //
@@ -24,6 +25,7 @@
 
 #include "fuzz/input.h"
 #include "netlink/socket.h"
+#include "nft/batch_reply.h"
 #include "nft/decode.h"
 #include "nft/tape.h"
 #include "rtnl/decode.h"
@@ -211,6 +213,25 @@ void decodeRtnl(fuzz::Decoder which, const Datagrams& in) {
   (void)reported;
 }
 
+// The answer to a batch as nft/batch.cc reads it after its sendmsg. A failure
+// must name a real errno and an op of the batch (or none, for BEGIN/END).
+void decodeBatchAcks(uint8_t options, const Datagrams& in) {
+  const uint32_t count = fuzz::batchMessages(options), begin = fuzz::kSeq, end = begin + count - 1;
+  const uint32_t span = fuzz::batchOpsSpanTwo(options) ? 2 : 1;
+  auto opOf = [&](size_t m) -> int64_t {
+    if (m >= count) bad("batch reply mapped outside the batch");
+    return m == 0 || m == count - 1 ? -1 : int64_t((m - 1) / span);
+  };
+  nft::BatchReplyReader reader(fuzz::kPortId, begin, end, end - 1, opOf, "fuzz");
+  try {
+    for (const auto& d : in.list) reader.feed(d.data(), d.size());
+    reader.finish();
+  } catch (const NetlinkFailure& f) {
+    if (f.errnum <= 0 || f.errnum > 4095) bad("batch failure without an errno");
+    if (f.failedIndex < -1 || f.failedIndex > int64_t(count)) bad("batch failure names no op");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -227,6 +248,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case fuzz::Decoder::Ack:
       drive(in, false, fuzz::kSeq + fuzz::kAckSpan - 1, [](const nlmsghdr*) {});
       break;
+    case fuzz::Decoder::BatchAcks: decodeBatchAcks(options, in); break;
     default: decodeRtnl(which, in); break;
   }
   return 0;

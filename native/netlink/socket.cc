@@ -1,6 +1,8 @@
 // One netlink socket inside one network namespace, with a strict receive loop.
 #include "netlink/socket.h"
 
+#include "netlink/ack.h"
+
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -71,47 +73,6 @@ void growBuffer(int fd, int optForce, int optPlain, int bytes) {
   // *FORCE ignores rmem_max/wmem_max but needs CAP_NET_ADMIN; fall back quietly.
   if (setsockopt(fd, SOL_SOCKET, optForce, &bytes, sizeof bytes) != 0)
     setsockopt(fd, SOL_SOCKET, optPlain, &bytes, sizeof bytes);
-}
-
-void parseExtAck(const nlmsghdr* nlh, NetlinkFailure& f) {
-  if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return;
-  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-  size_t offset = sizeof(nlmsgerr);
-  // Without NLM_F_CAPPED the kernel echoes the whole failed request first.
-  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
-    if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return;
-    offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
-  }
-  size_t payloadLen = mnl_nlmsg_get_payload_len(nlh);
-  if (offset > payloadLen) return;
-  const auto* base = static_cast<const char*>(mnl_nlmsg_get_payload(nlh)) + offset;
-  size_t remaining = payloadLen - offset;
-  const nlattr* attr = reinterpret_cast<const nlattr*>(base);
-  while (mnl_attr_ok(attr, static_cast<int>(remaining))) {
-    uint16_t type = mnl_attr_get_type(attr);
-    uint16_t len = mnl_attr_get_payload_len(attr);
-    if (type == NLMSGERR_ATTR_MSG && len > 0) {
-      const char* s = static_cast<const char*>(mnl_attr_get_payload(attr));
-      f.extAckMsg.assign(s, strnlen(s, len));
-    } else if (type == NLMSGERR_ATTR_OFFS && len >= sizeof(uint32_t)) {
-      f.extAckOffset = mnl_attr_get_u32(attr);
-    }
-    size_t step = MNL_ALIGN(attr->nla_len);
-    if (step > remaining) break;
-    remaining -= step;
-    attr = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(attr) + step);
-  }
-}
-
-// The kernel reports -errno (-4095..-1); anything else, e.g. INT_MIN, whose
-// negation overflows (found by native/fuzz), is a protocol error.
-int errnoOf(int negative) { return negative < 0 && negative >= -4095 ? -negative : EPROTO; }
-
-// mnl_nlmsg_ok compares (int)nlmsg_len <= len, so a length of 2^31 or more
-// passes as negative and the walk then runs off the buffer (found by native/fuzz).
-bool messageFits(const nlmsghdr* nlh, int remaining) {
-  return remaining >= int(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) &&
-         nlh->nlmsg_len <= unsigned(remaining);
 }
 
 }  // namespace
@@ -208,7 +169,7 @@ void ReplyReader::feed(const char* data, size_t n, const OnMessage& onMessage) {
   auto ours = [&](uint32_t seq) { return seq + 1 >= firstSeq_ && seq <= lastSeq_ + 1; };
   const std::string& op = op_;
   int remaining = static_cast<int>(n);
-  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(data); messageFits(nlh, remaining);
+  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(data); ack::messageFits(nlh, remaining);
        nlh = mnl_nlmsg_next(nlh, &remaining)) {
     if (nlh->nlmsg_pid != portId_ || !ours(nlh->nlmsg_seq)) throw failure(EPROTO, op + " (foreign reply)");
     if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) interrupted_ = true;
@@ -219,10 +180,10 @@ void ReplyReader::feed(const char* data, size_t n, const OnMessage& onMessage) {
       pending_.erase(nlh->nlmsg_seq);
       if (err->error != 0 && !failed_) {
         failed_ = true;
-        firstError_ = failure(errnoOf(err->error), op);
+        firstError_ = failure(ack::errnoOf(err->error), op);
         if (nlh->nlmsg_seq >= firstSeq_ && nlh->nlmsg_seq <= lastSeq_)
           firstError_.failedIndex = int64_t(nlh->nlmsg_seq - firstSeq_);
-        parseExtAck(nlh, firstError_);
+        ack::parseExtAck(nlh, firstError_);
       }
       if (isDump_ && err->error != 0) done_ = true;
     } else if (nlh->nlmsg_type == NLMSG_DONE) {
@@ -231,7 +192,7 @@ void ReplyReader::feed(const char* data, size_t n, const OnMessage& onMessage) {
         int e = *static_cast<const int*>(mnl_nlmsg_get_payload(nlh));
         if (e < 0 && !failed_) {
           failed_ = true;
-          firstError_ = failure(errnoOf(e), op);
+          firstError_ = failure(ack::errnoOf(e), op);
         }
       }
       if (isDump_) done_ = true;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "js.h"
+#include "nft/batch_reply.h"
 #include "nft/expr/expr.h"
 #include "nft/nft.h"
 #include "nft/objects.h"
@@ -333,29 +334,6 @@ class Encoder {
   uint32_t nextSetId_ = 1;
 };
 
-// NLMSGERR_ATTR_MSG / _OFFS of an error reply (the socket asks for capped acks
-// with extended-ack TLVs, see netlink/socket.cc).
-void readExtAck(const nlmsghdr* nlh, NetlinkFailure& f) {
-  if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return;
-  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-  size_t offset = sizeof(nlmsgerr);
-  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {  // the failed request is echoed first
-    if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return;
-    offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
-  }
-  mnl_attr_parse(nlh, unsigned(offset), [](const nlattr* a, void* data) -> int {
-    auto& fail = *static_cast<NetlinkFailure*>(data);
-    uint16_t len = mnl_attr_get_payload_len(a);
-    if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && len > 0) {
-      const char* str = static_cast<const char*>(mnl_attr_get_payload(a));
-      fail.extAckMsg.assign(str, strnlen(str, len));
-    } else if (mnl_attr_get_type(a) == NLMSGERR_ATTR_OFFS && len >= sizeof(uint32_t)) {
-      fail.extAckOffset = mnl_attr_get_u32(a);
-    }
-    return MNL_CB_OK;
-  }, &f);
-}
-
 NetlinkFailure failure(int errnum, const std::string& op) {
   NetlinkFailure f;
   f.errnum = errnum;
@@ -404,8 +382,7 @@ void sendAndCheck(NetlinkSocket& s, const Batch& batch, uint32_t beginSeq) {
   if (sent < 0) throw failure(errno, op);
   if (size_t(sent) != batch.size()) throw failure(EMSGSIZE, op);
 
-  bool failed = false, confirmed = false;
-  NetlinkFailure first;
+  BatchReplyReader reader(port, beginSeq, endSeq, confirmSeq, [&](size_t m) { return batch.opOf(m); }, op);
   for (;;) {
     ssize_t need = ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
     if (need < 0) {
@@ -420,28 +397,9 @@ void sendAndCheck(NetlinkSocket& s, const Batch& batch, uint32_t beginSeq) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       throw failure(errno, op);
     }
-    int remaining = int(n);
-    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx.data()); mnl_nlmsg_ok(nlh, remaining);
-         nlh = mnl_nlmsg_next(nlh, &remaining)) {
-      if (nlh->nlmsg_pid != port || nlh->nlmsg_seq < beginSeq || nlh->nlmsg_seq > endSeq)
-        throw failure(EPROTO, op + " (foreign reply)");
-      if (nlh->nlmsg_type != NLMSG_ERROR) throw failure(EPROTO, op + " (unexpected reply)");
-      if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nlmsgerr)) throw failure(EBADMSG, op);
-      const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-      if (err->error == 0) {
-        if (nlh->nlmsg_seq == confirmSeq) confirmed = true;
-        continue;
-      }
-      if (failed) continue;  // the first failure is the one reported
-      failed = true;
-      first = failure(-err->error, op);
-      first.failedIndex = batch.opOf(size_t(nlh->nlmsg_seq - beginSeq));  // -1 for BEGIN/END
-      readExtAck(nlh, first);
-    }
-    if (remaining > 0) throw failure(EBADMSG, op + " (truncated reply)");
+    reader.feed(rx.data(), size_t(n));
   }
-  if (failed) throw first;
-  if (!confirmed) throw failure(EPROTO, op + " (the batch was not acknowledged)");
+  reader.finish();
 }
 
 void commitOps(NetlinkSocket& s, const Items& ops, std::optional<uint32_t> genid) {

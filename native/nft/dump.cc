@@ -123,8 +123,11 @@ bool verdictWellFormed(const nlattr* data) {
   return nulString(child(verdict, NFTA_VERDICT_CHAIN)) != nullptr;
 }
 
-// Every element's verdict in a NEWSETELEM message is well-formed (see above).
-bool elementVerdictsWellFormed(const nlmsghdr* nlh) {
+// Every element's verdict in a NEWSETELEM message is well-formed (see above),
+// and every element expression (NFTA_SET_ELEM_EXPR, one; _EXPRESSIONS, a list)
+// names its kind: libnftnl 1.2.4 parses them through nftnl_expr_parse, which
+// strcmp()s the name unchecked (a NULL dereference; found by native/fuzz).
+bool elementsWellFormed(const nlmsghdr* nlh) {
   const nlattr* list = nullptr;
   mnl_attr_parse(nlh, sizeof(nfgenmsg), [](const nlattr* a, void* data) -> int {
     if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS) *static_cast<const nlattr**>(data) = a;
@@ -133,8 +136,37 @@ bool elementVerdictsWellFormed(const nlmsghdr* nlh) {
   bool ok = true;
   if (list != nullptr) eachNested(list, [&](const nlattr* elem) {
     if (!verdictWellFormed(child(elem, NFTA_SET_ELEM_DATA))) ok = false;
+    eachNested(elem, [&](const nlattr* a) {
+      auto named = [&](const nlattr* expr) {
+        if (nulString(child(expr, NFTA_EXPR_NAME)) == nullptr) ok = false;
+      };
+      if (mnl_attr_get_type(a) == NFTA_SET_ELEM_EXPR) named(a);
+      if (mnl_attr_get_type(a) == NFTA_SET_ELEM_EXPRESSIONS) eachNested(a, named);
+    });
   });
   return ok;
+}
+
+// libnftnl 1.2.4's nftnl_set_elem_parse_attr_cb bounds an element's attribute
+// type by NFTA_SET_MAX (17) instead of NFTA_SET_ELEM_MAX (11) before storing it
+// in nftnl_set_elems_parse2's tb[NFTA_SET_ELEM_MAX + 1]: types 12..17 write past
+// that stack array (found by native/fuzz). Types it does not know are turned into
+// NFTA_SET_ELEM_UNSPEC, which it ignores, in our private copy of the message, so
+// an element attribute added by a newer kernel is skipped rather than fatal.
+constexpr uint16_t kLibnftnlSetElemMax = 11;  // NFTA_SET_ELEM_EXPRESSIONS in libnftnl 1.2.4
+static_assert(NFTA_SET_ELEM_MAX >= kLibnftnlSetElemMax, "uapi headers older than libnftnl 1.2.4");
+
+void blankUnknownElementAttrs(nlmsghdr* nlh) {
+  const nlattr* list = nullptr;
+  mnl_attr_parse(nlh, sizeof(nfgenmsg), [](const nlattr* a, void* data) -> int {
+    if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS) *static_cast<const nlattr**>(data) = a;
+    return MNL_CB_OK;
+  }, &list);
+  if (list != nullptr) eachNested(list, [](const nlattr* elem) {
+    eachNested(elem, [](const nlattr* a) {
+      if (mnl_attr_get_type(a) > kLibnftnlSetElemMax) const_cast<nlattr*>(a)->nla_type = NFTA_SET_ELEM_UNSPEC;
+    });
+  });
 }
 
 // True when every expression of a rule names its kind with a NUL-terminated
@@ -370,7 +402,8 @@ void DumpDecoder::beginSet(nftnl_set* set) {
 void DumpDecoder::elements(const nlmsghdr* nlh) {
   requireNfgenmsg(nlh, "nft.dump.elements");
   nlh = guarded(nlh);
-  if (!elementVerdictsWellFormed(nlh)) throw fail(EBADMSG, "nft.dump.elements");
+  blankUnknownElementAttrs(reinterpret_cast<nlmsghdr*>(guard_.data()));
+  if (!elementsWellFormed(nlh)) throw fail(EBADMSG, "nft.dump.elements");
   auto holder = owned<SetPtr>(nftnl_set_alloc());
   if (nftnl_set_elems_nlmsg_parse(nlh, holder.get()) < 0) throw fail(EBADMSG, "nft.dump.elements");
   nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(holder.get());
