@@ -20,6 +20,7 @@
 import type { ChainState, MapState, NftElement, RuleState, TableState } from '../model.js';
 import type { NftOp } from '../native/types.js';
 import { chainAttrsKey, elementKey, elementValueKey, mapAttrsKey, ruleContentKey, ruleReferences, rulesEqual } from './normalize.js';
+import { splitByIdentity } from './identity.js';
 import type { Change } from './plan.js';
 import { chainView, elementView, mapView, ruleView, tableView, type ObjectView } from './views.js';
 
@@ -111,16 +112,23 @@ export function planTable(have: TableState | undefined, want: TableState): Table
   if (!have) return createTable(want);
   const base: Base = { family: want.family, table: want.name };
 
+  // Chains on both sides as the very same object (an unchanged profile's, see
+  // src/plan/identity.ts) are equal by construction: only the rest is compared.
+  const split = splitByIdentity(have.chains, want.chains);
   const haveMaps = new Map(have.maps.map((m) => [m.name, m]));
   const wantMaps = new Map(want.maps.map((m) => [m.name, m]));
-  const haveChains = new Map(have.chains.map((c) => [c.name, c]));
-  const wantChains = new Map(want.chains.map((c) => [c.name, c]));
+  const haveChains = new Map(split.haveOnly.map(({ item }) => [item.name, item]));
+  const wantChains = new Map(split.wantOnly.map(({ item, index }) => [item.name, { chain: item, index }]));
 
   // Maps/chains that go away or are re-created: whatever references them must go first.
   const replacedMaps = new Set(want.maps.filter((m) => haveMaps.has(m.name) && mapAttrsKey(haveMaps.get(m.name)!) !== mapAttrsKey(m)).map((m) => m.name));
   const goneMaps = new Set([...have.maps.filter((m) => !wantMaps.has(m.name)).map((m) => m.name), ...replacedMaps]);
-  const replacedChains = new Set(want.chains.filter((c) => haveChains.has(c.name) && chainAttrsKey(haveChains.get(c.name)!) !== chainAttrsKey(c)).map((c) => c.name));
-  const goneChains = new Set([...have.chains.filter((c) => !wantChains.has(c.name)).map((c) => c.name), ...replacedChains]);
+  const replacedChains = new Set<string>();
+  for (const { item } of split.wantOnly) {
+    const h = haveChains.get(item.name);
+    if (h && chainAttrsKey(h) !== chainAttrsKey(item)) replacedChains.add(item.name);
+  }
+  const goneChains = new Set([...split.haveOnly.filter(({ item }) => !wantChains.has(item.name)).map(({ item }) => item.name), ...replacedChains]);
 
   const nothingGone = goneMaps.size === 0 && goneChains.size === 0;
   const referencesGone = (r: RuleState) => {
@@ -130,79 +138,119 @@ export function planTable(have: TableState | undefined, want: TableState): Table
   };
   const jumpsToGone = (e: NftElement) => e.verdict !== undefined && 'chain' in e.verdict && goneChains.has(e.verdict.chain);
 
+  // The chains whose rules need planning, in the current table's order: those not
+  // shared, and shared ones only when something they may reference goes away (a
+  // shared chain's rules are otherwise kept as they are).
+  const toPlan: Array<{ have: ChainState; haveIndex: number; want?: ChainState; wantIndex?: number }> = [];
+  for (const { item, index } of split.haveOnly) {
+    const w = goneChains.has(item.name) ? undefined : wantChains.get(item.name);
+    toPlan.push({ have: item, haveIndex: index, ...(w ? { want: w.chain, wantIndex: w.index } : {}) });
+  }
+  if (!nothingGone) {
+    split.eachShared(({ item, haveIndex, wantIndex }) => toPlan.push({ have: item, haveIndex, want: item, wantIndex }));
+    toPlan.sort((a, b) => a.haveIndex - b.haveIndex);
+  }
+  // Where each chain that gets rule ops stands in the desired table (for ordering).
+  const chainRank = new Map<string, number>();
   const ruleDels: Array<{ chain: string; rule: RuleState }> = [];
-  const ruleAdds: Array<{ chain: string; rule: RuleState; position: number }> = [];
+  const ruleAdds: Array<{ chain: string; rule: RuleState; position: number; rank: number }> = [];
   const none: RuleState[] = [];
-  for (const c of have.chains) {
-    const w = goneChains.has(c.name) ? undefined : wantChains.get(c.name);
-    const { del, add } = planRules(c.rules, w?.rules ?? none, referencesGone);
-    for (const rule of del) ruleDels.push({ chain: c.name, rule });
-    if (w) for (const a of add) ruleAdds.push({ chain: c.name, ...a });
+  for (const c of toPlan) {
+    const { del, add } = planRules(c.have.rules, c.want?.rules ?? none, referencesGone);
+    if (del.length === 0 && add.length === 0) continue;
+    if (c.wantIndex !== undefined) chainRank.set(c.have.name, c.wantIndex);
+    for (const rule of del) ruleDels.push({ chain: c.have.name, rule });
+    if (c.want) for (const a of add) ruleAdds.push({ chain: c.have.name, ...a, rank: c.wantIndex! });
   }
   // Chains that are new or re-created get all their rules.
-  for (const c of want.chains) {
+  for (const { item: c, index } of split.wantOnly) {
+    chainRank.set(c.name, index);
     if (haveChains.has(c.name) && !goneChains.has(c.name)) continue;
-    c.rules.forEach((rule, position) => ruleAdds.push({ chain: c.name, rule, position }));
+    c.rules.forEach((rule, position) => ruleAdds.push({ chain: c.name, rule, position, rank: index }));
   }
   // Additions go chain by chain in the desired order (deterministic, independent of the kernel's chain order).
-  const chainRank = new Map(want.chains.map((c, i) => [c.name, i]));
-  ruleAdds.sort((x, y) => chainRank.get(x.chain)! - chainRank.get(y.chain)! || x.position - y.position);
+  ruleAdds.sort((x, y) => x.rank - y.rank || x.position - y.position);
 
   const elemDels: Array<{ map: string; element: NftElement }> = [];
   const elemAdds: Array<{ map: string; element: NftElement }> = [];
-  // Maps whose element lists hold the very same objects in the same order need no
-  // lookups at all (a re-apply of an unchanged config from the Reconciler's memory).
-  const sameElements = new Set<string>();
-  if (goneChains.size === 0) {
-    for (const m of have.maps) {
-      const w = wantMaps.get(m.name);
-      if (w && !goneMaps.has(m.name) && sameObjects(m.elements, w.elements)) sameElements.add(m.name);
-    }
+  // Maps on both sides (not re-created): element by element. Deletions are listed in
+  // the current maps' order, additions in the desired maps' order.
+  const kept = new Map<string, { dels: NftElement[]; adds: NftElement[] }>();
+  for (const h of have.maps) {
+    const w = goneMaps.has(h.name) ? undefined : wantMaps.get(h.name);
+    if (w) kept.set(h.name, planElements(h.elements, w.elements, jumpsToGone, goneChains.size > 0));
   }
-  for (const m of have.maps) {
-    if (goneMaps.has(m.name) || sameElements.has(m.name)) continue;
-    const wantByKey = new Map(wantMaps.get(m.name)!.elements.map((e) => [elementLookupKey(e), e]));
-    for (const e of m.elements) {
-      const w = wantByKey.get(elementLookupKey(e));
-      if (!w || elementValueKey(w) !== elementValueKey(e) || jumpsToGone(e)) elemDels.push({ map: m.name, element: e });
-    }
-  }
-  for (const m of want.maps) {
-    if (sameElements.has(m.name)) continue;
-    const h = goneMaps.has(m.name) ? undefined : haveMaps.get(m.name);
-    const haveByKey = new Map((h?.elements ?? []).map((e) => [elementLookupKey(e), e]));
-    for (const e of m.elements) {
-      const cur = haveByKey.get(elementLookupKey(e));
-      if (!cur || elementValueKey(cur) !== elementValueKey(e) || jumpsToGone(cur)) elemAdds.push({ map: m.name, element: e });
-    }
+  for (const h of have.maps) for (const element of kept.get(h.name)?.dels ?? []) elemDels.push({ map: h.name, element });
+  for (const w of want.maps) {
+    const elements = kept.get(w.name)?.adds ?? (goneMaps.has(w.name) || !haveMaps.has(w.name) ? w.elements : []);
+    for (const element of elements) elemAdds.push({ map: w.name, element });
   }
 
   const ops: NftOp[] = [];
   for (const { chain, rule } of ruleDels) ops.push({ verb: 'delete', object: 'rule', ...base, chain, handle: rule.handle! });
   for (const [map, elements] of groupByMap(elemDels, have.maps)) ops.push({ verb: 'delete', object: 'element', ...base, set: map, elements });
   for (const m of have.maps) if (goneMaps.has(m.name)) ops.push({ verb: 'delete', object: 'set', ...base, name: m.name });
-  for (const c of have.chains) if (goneChains.has(c.name)) ops.push({ verb: 'delete', object: 'chain', ...base, name: c.name });
+  for (const { item: c } of split.haveOnly) if (goneChains.has(c.name)) ops.push({ verb: 'delete', object: 'chain', ...base, name: c.name });
   for (const m of want.maps) if (!haveMaps.has(m.name) || replacedMaps.has(m.name)) ops.push(mapAddOp(base, m));
-  for (const c of want.chains) if (!haveChains.has(c.name) || replacedChains.has(c.name)) ops.push(chainAddOp(base, c));
+  for (const { item: c } of split.wantOnly) if (!haveChains.has(c.name) || replacedChains.has(c.name)) ops.push(chainAddOp(base, c));
   for (const [map, elements] of groupByMap(elemAdds, want.maps)) ops.push({ verb: 'add', object: 'element', ...base, set: map, elements });
   for (const { chain, rule } of ruleAdds) ops.push(ruleAddOp(base, chain, rule));
 
+  const haveRest = split.haveOnly.map(({ item }) => item);
+  const wantRest = split.wantOnly.map(({ item }) => item);
   return {
     ops,
     changes: [
       ...namedChanges('map', have.maps, want.maps, wantMaps, haveMaps, replacedMaps, mapView),
-      ...namedChanges('chain', have.chains, want.chains, wantChains, haveChains, replacedChains, chainView),
-      ...ruleChanges(want, ruleDels, ruleAdds),
+      ...namedChanges('chain', haveRest, wantRest, new Map(wantRest.map((c) => [c.name, c])), haveChains, replacedChains, chainView),
+      ...ruleChanges(chainRank, ruleDels, ruleAdds),
       ...elementChanges(elemDels, elemAdds),
     ],
   };
 }
 
-function sameObjects<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/**
+ * One map's element changes: elements only in the current map that the desired one
+ * lacks (by key) or maps elsewhere are deleted, the desired ones missing or
+ * different added; an element that jumps to a chain being re-created goes and comes
+ * back. Elements that are the same object on both sides are equal by construction,
+ * so only when chains go away (`checkShared`) are they looked at.
+ */
+function planElements(
+  have: readonly NftElement[],
+  want: readonly NftElement[],
+  jumpsToGone: (e: NftElement) => boolean,
+  checkShared: boolean,
+): { dels: NftElement[]; adds: NftElement[] } {
+  const split = splitByIdentity(have, want);
+  const dels: Array<{ e: NftElement; i: number }> = [];
+  const adds: Array<{ e: NftElement; i: number }> = [];
+  if (split.haveOnly.length > 0 || split.wantOnly.length > 0) {
+    const wantByKey = new Map(split.wantOnly.map(({ item }) => [elementLookupKey(item), item]));
+    for (const { item: e, index } of split.haveOnly) {
+      const w = wantByKey.get(elementLookupKey(e));
+      if (!w || elementValueKey(w) !== elementValueKey(e) || jumpsToGone(e)) dels.push({ e, i: index });
+    }
+    const haveByKey = new Map(split.haveOnly.map(({ item }) => [elementLookupKey(item), item]));
+    for (const { item: e, index } of split.wantOnly) {
+      const cur = haveByKey.get(elementLookupKey(e));
+      if (!cur || elementValueKey(cur) !== elementValueKey(e) || jumpsToGone(cur)) adds.push({ e, i: index });
+    }
+  }
+  if (checkShared) {
+    let extra = false;
+    split.eachShared(({ item, haveIndex, wantIndex }) => {
+      if (!jumpsToGone(item)) return;
+      dels.push({ e: item, i: haveIndex });
+      adds.push({ e: item, i: wantIndex });
+      extra = true;
+    });
+    if (extra) {
+      dels.sort((a, b) => a.i - b.i);
+      adds.sort((a, b) => a.i - b.i);
+    }
+  }
+  return { dels: dels.map((d) => d.e), adds: adds.map((a) => a.e) };
 }
 
 /** Elements grouped into one op per map, maps in `order`'s order. */
@@ -242,7 +290,7 @@ function namedChanges<T extends { name: string }>(
  * '-' and '+'.
  */
 function ruleChanges(
-  want: TableState,
+  chainRank: ReadonlyMap<string, number>,
   dels: Array<{ chain: string; rule: RuleState }>,
   adds: Array<{ chain: string; rule: RuleState; position: number }>,
 ): Change[] {
@@ -261,10 +309,9 @@ function ruleChanges(
     if (d) changes.push({ action: '~', kind: 'rule', id: ruleAddId(a.chain, a.position), before: ruleView(d.chain, d.rule.exprs, { handle: d.rule.handle! }), after });
     else changes.push({ action: '+', kind: 'rule', id: ruleAddId(a.chain, a.position), after });
   }
-  const chainOrder = new Map(want.chains.map((c, i) => [c.name, i]));
   const unpaired = [...pending.values()].flat();
   // Deletions listed before additions, grouped by chain (desired chains' order, foreign chains last).
-  unpaired.sort((x, y) => (chainOrder.get(x.chain) ?? Infinity) - (chainOrder.get(y.chain) ?? Infinity) || x.index - y.index);
+  unpaired.sort((x, y) => (chainRank.get(x.chain) ?? Infinity) - (chainRank.get(y.chain) ?? Infinity) || x.index - y.index);
   return [
     ...unpaired.map((d): Change => ({ action: '-', kind: 'rule', id: ruleDelId(d.chain, d.rule.handle), before: ruleView(d.chain, d.rule.exprs, { handle: d.rule.handle! }) })),
     ...changes,
