@@ -27,6 +27,7 @@ for (const cmd of [applyCmd, diffCmd, runCmd, psCmd, downCmd, await import('./en
 (await import('./status.js')).register(program);
 (await import('./doctor.js')).register(program);
 (await import('./export.js')).register(program);
+(await import('./watch.js')).register(program);
 (await import('./completion.js')).register(program);
 
 program.addHelpText(
