@@ -8,7 +8,8 @@ import { LineCounter, isMap, isScalar, parseDocument, type Document } from 'yaml
 import type { z } from 'zod';
 
 import { ConfigError, NetcgError, type ConfigIssue } from '../errors.js';
-import { lineCol, offsetOfPath, pathAtOffset } from './locate.js';
+import { hasRepeatedKey, lineCol, offsetOfPath, pathAtOffset } from './locate.js';
+import { readPlainYaml } from './plain-yaml.js';
 import {
   DEFAULT_CGROUP_PARENT,
   DEFAULT_IP_RULE_PRIORITY,
@@ -22,7 +23,7 @@ import {
   type Config,
   type ProfileConfig,
 } from './schema.js';
-import { checkRelations, deriveRouting, type PathIssue, type RoutedProfile } from './validate.js';
+import { relationsOf, type PathIssue, type Routing } from './validate.js';
 
 type ParsedConfig = z.output<typeof configSchema>;
 
@@ -91,21 +92,20 @@ function fromZod(issues: z.core.$ZodIssue[]): PathIssue[] {
   return out;
 }
 
-function normalize(data: ParsedConfig, file: string): Config {
-  const entries = Object.entries(data.profiles);
-  const routed: RoutedProfile[] = entries.flatMap(([name, p]) =>
-    p.route ? [{ name, classid: p.classid === undefined ? undefined : (parseClassid(p.classid) as number), route: p.route }] : [],
-  );
-  const { routing } = deriveRouting(routed);
+/** The config with defaults applied; `routing` is what relationsOf derived for it (it has no issues). */
+function normalize(data: ParsedConfig, file: string, routing: ReadonlyMap<string, Routing>): Config {
   const profiles = Object.fromEntries(
-    entries.map(([name, p]): [string, ProfileConfig] => {
+    Object.entries(data.profiles).map(([name, p]): [string, ProfileConfig] => {
       const profile: ProfileConfig = { name };
       if (p.match !== undefined && p.match !== DEFAULT_MATCH) profile.match = p.match;
       if (p.classid !== undefined) profile.classid = parseClassid(p.classid) as number;
       if (p.owner !== undefined) profile.owner = String(p.owner);
       if (p.dns) profile.dns = { redirect: p.dns.redirect };
       if (p.ipv6) profile.ipv6 = p.ipv6;
-      if (p.route) profile.route = { via: p.route.via, ...routing.get(name)! };
+      if (p.route) {
+        const r = routing.get(name)!;
+        profile.route = { via: p.route.via, mark: r.mark, table: r.table, copyLinkRoutes: r.copyLinkRoutes, masquerade: r.masquerade, failClosed: r.failClosed };
+      }
       return [name, profile];
     }),
   );
@@ -138,14 +138,17 @@ function prototypeKeys(doc: Document): PathIssue[] {
  */
 const CGROUP_FILE_RE = /^(?:tasks|notify_on_release|release_agent|(?:cgroup|net_cls|net_prio|cpu|cpuacct|cpuset|memory|io|blkio|pids|devices|freezer|perf_event|hugetlb|rdma|misc)\..*)$/;
 
-function cgroupFileNames(doc: Document): PathIssue[] {
-  const profiles = doc.get('profiles', true);
-  if (!isMap(profiles)) return [];
-  return profiles.items.flatMap((pair) => {
-    const name = isScalar(pair.key) ? pair.key.value : undefined;
+function cgroupFileNames(names: readonly unknown[]): PathIssue[] {
+  return names.flatMap((name) => {
     if (typeof name !== 'string' || !CGROUP_FILE_RE.test(name)) return [];
     return [{ path: ['profiles', name], at: 'key' as const, message: `"${name}" is the name of a file the cgroup filesystem keeps in every cgroup, so no profile directory can have it; choose another name` }];
   });
+}
+
+/** The profile names as the document writes them (a key may be a number or null there). */
+function profileKeysOf(doc: Document): unknown[] {
+  const profiles = doc.get('profiles', true);
+  return isMap(profiles) ? profiles.items.map((pair) => (isScalar(pair.key) ? pair.key.value : undefined)) : [];
 }
 
 function located(doc: Document, lines: LineCounter, file: string, issues: PathIssue[]): ConfigIssue[] {
@@ -154,10 +157,49 @@ function located(doc: Document, lines: LineCounter, file: string, issues: PathIs
     .sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The fast path: a config in the plain YAML subset (see plain-yaml.ts) with no issue
+ * at all. Anything else returns undefined and goes the full way, which then finds
+ * and locates every issue; a valid config never needs a source position.
+ */
+function parseValidPlainConfig(text: string, fileName: string): Config | undefined {
+  const raw = readPlainYaml(text);
+  if (raw === undefined) return undefined;
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) return undefined;
+  // Keys in the subset are strings without duplicates or "__proto__", so these are the document's own names.
+  const names = isMapping(raw.profiles) ? Object.keys(raw.profiles) : [];
+  const relations = relationsOf(raw);
+  if (relations.issues.length > 0 || cgroupFileNames(names).length > 0) return undefined;
+  return normalize(parsed.data, fileName, relations.routing);
+}
+
+/**
+ * The `yaml` library's document, with its errors. Its own duplicate-key check
+ * compares each key with every earlier one (quadratic: seconds for 10,000 profiles),
+ * so it runs only when a linear scan has seen a repeated key, to report it exactly.
+ */
+function parseYaml(text: string): { doc: Document; lines: LineCounter } {
+  const options = { prettyErrors: false, uniqueKeys: false } as const;
+  let lines = new LineCounter();
+  let doc: Document = parseDocument(text, { ...options, lineCounter: lines });
+  if (hasRepeatedKey(doc)) {
+    lines = new LineCounter();
+    doc = parseDocument(text, { ...options, uniqueKeys: true, lineCounter: lines });
+  }
+  return { doc, lines };
+}
+
 /** Parses and checks config text; `fileName` is only used in messages. Throws ConfigError listing every issue. */
 export function parseConfig(text: string, fileName: string): Config {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const fast = parseValidPlainConfig(text, fileName);
+  if (fast) return fast;
+
+  const { doc, lines } = parseYaml(text);
 
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -185,9 +227,10 @@ export function parseConfig(text: string, fileName: string): Config {
   }
 
   const parsed = configSchema.safeParse(raw);
-  const issues = [...(parsed.success ? [] : fromZod(parsed.error.issues)), ...checkRelations(raw), ...prototypeKeys(doc), ...cgroupFileNames(doc)];
+  const relations = relationsOf(raw);
+  const issues = [...(parsed.success ? [] : fromZod(parsed.error.issues)), ...relations.issues, ...prototypeKeys(doc), ...cgroupFileNames(profileKeysOf(doc))];
   if (issues.length > 0 || !parsed.success) throw new ConfigError(located(doc, lines, fileName, issues));
-  return normalize(parsed.data, fileName);
+  return normalize(parsed.data, fileName, relations.routing);
 }
 
 /** Reads and checks a config file (YAML or JSON). */

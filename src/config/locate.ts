@@ -1,6 +1,6 @@
 // Maps a key path (as zod and validate.ts report it) back to a position in the
 // YAML source, so every issue reads like a compiler diagnostic: FILE:LINE:COL.
-import { isMap, isScalar, type Document, type LineCounter, type Node } from 'yaml';
+import { isMap, isScalar, visit, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 
 function startOf(node: unknown): number | undefined {
   const range = (node as Node | null | undefined)?.range;
@@ -17,6 +17,50 @@ function keyText(key: unknown): string {
 }
 
 /**
+ * Each mapping's pairs by key text (the first pair with a text wins, as a search
+ * from the start would find it), built on first use: a config with 10,000 issues
+ * among 10,000 profiles looks each one up in constant time, not by a linear search.
+ */
+const pairsByKey = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+function pairOf(map: YAMLMap, key: string): Pair | undefined {
+  let index = pairsByKey.get(map);
+  if (!index) {
+    index = new Map();
+    for (const pair of map.items) {
+      const text = keyText(pair.key);
+      if (!index.has(text)) index.set(text, pair);
+    }
+    pairsByKey.set(map, index);
+  }
+  return index.get(key);
+}
+
+/**
+ * Whether any mapping has two keys with the same scalar value: the `yaml` library's
+ * duplicate-key check, done in linear time. It may say yes where the library would
+ * not (NaN keys); it never says no where the library would say yes.
+ */
+export function hasRepeatedKey(doc: Document): boolean {
+  let repeated = false;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value)) {
+          repeated = true;
+          return visit.BREAK;
+        }
+        seen.add(pair.key.value);
+      }
+      return undefined;
+    },
+  });
+  return repeated;
+}
+
+/**
  * The offset an issue at `path` should point at: the value, or with at='key' the key
  * itself. A missing key points at its parent's key (where it should have been written).
  */
@@ -25,7 +69,7 @@ export function offsetOfPath(doc: Document, path: readonly string[], at: 'key' |
   let keyNode: unknown = undefined;
   for (const segment of path) {
     if (!isMap(node)) break;
-    const pair = node.items.find((p) => keyText(p.key) === segment);
+    const pair = pairOf(node, segment);
     if (!pair) return startOf(keyNode) ?? startOf(node) ?? 0;
     keyNode = pair.key;
     node = pair.value;

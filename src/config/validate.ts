@@ -9,7 +9,6 @@ import {
   PROFILE_NAME_RE,
   PROFILE_NAME_RULE,
   RESERVED_TABLES,
-  classidSchema,
   parseClassid,
   routeSchema,
   type RawRoute,
@@ -143,7 +142,15 @@ export function deriveRouting(profiles: RoutedProfile[]): { routing: Map<string,
 
 /** Every cross-value issue of a raw config; tolerant of any shape (the schema reports shape errors). */
 export function checkRelations(raw: unknown): PathIssue[] {
-  if (!isMapping(raw) || !isMapping(raw.profiles)) return [];
+  return relationsOf(raw).issues;
+}
+
+/**
+ * The cross-value issues, and the routing derived on the way: for a config without
+ * issues that is every routed profile's, so the loader need not derive it again.
+ */
+export function relationsOf(raw: unknown): { issues: PathIssue[]; routing: Map<string, Routing> } {
+  if (!isMapping(raw) || !isMapping(raw.profiles)) return { issues: [], routing: new Map() };
   const issues: PathIssue[] = [];
   const classidOwner = new Map<number, string>();
   const routed: RoutedProfile[] = [];
@@ -168,12 +175,14 @@ export function checkRelations(raw: unknown): PathIssue[] {
           message: `required key "classid" is missing: profile "${name}" needs a classid (net_cls matches members by it${profile.match === undefined || profile.match === 'auto' ? ', and match: auto uses net_cls where the kernel has it' : ''}); add classid: N, or set match: cgroupv2 to match by cgroup v2 ID only`,
         });
     }
-    if (!classidSchema.safeParse(profile.classid).success) {
+    // Exactly when classidSchema accepts it (a number or string that parseClassid reads), without a zod run per profile.
+    const parsedClassid = parseClassid(profile.classid);
+    if (typeof parsedClassid !== 'number') {
       const route = routeSchema.safeParse(profile.route);
       if (profile.classid === undefined && profile.route !== undefined && route.success) routed.push({ name, route: route.data });
       continue;
     }
-    const classid = parseClassid(profile.classid) as number;
+    const classid = parsedClassid;
     const first = classidOwner.get(classid);
     if (first === undefined) classidOwner.set(classid, name);
     else
@@ -186,5 +195,6 @@ export function checkRelations(raw: unknown): PathIssue[] {
     const route = routeSchema.safeParse(profile.route);
     if (profile.route !== undefined && route.success) routed.push({ name, classid, route: route.data });
   }
-  return [...issues, ...deriveRouting(routed).issues];
+  const derived = deriveRouting(routed);
+  return { issues: [...issues, ...derived.issues], routing: derived.routing };
 }
