@@ -1,0 +1,284 @@
+// `netcg watch` as a real daemon process (the built CLI) in a throwaway namespace:
+// every trigger of issue 5 is caused from outside, and the time until the kernel
+// is repaired is measured by polling the kernel every 10 ms from the moment the
+// event is caused. nf_tables damage must be repaired within 1 s (the issue's
+// functional bound); the other triggers get a looser bound and are recorded.
+// The daemon is always killed and the namespace, config and cgroups removed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { findCgroup2 } from '../../src/cgroups/cgroup2.js';
+import { addon, openHandle } from '../../src/native/index.js';
+import type { NetlinkHandle } from '../../src/native/types.js';
+import { cliBuilt, NETCG_CLI } from '../helpers/cli.js';
+import { tempConfig, type TempConfig } from '../helpers/config.js';
+import { createNetns, type Netns } from '../helpers/netns.js';
+
+const NFT_BOUND_MS = 1000;
+const OTHER_BOUND_MS = 3000;
+const RUNS = 5;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface Daemon {
+  proc: ChildProcess;
+  records: Array<Record<string, unknown>>;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+function startDaemon(file: string, ns: Netns, json: boolean): Daemon {
+  if (!cliBuilt()) throw new Error(`${NETCG_CLI} is missing: run npm run build:ts first`);
+  const proc = spawn(process.execPath, [NETCG_CLI, 'watch', '-c', file, '--netns', ns.path, ...(json ? ['--json'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const records: Array<Record<string, unknown>> = [];
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    let nl;
+    while ((nl = out.indexOf('\n')) >= 0) {
+      records.push(JSON.parse(out.slice(0, nl)) as Record<string, unknown>);
+      out = out.slice(nl + 1);
+    }
+  });
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, records, stderr: () => err, exit };
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** Causes the damage, then polls the kernel every 10 ms until `repaired()`; the elapsed ms. */
+async function timeToRepair(cause: () => void, repaired: () => boolean, limitMs = 10_000): Promise<number> {
+  const t0 = performance.now();
+  cause();
+  for (;;) {
+    if (repaired()) return performance.now() - t0;
+    if (performance.now() - t0 > limitMs) throw new Error(`not repaired within ${limitMs} ms`);
+    await sleep(10);
+  }
+}
+
+let ns: Netns;
+let cfg: TempConfig;
+let h: NetlinkHandle;
+let daemon: Daemon | undefined;
+const daemons: Daemon[] = [];
+const measured: Record<string, number[]> = {};
+
+function record(name: string, ms: number): void {
+  (measured[name] ??= []).push(Math.round(ms));
+}
+
+const config = (extra = '') => `profiles:
+  unlocator:
+    classid: 0x10042
+    dns: { redirect: 5354 }
+    ipv6: reject
+  vpn:
+    classid: 0x10043
+    route: { via: tun0, table: 43, copyLinkRoutes: true, masquerade: true }
+  v2p:
+    match: cgroupv2
+    ipv6: reject
+${extra}`;
+
+/** `nft list table` of netcg's table with counter values dropped (IPv6 neighbour discovery moves them). */
+const tableText = () => {
+  try {
+    return ns.nft('list', 'table', 'inet', cfg.table).replace(/counter packets \d+ bytes \d+/g, 'counter');
+  } catch {
+    return '';
+  }
+};
+const routes43 = () => ns.ip('route', 'show', 'table', '43');
+
+function addTun0(): void {
+  ns.ip('link', 'add', 'tun0', 'type', 'veth', 'peer', 'name', 'tun0p');
+  ns.ip('link', 'set', 'tun0p', 'up');
+  ns.ip('link', 'set', 'tun0', 'up');
+}
+
+let goodTable = '';
+
+beforeAll(async () => {
+  ns = createNetns('ncwatch');
+  addTun0();
+  ns.ip('link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan0p');
+  ns.ip('link', 'set', 'lan0p', 'up');
+  ns.ip('link', 'set', 'lan0', 'up');
+  ns.ip('addr', 'add', '198.18.0.1/24', 'dev', 'lan0');
+  cfg = tempConfig(config(), 'ncw');
+  h = openHandle(ns.path);
+  daemon = startDaemon(cfg.file, ns, true);
+  daemons.push(daemon);
+  const applied = await until('the initial apply', () => daemon!.records.find((r) => r.event === 'apply'));
+  expect(applied).toMatchObject({ reason: 'start', changed: true });
+  goodTable = tableText();
+  expect(goodTable).toContain('chain route_vpn');
+});
+
+afterAll(async () => {
+  for (const d of daemons) if (d.proc.exitCode === null && d.proc.signalCode === null) d.proc.kill('SIGKILL');
+  await Promise.all(daemons.map((d) => d.exit));
+  h?.close();
+  ns?.remove();
+  cfg?.remove();
+  const lines = Object.entries(measured).map(([k, v]) => `  ${k}: median ${median(v)} ms (runs: ${v.join(', ')})`);
+  console.log(`netcg watch, time to repair (cause -> repaired state seen, 10 ms polling):\n${lines.join('\n')}`);
+});
+
+describe('netcg watch repairs', () => {
+  it('netcg\'s table after `nft flush ruleset`, within 1 s', async () => {
+    for (let i = 0; i < RUNS; i++) {
+      const ms = await timeToRepair(() => ns.nft('flush', 'ruleset'), () => tableText() === goodTable);
+      record('nft flush ruleset', ms);
+      expect(ms).toBeLessThan(NFT_BOUND_MS);
+    }
+    const repair = daemon!.records.find((r) => r.event === 'repair');
+    expect(repair).toMatchObject({ trigger: expect.arrayContaining([`nft deltable in inet ${cfg.table}`]), summary: { change: 0, destroy: 0 } });
+  });
+
+  it('netcg\'s table deleted, within 1 s', async () => {
+    for (let i = 0; i < RUNS; i++) {
+      const ms = await timeToRepair(() => ns.nft('delete', 'table', 'inet', cfg.table), () => tableText() === goodTable);
+      record('table deleted', ms);
+      expect(ms).toBeLessThan(NFT_BOUND_MS);
+    }
+  });
+
+  it('one of netcg\'s rules deleted, within 1 s', async () => {
+    for (let i = 0; i < RUNS; i++) {
+      const listing = ns.nft('-a', 'list', 'chain', 'inet', cfg.table, 'route_vpn');
+      const handle = /# handle (\d+)\s*$/m.exec(listing.split('\n').find((l) => l.includes('meta mark set')) ?? '')?.[1];
+      expect(handle).toBeDefined();
+      const ms = await timeToRepair(() => ns.nft('delete', 'rule', 'inet', cfg.table, 'route_vpn', 'handle', handle!), () => tableText() === goodTable);
+      record('one rule deleted', ms);
+      expect(ms).toBeLessThan(NFT_BOUND_MS);
+    }
+    expect(daemon!.records.some((r) => r.event === 'repair' && (r.trigger as string[]).includes(`nft delrule route_vpn in inet ${cfg.table}`))).toBe(true);
+  });
+
+  it('the via interface deleted and re-created: the fail-closed route stays, the routes come back', async () => {
+    const good = routes43();
+    expect(good).toMatch(/^default dev tun0 proto 110/m);
+    for (let i = 0; i < RUNS; i++) {
+      ns.ip('link', 'del', 'tun0');
+      await until('the kernel to drop tun0\'s routes', () => !routes43().includes('dev tun0'));
+      // While tun0 is gone members hit the unreachable route, never main.
+      expect(routes43()).toMatch(/^unreachable default proto 110 metric 4294967295/m);
+      await sleep(100);
+      const ms = await timeToRepair(addTun0, () => routes43() === good);
+      record('via deleted and re-created (from re-creation)', ms);
+      expect(ms).toBeLessThan(OTHER_BOUND_MS);
+    }
+    expect(ns.ip('-6', 'route', 'show', 'table', '43')).toMatch(/^default dev tun0 proto 110/m);
+  });
+
+  it('link-route copies follow the host\'s addresses', async () => {
+    for (let i = 0; i < RUNS; i++) {
+      const added = await timeToRepair(() => ns.ip('addr', 'add', '198.18.9.1/24', 'dev', 'lan0'), () => routes43().includes('198.18.9.0/24 dev lan0 proto 110'));
+      record('address added (copy appears)', added);
+      expect(added).toBeLessThan(OTHER_BOUND_MS);
+      const removed = await timeToRepair(() => ns.ip('addr', 'del', '198.18.9.1/24', 'dev', 'lan0'), () => !routes43().includes('198.18.9.0/24'));
+      record('address removed (copy goes)', removed);
+      expect(removed).toBeLessThan(OTHER_BOUND_MS);
+    }
+  });
+
+  it('a cgroup v2 profile\'s cgroup re-created: the new ID is in the map', async () => {
+    const root = findCgroup2();
+    expect(root).toBeDefined();
+    const dir = join(root!, cfg.cgroupParent, 'v2p');
+    const mapIds = () =>
+      h.nftDump({ family: 'inet', table: cfg.table }).sets.find((s) => s.name === 'ipv6_dispatch_v2')?.elements.map((e) => e.key.readBigUInt64LE(0)) ?? [];
+    expect(mapIds()).toEqual([addon.cgroupId(dir)]);
+    for (let i = 0; i < RUNS; i++) {
+      const before = addon.cgroupId(dir);
+      const ms = await timeToRepair(
+        () => {
+          rmdirSync(dir);
+          try {
+            mkdirSync(dir);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // the daemon was faster
+          }
+        },
+        () => {
+          if (!existsSync(dir)) return false;
+          const id = addon.cgroupId(dir);
+          const ids = mapIds();
+          return id !== before && ids.length === 1 && ids[0] === id;
+        },
+      );
+      record('cgroup v2 re-created', ms);
+      expect(ms).toBeLessThan(OTHER_BOUND_MS);
+    }
+  });
+});
+
+describe('netcg watch signals', () => {
+  it('SIGHUP with a changed config applies it (a new profile appears)', async () => {
+    writeFileSync(cfg.file, `table: ${cfg.table}\ncgroupParent: ${cfg.cgroupParent}\n${config('  added:\n    classid: 0x10099\n    ipv6: reject\n')}`);
+    const ms = await timeToRepair(() => daemon!.proc.kill('SIGHUP'), () => tableText().includes('chain ipv6_added'));
+    record('SIGHUP, new profile', ms);
+    const applied = await until('the reload record', () => daemon!.records.find((r) => r.event === 'apply' && r.reason === 'reload'));
+    expect(applied).toMatchObject({ changed: true, changes: expect.arrayContaining([{ action: '+', kind: 'chain', id: 'ipv6_added' }]) });
+    goodTable = tableText();
+  });
+
+  it('SIGHUP with a broken config logs file:line:key and keeps the running config', async () => {
+    const before = tableText();
+    writeFileSync(cfg.file, `table: ${cfg.table}\ncgroupParent: ${cfg.cgroupParent}\nprofiles:\n  added:\n    classid: 0x10099\n    ipv6: rejectt\n`);
+    daemon!.proc.kill('SIGHUP');
+    const error = await until('the config-error record', () => daemon!.records.find((r) => r.event === 'config-error'));
+    expect(error).toMatchObject({ file: cfg.file, issues: [expect.objectContaining({ file: cfg.file, line: 6, path: 'profiles.added.ipv6' })] });
+    await sleep(200);
+    expect(tableText()).toBe(before);
+    // Still watching, with the old config.
+    const ms = await timeToRepair(() => ns.nft('flush', 'ruleset'), () => tableText() === before);
+    record('nft flush ruleset after a broken reload', ms);
+    expect(ms).toBeLessThan(NFT_BOUND_MS);
+    expect(daemon!.proc.exitCode).toBeNull();
+  });
+
+  it('SIGTERM exits 0 and leaves the namespace lock free; text log has one line per repair', async () => {
+    daemon!.proc.kill('SIGTERM');
+    expect(await daemon!.exit).toBe(0);
+    expect(daemon!.records.at(-1)).toMatchObject({ event: 'stop', signal: 'SIGTERM' });
+
+    // The same daemon in text mode: a repair is one line on stderr.
+    writeFileSync(cfg.file, `table: ${cfg.table}\ncgroupParent: ${cfg.cgroupParent}\n${config()}`);
+    const text = startDaemon(cfg.file, ns, false);
+    daemons.push(text);
+    await until('the start line', () => text.stderr().includes('netcg watch: at start') || text.stderr().includes('netcg watch: applied at start'));
+    ns.nft('delete', 'table', 'inet', cfg.table);
+    await until('the repair line', () => /^netcg watch: repaired in \d+ ms \(\d+ ms after the first event\) after nft del\w+ .*: \d+ added, 0 changed, 0 destroyed: \+table inet /m.test(text.stderr()), 5000).catch((e: Error) => {
+      throw new Error(`${e.message}; stderr:\n${text.stderr()}`);
+    });
+    text.proc.kill('SIGINT');
+    expect(await text.exit).toBe(0);
+    expect(text.stderr()).toMatch(/netcg watch: stopping on SIGINT\n$/);
+
+    // No one holds the namespace's lock any more.
+    const st = statSync(ns.path);
+    const fd = openSync(`/run/netcg/netns-${st.dev}-${st.ino}.lock`, 'a');
+    try {
+      expect(addon.flock(fd, true, false)).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
