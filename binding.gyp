@@ -35,6 +35,7 @@
         "native/proc/mount.cc",
         "native/proc/flock.cc",
         "native/proc/cgroup.cc",
+        "native/proc/proc_cgroup.cc",
         "native/proc/spawn.cc",
         "native/proc/pidfd.cc",
         "native/proc/sysctl.cc"

@@ -2,7 +2,10 @@
 // without spawning anything. The recipe's `echo PID > tasks` costs a fork and an
 // exec per PID; here each profile cgroup's cgroup.procs stays open in an
 // addon.CgroupProcs and every PID is one write(2) on it, with its own outcome,
-// so one dead or foreign PID never stops the others.
+// so one dead or foreign PID never stops the others. A batch crosses into the
+// addon as an Int32Array and comes back as one of errnos (writePids), and the
+// origins of first-time PIDs are read in one native pass (procCgroupPaths):
+// per PID, JS only builds the outcome object.
 //
 // Kernel semantics worth knowing (README, "Enrolling running processes"):
 // under net_cls (v1) moving a task re-tags the sockets it already has; under
@@ -10,6 +13,7 @@
 // does not match sockets opened before the move. openSocketCount() lets callers
 // warn about that.
 import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 
 import type { Config } from './config/index.js';
@@ -112,9 +116,39 @@ export function openSocketCount(pid: number): number {
 
 function checkPids(pids: readonly number[]): void {
   if (!Array.isArray(pids)) throw new NetcgError('EINVAL', 'pids must be an array of process IDs');
-  pids.forEach((pid, i) => {
-    if (!Number.isSafeInteger(pid)) throw new NetcgError('EINVAL', `pids[${i}] is not an integer process ID: ${String(pid)}`);
-  });
+  for (let i = 0; i < pids.length; i++) {
+    if (!Number.isSafeInteger(pids[i])) throw new NetcgError('EINVAL', `pids[${i}] is not an integer process ID: ${String(pids[i])}`);
+  }
+}
+
+const MAX_PID = 0x7fffffff;
+
+/**
+ * The PIDs as the addon takes them. A PID outside 1..2^31-1 becomes 0, which the addon reports
+ * as EINVAL without writing (an Int32Array would otherwise wrap it onto some other process).
+ */
+function pidBatch(pids: readonly number[]): Int32Array {
+  const batch = new Int32Array(pids.length);
+  for (let i = 0; i < pids.length; i++) {
+    const pid = pids[i]!;
+    batch[i] = pid >= 1 && pid <= MAX_PID ? pid : 0;
+  }
+  return batch;
+}
+
+/** errno -> name ("ESRCH"), as the addon names errors; the first name wins where two share a number. */
+const errnoNames = new Map<number, string>();
+for (const [name, num] of Object.entries(constants.errno)) if (!errnoNames.has(num)) errnoNames.set(num, name);
+const ESRCH = constants.errno.ESRCH;
+
+/** Outcomes in input order from the addon's errnos (0 = moved). */
+function outcomesOf(pids: readonly number[], errnos: Int32Array): EnrollResult[] {
+  const out = new Array<EnrollResult>(pids.length);
+  for (let i = 0; i < pids.length; i++) {
+    const errno = errnos[i]!;
+    out[i] = errno === 0 ? { pid: pids[i]!, ok: true } : { pid: pids[i]!, ok: false, code: errnoNames.get(errno) ?? `E${errno}`, errno };
+  }
+  return out;
 }
 
 /**
@@ -158,25 +192,32 @@ export class Enroller {
     // Remember where each process is before moving it. A PID already remembered is moving
     // between profiles: its origin stays the place netcg first found it (and costs no read).
     const mountPoint = hierarchy.mount.mountPoint;
+    const batch = pidBatch(pids);
+    const unknown: number[] = [];
+    for (const pid of batch) if (pid > 0 && !this.#origins.get(pid)?.has(mountPoint)) unknown.push(pid);
     const fresh = new Set<number>();
-    for (const pid of pids) {
-      if (pid <= 0 || this.#origins.get(pid)?.has(mountPoint)) continue;
-      const text = readProcCgroup(pid);
-      const path = text === undefined ? undefined : pathIn(text, hierarchy.key);
-      if (path === undefined) continue; // gone: the write below reports ESRCH
-      const origin = join(mountPoint, path);
-      if (this.#profileDirs.has(origin)) continue; // already in a profile by someone else's hand: no better origin known
-      let byMount = this.#origins.get(pid);
-      if (!byMount) this.#origins.set(pid, (byMount = new Map()));
-      byMount.set(mountPoint, origin);
-      fresh.add(pid);
+    if (unknown.length > 0) {
+      const paths = addon.procCgroupPaths(Int32Array.from(unknown), hierarchy.key);
+      for (let i = 0; i < unknown.length; i++) {
+        const path = paths[i];
+        if (path === null || path === undefined) continue; // gone: the write below reports ESRCH
+        const pid = unknown[i]!;
+        const origin = path === '/' ? mountPoint : join(mountPoint, path);
+        if (this.#profileDirs.has(origin)) continue; // already in a profile by someone else's hand: no better origin known
+        let byMount = this.#origins.get(pid);
+        if (!byMount) this.#origins.set(pid, (byMount = new Map()));
+        byMount.set(mountPoint, origin);
+        fresh.add(pid);
+      }
     }
-    const outcomes = this.#procsFor(dir).enroll(pids as number[]);
-    for (const o of outcomes) {
-      if (o.ok) continue;
+    const errnos = this.#procsFor(dir).writePids(batch);
+    const outcomes = outcomesOf(pids, errnos);
+    for (let i = 0; i < errnos.length; i++) {
+      if (errnos[i] === 0) continue;
       // Gone: forget it (the PID may be reused). Refused: it never left its origin.
-      if (o.code === 'ESRCH') this.#origins.delete(o.pid);
-      else if (fresh.has(o.pid)) this.#origins.get(o.pid)?.delete(mountPoint);
+      const pid = pids[i]!;
+      if (errnos[i] === ESRCH) this.#origins.delete(pid);
+      else if (fresh.has(pid)) this.#origins.get(pid)?.delete(mountPoint);
     }
     return outcomes;
   }
@@ -212,15 +253,15 @@ export class Enroller {
       }
     }
     for (const [dest, list] of byDest) {
-      let outcomes: EnrollResult[];
+      let procs: CgroupProcs;
       try {
-        outcomes = this.#procsFor(dest).enroll(list);
+        procs = this.#procsFor(dest);
       } catch (err) {
         // The original cgroup was removed meanwhile: the hierarchy's root is the fallback.
         if ((err as { code?: string }).code !== 'ENOENT') throw err;
-        const root = this.#hierarchyOf(dest).mount.mountPoint;
-        outcomes = this.#procsFor(root).enroll(list);
+        procs = this.#procsFor(this.#hierarchyOf(dest).mount.mountPoint);
       }
+      const outcomes = outcomesOf(list, procs.writePids(pidBatch(list)));
       for (const o of outcomes) {
         const prev = results.get(o.pid);
         if (!prev || prev.ok) results.set(o.pid, o); // a failure in any hierarchy is the PID's outcome

@@ -1,8 +1,8 @@
 // A race-free spawn: the child is a member of the profile's cgroup before the
 // program's first instruction (addon.spawnInCgroup: clone3 CLONE_INTO_CGROUP on
-// cgroup v2, fork + join + exec on v1), so no socket it ever opens is outside the
-// profile. child_process.spawn followed by an enroll would leave a window in
-// which the program runs unconfined.
+// cgroup v2, fork + join via `tasks` + exec on v1), so no socket it ever opens
+// is outside the profile. child_process.spawn followed by an enroll would leave
+// a window in which the program runs unconfined.
 //
 // What comes back behaves like Node's ChildProcess for the parts programs use:
 // stdin/stdout/stderr streams ('pipe', 'inherit', 'ignore' or an fd), 'spawn',
@@ -70,7 +70,8 @@ export class ProfileChildProcess extends EventEmitter {
           parentFds.push(i === 0 ? w : r);
           closeAfterSpawn.push(i === 0 ? r : w);
         } else if (mode === 'ignore') {
-          const fd = openSync('/dev/null', i === 0 ? 'r' : 'w');
+          // 'r+' (O_RDWR, as child_process does): never O_CREAT, so a missing /dev/null fails instead of becoming a file.
+          const fd = openSync('/dev/null', 'r+');
           childFds.push(fd);
           parentFds.push(undefined);
           closeAfterSpawn.push(fd);

@@ -18,6 +18,8 @@ Napi::Value Mount(const Napi::CallbackInfo& info);
 Napi::Function DefineCgroupProcs(Napi::Env env);
 // cgroupId(dir): the cgroup2 ID (kernfs file handle) as a BigInt.
 Napi::Value CgroupId(const Napi::CallbackInfo& info);
+// procCgroupPaths(pids: Int32Array, controllers) -> per PID its path in one hierarchy, or null (proc_cgroup.cc).
+Napi::Value ProcCgroupPaths(const Napi::CallbackInfo& info);
 // spawnInCgroup(opts) -> { pid, pidfd, method }: the child is in the cgroup before exec.
 Napi::Value SpawnInCgroup(const Napi::CallbackInfo& info);
 // pipe() -> [readFd, writeFd], close-on-exec: stdio plumbing for spawnInCgroup.

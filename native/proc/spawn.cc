@@ -2,8 +2,8 @@
 // first instruction, so nothing it does (above all: no socket it creates) ever
 // happens outside the cgroup. Two ways, same guarantee:
 //   clone3 + CLONE_INTO_CGROUP (cgroup2): the kernel creates the child inside.
-//   fork, the child writes itself into cgroup.procs, then execs (v1 net_cls, or
-//   when clone3 is unavailable or refused).
+//   fork, the child writes itself into the cgroup (v1: `tasks`, see spawn(); v2:
+//   cgroup.procs), then execs (v1 net_cls, or when clone3 is unavailable).
 // Between clone/fork and exec the child runs only async-signal-safe code on
 // data prepared by the parent: no allocation, no locks, no JS.
 // Also pipe(): the stdio plumbing a ChildProcess-like wrapper needs, which Node
@@ -64,7 +64,7 @@ struct Plan {
   std::string cwd;
   bool hasCwd = false;
   int stdio[3] = {-1, -1, -1};
-  int procsFd = -1;  // fork way: cgroup.procs to write "0" (= the writer) into
+  int procsFd = -1;  // fork way: tasks / cgroup.procs to write "0" (= the writer) into
   int errWrite = -1;
 };
 
@@ -324,11 +324,20 @@ Napi::Value SpawnInCgroup(const Napi::CallbackInfo& info) {
   }
   if (!viaClone3) {
     if (hasCgroup) {
-      fds.procs = p.procsFd = openat(dirFd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+      // v1: "0" into `tasks` moves just the writing thread, which in a fresh
+      // fork child is the whole process (fork copies only the calling thread).
+      // For that case the kernel skips the global threadgroup rwsem, which a
+      // cgroup.procs write takes for writing and which then can wait for an
+      // RCU grace period: milliseconds, measured in about one spawn in ten.
+      // cgroup2 has no `tasks` (and cgroup.threads only in threaded mode); a
+      // v1 cgroup whose `tasks` we may not write still has cgroup.procs.
+      const char* file = v2 ? "cgroup.procs" : "tasks";
+      fds.procs = p.procsFd = openat(dirFd, file, O_WRONLY | O_CLOEXEC);
+      if (p.procsFd < 0 && !v2) fds.procs = p.procsFd = openat(dirFd, file = "cgroup.procs", O_WRONLY | O_CLOEXEC);
       if (p.procsFd < 0) {
         const int err = errno;
         pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-        throw makeSysError(env, err, "open", "cgroup.procs");
+        throw makeSysError(env, err, "open", file);
       }
     }
     pid = fork();

@@ -167,6 +167,12 @@ export interface NativeAddon {
   /** The cgroup2 ID of a cgroup directory (what `socket cgroupv2` compares): its kernfs file handle. EINVAL if not on cgroup2. */
   cgroupId(dir: string): bigint;
   /**
+   * Per PID, its cgroup path in one hierarchy as /proc/PID/cgroup prints it ("/a/b"), read in one native pass;
+   * null when the process is gone, the PID is <= 0, or the hierarchy is not listed. `controllers`: '' for
+   * cgroup2 (the "0::" line), else the v1 hierarchy's controller list ("net_cls,net_prio", any order).
+   */
+  procCgroupPaths(pids: Int32Array, controllers: string): Array<string | null>;
+  /**
    * Starts a program that is in the cgroup before its first instruction (clone3 CLONE_INTO_CGROUP on
    * cgroup2, else fork + join + exec). Throws (op 'spawn', code e.g. ENOENT) when the child could not exec;
    * the failed child is already reaped then. On success the caller owns `pidfd` and must reap the child
@@ -233,6 +239,8 @@ export interface CgroupProcs {
   readonly path: string;
   /** Outcomes in input order. Throws (EINVAL, nothing written) if an element is not an integer; EBADF after close(). */
   enroll(pids: number[]): EnrollOutcome[];
+  /** enroll() for large batches without a result object per PID: errnos in input order, 0 = moved (EINVAL, not written, for pid <= 0). EBADF after close(). */
+  writePids(pids: Int32Array): Int32Array;
   close(): void;
 }
 

@@ -6,7 +6,7 @@
 // for a program that cannot start, env and cwd.
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,6 +129,34 @@ describe('spawn() behaves like a ChildProcess', () => {
       child.kill('SIGKILL');
     }
     expect((await once(child, 'close')).slice(0, 2)).toEqual([null, 'SIGKILL']);
+  });
+
+  it("'ignore' is /dev/null opened read/write (O_RDWR, as child_process does) on each fd", async () => {
+    const child = spawn(config, 'p', 'sleep', ['600'], { stdio: 'ignore' });
+    try {
+      await once(child, 'spawn');
+      for (const fd of [0, 1, 2]) {
+        expect(readlinkSync(`/proc/${child.pid}/fd/${fd}`)).toBe('/dev/null');
+        const flags = parseInt(/^flags:\s*(\d+)/m.exec(readFileSync(`/proc/${child.pid}/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+        expect(flags & 3).toBe(2); // O_ACCMODE === O_RDWR
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await once(child, 'close');
+  });
+
+  it('net_cls: the whole process is in the profile (cgroup.procs), though the child joined through tasks', async () => {
+    const dir = join(findNetCls()!, cfg.cgroupParent, 'p');
+    const child = spawn(config, 'p', 'sleep', ['600'], { stdio: 'ignore' });
+    try {
+      await once(child, 'spawn');
+      expect(readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')).toContain(String(child.pid));
+      expect(readFileSync(join(dir, 'tasks'), 'utf8').split('\n')).toContain(String(child.pid));
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await once(child, 'close');
   });
 
   it('runs with the given env and cwd', async () => {
