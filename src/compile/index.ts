@@ -1,11 +1,11 @@
 // compile: Config + HostFacts → DesiredState. Pure and deterministic: the same
 // input gives a deep-equal output, with objects in the order the backends create
 // them (profiles in the config file's order).
-import type { Config } from '../config/index.js';
+import type { Config, ProfileConfig } from '../config/index.js';
 import type { CgroupSpec, DesiredState, HostFacts } from '../model.js';
 import { profileLevel, resolveMatch } from '../cgroups/match.js';
-import { compileIpRules, compileRoutes } from './routing.js';
-import { compileTable } from './table.js';
+import { compileIpRules, compileRoutes, routesOf } from './routing.js';
+import { compileTable, newMemoScope } from './table.js';
 
 export { compileTable, dispatchMapName, dispatchV2MapName, profileChainName, type V2Matching } from './table.js';
 export { compileIpRules, compileRoutes } from './routing.js';
@@ -13,29 +13,71 @@ export { compileSysctls, type SysctlValues } from './sysctls.js';
 
 /** Every profile's hierarchy on a host described by `facts` (net_cls assumed available when facts say nothing). */
 export function resolveMatches(config: Config, facts: HostFacts): Record<string, CgroupSpec['hierarchy']> {
-  const netCls = facts.cgroups?.netCls ?? true;
-  return Object.fromEntries(Object.values(config.profiles).map((p) => [p.name, resolveMatch(p, netCls)]));
+  return Object.fromEntries(compileCgroups(config, facts).map((c) => [c.profile, c.hierarchy]));
 }
 
-export function compile(config: Config, facts: HostFacts): DesiredState {
-  const profiles = Object.values(config.profiles);
-  const matches = resolveMatches(config, facts);
-  const cgroups = profiles.map((p): CgroupSpec => {
-    const hierarchy = matches[p.name]!;
+/** The profile cgroups alone (what apply creates before it can know cgroup2 IDs): compile(...).cgroups without the rest. */
+export function compileCgroups(config: Config, facts: HostFacts): CgroupSpec[] {
+  return cgroupsOf(config, Object.values(config.profiles), facts);
+}
+
+function cgroupsOf(config: Config, profiles: ProfileConfig[], facts: HostFacts): CgroupSpec[] {
+  const netCls = facts.cgroups?.netCls ?? true;
+  return profiles.map((p): CgroupSpec => {
+    const hierarchy = resolveMatch(p, netCls);
     const spec: CgroupSpec = { profile: p.name, path: `${config.cgroupParent}/${p.name}`, hierarchy };
     if (hierarchy === 'net_cls') spec.classid = p.classid!;
     if (p.owner !== undefined) spec.owner = p.owner;
     return spec;
   });
-  const v2 = {
-    profiles: new Set(profiles.filter((p) => matches[p.name] === 'cgroupv2').map((p) => p.name)),
-    ids: facts.cgroups?.ids ?? {},
-    level: profileLevel(config.cgroupParent),
+}
+
+export function compile(config: Config, facts: HostFacts): DesiredState {
+  return compileSession().compile(config, facts);
+}
+
+/** compile() and compileCgroups() for one apply or diff call; see compileSession. */
+export interface CompileSession {
+  compile(config: Config, facts: HostFacts): DesiredState;
+  cgroups(config: Config, facts: HostFacts): CgroupSpec[];
+}
+
+/**
+ * compile() for several calls on one unchanged Config object (apply compiles the
+ * cgroups first, then everything, again once the cgroup2 IDs are known): the
+ * profile list, the cgroup specs and the memo's keys (src/compile/table.ts) are
+ * made once, not once per call. One session per apply/diff call only: it trusts
+ * that the config does not change while it lives.
+ */
+export function compileSession(): CompileSession {
+  const scope = newMemoScope();
+  let seen: { config: Config; profiles: ProfileConfig[]; cgroups: Map<boolean, CgroupSpec[]> } | undefined;
+  const profilesOf = (config: Config) => {
+    if (seen?.config !== config) seen = { config, profiles: Object.values(config.profiles), cgroups: new Map() };
+    return seen;
+  };
+  const cgroups = (config: Config, facts: HostFacts) => {
+    const s = profilesOf(config);
+    const netCls = facts.cgroups?.netCls ?? true;
+    let specs = s.cgroups.get(netCls);
+    if (!specs) s.cgroups.set(netCls, (specs = cgroupsOf(config, s.profiles, facts)));
+    return specs;
   };
   return {
-    table: compileTable(config.table, profiles, v2),
-    ipRules: compileIpRules(profiles, config.ipRulePriority),
-    routes: compileRoutes(profiles, facts),
-    cgroups,
+    cgroups: (config, facts) => cgroups(config, facts).slice(),
+    compile(config, facts) {
+      const { profiles } = profilesOf(config);
+      const routes = routesOf(profiles);
+      const specs = cgroups(config, facts);
+      const v2Profiles = new Set<string>();
+      for (const c of specs) if (c.hierarchy === 'cgroupv2') v2Profiles.add(c.profile);
+      const v2 = { profiles: v2Profiles, ids: facts.cgroups?.ids ?? {}, level: profileLevel(config.cgroupParent) };
+      return {
+        table: compileTable(config.table, profiles, v2, scope),
+        ipRules: compileIpRules(profiles, config.ipRulePriority, routes),
+        routes: compileRoutes(profiles, facts, routes),
+        cgroups: specs.slice(),
+      };
+    },
   };
 }

@@ -19,13 +19,15 @@ function distinct<T>(items: T[], key: (item: T) => string): T[] {
   });
 }
 
-function routesOf(profiles: ProfileConfig[]): RouteConfig[] {
-  return profiles.flatMap((p) => (p.route ? [p.route] : []));
+export function routesOf(profiles: ProfileConfig[]): RouteConfig[] {
+  const routes: RouteConfig[] = [];
+  for (const p of profiles) if (p.route) routes.push(p.route);
+  return routes;
 }
 
 /** One rule per distinct (mark, table) and family; all IPv4 rules first, then IPv6. */
-export function compileIpRules(profiles: ProfileConfig[], priority: number): IpRuleSpec[] {
-  const pairs = distinct(routesOf(profiles), (r) => `${r.mark}/${r.table}`);
+export function compileIpRules(profiles: ProfileConfig[], priority: number, routes: RouteConfig[] = routesOf(profiles)): IpRuleSpec[] {
+  const pairs = distinct(routes, (r) => `${r.mark}/${r.table}`);
   return FAMILIES.flatMap((family) =>
     pairs.map((r): IpRuleSpec => ({ family, priority, fwmark: r.mark, table: r.table, protocol: NETCG_RTPROT })),
   );
@@ -38,8 +40,8 @@ export function compileIpRules(profiles: ProfileConfig[], priority: number): IpR
  * of that family, except those on `via` itself (the default route covers them)
  * and repeats of a destination (a table holds one route per destination).
  */
-export function compileRoutes(profiles: ProfileConfig[], facts: HostFacts): RouteSpec[] {
-  const tables = distinct(routesOf(profiles), (r) => String(r.table));
+export function compileRoutes(profiles: ProfileConfig[], facts: HostFacts, routed: RouteConfig[] = routesOf(profiles)): RouteSpec[] {
+  const tables = distinct(routed, (r) => String(r.table));
   const routes: RouteSpec[] = [];
   for (const r of tables) {
     for (const family of FAMILIES) {

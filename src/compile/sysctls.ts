@@ -13,6 +13,13 @@ export type SysctlValues = Record<string, string>;
  * `all` with the interface's own value, so `all` covers every interface, now and later.
  */
 export function compileSysctls(config: Pick<Config, 'profiles'>): SysctlValues {
-  const routed = Object.values(config.profiles).some((p) => p.route);
+  // A loop that stops at the first routed profile: Object.values() of 10,000 profiles costs more than the answer.
+  let routed = false;
+  for (const name in config.profiles) {
+    if (config.profiles[name]!.route) {
+      routed = true;
+      break;
+    }
+  }
   return routed ? { 'net.ipv4.conf.all.src_valid_mark': '1' } : {};
 }

@@ -63,11 +63,14 @@ function rule(...parts: Array<Expr | Expr[]>): RuleState {
   return { exprs: parts.flat() };
 }
 
-function dispatchMap(feature: Feature, members: ProfileConfig[]): MapState {
+function dispatchMap(feature: Feature, members: ProfileConfig[], scope: MemoScope): MapState {
   return {
     name: dispatchMapName(feature),
     ...cgroupVerdictMapAttrs(),
-    elements: members.map((p) => memoOf(p).elements[feature] ?? (memoOf(p).elements[feature] = deepFreeze(classidElement(feature, p)))),
+    elements: members.map((p) => {
+      const m = memoOf(p, scope);
+      return m.elements[feature] ?? (m.elements[feature] = deepFreeze(classidElement(feature, p)));
+    }),
   };
 }
 
@@ -79,31 +82,49 @@ function classidElement(feature: Feature, p: ProfileConfig): NftElement {
 // the profile's whole config as JSON. A program that applies again and again (the
 // Reconciler) compiles 10,000 unchanged profiles each time: with the memo they come
 // out as the very same objects, which costs a JSON.stringify per profile instead of
-// building ~40 objects, and lets plan compare them by identity (src/plan/table.ts).
+// building ~40 objects, and lets plan compare them by identity (src/plan/identity.ts).
+// The base chains are interned the same way, by the inputs they are built from.
 // Two generations: what the previous compile used survives one more compile, so the
 // memo never outgrows the last two configs. The memoised objects are frozen: a
 // caller that mutated a desired state would otherwise corrupt the next compile.
 interface ProfileMemo { chains?: ChainState[]; elements: Partial<Record<Feature, NftElement>> }
-let memoNow = new Map<ProfileConfig, ProfileMemo>();
 let memoByJson = new Map<string, ProfileMemo>();
 let memoByJsonBefore = new Map<string, ProfileMemo>();
+let chainByKey = new Map<string, ChainState>();
+let chainByKeyBefore = new Map<string, ChainState>();
 
-function startMemoGeneration(): void {
+/**
+ * One generation of the memo, and within it each profile object's entry by
+ * identity, so compiling the same Config object again (apply compiles before and
+ * after it knows the cgroup2 IDs) does not serialise its profiles again. Only valid
+ * while the caller does not change the config: one scope per apply or diff call.
+ */
+export interface MemoScope { readonly byProfile: Map<ProfileConfig, ProfileMemo> }
+
+export function newMemoScope(): MemoScope {
   memoByJsonBefore = memoByJson;
   memoByJson = new Map();
-  memoNow = new Map();
+  chainByKeyBefore = chainByKey;
+  chainByKey = new Map();
+  return { byProfile: new Map() };
 }
 
-function memoOf(p: ProfileConfig): ProfileMemo {
-  let m = memoNow.get(p);
+function memoOf(p: ProfileConfig, scope: MemoScope): ProfileMemo {
+  let m = scope.byProfile.get(p);
   if (m) return m;
   const key = JSON.stringify(p);
   m = memoByJson.get(key) ?? memoByJsonBefore.get(key) ?? { elements: {} };
   memoByJson.set(key, m);
-  memoNow.set(p, m);
+  scope.byProfile.set(p, m);
   return m;
 }
 
+/** The chain built from `key`'s inputs last time, if any, else `build()`'s (frozen). */
+function internChain(key: string, build: () => ChainState): ChainState {
+  const c = chainByKey.get(key) ?? chainByKeyBefore.get(key) ?? deepFreeze(build());
+  chainByKey.set(key, c);
+  return c;
+}
 function deepFreeze<T>(value: T): T {
   if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || Object.isFrozen(value)) return value;
   for (const v of Object.values(value as object)) deepFreeze(v);
@@ -127,17 +148,21 @@ function baseChain(name: keyof typeof HOOKS, rules: RuleState[]): ChainState {
 }
 
 /** One masquerade rule per distinct (mark, via): profiles sharing a VPN share the rule. */
-function masqueradeRules(routed: ProfileConfig[]): RuleState[] {
+function masqueradeKeys(routed: ProfileConfig[]): Array<{ mark: number; via: string }> {
   const seen = new Set<string>();
-  const rules: RuleState[] = [];
+  const keys: Array<{ mark: number; via: string }> = [];
   for (const { route } of routed) {
     if (!route?.masquerade) continue;
     const key = `${route.mark}/${route.via}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    rules.push(rule(matchMark(route.mark), matchOifname(route.via), counter(), masquerade()));
+    keys.push({ mark: route.mark, via: route.via });
   }
-  return rules;
+  return keys;
+}
+
+function masqueradeRule(mark: number, via: string): RuleState {
+  return rule(matchMark(mark), matchOifname(via), counter(), masquerade());
 }
 
 /**
@@ -146,9 +171,8 @@ function masqueradeRules(routed: ProfileConfig[]): RuleState[] {
  * their source against the profile's table (where `via` is the way back) instead of
  * main (where it is not), as WireGuard's and Mullvad's setups do.
  */
-function restoreMarkRules(routed: ProfileConfig[]): RuleState[] {
-  const marks = [...new Set(routed.map((p) => p.route!.mark))];
-  return marks.map((mark) => rule(matchCtMark(mark), counter(), restoreMarkFromCt()));
+function restoreMarkRule(mark: number): RuleState {
+  return rule(matchCtMark(mark), counter(), restoreMarkFromCt());
 }
 
 function profileChains(p: ProfileConfig): ChainState[] {
@@ -166,41 +190,53 @@ function profileChains(p: ProfileConfig): ChainState[] {
   return chains;
 }
 
-export function compileTable(name: string, profiles: ProfileConfig[], v2: V2Matching = NO_V2): TableState {
-  startMemoGeneration();
-  const isV2 = (p: ProfileConfig) => v2.profiles.has(p.name);
-  const users = {
-    dns: profiles.filter((p) => p.dns),
-    ipv6: profiles.filter((p) => p.ipv6 === 'reject'),
-    route: profiles.filter((p) => p.route),
-  };
-  const v1Users = (f: Feature) => users[f].filter((p) => !isV2(p));
-  const v2Users = (f: Feature) => users[f].filter(isV2);
+export function compileTable(name: string, profiles: ProfileConfig[], v2: V2Matching = NO_V2, scope: MemoScope = newMemoScope()): TableState {
+  // Each feature's users, split by how they are matched, in one pass.
+  const users = { dns: { v1: [], v2: [] }, ipv6: { v1: [], v2: [] }, route: { v1: [], v2: [] } } as Record<Feature, { v1: ProfileConfig[]; v2: ProfileConfig[] }>;
+  /** The routed profiles in config order, whichever way they are matched (masquerade and restore rules follow it). */
+  const routed: ProfileConfig[] = [];
+  for (const p of profiles) {
+    const side = v2.profiles.has(p.name) ? 'v2' : 'v1';
+    if (p.dns) users.dns[side].push(p);
+    if (p.ipv6 === 'reject') users.ipv6[side].push(p);
+    if (p.route) {
+      users.route[side].push(p);
+      routed.push(p);
+    }
+  }
+  const uses = (f: Feature) => users[f].v1.length > 0 || users[f].v2.length > 0;
 
   const maps: MapState[] = [];
   for (const f of ['dns', 'ipv6', 'route'] as const) {
-    if (v1Users(f).length > 0) maps.push(dispatchMap(f, v1Users(f)));
-    if (v2Users(f).length > 0) maps.push(dispatchV2Map(f, v2Users(f), v2.ids));
+    if (users[f].v1.length > 0) maps.push(dispatchMap(f, users[f].v1, scope));
+    if (users[f].v2.length > 0) maps.push(dispatchV2Map(f, users[f].v2, v2.ids));
   }
-  /** The dispatch rules of a feature's base chain: by classid, then by cgroup2 ID, each only when used. */
-  const dispatch = (f: Feature, ...prefix: Expr[][]): RuleState[] => [
-    ...(v1Users(f).length > 0 ? [rule(...prefix, counter(), dispatchByCgroup(dispatchMapName(f)))] : []),
-    ...(v2Users(f).length > 0 ? [rule(...prefix, counter(), dispatchByCgroupV2(dispatchV2MapName(f), v2.level))] : []),
-  ];
+  /** A feature's base chain: dispatch by classid, then by cgroup2 ID, each only when used. */
+  const dispatchChain = (chain: keyof typeof HOOKS, f: Feature, ...prefix: Expr[][]): ChainState => {
+    const v1 = users[f].v1.length > 0;
+    const v2Used = users[f].v2.length > 0;
+    return internChain(`${chain} ${f} ${v1} ${v2Used} ${v2.level}`, () =>
+      baseChain(chain, [
+        ...(v1 ? [rule(...prefix, counter(), dispatchByCgroup(dispatchMapName(f)))] : []),
+        ...(v2Used ? [rule(...prefix, counter(), dispatchByCgroupV2(dispatchV2MapName(f), v2.level))] : []),
+      ]),
+    );
+  };
 
   const chains: ChainState[] = [];
-  const dns = users.dns;
-  const ipv6 = users.ipv6;
-  const routed = users.route;
-  if (dns.length > 0) chains.push(baseChain('nat_output', dispatch('dns')));
-  if (routed.length > 0) chains.push(baseChain('route_output', dispatch('route')));
-  if (ipv6.length > 0) chains.push(baseChain('filter_output', dispatch('ipv6', matchNfproto(NFPROTO_IPV6))));
-  const masq = masqueradeRules(routed);
-  if (masq.length > 0) chains.push(baseChain('nat_postrouting', masq));
-  if (routed.length > 0) chains.push(baseChain('filter_prerouting', restoreMarkRules(routed)));
+  if (uses('dns')) chains.push(dispatchChain('nat_output', 'dns'));
+  if (uses('route')) chains.push(dispatchChain('route_output', 'route'));
+  if (uses('ipv6')) chains.push(dispatchChain('filter_output', 'ipv6', matchNfproto(NFPROTO_IPV6)));
+  const masq = masqueradeKeys(routed);
+  if (masq.length > 0) chains.push(internChain(`nat_postrouting ${masq.map((m) => `${m.mark}/${m.via}`).join(' ')}`, () => baseChain('nat_postrouting', masq.map((m) => masqueradeRule(m.mark, m.via)))));
+  if (routed.length > 0) {
+    const marks = [...new Set(routed.map((p) => p.route!.mark))];
+    chains.push(internChain(`filter_prerouting ${marks.join(' ')}`, () => baseChain('filter_prerouting', marks.map(restoreMarkRule))));
+  }
   for (const p of profiles) {
-    const m = memoOf(p);
-    chains.push(...(m.chains ??= deepFreeze(profileChains(p))));
+    const m = memoOf(p, scope);
+    const own = (m.chains ??= deepFreeze(profileChains(p)));
+    for (const c of own) chains.push(c);
   }
 
   return { family: 'inet', name, maps, chains };

@@ -32,7 +32,11 @@ export interface IdentitySplit<T> {
 
 /**
  * The common prefix and suffix are found by walking (no allocation: the usual case
- * is one change at the end or in the middle); the middle, if any, by a Map.
+ * is one change at the end or in the middle); the middle, if any, by a Map. Only
+ * frozen objects are looked for there: compile freezes everything it hands out
+ * again, and a state read back from the kernel has no frozen object, so planning
+ * against a read-back pays no hashing for a match that cannot exist. (Leaving an
+ * object out of the matching is always safe: it is then compared by content.)
  */
 export function splitByIdentity<T>(have: readonly T[], want: readonly T[]): IdentitySplit<T> {
   const min = Math.min(have.length, want.length);
@@ -43,28 +47,33 @@ export function splitByIdentity<T>(have: readonly T[], want: readonly T[]): Iden
   const haveEnd = have.length - suffix;
   const wantEnd = want.length - suffix;
 
-  // The middle: which of its objects are on both sides.
+  // The middle: which of its (frozen) objects are on both sides.
   const haveMid = new Map<T, number>();
-  for (let i = prefix; i < haveEnd; i++) haveMid.set(have[i]!, i);
+  let frozen = 0;
+  for (let i = prefix; i < haveEnd; i++) {
+    const h = have[i]!;
+    if (!Object.isFrozen(h)) continue;
+    haveMid.set(h, i);
+    frozen++;
+  }
   // The same object twice (which unique names already rule out): match nothing rather than guess.
-  if (haveMid.size !== haveEnd - prefix) return nothingShared(have, want);
+  if (haveMid.size !== frozen) return nothingShared(have, want);
   const middle: Array<Shared<T>> = [];
   const wantOnly: Array<{ item: T; index: number }> = [];
+  const matched = new Uint8Array(haveEnd - prefix);
   for (let i = prefix; i < wantEnd; i++) {
     const w = want[i]!;
-    const h = haveMid.get(w);
-    if (h === undefined) wantOnly.push({ item: w, index: i });
-    else middle.push({ item: w, haveIndex: h, wantIndex: i });
+    const h = frozen > 0 ? haveMid.get(w) : undefined;
+    if (h === undefined || matched[h - prefix]) wantOnly.push({ item: w, index: i });
+    else {
+      matched[h - prefix] = 1;
+      middle.push({ item: w, haveIndex: h, wantIndex: i });
+    }
   }
 
   const haveOnly: Array<{ item: T; index: number }> = [];
-  if (middle.length === 0) {
-    for (let i = prefix; i < haveEnd; i++) haveOnly.push({ item: have[i]!, index: i });
-  } else {
-    const shared = new Set(middle.map((m) => m.item));
-    for (let i = prefix; i < haveEnd; i++) if (!shared.has(have[i]!)) haveOnly.push({ item: have[i]!, index: i });
-    middle.sort((a, b) => a.haveIndex - b.haveIndex);
-  }
+  for (let i = prefix; i < haveEnd; i++) if (!matched[i - prefix]) haveOnly.push({ item: have[i]!, index: i });
+  if (middle.length > 1) middle.sort((a, b) => a.haveIndex - b.haveIndex);
 
   return {
     haveOnly,

@@ -57,6 +57,12 @@ function deepCopy<T>(value: T): T {
   return value;
 }
 
+function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  for (const v of Object.values(value as object)) deepFreeze(v);
+  return Object.freeze(value);
+}
+
 /** `t` with the chains and elements picked by `keep` left as the original objects and the rest deep-copied. */
 function partlyShared(t: TableState, keep: (i: number) => boolean): TableState {
   let i = 0;
@@ -103,7 +109,8 @@ describe('plan: identity fast path', () => {
     fc.assert(
       fc.property(profilesArb, fc.array(fc.boolean(), { minLength: 32, maxLength: 32 }), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), (a, chainMask, mapMask) => {
         const k = installed(compileWith(a, 1000));
-        const have = k.current().table!;
+        // Frozen, as compile's shared objects are (only those are matched by identity past a common prefix/suffix).
+        const have = deepFreeze(k.current().table!);
         // The desired table shares every object with the read-back except the chains and
         // maps whose attributes change (so they are deleted and re-created): the base
         // chains' rules look the maps up, the maps' elements jump to the profile chains.
@@ -137,7 +144,7 @@ describe('plan: identity fast path', () => {
 
 describe('splitByIdentity', () => {
   it('partitions into have-only, want-only and shared, each in order, like a Set-based oracle', () => {
-    const pool = Array.from({ length: 12 }, (_, i) => ({ i }));
+    const pool = Array.from({ length: 12 }, (_, i) => Object.freeze({ i }));
     const listArb = fc.shuffledSubarray(pool).map((l) => l.slice());
     fc.assert(
       fc.property(listArb, listArb, fc.boolean(), (have, wantRaw, sortWant) => {
@@ -159,5 +166,16 @@ describe('splitByIdentity', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('matches an object that is not frozen only within the common prefix and suffix (else it is compared by content)', () => {
+    const [a, b, c, d] = [{ n: 'a' }, { n: 'b' }, Object.freeze({ n: 'c' }), { n: 'd' }];
+    const s = splitByIdentity([a, b, c, d], [a, c, b, d]);
+    // a and d: prefix and suffix; c: frozen, found in the middle; b: not frozen, so on both sides as "only".
+    expect(s.haveOnly).toEqual([{ item: b, index: 1 }]);
+    expect(s.wantOnly).toEqual([{ item: b, index: 2 }]);
+    const shared: unknown[] = [];
+    s.eachShared((x) => shared.push(x.item));
+    expect(shared).toEqual([a, c, d]);
   });
 });
