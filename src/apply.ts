@@ -15,12 +15,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Config, MatchKind } from './config/index.js';
-import { compile, compileSysctls } from './compile/index.js';
+import { compileSession, compileSysctls } from './compile/index.js';
 import { ensureSysctls, type SysctlChange } from './sysctls.js';
 import { NetcgError } from './errors.js';
 import type { CgroupSpec, DesiredState, HostFacts, TableState } from './model.js';
 import { ensureV2ProfileCgroup, findCgroup2, readCgroupIds, removeV2ProfileCgroup, requireCgroup2 } from './cgroups/cgroup2.js';
 import { netClsAvailable } from './cgroups/match.js';
+import { cgroupSpecKey, type CgroupMemory, type VerifiedCgroup } from './cgroups/verified.js';
 import { type Backend, type ReadState, type RtnlOp } from './backends/types.js';
 import {
   ensureNetCls,
@@ -144,8 +145,9 @@ export function diffWith(config: Config, backend: Backend, source: StateSource):
   const facts = withCgroupFacts(config, backend.hostFacts());
   const v2 = findCgroup2();
   // The IDs of the v2 cgroups as they are now: a re-created cgroup shows as a stale element.
-  if (facts.cgroups && v2) facts.cgroups.ids = readCgroupIds(v2, compile(config, facts).cgroups.filter((c) => c.hierarchy === 'cgroupv2'));
-  const desired = compile(config, facts);
+  const session = compileSession();
+  if (facts.cgroups && v2) facts.cgroups.ids = cgroupIds(v2, config.cgroupParent, session.cgroups(config, facts).filter((c) => c.hierarchy === 'cgroupv2'), source.cgroups);
+  const desired = session.compile(config, facts);
   const { current, plan: p } = source.planFor(backend, desired);
   return { plan: p, desired, current };
 }
@@ -170,6 +172,16 @@ export interface StateSource {
   committed(backend: Backend, table: TableState, genid: number | undefined): void;
   /** Something failed or raced: nothing remembered may be trusted any more. */
   invalidate(): void;
+  /** The profile cgroups verified by earlier applies (the Reconciler's); absent: check every one. */
+  readonly cgroups?: CgroupMemory;
+}
+
+/** cgroup2 IDs of `specs`: those `memory` still vouches for, the others read now. */
+function cgroupIds(root: string, parentPath: string, specs: CgroupSpec[], memory: CgroupMemory | undefined): Record<string, bigint> {
+  const known = memory?.knownIds(root, parentPath, specs) ?? new Map<string, bigint>();
+  const ids = readCgroupIds(root, specs.filter((c) => !known.has(c.profile)));
+  for (const [profile, id] of known) ids[profile] = id;
+  return ids;
 }
 
 const READ_EVERY_TIME: StateSource = {
@@ -220,8 +232,10 @@ function matchesOf(config: Config, specs: CgroupSpec[], roots: { netCls?: string
 }
 
 function applyLocked(config: Config, backend: Backend, source: StateSource): ApplyReport {
+  const session = compileSession();
+  const compile = (c: Config, f: HostFacts) => session.compile(c, f);
   const baseFacts = withCgroupFacts(config, backend.hostFacts());
-  const specs = compile(config, baseFacts).cgroups;
+  const specs = session.cgroups(config, baseFacts);
   const usesV2 = specs.some((c) => c.hierarchy === 'cgroupv2');
   const netCls = specs.some((c) => c.hierarchy === 'net_cls') ? ensureNetCls(addon.mount) : undefined;
   const cgroup2 = usesV2 ? requireCgroup2() : undefined;
@@ -243,6 +257,11 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
     };
 
     const cgroups: CgroupChange[] = [];
+    // Per hierarchy root: what earlier applies verified and still holds (Reconciler
+    // only), and what this one verified (remembered for the next one on success).
+    const memory = source.cgroups;
+    const trusted = new Map([...new Set(specs.map(rootOf))].map((root) => [root, memory?.trusted(root, config.cgroupParent)]));
+    const verified = new Map([...trusted.keys()].map((root) => [root, new Map<string, VerifiedCgroup>()]));
     let p: Plan;
     let current: ReadState;
     try {
@@ -253,14 +272,29 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
       }
       for (const spec of specs) {
         const root = rootOf(spec);
+        const key = memory ? cgroupSpecKey(spec) : '';
+        const known = trusted.get(root)?.cgroups.get(spec.profile);
+        if (known && known.key === key) {
+          cgroups.push({ profile: spec.profile, path: known.dir, action: 'unchanged' });
+          verified.get(root)!.set(spec.profile, known);
+          continue;
+        }
         const change = spec.hierarchy === 'net_cls' ? ensureProfileCgroup(root, spec) : ensureV2ProfileCgroup(root, spec);
         cgroups.push(change);
+        if (memory) verified.get(root)!.set(spec.profile, { key, dir: change.path });
         if (change.action === 'created')
           undo.push(() => (spec.hierarchy === 'net_cls' ? removeProfileCgroup : removeV2ProfileCgroup)(root, spec.profile, spec.path));
       }
       // IDs only exist once the cgroups do; compile stays pure and gets them as facts.
       if (cgroup2) {
-        facts.cgroups.ids = readCgroupIds(cgroup2, specs.filter((c) => c.hierarchy === 'cgroupv2'));
+        const v2 = specs.filter((c) => c.hierarchy === 'cgroupv2');
+        const known = verified.get(cgroup2)!;
+        facts.cgroups.ids = readCgroupIds(cgroup2, v2.filter((c) => known.get(c.profile)?.id === undefined));
+        for (const c of v2) {
+          const v = known.get(c.profile);
+          if (v?.id !== undefined) facts.cgroups.ids[c.profile] = v.id;
+          else if (v && facts.cgroups.ids[c.profile] !== undefined) known.set(c.profile, { ...v, id: facts.cgroups.ids[c.profile]! });
+        }
         desired = compile(config, facts);
       }
       ({ current, plan: p } = source.planFor(backend, desired));
@@ -299,20 +333,33 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
     // The new policy is in force; drop the cgroups of profiles the config no longer
     // has, and those left in the other hierarchy by a profile whose match changed.
     const warnings: string[] = [];
-    const wanted = new Map(specs.map((c) => [c.profile, c.hierarchy]));
+    let wantedByName: Map<string, CgroupSpec['hierarchy']> | undefined;
+    const wanted = () => (wantedByName ??= new Map(specs.map((c) => [c.profile, c.hierarchy])));
     const stale: Array<[CgroupSpec['hierarchy'], string | undefined, typeof removeProfileCgroup]> = [
       ['net_cls', netCls?.mountPoint ?? findNetCls(), removeProfileCgroup],
       ['cgroupv2', cgroup2 ?? findCgroup2(), removeV2ProfileCgroup],
     ];
     for (const [hierarchy, root, remove] of stale) {
       if (!root) continue;
-      for (const name of listProfileCgroups(root, config.cgroupParent)) {
-        if (wanted.get(name) === hierarchy) continue;
+      // Under a parent the memory vouches for, the subdirectories are known without a
+      // listing: the remembered ones, plus those just verified (all of them wanted).
+      const t = trusted.get(root);
+      // Every wanted profile of this hierarchy, when this apply verified with a memory (Reconciler).
+      const mine = memory ? verified.get(root) : undefined;
+      let children: Set<string>;
+      if (t && mine) {
+        children = new Set(t.children);
+        for (const name of mine.keys()) children.add(name);
+      } else children = new Set(listProfileCgroups(root, config.cgroupParent));
+      for (const name of children) {
+        if (mine ? mine.has(name) : wanted().get(name) === hierarchy) continue;
         const change = remove(root, name, `${config.cgroupParent}/${name}`);
         cgroups.push(change);
-        if (change.action === 'kept') warnings.push(`cgroup ${change.path} of ${wanted.has(name) ? 'profile' : 'removed profile'} ${name} is no longer used but kept: ${change.detail}`);
+        if (change.action === 'kept') warnings.push(`cgroup ${change.path} of ${wanted().has(name) ? 'profile' : 'removed profile'} ${name} is no longer used but kept: ${change.detail}`);
+        else children.delete(name);
       }
       if (!specs.some((c) => c.hierarchy === hierarchy)) removeParentIfEmpty(root, config.cgroupParent);
+      else if (memory && mine) memory.record(root, config.cgroupParent, mine, children);
     }
 
     // After the commit, so a failed apply changes no sysctl either.

@@ -14,6 +14,10 @@
 // generation, so a commit slipping in between the check and the batch makes the
 // kernel refuse it (ERESTART) and the retry reads everything back.
 //
+// Profile cgroups: each apply checks only those not verified before under an
+// unchanged parent directory (src/cgroups/verified.ts says why that holds); a
+// failure or invalidate() forgets them, and the next apply checks every one.
+//
 // rtnetlink has no generation id: netcg's few ip rules and routes are dumped on
 // every call (they are a handful however many profiles exist).
 //
@@ -24,6 +28,7 @@
 // the dispatch maps lose an element), so this is rare.
 import { applyWith, diffWith, readState, type ApplyReport, type StateSource } from './apply.js';
 import type { Backend, ReadState } from './backends/types.js';
+import { CgroupMemory } from './cgroups/verified.js';
 import type { Config } from './config/index.js';
 import type { DesiredState, TableState } from './model.js';
 import { plan, type Plan } from './plan/plan.js';
@@ -57,6 +62,8 @@ export class Reconciler {
   /** How the state of the most recent apply/diff was read: from memory (genid unchanged) or back from the kernel. */
   lastRead: ReadKind | undefined;
   private readonly source: StateSource;
+  /** Profile cgroups verified by earlier applies (src/cgroups/verified.ts): only new or changed ones are checked again. */
+  private readonly cgroups = new CgroupMemory();
 
   /**
    * `backend` stays owned by the caller (close it after the Reconciler). Any Backend
@@ -69,9 +76,8 @@ export class Reconciler {
       committed: (_b, table, genid) => {
         this.remembered = genid === undefined ? undefined : { table, tableName: table.name, genid };
       },
-      invalidate: () => {
-        this.remembered = undefined;
-      },
+      invalidate: () => this.invalidate(),
+      cgroups: this.cgroups,
     };
   }
 
@@ -90,11 +96,12 @@ export class Reconciler {
   /** Forgets the remembered state: the next call reads everything back. */
   invalidate(): void {
     this.remembered = undefined;
+    this.cgroups.forget();
   }
 
   /** Drops what it remembers. Does not close the backend (the caller owns it). */
   close(): void {
-    this.remembered = undefined;
+    this.invalidate();
     this.closed = true;
   }
 
