@@ -8,8 +8,8 @@ import { LineCounter, isMap, isScalar, parseDocument, type Document } from 'yaml
 import type { z } from 'zod';
 
 import { ConfigError, NetcgError, type ConfigIssue } from '../errors.js';
-import { hasRepeatedKey, lineCol, offsetOfPath, pathAtOffset } from './locate.js';
-import { readPlainYaml } from './plain-yaml.js';
+import { hasRepeatedKey, lineCol, lineCounterOf, offsetOfPath, offsetOfPlainPath, pathAtOffset } from './locate.js';
+import { readPlainYaml, readPlainYamlPlaces } from './plain-yaml.js';
 import {
   DEFAULT_CGROUP_PARENT,
   DEFAULT_IP_RULE_PRIORITY,
@@ -151,9 +151,10 @@ function profileKeysOf(doc: Document): unknown[] {
   return isMap(profiles) ? profiles.items.map((pair) => (isScalar(pair.key) ? pair.key.value : undefined)) : [];
 }
 
-function located(doc: Document, lines: LineCounter, file: string, issues: PathIssue[]): ConfigIssue[] {
+/** The issues at their LINE:COL, sorted by position like a compiler's output. */
+function located(issues: PathIssue[], file: string, lines: LineCounter, offsetOf: (issue: PathIssue) => number): ConfigIssue[] {
   return issues
-    .map((i) => ({ file, ...lineCol(lines, offsetOfPath(doc, i.path, i.at)), path: i.path.join('.'), message: i.message }))
+    .map((i) => ({ file, ...lineCol(lines, offsetOf(i)), path: i.path.join('.'), message: i.message }))
     .sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
@@ -161,21 +162,38 @@ function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** How to find an issue's place in the source; only asked for when there are issues. */
+type Locator = () => { lines: LineCounter; offsetOf: (issue: PathIssue) => number };
+
 /**
- * The fast path: a config in the plain YAML subset (see plain-yaml.ts) with no issue
- * at all. Anything else returns undefined and goes the full way, which then finds
- * and locates every issue; a valid config never needs a source position.
+ * Checks the document (as JavaScript) against the schema and the cross-value rules
+ * and returns the normalized Config, or throws every issue, located. `names` are the
+ * profile keys as written; `documentIssues` what only the document itself shows.
  */
-function parseValidPlainConfig(text: string, fileName: string): Config | undefined {
-  const raw = readPlainYaml(text);
-  if (raw === undefined) return undefined;
+function checked(raw: unknown, names: readonly unknown[], documentIssues: PathIssue[], fileName: string, locate: Locator): Config {
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) return undefined;
-  // Keys in the subset are strings without duplicates or "__proto__", so these are the document's own names.
-  const names = isMapping(raw.profiles) ? Object.keys(raw.profiles) : [];
   const relations = relationsOf(raw);
-  if (relations.issues.length > 0 || cgroupFileNames(names).length > 0) return undefined;
+  const issues = [...(parsed.success ? [] : fromZod(parsed.error.issues)), ...relations.issues, ...documentIssues, ...cgroupFileNames(names)];
+  if (issues.length > 0 || !parsed.success) {
+    const { lines, offsetOf } = locate();
+    throw new ConfigError(located(issues, fileName, lines, offsetOf));
+  }
   return normalize(parsed.data, fileName, relations.routing);
+}
+
+/**
+ * A config in the plain YAML subset (see plain-yaml.ts), which is read without the
+ * `yaml` library. Its keys are strings without duplicates or "__proto__", so there
+ * are no document-level issues and Object.keys gives the profile names as written.
+ * Only when there are issues is the text read again, noting where each key and value
+ * starts, to locate them exactly where the library's nodes would.
+ */
+function checkedPlain(raw: Record<string, unknown>, text: string, fileName: string): Config {
+  const names = isMapping(raw.profiles) ? Object.keys(raw.profiles) : [];
+  return checked(raw, names, [], fileName, () => {
+    const { value, places } = readPlainYamlPlaces(text)!;
+    return { lines: lineCounterOf(text), offsetOf: (i) => offsetOfPlainPath(value, places, i.path, i.at) };
+  });
 }
 
 /**
@@ -196,8 +214,8 @@ function parseYaml(text: string): { doc: Document; lines: LineCounter } {
 
 /** Parses and checks config text; `fileName` is only used in messages. Throws ConfigError listing every issue. */
 export function parseConfig(text: string, fileName: string): Config {
-  const fast = parseValidPlainConfig(text, fileName);
-  if (fast) return fast;
+  const plain = readPlainYaml(text);
+  if (plain !== undefined) return checkedPlain(plain, text, fileName);
 
   const { doc, lines } = parseYaml(text);
 
@@ -226,11 +244,7 @@ export function parseConfig(text: string, fileName: string): Config {
     throw new ConfigError([{ file: fileName, line: 1, col: 1, path: '', message: `cannot read the YAML: ${(err as Error).message}` }]);
   }
 
-  const parsed = configSchema.safeParse(raw);
-  const relations = relationsOf(raw);
-  const issues = [...(parsed.success ? [] : fromZod(parsed.error.issues)), ...relations.issues, ...prototypeKeys(doc), ...cgroupFileNames(profileKeysOf(doc))];
-  if (issues.length > 0 || !parsed.success) throw new ConfigError(located(doc, lines, fileName, issues));
-  return normalize(parsed.data, fileName, relations.routing);
+  return checked(raw, profileKeysOf(doc), prototypeKeys(doc), fileName, () => ({ lines, offsetOf: (i) => offsetOfPath(doc, i.path, i.at) }));
 }
 
 /** Reads and checks a config file (YAML or JSON). */

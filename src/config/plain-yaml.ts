@@ -84,10 +84,37 @@ function setKey(target: Record<string, unknown>, key: string, value: unknown): v
 /** Longest key read here; the library limits implicit keys to 1024 characters. */
 const MAX_KEY_LENGTH = 256;
 
+/** Where a key and its value start in the text; `value` is undefined for `key:` with nothing after it. */
+export interface KeyPlace {
+  key: number;
+  value: number | undefined;
+}
+
+/**
+ * Source offsets of the mappings a read produced (only asked for when there are
+ * issues to locate): where each mapping starts (its first key, or its '{') and
+ * where each of its keys and values start, as the library's node ranges have them.
+ */
+export interface PlainPlaces {
+  mapStart: WeakMap<object, number>;
+  keys: WeakMap<object, Map<string, KeyPlace>>;
+}
+
 class PlainReader {
   private pos = 0;
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly places?: PlainPlaces,
+  ) {}
+
+  private placeMap(map: object, start: number): Map<string, KeyPlace> | undefined {
+    if (!this.places) return undefined;
+    const keys = new Map<string, KeyPlace>();
+    this.places.mapStart.set(map, start);
+    this.places.keys.set(map, keys);
+    return keys;
+  }
 
   private at(offset = 0): number {
     const i = this.pos + offset;
@@ -152,9 +179,12 @@ class PlainReader {
 
   private blockMap(indent: number): Record<string, unknown> {
     const result: Record<string, unknown> = {};
+    const places = this.placeMap(result, this.pos + indent);
     for (;;) {
       this.pos += indent;
+      const keyStart = this.pos;
       const key = this.key();
+      let valueStart: number | undefined;
       if (this.at() !== COLON) giveUp();
       this.pos++;
       let value: unknown;
@@ -166,6 +196,7 @@ class PlainReader {
         const c = this.at();
         if (c === -1 || c === NL || c === HASH) nested = true;
         else {
+          valueStart = this.pos;
           value = this.inlineValue(false);
           this.endOfLine();
         }
@@ -173,9 +204,13 @@ class PlainReader {
       if (nested) {
         this.skipRestOfLine(); // nothing, or a comment after a space
         const childIndent = this.nextContentLine();
-        value = childIndent > indent ? this.blockMap(childIndent) : null;
+        if (childIndent > indent) {
+          valueStart = this.pos + childIndent;
+          value = this.blockMap(childIndent);
+        } else value = null;
       }
       setKey(result, key, value);
+      places?.set(key, { key: keyStart, value: valueStart });
       const next = this.nextContentLine();
       if (next < indent) return result; // the end, or the parent's next key
       if (next > indent) giveUp(); // a continued plain scalar, or bad indentation: the library decides
@@ -185,6 +220,7 @@ class PlainReader {
   /** `{ key: value, ... }`; `multiLine` only for a whole-document flow mapping. */
   private flowMap(multiLine: boolean): Record<string, unknown> {
     const result: Record<string, unknown> = {};
+    const places = this.placeMap(result, this.pos);
     this.pos++; // '{'
     this.flowSpace(multiLine);
     if (this.at() === CLOSE_BRACE) {
@@ -192,6 +228,7 @@ class PlainReader {
       return result;
     }
     for (;;) {
+      const keyStart = this.pos;
       const quoted = this.at() === DOUBLE_QUOTE || this.at() === SINGLE_QUOTE;
       const key = this.key();
       if (this.at() !== COLON) giveUp();
@@ -199,7 +236,9 @@ class PlainReader {
       // After a plain key the ':' must be followed by a space; after a quoted (JSON-like) key it need not.
       if (!quoted && this.at() !== SPACE) giveUp();
       this.flowSpace(multiLine);
+      const valueStart = this.pos;
       setKey(result, key, this.inlineValue(multiLine));
+      places?.set(key, { key: keyStart, value: valueStart });
       this.flowSpace(multiLine);
       const c = this.at();
       this.pos++;
@@ -269,10 +308,21 @@ class PlainReader {
  * `text` is in the plain subset and has no YAML error; otherwise undefined.
  */
 export function readPlainYaml(text: string): Record<string, unknown> | undefined {
+  return read(text, undefined);
+}
+
+/** readPlainYaml, also giving where its keys and values are in the text (for locating issues). */
+export function readPlainYamlPlaces(text: string): { value: Record<string, unknown>; places: PlainPlaces } | undefined {
+  const places: PlainPlaces = { mapStart: new WeakMap(), keys: new WeakMap() };
+  const value = read(text, places);
+  return value && { value, places };
+}
+
+function read(text: string, places: PlainPlaces | undefined): Record<string, unknown> | undefined {
   // Tabs, carriage returns and a byte-order mark each have YAML rules of their own.
   if (text.includes('\t') || text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined;
   try {
-    return new PlainReader(text).document();
+    return new PlainReader(text, places).document();
   } catch (err) {
     if (err === OUTSIDE_SUBSET) return undefined;
     throw err;

@@ -6,9 +6,10 @@ import { readFileSync } from 'node:fs';
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 
-import { readPlainYaml } from '../../src/config/plain-yaml.js';
+import { lineCounterOf, offsetOfPath, offsetOfPlainPath } from '../../src/config/locate.js';
+import { readPlainYaml, readPlainYamlPlaces } from '../../src/config/plain-yaml.js';
 
 /** What the loader's slow path sees: the library's errors and its JavaScript value. */
 function library(text: string): { errors: string[]; value: unknown } {
@@ -23,13 +24,36 @@ function canonical(value: unknown): unknown {
   return Object.entries(value).map(([k, v]) => [k, canonical(v)]);
 }
 
-/** The property: accepted means the library agrees exactly. Returns whether it was accepted. */
+/** Every key path in a value, and beside each a path that is not there (as a missing key's issue has). */
+function pathsOf(value: unknown, prefix: string[] = []): string[][] {
+  if (value === null || typeof value !== 'object') return [[...prefix, 'nothere']];
+  return [
+    prefix,
+    [...prefix, 'nothere'],
+    [...prefix, 'nothere', 'deeper'],
+    ...Object.entries(value).flatMap(([k, v]) => [[...prefix, k], ...pathsOf(v, [...prefix, k])]),
+  ];
+}
+
+/** Issues located on the reader's places land where they land on the library's nodes. */
+function locatesLikeLibrary(text: string): void {
+  const read = readPlainYamlPlaces(text)!;
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  expect(lineCounterOf(text).lineStarts, text).toEqual(lines.lineStarts);
+  for (const path of pathsOf(read.value))
+    for (const at of ['key', 'value'] as const)
+      expect(offsetOfPlainPath(read.value, read.places, path, at), `${text}\n${path.join('.')} at ${at}`).toBe(offsetOfPath(doc, path, at));
+}
+
+/** The property: accepted means the library agrees exactly, also on where each key and value is. Returns whether it was accepted. */
 function agreesWithLibrary(text: string): boolean {
   const fast = readPlainYaml(text);
   if (fast === undefined) return false;
   const { errors, value } = library(text);
   expect(errors, text).toEqual([]);
   expect(canonical(fast), text).toEqual(canonical(value));
+  locatesLikeLibrary(text);
   return true;
 }
 
