@@ -4,9 +4,11 @@
 // 1,000 live `sleep` processes moved back and forth between two throwaway cgroups:
 //   - the library's Enroller (kept cgroup.procs fd, one write(2) per PID), in the
 //     steady state (moving between profiles) and on a first enroll, which also
-//     reads each process's /proc/PID/cgroup to remember where it came from;
+//     finds where each process came from (src/enroll-origins.ts: the hierarchy's
+//     cgroup listings, or /proc/PID/cgroup per PID when there are many cgroups);
 //   - a minimal C loop doing one write(2) per PID on an open fd (the physical limit,
-//     compiled here with cc, timed inside the program);
+//     compiled here with cc, timed inside the program). Both write cgroup.procs
+//     (whole processes), so the comparison is like for like;
 //   - the recipe's way, one `sh -c 'echo PID > tasks'` per PID;
 // and spawn() against child_process.spawn, 200 starts of /bin/true each, waiting
 // for 'close' each time, interleaved in rounds so drift hits both alike.
@@ -132,7 +134,7 @@ function benchHierarchy(hierarchy, root, cBin, pids) {
   const rows = [];
   const add = (method, seconds, moves) => rows.push({ hierarchy, method, moves, seconds, rate: moves / seconds });
 
-  // First enroll: reads /proc/PID/cgroup of each PID to remember its origin, then writes.
+  // First enroll: finds each PID's origin (to remember it), then writes.
   const enroller = new Enroller({ profiles: {} });
   try {
     const [first, outcomes] = timed(() => enroller.enrollCgroup(a, pids));

@@ -3,9 +3,9 @@
 // exec per PID; here each profile cgroup's cgroup.procs stays open in an
 // addon.CgroupProcs and every PID is one write(2) on it, with its own outcome,
 // so one dead or foreign PID never stops the others. A batch crosses into the
-// addon as an Int32Array and comes back as one of errnos (writePids), and the
-// origins of first-time PIDs are read in one native pass (procCgroupPaths):
-// per PID, JS only builds the outcome object.
+// addon as an Int32Array and comes back as one of errnos (writePids); the
+// origins of first-time PIDs come from cgroup listings or one native pass over
+// /proc (enroll-origins.ts). Per PID, JS only builds the outcome object.
 //
 // Kernel semantics worth knowing (README, "Enrolling running processes"):
 // under net_cls (v1) moving a task re-tags the sockets it already has; under
@@ -18,6 +18,7 @@ import { join } from 'node:path';
 
 import type { Config } from './config/index.js';
 import { NetcgError } from './errors.js';
+import { cgroupDirsOf } from './enroll-origins.js';
 import { profileCgroupDir } from './launcher.js';
 import { readCgroupMounts, type CgroupMount } from './cgroups/mountinfo.js';
 import { addon, type CgroupProcs } from './native/index.js';
@@ -197,12 +198,11 @@ export class Enroller {
     for (const pid of batch) if (pid > 0 && !this.#origins.get(pid)?.has(mountPoint)) unknown.push(pid);
     const fresh = new Set<number>();
     if (unknown.length > 0) {
-      const paths = addon.procCgroupPaths(Int32Array.from(unknown), hierarchy.key);
+      const dirs = cgroupDirsOf(mountPoint, hierarchy.key, unknown);
       for (let i = 0; i < unknown.length; i++) {
-        const path = paths[i];
-        if (path === null || path === undefined) continue; // gone: the write below reports ESRCH
+        const origin = dirs[i];
+        if (origin === undefined) continue; // gone: the write below reports ESRCH
         const pid = unknown[i]!;
-        const origin = path === '/' ? mountPoint : join(mountPoint, path);
         if (this.#profileDirs.has(origin)) continue; // already in a profile by someone else's hand: no better origin known
         let byMount = this.#origins.get(pid);
         if (!byMount) this.#origins.set(pid, (byMount = new Map()));

@@ -107,6 +107,27 @@ describe('Enroller', () => {
       }
     }));
 
+  // 400 PIDs: enough for enroll-origins.ts to list the hierarchy's cgroups instead of reading /proc
+  // per PID, unless the host has more than ~33 cgroups in it (then it reads per PID: same answer).
+  it.each(['net_cls', 'cgroup2'] as const)('a batch of 400 PIDs from two origins (%s): leave() returns each to its own', (h) =>
+    withSleepersIn(h, 400, async (pids, origin) => {
+      // Half start in the origin, half in the hierarchy root: two different places to return to.
+      const rootHalf = pids.slice(200);
+      for (const pid of rootHalf) writeFileSync(join(origin.root, 'cgroup.procs'), `${pid}\n`);
+      const target = createScratchCgroup(h);
+      const e = new Enroller(config);
+      try {
+        expect(e.enrollCgroup(target.dir, pids).every((o) => o.ok)).toBe(true);
+        expect(target.pids().length).toBe(400);
+        expect(e.leave(pids).every((o) => o.ok)).toBe(true);
+        for (const pid of pids.slice(0, 200)) expect(where(pid, h)).toBe(origin.name);
+        for (const pid of rootHalf) expect(where(pid, h)).toBe('/');
+      } finally {
+        e.close();
+        target.remove();
+      }
+    }));
+
   it('falls back to the hierarchy root: for a PID it did not enroll, and when the origin cgroup is gone', () =>
     withSleepersIn('net_cls', 2, async ([p1, p2]) => {
       // p2's origin is a cgroup that will be removed before leave().
