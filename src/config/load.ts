@@ -8,7 +8,7 @@ import { LineCounter, isMap, isScalar, parseDocument, type Document } from 'yaml
 import type { z } from 'zod';
 
 import { ConfigError, NetcgError, type ConfigIssue } from '../errors.js';
-import { hasRepeatedKey, lineCol, lineCounterOf, offsetOfPath, offsetOfPlainPath, pathAtOffset } from './locate.js';
+import { lineCol, lineCounterOf, offsetOfPath, offsetOfPlainPath, pathAtOffset, repeatedKeys } from './locate.js';
 import { readPlainYaml, readPlainYamlPlaces } from './plain-yaml.js';
 import {
   DEFAULT_CGROUP_PARENT,
@@ -196,20 +196,32 @@ function checkedPlain(raw: Record<string, unknown>, text: string, fileName: stri
   });
 }
 
+/** A YAML error as the library reports it (only the code, the offset and the message are used). */
+interface YamlError {
+  code: string;
+  pos: [number, number];
+  message: string;
+}
+
 /**
- * The `yaml` library's document, with its errors. Its own duplicate-key check
+ * The `yaml` library's document and its errors. The library's own duplicate-key check
  * compares each key with every earlier one (quadratic: seconds for 10,000 profiles),
- * so it runs only when a linear scan has seen a repeated key, to report it exactly.
+ * so the document is read without it and repeated keys are found in linear time.
+ * When they are the only errors, they are reported where and in the order the
+ * library would; among other errors (or where repeatedKeys is unsure), the library
+ * is asked again.
  */
-function parseYaml(text: string): { doc: Document; lines: LineCounter } {
+function parseYaml(text: string): { doc: Document; lines: LineCounter; errors: YamlError[] } {
   const options = { prettyErrors: false, uniqueKeys: false } as const;
-  let lines = new LineCounter();
-  let doc: Document = parseDocument(text, { ...options, lineCounter: lines });
-  if (hasRepeatedKey(doc)) {
-    lines = new LineCounter();
-    doc = parseDocument(text, { ...options, uniqueKeys: true, lineCounter: lines });
-  }
-  return { doc, lines };
+  const lines = new LineCounter();
+  const doc: Document = parseDocument(text, { ...options, lineCounter: lines });
+  const repeated = repeatedKeys(doc);
+  if (repeated?.length === 0) return { doc, lines, errors: doc.errors };
+  if (repeated && doc.errors.length === 0)
+    return { doc, lines, errors: repeated.map((offset) => ({ code: 'DUPLICATE_KEY', pos: [offset, offset + 1], message: 'Map keys must be unique' })) };
+  const strictLines = new LineCounter();
+  const strict: Document = parseDocument(text, { ...options, uniqueKeys: true, lineCounter: strictLines });
+  return { doc: strict, lines: strictLines, errors: strict.errors };
 }
 
 /** Parses and checks config text; `fileName` is only used in messages. Throws ConfigError listing every issue. */
@@ -217,11 +229,11 @@ export function parseConfig(text: string, fileName: string): Config {
   const plain = readPlainYaml(text);
   if (plain !== undefined) return checkedPlain(plain, text, fileName);
 
-  const { doc, lines } = parseYaml(text);
+  const { doc, lines, errors } = parseYaml(text);
 
-  if (doc.errors.length > 0) {
+  if (errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => {
+      errors.map((e) => {
         const path = pathAtOffset(doc, e.pos[0]);
         const message =
           e.code === 'DUPLICATE_KEY'

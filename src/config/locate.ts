@@ -1,6 +1,6 @@
 // Maps a key path (as zod and validate.ts report it) back to a position in the
 // YAML source, so every issue reads like a compiler diagnostic: FILE:LINE:COL.
-import { LineCounter, isMap, isScalar, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { LineCounter, isMap, isPair, isScalar, isSeq, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 
 import type { PlainPlaces } from './plain-yaml.js';
 
@@ -38,28 +38,44 @@ function pairOf(map: YAMLMap, key: string): Pair | undefined {
   return index.get(key);
 }
 
+/** Whether a node's text ends in a value left empty (`key:` with nothing after it), however deep. */
+function endsEmpty(node: unknown): boolean {
+  if (isEmptyValue(node)) return true;
+  if (isMap(node) || isSeq(node)) {
+    const last = node.items.at(-1);
+    return last !== undefined && endsEmpty(isPair(last) ? last.value : last);
+  }
+  return false;
+}
+
 /**
- * Whether any mapping has two keys with the same scalar value: the `yaml` library's
- * duplicate-key check, done in linear time. It may say yes where the library would
- * not (NaN keys); it never says no where the library would say yes.
+ * The start of every key equal to an earlier key of its mapping, in document order:
+ * where the `yaml` library's duplicate-key check (uniqueKeys) reports them, found in
+ * linear rather than quadratic time. Keys are equal as the library compares them:
+ * scalars with the same value (===, so NaN never repeats); other keys never.
+ * Undefined when the library may report one elsewhere than at its key: an empty key,
+ * or one right after a `key:` with no value, however deeply nested (it reports where
+ * that value would have been).
  */
-export function hasRepeatedKey(doc: Document): boolean {
-  let repeated = false;
+export function repeatedKeys(doc: Document): number[] | undefined {
+  const offsets: number[] = [];
+  let unsure = false;
   visit(doc, {
     Map(_, map) {
       const seen = new Set<unknown>();
-      for (const pair of map.items) {
-        if (!isScalar(pair.key)) continue;
-        if (seen.has(pair.key.value)) {
-          repeated = true;
-          return visit.BREAK;
+      map.items.forEach((pair, i) => {
+        if (!isScalar(pair.key) || Number.isNaN(pair.key.value)) return;
+        if (!seen.has(pair.key.value)) {
+          seen.add(pair.key.value);
+          return;
         }
-        seen.add(pair.key.value);
-      }
-      return undefined;
+        if (isEmptyValue(pair.key) || (i > 0 && endsEmpty(map.items[i - 1]!.value))) unsure = true;
+        offsets.push(startOf(pair.key) ?? 0);
+      });
+      return unsure ? visit.BREAK : undefined;
     },
   });
-  return repeated;
+  return unsure ? undefined : offsets.sort((a, b) => a - b);
 }
 
 /**
