@@ -175,6 +175,13 @@ const handWritten = [
   'profiles:\n  a: { classid: 42, ipv6: reject, route: { via: tun0, table: 256 } }\n  b: { classid: 43, route: { via: tun0, table: 256 } }\n',
   'profiles:\n  a: { classid: 43, route: { via: tun0 } }\n  b:\n    classid: 44\n    route: { via: wg0, table: 43 }\n  c:\n    classid: 45\n    route: { via: wg1, mark: 43, table: 45 }\n',
   'profiles:\n  a: { classid: 43, route: { via: tun0, masquerade: false } }\n  b: { classid: 44, route: { via: tun0 } }\n',
+  'table: a\ntable: b\nprofiles:\n  a: { classid: 1, ipv6: reject }\n  b: { classid: 2, ipv6: reject, ipv6: reject }\n  a: { classid: 3, ipv6: reject }\n',
+  'profiles:\n  a:\n    classid:\n    classid: 4\n    ipv6: reject\n',
+  'profiles:\n  a:\n    route:\n      via:\n    route: {}\n    classid: 4\n',
+  'profiles:\n  a: { classid: 1, ipv6: reject }\n  a: { classid: 2, ipv6: reject\n',
+  'profiles:\n  : { classid: 1, ipv6: reject }\n  : { classid: 2, ipv6: reject }\n',
+  'profiles:\n  1: { classid: 1, ipv6: reject }\n  "1": { classid: 2, ipv6: reject }\n  0x1: { classid: 3, ipv6: reject }\n',
+  '{"profiles":{"a":{"classid":1,"ipv6":"reject","classid":2}},"profiles":{}}',
   'tabel: x\nprofiles:\n  "bad/name": { classid: 42, ipv6: reject }\n  b:\n    classid: 42\n    dns: { redirect: 99999 }\n  c:\n    classid: 0\n    route: {}\n',
 ];
 
