@@ -137,9 +137,10 @@ function pidBatch(pids: readonly number[]): Int32Array {
   return batch;
 }
 
-/** errno -> name ("ESRCH"), as the addon names errors; the first name wins where two share a number. */
+/** errno -> name ("ESRCH"), as the addon names errors (glibc's strerrorname_np) where two names share a number. */
 const errnoNames = new Map<number, string>();
 for (const [name, num] of Object.entries(constants.errno)) if (!errnoNames.has(num)) errnoNames.set(num, name);
+errnoNames.set(constants.errno.EOPNOTSUPP, 'EOPNOTSUPP'); // Node lists ENOTSUP first; EAGAIN already precedes EWOULDBLOCK
 const ESRCH = constants.errno.ESRCH;
 
 /** Outcomes in input order from the addon's errnos (0 = moved). */
