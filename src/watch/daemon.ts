@@ -14,19 +14,20 @@
 // failing would otherwise feed itself through the events of its own rollback, so
 // after a few failures in a row event-driven retries are spaced out as well.
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import type { ApplyReport } from '../apply.js';
-import { NetlinkBackend } from '../backends/netlink.js';
-import { findCgroup2 } from '../cgroups/cgroup2.js';
+import { findCgroup2, readCgroupIds } from '../cgroups/cgroup2.js';
 import { netClsAvailable } from '../cgroups/match.js';
 import { compile } from '../compile/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { addon } from '../native/index.js';
 import type { NetlinkEvent, NetlinkMonitor } from '../native/types.js';
+import type { PlanSummary } from '../plan/plan.js';
 import { Reconciler } from '../reconciler.js';
+import { DeferringBackend } from './backend.js';
 import type { ChangeRef, WatchLogger } from './log.js';
 import { OwnCommitFilter, scopeOf, triggerOf, type WatchScope } from './triggers.js';
 
@@ -43,8 +44,16 @@ export interface WatchOptions {
   log: WatchLogger;
 }
 
-function changeRefs(report: ApplyReport): ChangeRef[] {
-  return report.plan.changes.map((c) => ({ action: c.action, kind: c.kind, id: c.id }));
+/** What an apply did: its plan's changes minus the routes deferred until their interface is up. */
+interface Outcome {
+  changes: ChangeRef[];
+  summary: PlanSummary;
+}
+
+function outcomeOf(report: ApplyReport, backend: DeferringBackend): Outcome {
+  const changes = report.plan.changes.filter((c) => !backend.isDeferred(c)).map((c) => ({ action: c.action, kind: c.kind, id: c.id }));
+  const count = (a: ChangeRef['action']) => changes.filter((c) => c.action === a).length;
+  return { changes, summary: { add: count('+'), change: count('~'), destroy: count('-') } };
 }
 
 function errorCode(err: unknown): string {
@@ -53,14 +62,14 @@ function errorCode(err: unknown): string {
 
 export class WatchDaemon {
   private config: Config;
-  private readonly backend: NetlinkBackend;
+  private readonly backend: DeferringBackend;
   private readonly reconciler: Reconciler;
   private readonly monitor: NetlinkMonitor;
   private readonly ownCommits = new OwnCommitFilter(process.pid);
   private readonly ifnames = new Map<number, string>();
   private readonly cgroupWatchers = new Map<string, FSWatcher>();
-  /** Watched directory -> the profile cgroup names in it. */
-  private cgroupNames = new Map<string, Set<string>>();
+  /** cgroup v2 profile -> the cgroup ID the last successful apply put in the maps (decimal). */
+  private appliedIds = new Map<string, string>();
   private scope: WatchScope;
   private readonly debounceMs: number;
 
@@ -70,6 +79,7 @@ export class WatchDaemon {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private lastError = '';
+  private waitingFor = '';
   private stopped = false;
   private resolveDone: () => void = () => {};
   /** Resolves once stop() has closed everything. */
@@ -80,7 +90,7 @@ export class WatchDaemon {
     this.debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.config = loadConfig(opts.configFile);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
-    this.backend = new NetlinkBackend(opts.netns);
+    this.backend = new DeferringBackend(opts.netns);
     this.reconciler = new Reconciler(this.backend);
     // Subscribed before the initial apply, so nothing that happens after it is missed.
     try {
@@ -143,7 +153,13 @@ export class WatchDaemon {
     }
   }
 
-  private trigger(reason: string): void {
+  /**
+   * `forget`: the Reconciler's memory may be wrong (a cgroup re-created: its
+   * cheap parent-directory stamp can miss a removal and re-creation within one
+   * clock tick), so the next apply checks everything.
+   */
+  private trigger(reason: string, forget = false): void {
+    if (forget) this.forgetNext = true;
     if (this.pending.length === 0) this.firstEventAt = performance.now();
     if (!this.pending.includes(reason)) this.pending.push(reason);
     // The window starts at the first event and is not pushed back by later ones,
@@ -153,6 +169,8 @@ export class WatchDaemon {
 
   /** True while the armed timer is a failure back-off, not a debounce. */
   private retryOnly = false;
+  /** The next apply must not trust the Reconciler's memory (see trigger). */
+  private forgetNext = false;
 
   private arm(ms: number, retry = false): void {
     clearTimeout(this.timer);
@@ -186,25 +204,29 @@ export class WatchDaemon {
     const t0 = performance.now();
     const trigger = [reason === 'start' ? 'start' : 'config reloaded (SIGHUP)', ...this.pending];
     this.pending = [];
-    const report = this.attempt(trigger);
-    if (report) this.opts.log({ event: 'apply', reason, changed: report.changed, summary: report.summary, changes: changeRefs(report), ms: Math.round(performance.now() - t0) });
+    const done = this.attempt(trigger);
+    if (done) this.opts.log({ event: 'apply', reason, changed: done.changes.length > 0, ...done, ms: Math.round(performance.now() - t0) });
   }
 
   private repair(trigger: string[], since: number): void {
     const t0 = performance.now();
-    const report = this.attempt(trigger);
-    if (!report || !report.changed) return;
+    const done = this.attempt(trigger);
+    if (!done || done.changes.length === 0) return;
     const end = performance.now();
-    this.opts.log({
-      event: 'repair', trigger, summary: report.summary, changes: changeRefs(report),
-      ms: Math.round(end - t0), sinceEventMs: Math.round(end - since),
-    });
+    this.opts.log({ event: 'repair', trigger, ...done, ms: Math.round(end - t0), sinceEventMs: Math.round(end - since) });
   }
 
   /** One apply; afterwards the scope and the cgroup watches follow the state. Undefined on failure (logged, retry armed). */
-  private attempt(trigger: string[]): ApplyReport | undefined {
+  private attempt(trigger: string[]): Outcome | undefined {
     let report: ApplyReport;
     try {
+      if (this.forgetNext) this.reconciler.invalidate();
+      this.forgetNext = false;
+      const absent = this.backend.deferRoutesVia(this.scope.devices).join(', ');
+      if (absent !== this.waitingFor) {
+        this.opts.log({ event: 'waiting', devices: absent === '' ? [] : absent.split(', ') });
+        this.waitingFor = absent;
+      }
       report = this.reconciler.apply(this.config);
     } catch (err) {
       this.failures++;
@@ -219,8 +241,9 @@ export class WatchDaemon {
     }
     this.failures = 0;
     this.lastError = '';
+    this.appliedIds = new Map(report.matches.filter((m) => m.id !== undefined).map((m) => [m.profile, m.id!]));
     this.refreshScope();
-    return report;
+    return outcomeOf(report, this.backend);
   }
 
   private refreshScope(): void {
@@ -233,46 +256,56 @@ export class WatchDaemon {
   }
 
   /**
-   * fs.watch on the parent directories of the cgroup v2 profile cgroups: cgroupfs
-   * reports mkdir/rmdir there, and a re-created cgroup has a new ID that netcg's
-   * maps must follow. A watch dies with its directory; it is made again after the
-   * next apply (which re-creates the directory).
+   * fs.watch on the parent directories of the cgroup v2 profile cgroups: a
+   * re-created cgroup has a new ID that netcg's maps must follow. Any event on a
+   * parent (cgroupfs reports mkdir/rmdir there, but sometimes only as a nameless
+   * attribute change of the parent itself) leads to the same cheap check: the
+   * profiles' cgroup IDs as they are now against those last applied. Only a
+   * difference triggers a repair, so the daemon's own cgroup work cannot feed
+   * itself. A watch dies with its directory; it is made again after the next
+   * apply (which re-creates the directory).
    */
   private watchCgroups(): void {
     const root = this.scope.cgroupsV2.size > 0 ? findCgroup2() : undefined;
-    const wanted = new Map<string, Set<string>>();
-    if (root) {
-      for (const path of this.scope.cgroupsV2.values()) {
-        const dir = dirname(join(root, path));
-        if (!wanted.has(dir)) wanted.set(dir, new Set());
-        wanted.get(dir)!.add(basename(path));
-      }
-    }
-    this.cgroupNames = wanted;
+    const dirs = new Set<string>();
+    if (root) for (const path of this.scope.cgroupsV2.values()) dirs.add(dirname(join(root, path)));
     for (const [dir, w] of this.cgroupWatchers) {
-      if (!wanted.has(dir)) {
+      if (!dirs.has(dir)) {
         w.close();
         this.cgroupWatchers.delete(dir);
       }
     }
-    for (const dir of wanted.keys()) {
+    for (const dir of dirs) {
       if (this.cgroupWatchers.has(dir)) continue;
       let w: FSWatcher;
       try {
-        w = fsWatch(dir, { persistent: true }, (_type, name) => {
-          if (name && this.cgroupNames.get(dir)?.has(name)) this.trigger(`cgroup ${join(dir, name)} removed or re-created`);
-        });
+        w = fsWatch(dir, { persistent: true }, () => this.checkCgroupIds());
       } catch {
         continue; // not there yet: the next apply creates it, and the watch follows
       }
       w.on('error', () => {
         w.close();
         if (this.cgroupWatchers.get(dir) === w) this.cgroupWatchers.delete(dir);
-        this.trigger(`cgroup directory ${dir} removed`);
+        this.trigger(`cgroup directory ${dir} removed`, true);
       });
       this.cgroupWatchers.set(dir, w);
     }
   }
+
+  /** Triggers a repair for each v2 profile whose cgroup is gone or has another ID than the one applied. */
+  private checkCgroupIds(): void {
+    const root = findCgroup2();
+    if (!root || this.stopped) return;
+    const now = readCgroupIds(root, [...this.scope.cgroupsV2].map(([profile, path]) => ({ profile, path })));
+    for (const [profile, path] of this.scope.cgroupsV2) {
+      const applied = this.appliedIds.get(profile);
+      const current = now[profile]?.toString();
+      if (current === applied) continue;
+      const dir = join(root, path);
+      this.trigger(current === undefined ? `cgroup ${dir} removed` : `cgroup ${dir} re-created (ID ${applied ?? 'none'} -> ${current})`, true);
+    }
+  }
+
 }
 
 /**

@@ -17,6 +17,8 @@ export type WatchRecord =
   /** An event-driven apply that changed something: what triggered it, what it changed, how long it took. */
   | { event: 'repair'; trigger: string[]; summary: PlanSummary; changes: ChangeRef[]; ms: number; sinceEventMs: number }
   | { event: 'error'; trigger: string[]; code: string; message: string; retryInMs: number }
+  /** The `via` interfaces (and copied-route devices) now missing or down, whose routes wait for them; [] when all are back. */
+  | { event: 'waiting'; devices: string[] }
   | { event: 'config-error'; file: string; message: string; issues: ConfigIssue[] }
   | { event: 'stop'; signal: string };
 
@@ -52,6 +54,10 @@ export function textLine(r: WatchRecord): string {
       return `repaired in ${r.ms} ms (${r.sinceEventMs} ms after the first event) after ${listed(r.trigger)}: ${counts(r.summary)}: ${listed(r.changes.map(changeText))}`;
     case 'error':
       return `error: ${r.code}: ${r.message} (after ${listed(r.trigger)}; next try on a relevant event or in ${r.retryInMs} ms)`;
+    case 'waiting':
+      return r.devices.length > 0
+        ? `waiting for ${r.devices.join(', ')} (missing or down): routes through ${r.devices.length > 1 ? 'them' : 'it'} are added when ${r.devices.length > 1 ? 'they are' : 'it is'} up; until then the rest of the policy is kept in force and routed members fail closed`
+        : 'all interfaces are back: their routes are in place';
     case 'config-error':
       return `error: cannot reload ${r.file}, keeping the running config:\n${r.issues.length > 0 ? r.issues.map((i) => `  ${i.file}:${i.line}:${i.col}: ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n') : `  ${r.message}`}`;
     case 'stop':

@@ -187,6 +187,38 @@ describe('netcg watch repairs', () => {
     expect(ns.ip('-6', 'route', 'show', 'table', '43')).toMatch(/^default dev tun0 proto 110/m);
   });
 
+  it('the via interface down and up: the routes come back', async () => {
+    const good = routes43();
+    for (let i = 0; i < RUNS; i++) {
+      ns.ip('link', 'set', 'tun0', 'down');
+      await until('the kernel to drop tun0\'s IPv4 route', () => !routes43().includes('dev tun0'));
+      await sleep(100);
+      const ms = await timeToRepair(() => ns.ip('link', 'set', 'tun0', 'up'), () => routes43() === good);
+      record('via down and up (from up)', ms);
+      expect(ms).toBeLessThan(OTHER_BOUND_MS);
+    }
+  });
+
+  it('while the via interface is missing, a flushed table is still repaired within 1 s (only its routes wait)', async () => {
+    const good = routes43();
+    ns.ip('link', 'del', 'tun0');
+    try {
+      await until('the waiting record', () => daemon!.records.find((r) => r.event === 'waiting' && (r.devices as string[]).includes('tun0')));
+      for (let i = 0; i < RUNS; i++) {
+        const ms = await timeToRepair(() => ns.nft('flush', 'ruleset'), () => tableText() === goodTable);
+        record('nft flush ruleset while via is missing', ms);
+        expect(ms).toBeLessThan(NFT_BOUND_MS);
+      }
+      // The kill switch held meanwhile: the fail-closed route and the ip rule are there.
+      expect(routes43()).toMatch(/^unreachable default proto 110 metric 4294967295/m);
+      expect(ns.ip('rule')).toMatch(/fwmark 0x10043 lookup 43 proto 110/);
+    } finally {
+      addTun0();
+    }
+    await until('the routes back', () => routes43() === good);
+    await until('the all-back record', () => daemon!.records.find((r) => r.event === 'waiting' && (r.devices as string[]).length === 0));
+  });
+
   it('link-route copies follow the host\'s addresses', async () => {
     for (let i = 0; i < RUNS; i++) {
       const added = await timeToRepair(() => ns.ip('addr', 'add', '198.18.9.1/24', 'dev', 'lan0'), () => routes43().includes('198.18.9.0/24 dev lan0 proto 110'));
@@ -222,7 +254,9 @@ describe('netcg watch repairs', () => {
           const ids = mapIds();
           return id !== before && ids.length === 1 && ids[0] === id;
         },
-      );
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; map ${mapIds().join(',')}, dir ${existsSync(dir) ? addon.cgroupId(dir) : 'missing'}; records: ${JSON.stringify(daemon!.records.slice(-1))} stderr ${daemon!.stderr()}`);
+      });
       record('cgroup v2 re-created', ms);
       expect(ms).toBeLessThan(OTHER_BOUND_MS);
     }
