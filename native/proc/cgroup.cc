@@ -50,7 +50,7 @@ Napi::Object failure(Napi::Env env, double pid, int err) {
 
 // One write(2) of the decimal PID. Returns 0 or the errno.
 int writePid(int fd, long pid) {
-  // Digits right to left: snprintf's format parsing would be a visible share of a move.
+  // Digits right to left: all the formatting a PID needs, without a format string to parse.
   char buf[24];
   char* end = buf + sizeof buf;
   char* p = end;
