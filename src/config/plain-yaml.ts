@@ -11,8 +11,9 @@
 // numbers other than unsigned decimal and 0x hex, non-string keys, duplicate keys,
 // "__proto__". The caller then uses the `yaml` library, which also reports the
 // errors. So whatever this accepts it must read exactly as `yaml` (YAML 1.2, core
-// schema) reads it, with no error: test/unit/config-plain-yaml.test.ts checks that
-// against the library on generated documents.
+// schema) reads it, with no error, and the offsets it notes for locating issues
+// must be those of the library's nodes: test/unit/config-plain-yaml.test.ts checks
+// both against the library on generated documents.
 
 /** Thrown to abandon the fast read; never escapes this module. */
 const OUTSIDE_SUBSET = new Error('outside the plain YAML subset');
@@ -116,9 +117,9 @@ class PlainReader {
     return keys;
   }
 
-  private at(offset = 0): number {
-    const i = this.pos + offset;
-    return i < this.text.length ? this.text.charCodeAt(i) : -1;
+  /** The character code at the read position, or -1 at the end. */
+  private at(): number {
+    return this.pos < this.text.length ? this.text.charCodeAt(this.pos) : -1;
   }
 
   /** The whole document: one block mapping at column 0, or one flow mapping (JSON). */
