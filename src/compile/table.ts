@@ -63,47 +63,44 @@ function rule(...parts: Array<Expr | Expr[]>): RuleState {
   return { exprs: parts.flat() };
 }
 
-function dispatchMap(feature: Feature, members: ProfileConfig[], scope: MemoScope): MapState {
-  return {
-    name: dispatchMapName(feature),
-    ...cgroupVerdictMapAttrs(),
-    elements: members.map((p) => {
-      const m = memoOf(p, scope);
-      return m.elements[feature] ?? (m.elements[feature] = deepFreeze(classidElement(feature, p)));
-    }),
-  };
+function dispatchMap(feature: Feature, elements: NftElement[]): MapState {
+  return { name: dispatchMapName(feature), ...cgroupVerdictMapAttrs(), elements };
 }
 
 function classidElement(feature: Feature, p: ProfileConfig): NftElement {
   return { key: hostU32(p.classid!), verdict: { code: 'jump', chain: profileChainName(feature, p.name) } };
 }
 
-// Memo of each profile's own objects (its chains, its dispatch elements), keyed by
-// the profile's whole config as JSON. A program that applies again and again (the
-// Reconciler) compiles 10,000 unchanged profiles each time: with the memo they come
-// out as the very same objects, which costs a JSON.stringify per profile instead of
-// building ~40 objects, and lets plan compare them by identity (src/plan/identity.ts).
-// The base chains are interned the same way, by the inputs they are built from.
-// Two generations: what the previous compile used survives one more compile, so the
-// memo never outgrows the last two configs. The memoised objects are frozen: a
-// caller that mutated a desired state would otherwise corrupt the next compile.
-interface ProfileMemo { chains?: ChainState[]; elements: Partial<Record<Feature, NftElement>> }
-let memoByJson = new Map<string, ProfileMemo>();
-let memoByJsonBefore = new Map<string, ProfileMemo>();
+// Memo of each profile's own objects (its chains, its dispatch elements), by
+// profile name, valid while the profile's config is structurally the same as the
+// private copy taken when they were built. A program that applies again and again
+// (the Reconciler) compiles 10,000 unchanged profiles each time, usually from a
+// freshly loaded config: with the memo they come out as the very same objects,
+// which costs one structural compare per profile instead of building ~40 objects,
+// and lets plan compare them by identity (src/plan/identity.ts). The copy is
+// private (a JSON round trip), so a caller that later changes its config object
+// cannot make a stale entry look current. The base chains are interned the same
+// way, by the inputs they are built from. Two generations: what the previous
+// compile used survives one more compile, so the memo never outgrows the last two
+// configs. The memoised objects are frozen: a caller that mutated a desired state
+// would otherwise corrupt the next compile.
+interface ProfileMemo { copy: unknown; chains?: ChainState[]; elements: Partial<Record<Feature, NftElement>> }
+let memoByName = new Map<string, ProfileMemo>();
+let memoByNameBefore = new Map<string, ProfileMemo>();
 let chainByKey = new Map<string, ChainState>();
 let chainByKeyBefore = new Map<string, ChainState>();
 
 /**
  * One generation of the memo, and within it each profile object's entry by
  * identity, so compiling the same Config object again (apply compiles before and
- * after it knows the cgroup2 IDs) does not serialise its profiles again. Only valid
+ * after it knows the cgroup2 IDs) does not compare its profiles again. Only valid
  * while the caller does not change the config: one scope per apply or diff call.
  */
 export interface MemoScope { readonly byProfile: Map<ProfileConfig, ProfileMemo> }
 
 export function newMemoScope(): MemoScope {
-  memoByJsonBefore = memoByJson;
-  memoByJson = new Map();
+  memoByNameBefore = memoByName;
+  memoByName = new Map();
   chainByKeyBefore = chainByKey;
   chainByKey = new Map();
   return { byProfile: new Map() };
@@ -112,11 +109,36 @@ export function newMemoScope(): MemoScope {
 function memoOf(p: ProfileConfig, scope: MemoScope): ProfileMemo {
   let m = scope.byProfile.get(p);
   if (m) return m;
-  const key = JSON.stringify(p);
-  m = memoByJson.get(key) ?? memoByJsonBefore.get(key) ?? { elements: {} };
-  memoByJson.set(key, m);
+  const known = memoByName.get(p.name) ?? memoByNameBefore.get(p.name);
+  m = known && sameJson(known.copy, p) ? known : { copy: JSON.parse(JSON.stringify(p)) as unknown, elements: {} };
+  memoByName.set(p.name, m);
   scope.byProfile.set(p, m);
   return m;
+}
+
+/**
+ * Whether `live` serialises to the same JSON as `copy` (a JSON round trip) would,
+ * for the plain values a config holds; anything unusual (a Date, a function) is
+ * simply unequal, which costs a rebuild and never a wrong answer.
+ */
+export function sameJson(copy: unknown, live: unknown): boolean {
+  if (copy === live) return true;
+  if (typeof copy !== 'object' || typeof live !== 'object' || copy === null || live === null) return false;
+  if (Array.isArray(copy) || Array.isArray(live)) {
+    if (!Array.isArray(copy) || !Array.isArray(live) || copy.length !== live.length) return false;
+    for (let i = 0; i < copy.length; i++) if (!sameJson(copy[i], live[i])) return false;
+    return true;
+  }
+  if (Object.getPrototypeOf(live) !== Object.prototype) return false;
+  const a = copy as Record<string, unknown>;
+  const b = live as Record<string, unknown>;
+  let fields = 0;
+  for (const k in a) {
+    if (!sameJson(a[k], b[k])) return false;
+    fields++;
+  }
+  for (const k in b) if (b[k] !== undefined) fields--;
+  return fields === 0;
 }
 
 /** The chain built from `key`'s inputs last time, if any, else `build()`'s (frozen). */
@@ -190,25 +212,36 @@ function profileChains(p: ProfileConfig): ChainState[] {
   return chains;
 }
 
+/** Adds `p` to a feature's users: its classid element (net_cls) or itself (cgroup v2, elements need the IDs). */
+function useFeature(users: { v1: NftElement[]; v2: ProfileConfig[] }, f: Feature, p: ProfileConfig, m: ProfileMemo, isV2: boolean): void {
+  if (isV2) users.v2.push(p);
+  else users.v1.push((m.elements[f] ??= deepFreeze(classidElement(f, p))));
+}
+
 export function compileTable(name: string, profiles: ProfileConfig[], v2: V2Matching = NO_V2, scope: MemoScope = newMemoScope()): TableState {
-  // Each feature's users, split by how they are matched, in one pass.
-  const users = { dns: { v1: [], v2: [] }, ipv6: { v1: [], v2: [] }, route: { v1: [], v2: [] } } as Record<Feature, { v1: ProfileConfig[]; v2: ProfileConfig[] }>;
-  /** The routed profiles in config order, whichever way they are matched (masquerade and restore rules follow it). */
+  // One pass over the profiles: each feature's classid elements and cgroup v2
+  // users, the routed profiles (in config order: masquerade and restore rules
+  // follow it) and the profiles' own chains.
+  const users = { dns: { v1: [], v2: [] }, ipv6: { v1: [], v2: [] }, route: { v1: [], v2: [] } } as Record<Feature, { v1: NftElement[]; v2: ProfileConfig[] }>;
   const routed: ProfileConfig[] = [];
+  const own: ChainState[] = [];
+  const anyV2 = v2.profiles.size > 0;
   for (const p of profiles) {
-    const side = v2.profiles.has(p.name) ? 'v2' : 'v1';
-    if (p.dns) users.dns[side].push(p);
-    if (p.ipv6 === 'reject') users.ipv6[side].push(p);
+    const m = memoOf(p, scope);
+    const isV2 = anyV2 && v2.profiles.has(p.name);
+    if (p.dns) useFeature(users.dns, 'dns', p, m, isV2);
+    if (p.ipv6 === 'reject') useFeature(users.ipv6, 'ipv6', p, m, isV2);
     if (p.route) {
-      users.route[side].push(p);
+      useFeature(users.route, 'route', p, m, isV2);
       routed.push(p);
     }
+    for (const c of (m.chains ??= deepFreeze(profileChains(p)))) own.push(c);
   }
   const uses = (f: Feature) => users[f].v1.length > 0 || users[f].v2.length > 0;
 
   const maps: MapState[] = [];
   for (const f of ['dns', 'ipv6', 'route'] as const) {
-    if (users[f].v1.length > 0) maps.push(dispatchMap(f, users[f].v1, scope));
+    if (users[f].v1.length > 0) maps.push(dispatchMap(f, users[f].v1));
     if (users[f].v2.length > 0) maps.push(dispatchV2Map(f, users[f].v2, v2.ids));
   }
   /** A feature's base chain: dispatch by classid, then by cgroup2 ID, each only when used. */
@@ -233,11 +266,7 @@ export function compileTable(name: string, profiles: ProfileConfig[], v2: V2Matc
     const marks = [...new Set(routed.map((p) => p.route!.mark))];
     chains.push(internChain(`filter_prerouting ${marks.join(' ')}`, () => baseChain('filter_prerouting', marks.map(restoreMarkRule))));
   }
-  for (const p of profiles) {
-    const m = memoOf(p, scope);
-    const own = (m.chains ??= deepFreeze(profileChains(p)));
-    for (const c of own) chains.push(c);
-  }
+  for (const c of own) chains.push(c);
 
   return { family: 'inet', name, maps, chains };
 }
