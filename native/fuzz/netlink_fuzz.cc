@@ -2,8 +2,9 @@
 // very code the addon runs on a dump's replies — ReplyReader (the receive loop's
 // message walk: NLMSG_ERROR/DONE, extended ACK, seq/port checks, multi-part), the
 // nf_tables DumpDecoder (libnftnl parse + our expression decoders, writing a tape)
-// and the rtnetlink decodeRule/Route/Link — and on a commit's answer: the
-// nf_tables BatchReplyReader (nft/batch_reply.h). Built with ASan+UBSan (scripts/fuzz.sh):
+// and the rtnetlink decodeRule/Route/Link — on a commit's answer: the nf_tables
+// BatchReplyReader (nft/batch_reply.h) — and on the monitor's notifications:
+// events::decodeRtnl/decodeNft (netlink/events.h). Built with ASan+UBSan (scripts/fuzz.sh):
 // any crash, out-of-bounds read or undefined behaviour is a finding; errors
 // (NetlinkFailure) are the expected outcome for bad input.
 //
@@ -24,6 +25,8 @@
 #include <vector>
 
 #include "fuzz/input.h"
+#include "netlink/ack.h"
+#include "netlink/events.h"
 #include "netlink/socket.h"
 #include "nft/batch_reply.h"
 #include "nft/decode.h"
@@ -232,6 +235,20 @@ void decodeBatchAcks(uint8_t options, const Datagrams& in) {
   }
 }
 
+// Notifications as the monitor (netlink/monitor.cc) walks and decodes them: no
+// reply bookkeeping, every message of a datagram goes to one bus's decoder.
+void decodeEvents(uint8_t options, const Datagrams& in) {
+  const bool nft = options & 1;
+  for (const auto& d : in.list) {
+    int remaining = int(d.size());
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(d.data()); ack::messageFits(nlh, remaining);
+         nlh = mnl_nlmsg_next(nlh, &remaining)) {
+      auto ev = nft ? events::decodeNft(nlh) : events::decodeRtnl(nlh);
+      if (ev && (ev->empty() || ev->front().first != "source")) bad("event without its source first");
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -249,6 +266,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       drive(in, false, fuzz::kSeq + fuzz::kAckSpan - 1, [](const nlmsghdr*) {});
       break;
     case fuzz::Decoder::BatchAcks: decodeBatchAcks(options, in); break;
+    case fuzz::Decoder::Events: decodeEvents(options, in); break;
     default: decodeRtnl(which, in); break;
   }
   return 0;

@@ -101,11 +101,13 @@ bool ruleAttrs(const nlmsghdr* nlh, const nlattr* (&tb)[NFTA_RULE_MAX + 1]) {
   return mnl_attr_parse(nlh, sizeof(nfgenmsg), collect, tb) >= 0;
 }
 
-// The first nested attribute of `type` inside `nest`, or null.
+// The last nested attribute of `type` inside `nest`, or null: the one libnftnl
+// parses when a type repeats (its tb[type] keeps the last), so the checks
+// below look at what libnftnl will read (a repeated verdict was found by native/fuzz).
 const nlattr* child(const nlattr* nest, uint16_t type) {
   const nlattr* found = nullptr;
   if (nest != nullptr) eachNested(nest, [&](const nlattr* a) {
-    if (found == nullptr && mnl_attr_get_type(a) == type) found = a;
+    if (mnl_attr_get_type(a) == type) found = a;
   });
   return found;
 }
