@@ -121,6 +121,7 @@ export class WatchDaemon {
       return;
     }
     this.config = next;
+    this.refreshScope(); // the new config's interfaces and cgroups, before it is applied
     this.applyNow('reload');
   }
 
@@ -146,10 +147,22 @@ export class WatchDaemon {
   private onEvents(batch: NetlinkEvent[]): void {
     if (this.stopped) return;
     for (const e of this.ownCommits.feed(batch)) {
+      // Lost link events may have renamed or renumbered interfaces: ask the kernel.
+      if (e.source === 'overrun') this.resyncLinks();
       if (e.source === 'link' && e.type === 'new' && e.ifname !== undefined) this.ifnames.set(e.ifindex, e.ifname);
       const reason = triggerOf(e, this.scope, this.ifnames);
       if (e.source === 'link' && e.type === 'del') this.ifnames.delete(e.ifindex);
       if (reason !== undefined) this.trigger(reason);
+    }
+  }
+
+  private resyncLinks(): void {
+    try {
+      const links = this.backend.links();
+      this.ifnames.clear();
+      for (const l of links) if (l.index >= 0) this.ifnames.set(l.index, l.name);
+    } catch {
+      /* the repair this overrun triggers reports any problem */
     }
   }
 
