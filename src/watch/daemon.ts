@@ -29,7 +29,7 @@ import type { PlanSummary } from '../plan/plan.js';
 import { Reconciler } from '../reconciler.js';
 import { DeferringBackend } from './backend.js';
 import type { ChangeRef, WatchLogger } from './log.js';
-import { OwnCommitFilter, scopeOf, triggerOf, type WatchScope } from './triggers.js';
+import { OwnCommitFilter, scopeOf, triggerOf, withoutImplied, type WatchScope } from './triggers.js';
 
 export const DEFAULT_DEBOUNCE_MS = 50;
 /** Failures in a row after which event-driven retries are spaced out too. */
@@ -221,7 +221,8 @@ export class WatchDaemon {
     if (done) this.opts.log({ event: 'apply', reason, changed: done.changes.length > 0, ...done, ms: Math.round(performance.now() - t0) });
   }
 
-  private repair(trigger: string[], since: number): void {
+  private repair(reasons: string[], since: number): void {
+    const trigger = withoutImplied(reasons);
     const t0 = performance.now();
     const done = this.attempt(trigger);
     if (!done || done.changes.length === 0) return;
@@ -232,14 +233,11 @@ export class WatchDaemon {
   /** One apply; afterwards the scope and the cgroup watches follow the state. Undefined on failure (logged, retry armed). */
   private attempt(trigger: string[]): Outcome | undefined {
     let report: ApplyReport;
+    let absent: string[] = [];
     try {
       if (this.forgetNext) this.reconciler.invalidate();
       this.forgetNext = false;
-      const absent = this.backend.deferRoutesVia(this.scope.devices).join(', ');
-      if (absent !== this.waitingFor) {
-        this.opts.log({ event: 'waiting', devices: absent === '' ? [] : absent.split(', ') });
-        this.waitingFor = absent;
-      }
+      absent = this.backend.deferRoutesVia(this.scope.devices);
       report = this.reconciler.apply(this.config);
     } catch (err) {
       this.failures++;
@@ -254,6 +252,11 @@ export class WatchDaemon {
     }
     this.failures = 0;
     this.lastError = '';
+    // Said once the apply made it true: the routes through these wait (or, [], are back).
+    if (absent.join(', ') !== this.waitingFor) {
+      this.opts.log({ event: 'waiting', devices: absent });
+      this.waitingFor = absent.join(', ');
+    }
     this.appliedIds = new Map(report.matches.filter((m) => m.id !== undefined).map((m) => [m.profile, m.id!]));
     this.refreshScope();
     return outcomeOf(report, this.backend);

@@ -57,7 +57,7 @@ export function textLine(r: WatchRecord): string {
     case 'waiting':
       return r.devices.length > 0
         ? `waiting for ${r.devices.join(', ')} (missing or down): routes through ${r.devices.length > 1 ? 'them' : 'it'} are added when ${r.devices.length > 1 ? 'they are' : 'it is'} up; until then the rest of the policy is kept in force and routed members fail closed`
-        : 'all interfaces are back: their routes are in place';
+        : 'all interfaces are back up: the routes through them are in place';
     case 'config-error':
       return `error: cannot reload ${r.file}, keeping the running config:\n${r.issues.length > 0 ? r.issues.map((i) => `  ${i.file}:${i.line}:${i.col}: ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n') : `  ${r.message}`}`;
     case 'stop':

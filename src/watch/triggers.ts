@@ -80,6 +80,13 @@ export function triggerOf(event: NetlinkEvent, scope: WatchScope, ifnames: Reado
   }
 }
 
+/** A table deletion also deletes everything in it: the kernel reports each object, the log names the table once. */
+export function withoutImplied(reasons: string[]): string[] {
+  const deleted = reasons.map((r) => /^nft deltable in (.+)$/.exec(r)?.[1]).filter((t): t is string => t !== undefined);
+  if (deleted.length === 0) return reasons;
+  return reasons.filter((r) => !/^nft del(rule|chain|set|setelem|obj|flowtable) /.test(r) || !deleted.some((t) => r.endsWith(` in ${t}`)));
+}
+
 /**
  * Drops nf_tables events that belong to commits made by process `ownPid` (the
  * daemon's own repairs). The kernel sends a commit's object notifications and

@@ -7,7 +7,7 @@ import type { Config } from '../../src/config/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { compile } from '../../src/compile/index.js';
 import type { NetlinkEvent } from '../../src/native/types.js';
-import { OwnCommitFilter, scopeOf, triggerOf } from '../../src/watch/triggers.js';
+import { OwnCommitFilter, scopeOf, triggerOf, withoutImplied } from '../../src/watch/triggers.js';
 import { jsonLogger, textLine, type WatchRecord } from '../../src/watch/log.js';
 
 const CONFIG = `table: netcg
@@ -78,6 +78,15 @@ describe('triggerOf', () => {
     const noCopy = scopeFor(CONFIG.replace('copyLinkRoutes: true', 'copyLinkRoutes: false'));
     expect(triggerOf({ source: 'addr', type: 'new', ifindex: 2, family: 4, address: '198.18.9.1', prefixLen: 24 }, noCopy, names)).toBeUndefined();
     expect(triggerOf({ source: 'route', type: 'new', family: 4, table: 254, dst: '198.18.9.0', dstLen: 24, protocol: 2, routeType: 1 }, noCopy, names)).toBeUndefined();
+  });
+});
+
+describe('withoutImplied', () => {
+  it('names a deleted table once instead of every object it took along', () => {
+    expect(withoutImplied(['nft delrule nat_output in inet netcg', 'nft delchain nat_output in inet netcg', 'nft delset dns_dispatch in inet netcg', 'nft delrule x in inet other', 'link tun0 up', 'nft deltable in inet netcg']))
+      .toEqual(['nft delrule x in inet other', 'link tun0 up', 'nft deltable in inet netcg']);
+    const noTable = ['nft delrule route_vpn in inet netcg'];
+    expect(withoutImplied(noTable)).toBe(noTable);
   });
 });
 
