@@ -12,7 +12,7 @@
 // sit in different cgroups, or a threaded cgroup whose cgroup.procs cannot be
 // read) is read per PID. Either way the answer is a snapshot: a process may
 // move right after, as with any read of /proc.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { addon } from './native/index.js';
@@ -37,11 +37,17 @@ export function listMembers(mountPoint: string, wanted: ReadonlySet<number>, max
   const found: Listing = new Map();
   const pending = [mountPoint];
   let visited = 0;
+  let hierarchyDev: number | undefined;
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
     if (++visited > maxCgroups) return undefined;
     let procs: string;
     let entries;
     try {
+      // Something mounted on a cgroup directory (another hierarchy, say) is not this hierarchy:
+      // its cgroup.procs would place PIDs here that are not. Every cgroup shares its root's device.
+      const dev = statSync(dir).dev;
+      hierarchyDev ??= dev;
+      if (dev !== hierarchyDev) continue;
       procs = readFileSync(join(dir, 'cgroup.procs'), 'latin1');
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {

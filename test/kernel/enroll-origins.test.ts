@@ -4,10 +4,11 @@
 // both hierarchies; the listing gives up past its budget; and a v1 process
 // whose threads sit in two cgroups (listed twice) is placed by /proc, where the
 // kernel reports its leader's cgroup.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
@@ -124,6 +125,33 @@ describe('origins of a v1 process whose threads are in two cgroups', () => {
       });
     } finally {
       proc!.kill('SIGKILL');
+    }
+  });
+});
+
+describe('the cgroup listing and mounts', () => {
+  // In a private mount namespace (unshare -m) so the host's mounts stay as they are; the listing runs
+  // there from dist/ (npm run build:ts first, as for the CLI tests).
+  it('does not descend into another hierarchy mounted on a cgroup directory', async () => {
+    const origins = fileURLToPath(new URL('../../dist/enroll-origins.js', import.meta.url));
+    const script = `const { listMembers } = await import(${JSON.stringify(origins)});
+      const m = listMembers(process.argv[1], new Set([Number(process.argv[2])]), 1e6);
+      process.stdout.write(JSON.stringify(m ? [...m] : null));`;
+    const [sleeper] = await sleepers(1);
+    try {
+      await withTree('net_cls', (cg, sub) => {
+        writeFileSync(join(cg.dir, 'cgroup.procs'), String(sleeper!.pid));
+        // The whole cgroup2 tree appears under `sub`: followed, it would place the sleeper there too.
+        const r = spawnSync(
+          'unshare',
+          ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t cgroup2 none "$0" && exec "$1" --input-type=module -e "$2" "$3" "$4"', sub, process.execPath, script, cg.dir, String(sleeper!.pid)],
+          { encoding: 'utf8' },
+        );
+        expect(r.stderr).toBe('');
+        expect(JSON.parse(r.stdout)).toEqual([[sleeper!.pid, cg.dir]]);
+      });
+    } finally {
+      sleeper!.kill('SIGKILL');
     }
   });
 });
