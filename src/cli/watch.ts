@@ -27,8 +27,13 @@ export function register(program: Command): void {
         'Events are gathered for a short debounce window; then one apply — the same plan as ' +
         '`netcg apply`, under the same namespace lock, so it never races an apply — repairs ' +
         'everything the burst broke, and one line says what triggered it, what changed and how ' +
-        'long it took. A failed repair (an interface missing or down) is logged and retried on the ' +
-        'next relevant event or after a back-off.\n\n' +
+        'long it took.\n\n' +
+        'Unlike `netcg apply`, which refuses a config whose `via` interface is missing or down, ' +
+        'the daemon then applies everything else (netcg\'s table, ip rules, fail-closed routes) and ' +
+        'adds the routes through that interface when it is up again, so a firewall reload while a ' +
+        'VPN is down is still repaired. Any other failure (the namespace lock busy, nf_tables ' +
+        'changing under it) is logged and retried on the next relevant event or after a back-off ' +
+        '(1 s, doubling up to 30 s).\n\n' +
         'Signals: SIGHUP re-reads the config (a broken config is reported with FILE:LINE:COL: KEY ' +
         'and the running one is kept); SIGTERM and SIGINT stop it cleanly (exit status 0). ' +
         'netcg\'s objects stay in place when it stops; `netcg down` removes them.',
