@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { Config, MatchKind } from './config/index.js';
+import type { Config, MatchKind, ProfileConfig } from './config/index.js';
 import { compileSession, compileSysctls } from './compile/index.js';
 import { ensureSysctls, type SysctlChange } from './sysctls.js';
 import { NetcgError } from './errors.js';
@@ -221,10 +221,11 @@ function withCgroupFacts(config: Config, facts: HostFacts): HostFacts & { cgroup
   return { ...facts, cgroups: { netCls: netClsAvailable(), ids: {} } };
 }
 
-function matchesOf(config: Config, specs: CgroupSpec[], roots: { netCls?: string; cgroup2?: string }, ids: Record<string, bigint>): ProfileMatch[] {
-  return specs.map((c) => {
+/** `specs` are in `profiles`' order (compile keeps the config's order). */
+function matchesOf(profiles: readonly ProfileConfig[], specs: CgroupSpec[], roots: { netCls?: string; cgroup2?: string }, ids: Record<string, bigint>): ProfileMatch[] {
+  return specs.map((c, i) => {
     const root = c.hierarchy === 'net_cls' ? roots.netCls : roots.cgroup2;
-    const m: ProfileMatch = { profile: c.profile, requested: config.profiles[c.profile]?.match ?? 'auto', match: c.hierarchy, cgroup: `${root}/${c.path}` };
+    const m: ProfileMatch = { profile: c.profile, requested: profiles[i]?.match ?? 'auto', match: c.hierarchy, cgroup: `${root}/${c.path}` };
     const id = ids[c.profile];
     if (c.hierarchy === 'cgroupv2' && id !== undefined) m.id = id.toString();
     return m;
@@ -372,7 +373,7 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
       attempts: attempt,
       table: tableCounts(desired.table),
       cgroups,
-      matches: matchesOf(config, specs, { ...(netCls ? { netCls: netCls.mountPoint } : {}), ...(cgroup2 ? { cgroup2 } : {}) }, facts.cgroups.ids),
+      matches: matchesOf(session.profiles(config), specs, { ...(netCls ? { netCls: netCls.mountPoint } : {}), ...(cgroup2 ? { cgroup2 } : {}) }, facts.cgroups.ids),
       ...(netCls ? { netCls } : {}),
       ...(cgroup2 ? { cgroup2 } : {}),
       sysctls,

@@ -40,6 +40,8 @@ export function compile(config: Config, facts: HostFacts): DesiredState {
 export interface CompileSession {
   compile(config: Config, facts: HostFacts): DesiredState;
   cgroups(config: Config, facts: HostFacts): CgroupSpec[];
+  /** The config's profiles in its order (the order of compile's cgroups). */
+  profiles(config: Config): readonly ProfileConfig[];
 }
 
 /**
@@ -65,6 +67,7 @@ export function compileSession(): CompileSession {
   };
   return {
     cgroups: (config, facts) => cgroups(config, facts).slice(),
+    profiles: (config) => profilesOf(config).profiles,
     compile(config, facts) {
       const { profiles } = profilesOf(config);
       const routes = routesOf(profiles);

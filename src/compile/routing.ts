@@ -9,8 +9,8 @@ import { NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec } from '.
 const FAMILIES = [4, 6] as const;
 const DEFAULT_DST = { 4: '0.0.0.0/0', 6: '::/0' } as const;
 
-function distinct<T>(items: T[], key: (item: T) => string): T[] {
-  const seen = new Set<string>();
+function distinct<T>(items: T[], key: (item: T) => string | number): T[] {
+  const seen = new Set<string | number>();
   return items.filter((item) => {
     const k = key(item);
     if (seen.has(k)) return false;
@@ -27,7 +27,15 @@ export function routesOf(profiles: ProfileConfig[]): RouteConfig[] {
 
 /** One rule per distinct (mark, table) and family; all IPv4 rules first, then IPv6. */
 export function compileIpRules(profiles: ProfileConfig[], priority: number, routes: RouteConfig[] = routesOf(profiles)): IpRuleSpec[] {
-  const pairs = distinct(routes, (r) => `${r.mark}/${r.table}`);
+  // Per table, its marks: no key string per profile (10,000 profiles usually share one pair).
+  const marksByTable = new Map<number, Set<number>>();
+  const pairs = routes.filter((r) => {
+    let marks = marksByTable.get(r.table);
+    if (!marks) marksByTable.set(r.table, (marks = new Set()));
+    if (marks.has(r.mark)) return false;
+    marks.add(r.mark);
+    return true;
+  });
   return FAMILIES.flatMap((family) =>
     pairs.map((r): IpRuleSpec => ({ family, priority, fwmark: r.mark, table: r.table, protocol: NETCG_RTPROT })),
   );
@@ -41,7 +49,7 @@ export function compileIpRules(profiles: ProfileConfig[], priority: number, rout
  * and repeats of a destination (a table holds one route per destination).
  */
 export function compileRoutes(profiles: ProfileConfig[], facts: HostFacts, routed: RouteConfig[] = routesOf(profiles)): RouteSpec[] {
-  const tables = distinct(routed, (r) => String(r.table));
+  const tables = distinct(routed, (r) => r.table);
   const routes: RouteSpec[] = [];
   for (const r of tables) {
     for (const family of FAMILIES) {

@@ -171,13 +171,15 @@ function baseChain(name: keyof typeof HOOKS, rules: RuleState[]): ChainState {
 
 /** One masquerade rule per distinct (mark, via): profiles sharing a VPN share the rule. */
 function masqueradeKeys(routed: ProfileConfig[]): Array<{ mark: number; via: string }> {
-  const seen = new Set<string>();
+  // By mark, then via: no key string per profile (10,000 profiles usually share one pair).
+  const seen = new Map<number, Set<string>>();
   const keys: Array<{ mark: number; via: string }> = [];
   for (const { route } of routed) {
     if (!route?.masquerade) continue;
-    const key = `${route.mark}/${route.via}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    let vias = seen.get(route.mark);
+    if (!vias) seen.set(route.mark, (vias = new Set()));
+    if (vias.has(route.via)) continue;
+    vias.add(route.via);
     keys.push({ mark: route.mark, via: route.via });
   }
   return keys;
@@ -263,7 +265,9 @@ export function compileTable(name: string, profiles: ProfileConfig[], v2: V2Matc
   const masq = masqueradeKeys(routed);
   if (masq.length > 0) chains.push(internChain(`nat_postrouting ${masq.map((m) => `${m.mark}/${m.via}`).join(' ')}`, () => baseChain('nat_postrouting', masq.map((m) => masqueradeRule(m.mark, m.via)))));
   if (routed.length > 0) {
-    const marks = [...new Set(routed.map((p) => p.route!.mark))];
+    const seen = new Set<number>();
+    for (const p of routed) seen.add(p.route!.mark);
+    const marks = [...seen];
     chains.push(internChain(`filter_prerouting ${marks.join(' ')}`, () => baseChain('filter_prerouting', marks.map(restoreMarkRule))));
   }
   for (const c of own) chains.push(c);
