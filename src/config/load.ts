@@ -8,8 +8,7 @@ import { LineCounter, isMap, isScalar, parseDocument, type Document } from 'yaml
 import type { z } from 'zod';
 
 import { ConfigError, NetcgError, type ConfigIssue } from '../errors.js';
-import { lineCol, lineCounterOf, offsetOfPath, offsetOfPlainPath, pathAtOffset, repeatedKeys } from './locate.js';
-import { readPlainYaml, readPlainYamlPlaces } from './plain-yaml.js';
+import { lineCol, offsetOfPath, pathAtOffset, repeatedKeys } from './locate.js';
 import {
   DEFAULT_CGROUP_PARENT,
   DEFAULT_IP_RULE_PRIORITY,
@@ -158,10 +157,6 @@ function located(issues: PathIssue[], file: string, lines: LineCounter, offsetOf
     .sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** How to find an issue's place in the source; only asked for when there are issues. */
 type Locator = () => { lines: LineCounter; offsetOf: (issue: PathIssue) => number };
 
@@ -179,21 +174,6 @@ function checked(raw: unknown, names: readonly unknown[], documentIssues: PathIs
     throw new ConfigError(located(issues, fileName, lines, offsetOf));
   }
   return normalize(parsed.data, fileName, relations.routing);
-}
-
-/**
- * A config in the plain YAML subset (see plain-yaml.ts), which is read without the
- * `yaml` library. Its keys are strings without duplicates or "__proto__", so there
- * are no document-level issues and Object.keys gives the profile names as written.
- * Only when there are issues is the text read again, noting where each key and value
- * starts, to locate them exactly where the library's nodes would.
- */
-function checkedPlain(raw: Record<string, unknown>, text: string, fileName: string): Config {
-  const names = isMapping(raw.profiles) ? Object.keys(raw.profiles) : [];
-  return checked(raw, names, [], fileName, () => {
-    const { value, places } = readPlainYamlPlaces(text)!;
-    return { lines: lineCounterOf(text), offsetOf: (i) => offsetOfPlainPath(value, places, i.path, i.at) };
-  });
 }
 
 /** A YAML error as the library reports it (only the code, the offset and the message are used). */
@@ -226,9 +206,6 @@ function parseYaml(text: string): { doc: Document; lines: LineCounter; errors: Y
 
 /** Parses and checks config text; `fileName` is only used in messages. Throws ConfigError listing every issue. */
 export function parseConfig(text: string, fileName: string): Config {
-  const plain = readPlainYaml(text);
-  if (plain !== undefined) return checkedPlain(plain, text, fileName);
-
   const { doc, lines, errors } = parseYaml(text);
 
   if (errors.length > 0) {

@@ -2,7 +2,6 @@
 // YAML source, so every issue reads like a compiler diagnostic: FILE:LINE:COL.
 import { LineCounter, isMap, isPair, isScalar, isSeq, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 
-import type { PlainPlaces } from './plain-yaml.js';
 
 function startOf(node: unknown): number | undefined {
   const range = (node as Node | null | undefined)?.range;
@@ -94,36 +93,6 @@ export function offsetOfPath(doc: Document, path: readonly string[], at: 'key' |
   }
   if (at === 'key' || isEmptyValue(node) || node === null) return startOf(keyNode) ?? startOf(node) ?? 0;
   return startOf(node) ?? startOf(keyNode) ?? 0;
-}
-
-/**
- * offsetOfPath for a document read by readPlainYamlPlaces: the same walk over the
- * same offsets (a mapping's own start, a key's, a value's; `key:` with nothing after
- * it points at the key), so an issue gets the same LINE:COL either way.
- */
-export function offsetOfPlainPath(root: object, places: PlainPlaces, path: readonly string[], at: 'key' | 'value'): number {
-  let node: unknown = root;
-  let nodeStart: number | undefined = places.mapStart.get(root);
-  let keyStart: number | undefined = undefined;
-  for (const segment of path) {
-    const keys = typeof node === 'object' && node !== null ? places.keys.get(node) : undefined;
-    if (!keys) break; // not a mapping
-    const place = keys.get(segment);
-    if (!place) return keyStart ?? nodeStart ?? 0;
-    keyStart = place.key;
-    nodeStart = place.value;
-    node = (node as Record<string, unknown>)[segment];
-  }
-  if (at === 'key' || nodeStart === undefined) return keyStart ?? nodeStart ?? 0;
-  return nodeStart;
-}
-
-/** The line starts the library's parser records for a text without carriage returns: 0 and after every newline. */
-export function lineCounterOf(text: string): LineCounter {
-  const lines = new LineCounter();
-  lines.addNewLine(0);
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines.addNewLine(i + 1);
-  return lines;
 }
 
 /** The key path of the innermost key whose pair contains `offset` (for YAML syntax errors). */
