@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { Config, MatchKind, ProfileConfig } from './config/index.js';
+import { locateKey, type Config, type MatchKind, type ProfileConfig } from './config/index.js';
 import { compileSession, compileSysctls } from './compile/index.js';
 import { ensureSysctls, type SysctlChange } from './sysctls.js';
 import { NetcgError } from './errors.js';
@@ -96,7 +96,10 @@ function checkInterfaces(desired: DesiredState, backend: Backend, config: Config
   if (missing.length === 0) return;
   const users = Object.entries(config.profiles)
     .filter(([, p]) => p.route && missing.includes(p.route.via))
-    .map(([name, p]) => `profile ${name} (route.via: ${p.route!.via})`);
+    .map(([name, p]) => {
+      const at = locateKey(config.file, ['profiles', name, 'route', 'via']);
+      return `profile ${name} (${at ? `${config.file}:${at.line}:${at.col}: ` : ''}route.via: ${p.route!.via})`;
+    });
   throw new NetcgError(
     'ENODEV',
     `interface ${missing.join(', ')} does not exist in the target network namespace; needed by ${users.join(', ')}. Nothing was changed.`,

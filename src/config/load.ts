@@ -246,3 +246,20 @@ export function loadConfig(file: string): Config {
   }
   return parseConfig(text, file);
 }
+
+/**
+ * Where `path` (e.g. profiles.vpn.route.via) is written in `file`, for errors found
+ * after loading (the kernel lacks a `via` interface): read again only on that error
+ * path, so a loaded Config carries no source positions. Undefined when the file is
+ * gone or no longer has the key.
+ */
+export function locateKey(file: string, path: readonly string[]): { line: number; col: number } | undefined {
+  try {
+    const lines = new LineCounter();
+    const doc: Document = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: false, uniqueKeys: false, lineCounter: lines });
+    if (!doc.hasIn(path)) return undefined;
+    return lineCol(lines, offsetOfPath(doc, path, 'value'));
+  } catch {
+    return undefined;
+  }
+}

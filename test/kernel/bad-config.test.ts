@@ -2,7 +2,7 @@
 // kernel is unchanged afterwards — no table, rule, route or cgroup appears. Also a
 // config that is valid but cannot be applied here (a missing or down interface)
 // changes nothing.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -82,7 +82,9 @@ describe('valid configs that cannot be applied here change nothing', () => {
     const before = kernelSnapshot();
     const r = runCli(['apply', '-c', cfg.file, '--netns', topo.host.path]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/interface wg7 does not exist.*profile v \(route\.via: wg7\)/);
+    // The error names where `via` is written: FILE:LINE:COL of the value.
+    const line = readFileSync(cfg.file, 'utf8').split('\n').findIndex((l) => l.includes('via: wg7')) + 1;
+    expect(r.stderr).toContain(`interface wg7 does not exist in the target network namespace; needed by profile v (${cfg.file}:${line}:19: route.via: wg7)`);
     expect(kernelSnapshot()).toBe(before);
     const root = findNetCls();
     if (root) expect(existsSync(join(root, cfg.cgroupParent, 'd'))).toBe(false);
