@@ -6,8 +6,9 @@
 //   - per cgroup: list the hierarchy's cgroups and read each one's cgroup.procs.
 //     Costs per cgroup, not per PID, so it wins when a big batch meets a
 //     hierarchy with few cgroups (a net_cls hierarchy usually has a handful).
-// The listing is tried first for big batches and given up once it has visited
-// more cgroups than it could pay for; whatever it cannot place for certain (not
+// The listing is tried first for big batches when the kernel's own count of the
+// hierarchy's cgroups says it pays (or, with no count, given up once it has
+// visited more cgroups than it could pay for); whatever it cannot place for certain (not
 // listed, listed twice because it moved during the walk or because v1 threads
 // sit in different cgroups, or a threaded cgroup whose cgroup.procs cannot be
 // read) is read per PID. Either way the answer is a snapshot: a process may
@@ -20,11 +21,33 @@ import { addon } from './native/index.js';
 /** Below this many PIDs the per-PID reads cost less than a walk could save. */
 const MIN_PIDS_FOR_LISTING = 32;
 /**
- * A cgroup visited (readdir + cgroup.procs from JS) costs about as much as this many per-PID reads
- * (measured here: ~50-100 µs against ~13-18 µs). The walk gives up at half its break-even point, so a
- * hierarchy with too many cgroups costs at most about half again the per-PID reads.
+ * A cgroup visited (stat + readdir + cgroup.procs from JS) costs about as much as this many per-PID
+ * reads (measured here: ~50-100 µs against ~13-18 µs). Without a count of the hierarchy's cgroups the
+ * walk gives up at half its break-even point, so it costs at most about half again the per-PID reads.
  */
 const CGROUP_COST_IN_READS = 6;
+
+/**
+ * How many cgroups the hierarchy mounted at `mountPoint` has, as the kernel counts them: cgroup2's root
+ * cgroup.stat (nr_descendants + 1), or for v1 the num_cgroups column of /proc/cgroups for the first of
+ * its controllers. undefined when there is no such count (a v1 hierarchy without controllers).
+ */
+export function cgroupCount(mountPoint: string, key: string): number | undefined {
+  try {
+    if (key === '') {
+      const m = /^nr_descendants (\d+)$/m.exec(readFileSync(join(mountPoint, 'cgroup.stat'), 'latin1'));
+      return m ? Number(m[1]) + 1 : undefined;
+    }
+    const controller = key.split(',')[0];
+    for (const line of readFileSync('/proc/cgroups', 'latin1').split('\n')) {
+      const [name, , count] = line.split('\t');
+      if (name === controller && count !== undefined) return Number(count);
+    }
+  } catch {
+    /* no count: the walk's budget decides */
+  }
+  return undefined;
+}
 
 /** pid -> cgroup directory, or null when the PID was seen in more than one (placed per PID then). */
 type Listing = Map<number, string | null>;
@@ -79,7 +102,10 @@ export function cgroupDirsOf(mountPoint: string, key: string, pids: readonly num
   const out = new Array<string | undefined>(pids.length).fill(undefined);
   let listed: Listing | undefined;
   if (listing === 'auto' && pids.length >= MIN_PIDS_FOR_LISTING) {
-    listed = listMembers(mountPoint, new Set(pids), Math.floor(pids.length / CGROUP_COST_IN_READS / 2));
+    const breakEven = Math.floor(pids.length / CGROUP_COST_IN_READS);
+    const count = cgroupCount(mountPoint, key);
+    if (count === undefined) listed = listMembers(mountPoint, new Set(pids), Math.floor(breakEven / 2));
+    else if (count <= breakEven) listed = listMembers(mountPoint, new Set(pids), breakEven);
   }
   const unplaced: number[] = [];
   const unplacedAt: number[] = [];

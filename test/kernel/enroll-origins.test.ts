@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
-import { cgroupDirsOf, listMembers } from '../../src/enroll-origins.js';
+import { cgroupCount, cgroupDirsOf, listMembers } from '../../src/enroll-origins.js';
 import { createScratchCgroup, cgroupOfPid, type Hierarchy, type ScratchCgroup } from '../fixtures/scratch-cgroup.js';
 
 async function started(list: ChildProcess[]): Promise<ChildProcess[]> {
@@ -95,6 +95,23 @@ describe.each(['net_cls', 'cgroup2'] as const)('origins on %s', (hierarchy) => {
       for (const c of list) c.kill('SIGKILL');
     }
   });
+
+  it("cgroupCount is the kernel's count of the hierarchy's cgroups (the directories a walk finds; v1 also counts removed ones not yet released)", () =>
+    withTree(hierarchy, async (cg) => {
+      const dirs = (dir: string): number => 1 + readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirs(join(dir, e.name)) : 0), 0);
+      // Other tests create and remove cgroups meanwhile: compare at a moment the count held still.
+      const settled = (c: [number | undefined, number, number | undefined]) =>
+        c[0] === c[2] && (hierarchy === 'cgroup2' ? c[0] === c[1] : c[0]! >= c[1]);
+      let last: [number | undefined, number, number | undefined] | undefined;
+      for (let attempt = 0; attempt < 40; attempt++) {
+        last = [cgroupCount(cg.root, keyOf(hierarchy)), dirs(cg.root), cgroupCount(cg.root, keyOf(hierarchy))];
+        if (settled(last)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (hierarchy === 'cgroup2') expect(last![0]).toBe(last![1]);
+      else expect(last![0]).toBeGreaterThanOrEqual(last![1]);
+      expect(last![1]).toBeGreaterThanOrEqual(4); // the root and the scratch tree's three
+    }));
 
   it('the listing gives up past its cgroup budget (the caller then reads per PID)', () =>
     withTree(hierarchy, (cg) => {
