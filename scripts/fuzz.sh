@@ -39,9 +39,13 @@ mkdir -p "$artifacts"
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "$build/netlink_fuzz" "$work/corpus" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
   -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$work/log" 2>&1 && status=0 || status=$?
-tail -n 40 "$work/log"
 if [ "$status" -ne 0 ]; then
+  grep -v -e 'kernel ABI is broken' -e ' reason: ' "$work/log" | tail -n 80 >&2
   echo "netcg fuzz: FINDING (exit $status); inputs in $artifacts/" >&2
   exit "$status"
 fi
+# The last status line (cov: edges, ft: features, corp: units/bytes, exec/s)
+# and the final stats, not libFuzzer's recommended dictionary.
+grep -E '^#[0-9]+' "$work/log" | tail -n 1
+grep '^stat::' "$work/log"
 echo "netcg fuzz: ${seconds}s, no findings"
