@@ -17,9 +17,10 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
