@@ -21,7 +21,7 @@ import { NetcgError } from './errors.js';
 import type { CgroupSpec, DesiredState, HostFacts, TableState } from './model.js';
 import { ensureV2ProfileCgroup, findCgroup2, readCgroupIds, removeV2ProfileCgroup, requireCgroup2 } from './cgroups/cgroup2.js';
 import { netClsAvailable } from './cgroups/match.js';
-import { cgroupSpecKey, type CgroupMemory, type VerifiedCgroup } from './cgroups/verified.js';
+import { sameSpec, type CgroupMemory, type VerifiedCgroup } from './cgroups/verified.js';
 import { type Backend, type ReadState, type RtnlOp } from './backends/types.js';
 import {
   ensureNetCls,
@@ -276,16 +276,15 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
       }
       for (const spec of specs) {
         const root = rootOf(spec);
-        const key = memory ? cgroupSpecKey(spec) : '';
         const known = trusted.get(root)?.cgroups.get(spec.profile);
-        if (known && known.key === key) {
+        if (known && sameSpec(known.spec, spec)) {
           cgroups.push({ profile: spec.profile, path: known.dir, action: 'unchanged' });
           verified.get(root)!.set(spec.profile, known);
           continue;
         }
         const change = spec.hierarchy === 'net_cls' ? ensureProfileCgroup(root, spec) : ensureV2ProfileCgroup(root, spec);
         cgroups.push(change);
-        if (memory) verified.get(root)!.set(spec.profile, { key, dir: change.path });
+        if (memory) verified.get(root)!.set(spec.profile, { spec: { ...spec }, dir: change.path });
         if (change.action === 'created')
           undo.push(() => (spec.hierarchy === 'net_cls' ? removeProfileCgroup : removeV2ProfileCgroup)(root, spec.profile, spec.path));
       }
@@ -350,17 +349,25 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
       const t = trusted.get(root);
       // Every wanted profile of this hierarchy, when this apply verified with a memory (Reconciler).
       const mine = memory ? verified.get(root) : undefined;
-      let children: Set<string>;
+      let children: ReadonlySet<string>;
       if (t && mine) {
-        children = new Set(t.children);
-        for (const name of mine.keys()) children.add(name);
+        // Copied only when something was added (the remembered set is kept as it is otherwise).
+        let added: Set<string> | undefined;
+        for (const name of mine.keys()) if (!t.children.has(name)) (added ??= new Set(t.children)).add(name);
+        children = added ?? t.children;
       } else children = new Set(listProfileCgroups(root, config.cgroupParent));
+      const gone: string[] = [];
       for (const name of children) {
         if (mine ? mine.has(name) : wanted().get(name) === hierarchy) continue;
         const change = remove(root, name, `${config.cgroupParent}/${name}`);
         cgroups.push(change);
         if (change.action === 'kept') warnings.push(`cgroup ${change.path} of ${wanted().has(name) ? 'profile' : 'removed profile'} ${name} is no longer used but kept: ${change.detail}`);
-        else children.delete(name);
+        else gone.push(name);
+      }
+      if (gone.length > 0) {
+        const left = new Set(children);
+        for (const name of gone) left.delete(name);
+        children = left;
       }
       if (!specs.some((c) => c.hierarchy === hierarchy)) removeParentIfEmpty(root, config.cgroupParent);
       else if (memory && mine) memory.record(root, config.cgroupParent, mine, children);

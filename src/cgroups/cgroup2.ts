@@ -39,11 +39,8 @@ export function ensureV2ProfileCgroup(root: string, spec: CgroupSpec): CgroupCha
   const dir = join(root, spec.path);
   let action: CgroupChange['action'] = 'unchanged';
   try {
-    mkdirSync(join(dir, '..'), { recursive: true, mode: 0o755 });
-    if (!existsSync(dir)) {
-      mkdirSync(dir, { mode: 0o755 });
-      action = 'created';
-    }
+    // One mkdir in the usual cases: EEXIST (there already) or success; the parent only when it is missing.
+    if (makeDir(dir)) action = 'created';
     if (spec.owner !== undefined && handToOwner(spec.profile, spec.owner, [dir, ...DELEGATED_FILES.map((f) => join(dir, f))])) {
       if (action === 'unchanged') action = 'updated';
     }
@@ -52,6 +49,21 @@ export function ensureV2ProfileCgroup(root: string, spec: CgroupSpec): CgroupCha
     throw new NetcgError('ECGROUP', `profile ${spec.profile}: cannot set up cgroup ${dir}: ${(err as Error).message}`, { cause: err });
   }
   return { profile: spec.profile, path: dir, action };
+}
+
+/** mkdir `dir` (and its parent when missing); false when it already existed. */
+function makeDir(dir: string): boolean {
+  try {
+    mkdirSync(dir, { mode: 0o755 });
+    return true;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'ENOENT') throw err;
+  }
+  mkdirSync(join(dir, '..'), { recursive: true, mode: 0o755 });
+  mkdirSync(dir, { mode: 0o755 });
+  return true;
 }
 
 /** The cgroup2 IDs of the given profile cgroups that exist (what `socket cgroupv2` compares). */

@@ -54,18 +54,30 @@ function readClassid(dir: string): number {
   return Number(readFileSync(join(dir, 'net_cls.classid'), 'utf8').trim());
 }
 
-/** Creates or updates one profile cgroup. Returns what it did; throws a NetcgError naming the path. */
+function isMissing(err: unknown): boolean {
+  return (err as { code?: string }).code === 'ENOENT';
+}
+
+/**
+ * Creates or updates one profile cgroup. Returns what it did; throws a NetcgError
+ * naming the path. The usual case (it exists and is right) costs one read: the
+ * classid is read first, and only its absence leads to creating anything.
+ */
 export function ensureProfileCgroup(root: string, spec: CgroupSpec): CgroupChange {
   const dir = join(root, spec.path);
-  const parent = join(dir, '..');
   let action: CgroupChange['action'] = 'unchanged';
   try {
-    if (!existsSync(parent)) mkdirSync(parent, { recursive: true, mode: 0o755 });
-    if (!existsSync(dir)) {
+    let classid: number;
+    try {
+      classid = readClassid(dir);
+    } catch (err) {
+      if (!isMissing(err) || existsSync(dir)) throw err;
+      mkdirSync(join(dir, '..'), { recursive: true, mode: 0o755 });
       mkdirSync(dir, { mode: 0o755 });
       action = 'created';
+      classid = readClassid(dir);
     }
-    if (readClassid(dir) !== spec.classid) {
+    if (classid !== spec.classid) {
       // 'r+' has no O_CREAT: a control file is written, never created (writeFileSync's default 'w' would create it 0666 if it were missing).
       writeFileSync(join(dir, 'net_cls.classid'), `${spec.classid}\n`, { flag: 'r+' });
       if (action === 'unchanged') action = 'updated';

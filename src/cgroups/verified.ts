@@ -44,14 +44,15 @@ function sameStamp(a: ParentStamp, b: ParentStamp): boolean {
   return a.dev === b.dev && a.ino === b.ino && a.nlink === b.nlink && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
-/** Everything a profile cgroup's check depends on: a different key means check it again. */
-export function cgroupSpecKey(spec: CgroupSpec): string {
-  return `${spec.hierarchy}\n${spec.path}\n${spec.classid ?? ''}\n${spec.owner ?? ''}`;
+/** Whether `spec` asks exactly what `verified` was checked for: anything else means check it again. */
+export function sameSpec(verified: CgroupSpec, spec: CgroupSpec): boolean {
+  return verified === spec || (verified.hierarchy === spec.hierarchy && verified.path === spec.path && verified.classid === spec.classid && verified.owner === spec.owner);
 }
 
 /** One verified profile cgroup. */
 export interface VerifiedCgroup {
-  key: string;
+  /** What it was verified for (a private copy). */
+  spec: CgroupSpec;
   /** The cgroup directory (as apply reports it). */
   dir: string;
   /** Its cgroup2 ID (cgroup v2 profiles). */
@@ -110,7 +111,7 @@ export class CgroupMemory {
     if (!t) return ids;
     for (const spec of specs) {
       const v = t.cgroups.get(spec.profile);
-      if (v?.id !== undefined && v.key === cgroupSpecKey(spec)) ids.set(spec.profile, v.id);
+      if (v?.id !== undefined && sameSpec(v.spec, spec)) ids.set(spec.profile, v.id);
     }
     return ids;
   }
