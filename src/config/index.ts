@@ -1,5 +1,5 @@
 // The config: its schema, loading with located errors, and the normalized type.
-export { loadConfig, parseConfig, closestKey, locateKey } from './load.js';
+export { loadConfig, parseConfig, closestKey, locateKey, isCgroupFileName } from './load.js';
 export {
   configSchema,
   profileSchema,

@@ -137,6 +137,11 @@ function prototypeKeys(doc: Document): PathIssue[] {
  */
 const CGROUP_FILE_RE = /^(?:tasks|notify_on_release|release_agent|(?:cgroup|net_cls|net_prio|cpu|cpuacct|cpuset|memory|io|blkio|pids|devices|freezer|perf_event|hugetlb|rdma|misc)\..*)$/;
 
+/** Whether a profile name collides with a file every cgroup directory already has. */
+export function isCgroupFileName(name: string): boolean {
+  return CGROUP_FILE_RE.test(name);
+}
+
 function cgroupFileNames(names: readonly unknown[]): PathIssue[] {
   return names.flatMap((name) => {
     if (typeof name !== 'string' || !CGROUP_FILE_RE.test(name)) return [];

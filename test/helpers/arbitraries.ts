@@ -9,6 +9,8 @@
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 
+import { isCgroupFileName } from '../../src/config/index.js';
+
 export interface RouteSpec {
   via: string;
   copyLinkRoutes?: boolean;
@@ -41,10 +43,11 @@ export interface ConfigCase {
 
 const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-';
 
-/** Valid profile names: PROFILE_NAME_RE, kept short. */
+/** Valid profile names: PROFILE_NAME_RE, kept short, and not a cgroup file's name (tasks, io.max, ...). */
 export const profileNameArb = fc
   .tuple(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_'), fc.string({ unit: fc.constantFrom(...NAME_CHARS), maxLength: 11 }))
-  .map(([first, rest]) => first + rest);
+  .map(([first, rest]) => first + rest)
+  .filter((n) => !isCgroupFileName(n));
 
 /** A classid as users write it: decimal or 0x hex, as a number or a string. */
 const classidArb = fc.integer({ min: 1, max: 0xffff }).chain((n) =>

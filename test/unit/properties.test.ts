@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
 import { compile } from '../../src/compile/index.js';
-import { parseConfig } from '../../src/config/index.js';
+import { isCgroupFileName, parseConfig } from '../../src/config/index.js';
 import type { HostFacts } from '../../src/model.js';
 import { readHostU32 } from '../../src/nft/index.js';
 import { renderIpBatches, renderNftScript, type IpOp } from '../../src/render/index.js';
@@ -19,7 +19,8 @@ interface GenProfile {
   via?: (typeof VIAS)[number];
 }
 
-const profileName = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/);
+// Valid names only: the config refuses names of the files every cgroup has (tasks, io.max, ...).
+const profileName = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/).filter((n) => !isCgroupFileName(n));
 // Classids the kernel's reserved tables (253-255) cannot be derived from.
 const classid = fc.oneof(fc.integer({ min: 1, max: 252 }), fc.integer({ min: 256, max: 0xffffffff }));
 const profile: fc.Arbitrary<GenProfile> = fc
