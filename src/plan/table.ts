@@ -141,10 +141,10 @@ export function planTable(have: TableState | undefined, want: TableState): Table
   // The chains whose rules need planning, in the current table's order: those not
   // shared, and shared ones only when something they may reference goes away (a
   // shared chain's rules are otherwise kept as they are).
-  const toPlan: Array<{ have: ChainState; haveIndex: number; want?: ChainState; wantIndex?: number }> = [];
+  const toPlan: Array<{ have: ChainState; haveIndex: number; want: ChainState | undefined; wantIndex: number | undefined }> = [];
   for (const { item, index } of split.haveOnly) {
     const w = goneChains.has(item.name) ? undefined : wantChains.get(item.name);
-    toPlan.push({ have: item, haveIndex: index, ...(w ? { want: w.chain, wantIndex: w.index } : {}) });
+    toPlan.push({ have: item, haveIndex: index, want: w?.chain, wantIndex: w?.index });
   }
   if (!nothingGone) {
     split.eachShared(({ item, haveIndex, wantIndex }) => toPlan.push({ have: item, haveIndex, want: item, wantIndex }));
