@@ -26,3 +26,5 @@ export { lockNamespace } from './lock.js';
 export * from './model.js';
 export { Enroller, openSocketCount, profileHierarchy, type EnrollResult } from './enroll.js';
 export { spawn, spawnInCgroup, ProfileChildProcess, type SpawnOptions, type StdioOption } from './spawn.js';
+export { WatchDaemon, runWatch, DEFAULT_DEBOUNCE_MS, type WatchOptions } from './watch/daemon.js';
+export { jsonLogger, textLogger, WATCH_JSON_VERSION, type WatchRecord, type WatchLogger } from './watch/log.js';
