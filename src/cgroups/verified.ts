@@ -6,9 +6,12 @@
 // hierarchy (<root>/<cgroupParent>), and the kernel's cgroup filesystem (kernfs)
 // stamps that directory's mtime/ctime whenever a child is created or removed, and
 // counts its subdirectories in its link count. The stamp is only kept once the
-// directory has its own inode attributes, which a setattr creates: so after a full
-// verification the parent is "armed" with a utimes to its own times (changing
-// nothing else). While (dev, inode, link count, mtime, ctime) of the parent stay
+// directory has its own inode attributes, which a setattr creates: so after a
+// verification the parent is "armed" with a utimes that sets its mtime one second
+// into the past. Kernels before multigrain timestamps (6.13) stamp with a coarse
+// clock (one tick, up to 10 ms), so re-arming with the parent's own mtime would let
+// an rmdir+mkdir in the same tick as netcg's last change leave the stamp as it was;
+// a time in the past is one that no later change can write. While (dev, inode, link count, mtime, ctime) of the parent stay
 // the same, no profile cgroup was removed, re-created (a new cgroup2 ID) or added
 // under it, and the remembered verification still holds. Anything else — another
 // stamp, a missing parent, a spec that differs from the one verified (classid,
@@ -16,8 +19,10 @@
 // check, exactly as the one-shot apply does.
 //
 // What a stamp cannot see: edits inside an existing profile cgroup (its
-// net_cls.classid rewritten by hand, its files chowned). The one-shot apply and the
-// Reconciler's full checks repair those.
+// net_cls.classid rewritten by hand, its files chowned), and a cgroup re-created
+// by someone else while an apply runs (between its check and the arming). The
+// one-shot apply, the Reconciler's full checks (invalidate()) and `netcg watch`
+// (which compares cgroup IDs on every change of the parent) repair those.
 import { statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -89,7 +94,7 @@ export class CgroupMemory {
     const dir = join(root, parentPath);
     try {
       const st = statSync(dir);
-      utimesSync(dir, st.atime, st.mtime);
+      utimesSync(dir, st.atime, (Date.now() - 1000) / 1000);
     } catch {
       this.parents.delete(dir);
       return;
