@@ -24,9 +24,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Native addon: rebuild when any native source or binding.gyp is newer than the module.
+# Native addon: rebuild when any native source or binding.gyp is newer than the module
+# (the fuzz targets and sanitizer files are not part of it).
 addon=build/Release/netcg.node
-if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" -print -quit)" ]; then
+if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp \( -path native/fuzz -o -path native/sanitize \) -prune -o -newer "$addon" -print -quit)" ]; then
   npx --no-install node-gyp rebuild --silent
 fi
 
