@@ -15,7 +15,16 @@
 // Writes docs/bench/enroll.csv and docs/bench/enroll.md. Everything it creates
 // (processes, cgroups, the C binary) is removed in finally and on SIGINT/SIGTERM.
 //
-// Options: --procs 1000  --spawns 200  --reps 5  --out docs/bench
+// CPU placement: the kernel's cost of moving a task into a cgroup v2 cgroup depends
+// on whether the writer runs on the CPU the moved tasks last ran on (measured here:
+// 1,000 moves take ~3 ms from any writer — node or C — when all share one CPU, and
+// 6–12 ms when the scheduler puts them apart, differently for node's main thread
+// and a fresh C process). So by default the whole bench (node's threads, the
+// sleepers, the C loop, every spawned child) is pinned to one CPU with
+// `taskset -a -p`, which makes the library and the C loop comparable; `--pin none`
+// leaves placement to the scheduler.
+//
+// Options: --procs 1000  --spawns 200  --reps 5  --pin 0|none  --out docs/bench
 import { execFileSync, spawn as cpSpawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
@@ -35,6 +44,7 @@ const { values: opts } = parseArgs({
     procs: { type: 'string', default: '1000' },
     spawns: { type: 'string', default: '200' },
     reps: { type: 'string', default: '5' },
+    pin: { type: 'string', default: '0' },
     out: { type: 'string', default: join(here, '..', 'docs', 'bench') },
   },
 });
@@ -217,6 +227,8 @@ function fmt(n, digits = 0) {
 }
 
 async function main() {
+  // Before any child exists, so every process the bench starts inherits the mask.
+  if (opts.pin !== 'none') execFileSync('taskset', ['-a', '-p', '-c', opts.pin, String(process.pid)], { stdio: 'ignore' });
   workDir = mkdtempSync(join(tmpdir(), 'netcg-bench-enroll-'));
   const cBin = join(workDir, 'c-loop');
   writeFileSync(`${cBin}.c`, C_LOOP);
@@ -258,7 +270,7 @@ function report({ rows, spawnRows }) {
   const md = [
     '# Enrollment and spawn benchmarks',
     '',
-    `\`node bench/enroll.mjs --procs ${PROCS} --spawns ${SPAWNS} --reps ${REPS}\` on ${machine.cpus}× ${machine.cpu}, Linux ${machine.kernel}, Node ${machine.node}, ${machine.date}.`,
+    `\`node bench/enroll.mjs --procs ${PROCS} --spawns ${SPAWNS} --reps ${REPS} --pin ${opts.pin}\` (${opts.pin === 'none' ? 'CPU placement left to the scheduler' : `everything pinned to CPU ${opts.pin}`}) on ${machine.cpus}× ${machine.cpu}, Linux ${machine.kernel}, Node ${machine.node}, ${machine.date}.`,
     '',
     `## Moving ${fmt(PROCS)} live processes between two cgroups`,
     '',
