@@ -38,7 +38,7 @@ export const MEASURES = {
   rec_add_one_diff_ms: 'library Reconciler add one, phase: Reconciler.diff() (compile + GETGEN + rtnl dumps + plan)',
   rec_add_one_send_ms: 'library Reconciler add one, phase: send the plan',
   rec_add_one_nft_ops: 'nf_tables messages sent by the Reconciler when adding one profile',
-  rec_add_one_apply_ms: 'library Reconciler, same process: Reconciler.apply() adding profile N+2 (incl. lock, cgroup checks, the new cgroup)',
+  rec_add_one_apply_ms: 'library Reconciler, same process: Reconciler.apply() adding profiles N+2..N+6 one per call, median (incl. lock, cgroup checks, the new cgroup)',
   pps: 'UDP packets/s sent over loopback by a member of the last profile',
 };
 
