@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { addon, openHandle, type Expr } from '../../src/native/index.js';
 import { createScratchCgroup, cgroupOfPid, hierarchyRoot, type Hierarchy, type ScratchCgroup } from '../fixtures/scratch-cgroup.js';
 import { withNetns } from '../helpers/netns.js';
+import { deadPid } from '../helpers/processes.js';
 
 function startSleepers(count: number): ChildProcess[] {
   return Array.from({ length: count }, () => spawn('sleep', ['600'], { stdio: 'ignore' }));
@@ -23,12 +24,6 @@ function stopAll(children: ChildProcess[]): void {
 }
 
 /** A PID that was a process a moment ago and is now gone (reaped). */
-async function deadPid(): Promise<number> {
-  const c = spawn('true', { stdio: 'ignore' });
-  await once(c, 'exit');
-  return c.pid!;
-}
-
 async function withScratch<T>(h: Hierarchy, fn: (cg: ScratchCgroup) => Promise<T> | T): Promise<T> {
   const cg = createScratchCgroup(h);
   try {

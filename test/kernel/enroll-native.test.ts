@@ -4,8 +4,6 @@
 // natively), checked against the kernel's own view (cgroup.procs and
 // /proc/PID/cgroup read from JS); plus the Enroller's handling of PIDs that do
 // not fit an Int32Array.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 
@@ -15,18 +13,7 @@ import type { Config } from '../../src/config/index.js';
 import { Enroller } from '../../src/enroll.js';
 import { addon } from '../../src/native/index.js';
 import { createScratchCgroup, cgroupOfPid, type Hierarchy, type ScratchCgroup } from '../fixtures/scratch-cgroup.js';
-
-async function sleepers(count: number): Promise<ChildProcess[]> {
-  const list = Array.from({ length: count }, () => spawn('sleep', ['600'], { stdio: 'ignore' }));
-  await Promise.all(list.map((c) => once(c, 'spawn')));
-  return list;
-}
-
-async function deadPid(): Promise<number> {
-  const c = spawn('true', { stdio: 'ignore' });
-  await once(c, 'exit');
-  return c.pid!;
-}
+import { deadPid, sleepers } from '../helpers/processes.js';
 
 /** Runs fn with `n` live sleepers and a scratch cgroup of `h`; kills and removes everything after. */
 async function withSleepers<T>(h: Hierarchy, n: number, fn: (pids: number[], cg: ScratchCgroup) => T | Promise<T>): Promise<T> {

@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 
 import { cgroupCount, cgroupDirsOf, listMembers } from '../../src/enroll-origins.js';
 import { createScratchCgroup, cgroupOfPid, type Hierarchy, type ScratchCgroup } from '../fixtures/scratch-cgroup.js';
+import { deadPid } from '../helpers/processes.js';
 
 async function started(list: ChildProcess[]): Promise<ChildProcess[]> {
   await Promise.all(list.map((c) => once(c, 'spawn')));
@@ -21,12 +22,6 @@ async function started(list: ChildProcess[]): Promise<ChildProcess[]> {
 }
 
 const sleepers = (n: number) => started(Array.from({ length: n }, () => spawn('sleep', ['600'], { stdio: 'ignore' })));
-
-async function deadPid(): Promise<number> {
-  const c = spawn('true', { stdio: 'ignore' });
-  await once(c, 'exit');
-  return c.pid!;
-}
 
 /** A scratch cgroup with a child and a grandchild; the sub-cgroups are emptied and removed before it. */
 async function withTree<T>(h: Hierarchy, fn: (cg: ScratchCgroup, sub: string, subsub: string) => T | Promise<T>): Promise<T> {

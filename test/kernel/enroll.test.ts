@@ -3,7 +3,7 @@
 // throwaway origin cgroups: per-PID outcomes with dead PIDs among live ones,
 // remembered origins per hierarchy (also on cgroup2), the root as the fallback,
 // and the CLI's lines, JSON and exit codes.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { Enroller, openSocketCount } from '../../src/enroll.js';
 import { createScratchCgroup, cgroupOfPid, type Hierarchy, type ScratchCgroup } from '../fixtures/scratch-cgroup.js';
 import { cliOk, runCli } from '../helpers/cli.js';
 import { tempConfig, type TempConfig } from '../helpers/config.js';
+import { deadPid, sleepers } from '../helpers/processes.js';
 
 let cfg: TempConfig;
 let config: Config;
@@ -34,18 +35,6 @@ beforeAll(() => {
   }
 });
 afterAll(() => cfg?.remove());
-
-async function sleepers(n: number): Promise<ChildProcess[]> {
-  const list = Array.from({ length: n }, () => spawn('sleep', ['600'], { stdio: 'ignore' }));
-  await Promise.all(list.map((c) => once(c, 'spawn')));
-  return list;
-}
-
-async function deadPid(): Promise<number> {
-  const c = spawn('true', { stdio: 'ignore' });
-  await once(c, 'exit');
-  return c.pid!;
-}
 
 /** Runs fn with `n` sleepers that start in a scratch cgroup of `h` (their origin); everything is removed after. */
 async function withSleepersIn<T>(h: Hierarchy, n: number, fn: (pids: number[], origin: ScratchCgroup) => Promise<T> | T): Promise<T> {

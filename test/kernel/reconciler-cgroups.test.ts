@@ -17,8 +17,8 @@ import { parseConfig, type Config } from '../../src/config/index.js';
 import { removeCgroupParent } from '../../src/demo/cgroups.js';
 import { addon } from '../../src/native/index.js';
 import { isEmptyPlan } from '../../src/plan/plan.js';
-import { Reconciler } from '../../src/reconciler.js';
 import { createNetns, uniqueName, type Netns } from '../helpers/netns.js';
+import { withReconciler } from '../helpers/reconciler.js';
 
 let ns: Netns;
 const table = uniqueName('ncrct');
@@ -40,17 +40,6 @@ function freshDiffIsEmpty(config: Config): boolean {
   }
 }
 
-function withReconciler<T>(fn: (r: Reconciler) => T): T {
-  const backend = new NetlinkBackend(ns.path);
-  const r = new Reconciler(backend);
-  try {
-    return fn(r);
-  } finally {
-    r.close();
-    backend.close();
-  }
-}
-
 const actions = (report: { cgroups: Array<{ profile: string; action: string }> }) =>
   Object.fromEntries(report.cgroups.filter((c) => c.action !== 'unchanged').map((c) => [c.profile, c.action]));
 
@@ -68,7 +57,7 @@ afterAll(() => {
 
 describe('Reconciler: verified cgroups (net_cls)', () => {
   it('checks only what is new, and notices a profile cgroup deleted or a foreign directory added', () => {
-    withReconciler((r) => {
+    withReconciler(ns.path, (r) => {
       const config = configOf([0, 1, 2], 'net_cls');
       expect(actions(r.apply(config))).toEqual({ p0: 'created', p1: 'created', p2: 'created' });
       const dir = (p: string) => join(findNetCls()!, cgroupParent, p);
@@ -99,7 +88,7 @@ describe('Reconciler: verified cgroups (net_cls)', () => {
   });
 
   it('a classid rewritten by hand inside a profile cgroup is repaired once invalidate() asks for a full check', () => {
-    withReconciler((r) => {
+    withReconciler(ns.path, (r) => {
       const config = configOf([0, 1], 'net_cls');
       r.apply(config);
       const classid = join(findNetCls()!, cgroupParent, 'p1', 'net_cls.classid');
@@ -113,7 +102,7 @@ describe('Reconciler: verified cgroups (net_cls)', () => {
   });
 
   it('a failed apply forgets the memory: the next one checks everything', () => {
-    withReconciler((r) => {
+    withReconciler(ns.path, (r) => {
       const config = configOf([0, 1], 'net_cls');
       r.apply(config);
       // A route through an interface the namespace lacks: refused before any change.
@@ -128,7 +117,7 @@ describe('Reconciler: verified cgroups (net_cls)', () => {
 
 describe('Reconciler: verified cgroups (cgroup v2)', () => {
   it('a profile cgroup deleted and re-created (new ID) is repaired on the next apply, and its ID remembered', () => {
-    withReconciler((r) => {
+    withReconciler(ns.path, (r) => {
       const config = configOf([5, 6], 'cgroupv2');
       r.apply(config);
       expect(r.apply(config).changed).toBe(false);

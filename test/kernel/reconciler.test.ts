@@ -10,9 +10,9 @@ import fc from 'fast-check';
 import { diff } from '../../src/apply.js';
 import { NetlinkBackend } from '../../src/backends/netlink.js';
 import { parseConfig, type Config } from '../../src/config/index.js';
-import { Reconciler } from '../../src/reconciler.js';
 import { removeCgroupParent } from '../../src/demo/cgroups.js';
 import { createNetns, uniqueName, type Netns } from '../helpers/netns.js';
+import { withReconciler } from '../helpers/reconciler.js';
 
 let ns: Netns;
 const table = uniqueName('ncrzt');
@@ -44,17 +44,6 @@ function genid(): number {
   }
 }
 
-function withReconciler<T>(fn: (r: Reconciler) => T): T {
-  const backend = new NetlinkBackend(ns.path);
-  const r = new Reconciler(backend);
-  try {
-    return fn(r);
-  } finally {
-    r.close();
-    backend.close();
-  }
-}
-
 beforeAll(() => {
   ns = createNetns('ncrz');
   ns.ip('link', 'add', 'tun0', 'type', 'veth', 'peer', 'name', 'tun0p');
@@ -76,7 +65,7 @@ afterAll(() => {
 
 describe('Reconciler', () => {
   it('re-applies from memory while the generation is unchanged, sending nothing', () => {
-    withReconciler((r) => {
+    withReconciler(ns.path, (r) => {
       const config = configOf([0, 1, 2]);
       const first = r.apply(config);
       expect(first.changed).toBe(true);
@@ -107,7 +96,7 @@ describe('Reconciler', () => {
   });
 
   it('an out-of-band rule in netcg\'s table moves the generation: full read-back, rule removed', () => {
-    withReconciler((r) => {
+    withReconciler(ns.path, (r) => {
       const config = configOf([0, 1]);
       r.apply(config);
       r.apply(config);
@@ -123,7 +112,7 @@ describe('Reconciler', () => {
   });
 
   it('any nf_tables commit at all (a foreign table) is noticed; nothing of netcg\'s changes', () => {
-    withReconciler((r) => {
+    withReconciler(ns.path, (r) => {
       const config = configOf([0, 1]);
       r.apply(config);
       ns.nft('add', 'table', 'inet', 'foreignrz');
@@ -139,7 +128,7 @@ describe('Reconciler', () => {
   });
 
   it('an out-of-band route deletion is repaired on the cached path (rtnetlink is always re-read)', () => {
-    withReconciler((r) => {
+    withReconciler(ns.path, (r) => {
       const config = configOf([0, 1]);
       r.apply(config);
       ns.ip('route', 'del', 'default', 'dev', 'tun0', 'table', '77', 'proto', '110');
@@ -153,7 +142,7 @@ describe('Reconciler', () => {
   });
 
   it('a plan that must delete a rule (memory has no handles) falls back to a full read-back', () => {
-    withReconciler((r) => {
+    withReconciler(ns.path, (r) => {
       r.apply(configOf([0, 1]));
       const changed = configOf([0, 1], 5399); // p0's redirect rules change: old ones are deleted by handle
       const report = r.apply(changed);
@@ -167,7 +156,7 @@ describe('Reconciler', () => {
   it('a random sequence of add/remove-profile applies ends exactly where a fresh diff sees no changes', () => {
     fc.assert(
       fc.property(fc.array(fc.subarray([0, 1, 2, 3, 4, 5, 6, 7], { minLength: 0 }), { minLength: 1, maxLength: 6 }), fc.boolean(), (steps, disturb) => {
-        withReconciler((r) => {
+        withReconciler(ns.path, (r) => {
           for (const [i, profiles] of steps.entries()) {
             const config = configOf(profiles);
             r.apply(config);
