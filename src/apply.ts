@@ -284,7 +284,8 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
         }
         const change = spec.hierarchy === 'net_cls' ? ensureProfileCgroup(root, spec) : ensureV2ProfileCgroup(root, spec);
         cgroups.push(change);
-        if (memory) verified.get(root)!.set(spec.profile, { spec: { ...spec }, dir: change.path });
+        // compile's specs are frozen (never changed later), so no private copy is needed.
+        if (memory) verified.get(root)!.set(spec.profile, { spec: Object.isFrozen(spec) ? spec : { ...spec }, dir: change.path });
         if (change.action === 'created')
           undo.push(() => (spec.hierarchy === 'net_cls' ? removeProfileCgroup : removeV2ProfileCgroup)(root, spec.profile, spec.path));
       }

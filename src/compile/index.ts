@@ -5,7 +5,7 @@ import type { Config, ProfileConfig } from '../config/index.js';
 import type { CgroupSpec, DesiredState, HostFacts } from '../model.js';
 import { profileLevel, resolveMatch } from '../cgroups/match.js';
 import { compileIpRules, compileRoutes, routesOf } from './routing.js';
-import { compileTable, newMemoScope } from './table.js';
+import { compileTable, memoizedCgroupSpec, newMemoScope, type MemoScope } from './table.js';
 
 export { compileTable, dispatchMapName, dispatchV2MapName, profileChainName, type V2Matching } from './table.js';
 export { compileIpRules, compileRoutes } from './routing.js';
@@ -21,15 +21,20 @@ export function compileCgroups(config: Config, facts: HostFacts): CgroupSpec[] {
   return cgroupsOf(config, Object.values(config.profiles), facts);
 }
 
-function cgroupsOf(config: Config, profiles: ProfileConfig[], facts: HostFacts): CgroupSpec[] {
+function cgroupOf(config: Config, p: ProfileConfig, netCls: boolean): CgroupSpec {
+  const hierarchy = resolveMatch(p, netCls);
+  const spec: CgroupSpec = { profile: p.name, path: `${config.cgroupParent}/${p.name}`, hierarchy };
+  if (hierarchy === 'net_cls') spec.classid = p.classid!;
+  if (p.owner !== undefined) spec.owner = p.owner;
+  return spec;
+}
+
+/** With a memo scope, unchanged profiles get the very same (frozen) spec objects as last time. */
+function cgroupsOf(config: Config, profiles: ProfileConfig[], facts: HostFacts, scope?: MemoScope): CgroupSpec[] {
   const netCls = facts.cgroups?.netCls ?? true;
-  return profiles.map((p): CgroupSpec => {
-    const hierarchy = resolveMatch(p, netCls);
-    const spec: CgroupSpec = { profile: p.name, path: `${config.cgroupParent}/${p.name}`, hierarchy };
-    if (hierarchy === 'net_cls') spec.classid = p.classid!;
-    if (p.owner !== undefined) spec.owner = p.owner;
-    return spec;
-  });
+  if (!scope) return profiles.map((p) => cgroupOf(config, p, netCls));
+  const key = `${netCls}/${config.cgroupParent}`;
+  return profiles.map((p) => memoizedCgroupSpec(p, scope, key, () => cgroupOf(config, p, netCls)));
 }
 
 export function compile(config: Config, facts: HostFacts): DesiredState {
@@ -62,7 +67,7 @@ export function compileSession(): CompileSession {
     const s = profilesOf(config);
     const netCls = facts.cgroups?.netCls ?? true;
     let specs = s.cgroups.get(netCls);
-    if (!specs) s.cgroups.set(netCls, (specs = cgroupsOf(config, s.profiles, facts)));
+    if (!specs) s.cgroups.set(netCls, (specs = cgroupsOf(config, s.profiles, facts, scope)));
     return specs;
   };
   return {

@@ -5,7 +5,7 @@
 // lookups however many profiles exist; the map jumps into the profile's own
 // chain. See docs/ruleset.md for the text.
 import type { ProfileConfig } from '../config/index.js';
-import type { ChainState, Expr, MapState, NftElement, NftHook, RuleState, TableState } from '../model.js';
+import type { CgroupSpec, ChainState, Expr, MapState, NftElement, NftHook, RuleState, TableState } from '../model.js';
 import {
   IPPROTO_TCP,
   IPPROTO_UDP,
@@ -84,7 +84,13 @@ function classidElement(feature: Feature, p: ProfileConfig): NftElement {
 // compile used survives one more compile, so the memo never outgrows the last two
 // configs. The memoised objects are frozen: a caller that mutated a desired state
 // would otherwise corrupt the next compile.
-interface ProfileMemo { copy: unknown; chains?: ChainState[]; elements: Partial<Record<Feature, NftElement>> }
+interface ProfileMemo {
+  copy: unknown;
+  chains?: ChainState[];
+  elements: Partial<Record<Feature, NftElement>>;
+  /** The profile's cgroup spec (frozen), for the inputs in `cgroupKey` (its parent and whether net_cls is there). */
+  cgroup?: { key: string; spec: CgroupSpec };
+}
 let memoByName = new Map<string, ProfileMemo>();
 let memoByNameBefore = new Map<string, ProfileMemo>();
 let chainByKey = new Map<string, ChainState>();
@@ -114,6 +120,18 @@ function memoOf(p: ProfileConfig, scope: MemoScope): ProfileMemo {
   memoByName.set(p.name, m);
   scope.byProfile.set(p, m);
   return m;
+}
+
+/**
+ * The profile's cgroup spec from the memo when its config and `key` (the inputs
+ * outside the profile) are unchanged, else `build()`'s, frozen and remembered. The
+ * same object across applies lets the Reconciler's cgroup memory recognise an
+ * unchanged spec by identity.
+ */
+export function memoizedCgroupSpec(p: ProfileConfig, scope: MemoScope, key: string, build: () => CgroupSpec): CgroupSpec {
+  const m = memoOf(p, scope);
+  if (m.cgroup?.key !== key) m.cgroup = { key, spec: Object.freeze(build()) };
+  return m.cgroup.spec;
 }
 
 /**
