@@ -24,7 +24,7 @@
 // `taskset -a -p`, which makes the library and the C loop comparable; `--pin none`
 // leaves placement to the scheduler.
 //
-// Options: --procs 1000  --spawns 200  --reps 5  --pin 0|none  --out docs/bench
+// Options: --procs 1000  --spawns 200  --reps 15  --pin 0|none  --out docs/bench
 import { execFileSync, spawn as cpSpawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
@@ -43,7 +43,7 @@ const { values: opts } = parseArgs({
   options: {
     procs: { type: 'string', default: '1000' },
     spawns: { type: 'string', default: '200' },
-    reps: { type: 'string', default: '5' },
+    reps: { type: 'string', default: '15' },
     pin: { type: 'string', default: '0' },
     out: { type: 'string', default: join(here, '..', 'docs', 'bench') },
   },
