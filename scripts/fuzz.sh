@@ -11,17 +11,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 
-# Idempotent like scripts/setup.sh: install only what is missing.
-need_apt=()
-for pkg in clang-14 libclang-rt-14-dev cmake pkg-config libnftnl-dev libmnl-dev; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need_apt+=("$pkg")
-done
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "netcg fuzz: installing ${need_apt[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-fi
+. scripts/lib/apt.sh
+ensure_debs fuzz clang-14 libclang-rt-14-dev cmake pkg-config libnftnl-dev libmnl-dev
 # The CMake build reads node-addon-api's include dir (the decoders' files include napi.h).
 [ -d node_modules/node-addon-api ] || npm ci --no-audit --no-fund --loglevel=error
 

@@ -4,20 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_apt=()
-for pkg in libnftnl-dev libmnl-dev nftables iproute2 dnsmasq-base dnsutils strace pkg-config gcc g++ make python3 util-linux procps iptables systemd; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need_apt+=("$pkg")
-done
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "netcg setup: missing Debian packages: ${need_apt[*]} (run as root, or apt-get install them)" >&2
-    exit 1
-  fi
-  echo "netcg setup: installing ${need_apt[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-fi
+. scripts/lib/apt.sh
+ensure_debs setup libnftnl-dev libmnl-dev nftables iproute2 dnsmasq-base dnsutils strace pkg-config gcc g++ make python3 util-linux procps iptables systemd
 
 # npm ci only when node_modules is missing or older than the lock file.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -17,17 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${SANITIZE_BUILD_DIR:-build-asan}
 
-# Idempotent like scripts/setup.sh: install only what is missing.
-need_apt=()
-for pkg in clang-14 libclang-rt-14-dev cmake; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need_apt+=("$pkg")
-done
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "netcg sanitize: installing ${need_apt[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-fi
+. scripts/lib/apt.sh
+ensure_debs sanitize clang-14 libclang-rt-14-dev cmake
 # The regular addon and dist/: the CLI children of the e2e tests use them.
 bash scripts/setup.sh
 
