@@ -16,13 +16,14 @@ import { apply, down } from '../../src/apply.js';
 import { NetlinkBackend } from '../../src/backends/netlink.js';
 import { DELEGATED_FILES, findCgroup2 } from '../../src/cgroups/cgroup2.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { NETCG_CLI } from '../helpers/cli.js';
+import { cliForOtherUsers, type UserCli } from '../helpers/cli-for-users.js';
 import { tempConfig, type TempConfig } from '../helpers/config.js';
 import { createNetns, uniqueName, type Netns } from '../helpers/netns.js';
 
 const root = findCgroup2()!;
 const user = uniqueName('ncv2u').slice(0, 30);
 let uid: number;
+let userCli: UserCli;
 let ns: Netns;
 let cfg: TempConfig;
 let config: Config;
@@ -62,6 +63,7 @@ function cgroupOf(pid: number): string {
 }
 
 beforeAll(() => {
+  userCli = cliForOtherUsers();
   execFileSync('useradd', ['--no-create-home', '--user-group', '--shell', '/usr/sbin/nologin', user]);
   uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
   ns = createNetns('ncv2o');
@@ -81,6 +83,7 @@ afterAll(async () => {
     ns?.remove();
     cfg?.remove(); // also moves stray PIDs to the root and removes every cgroup left under cgroupParent
     spawnSync('userdel', [user]);
+    userCli?.remove();
   }
   expect(existsSync(join(root, cfg.cgroupParent))).toBe(false);
 });
@@ -102,7 +105,7 @@ describe('owner on a cgroup v2 profile (delegation)', () => {
     const r = spawnSync(
       'sh',
       ['-c', 'echo $$ > "$1/cgroup.procs" && exec setpriv --reuid="$2" --regid="$2" --clear-groups "$3" "$4" run -c "$5" mine -- cat /proc/self/cgroup',
-        'sh', session, user, process.execPath, NETCG_CLI, cfg.file],
+        'sh', session, user, process.execPath, userCli.cli, cfg.file],
       { encoding: 'utf8' },
     );
     expect(r.stderr).toBe('');
@@ -128,7 +131,7 @@ describe('owner on a cgroup v2 profile (delegation)', () => {
   });
 
   it('is refused for their own process outside the subtree too (kernel rule; netcg run explains it)', () => {
-    const r = spawnSync('setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', process.execPath, NETCG_CLI, 'run', '-c', cfg.file, 'mine', '--', 'true'], { encoding: 'utf8' });
+    const r = spawnSync('setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', process.execPath, userCli.cli, 'run', '-c', cfg.file, 'mine', '--', 'true'], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/cannot join the cgroup of profile 'mine' \(only root and the profile's owner may enroll processes; under cgroup v2 the owner only from inside the profile's delegated subtree/);
   });

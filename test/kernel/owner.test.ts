@@ -6,27 +6,34 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { findNetCls } from '../../src/cgroups/netcls.js';
-import { cliOk, NETCG_CLI } from '../helpers/cli.js';
+import { cliOk } from '../helpers/cli.js';
+import { cliForOtherUsers, type UserCli } from '../helpers/cli-for-users.js';
 import { tempConfig, type TempConfig } from '../helpers/config.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 
 let ns: Netns;
 let cfg: TempConfig;
+let userCli: UserCli;
 
 beforeAll(() => {
+  userCli = cliForOtherUsers();
   ns = createNetns('ncow');
   cfg = tempConfig('profiles:\n  mine:\n    classid: 0x00ee0001\n    owner: nobody\n    ipv6: reject\n', 'ncow');
   chmodSync(dirname(cfg.file), 0o755); // the unprivileged users must be able to read the config
   cliOk(['apply', '-c', cfg.file, '--netns', ns.path]);
 });
 afterAll(() => {
-  ns?.remove();
-  cfg?.remove();
+  try {
+    ns?.remove();
+    cfg?.remove();
+  } finally {
+    userCli?.remove();
+  }
 });
 
 /** Runs `netcg run mine -- cat /proc/self/cgroup` as `user`. */
 function runAs(user: string) {
-  return spawnSync('setpriv', [`--reuid=${user}`, `--regid=${user === 'nobody' ? 'nogroup' : user}`, '--clear-groups', process.execPath, NETCG_CLI, 'run', '-c', cfg.file, 'mine', '--', 'cat', '/proc/self/cgroup'], { encoding: 'utf8' });
+  return spawnSync('setpriv', [`--reuid=${user}`, `--regid=${user === 'nobody' ? 'nogroup' : user}`, '--clear-groups', process.execPath, userCli.cli, 'run', '-c', cfg.file, 'mine', '--', 'cat', '/proc/self/cgroup'], { encoding: 'utf8' });
 }
 
 describe('profile owner', () => {
