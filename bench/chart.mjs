@@ -28,23 +28,35 @@ export function timeChart(series, title) {
   for (let d = xMin; d <= xMax; d++) {
     const px = x(10 ** d).toFixed(1);
     out.push(`<line x1="${px}" y1="${M.top}" x2="${px}" y2="${M.top + plotH}" stroke="#ddd"/>`);
-    out.push(`<text x="${px}" y="${M.top + plotH + 18}" text-anchor="middle">${(10 ** d).toLocaleString('en-US')}</text>`);
+    out.push(
+      `<text x="${px}" y="${M.top + plotH + 18}" text-anchor="middle">${(10 ** d).toLocaleString('en-US')}</text>`,
+    );
   }
   for (let d = yMin; d <= yMax; d++) {
     const py = y(10 ** d).toFixed(1);
     out.push(`<line x1="${M.left}" y1="${py}" x2="${M.left + plotW}" y2="${py}" stroke="#ddd"/>`);
-    out.push(`<text x="${M.left - 8}" y="${py}" text-anchor="end" dominant-baseline="middle">${esc(fmtMs(10 ** d))}</text>`);
+    out.push(
+      `<text x="${M.left - 8}" y="${py}" text-anchor="end" dominant-baseline="middle">${esc(fmtMs(10 ** d))}</text>`,
+    );
   }
   out.push(`<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`);
-  out.push(`<text x="${M.left + plotW / 2}" y="${H - 12}" text-anchor="middle">profiles (N, log scale)</text>`);
-  out.push(`<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">time (log scale)</text>`);
+  out.push(
+    `<text x="${M.left + plotW / 2}" y="${H - 12}" text-anchor="middle">profiles (N, log scale)</text>`,
+  );
+  out.push(
+    `<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">time (log scale)</text>`,
+  );
 
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     const pts = [...s.points].sort((a, b) => a.n - b.n);
     if (pts.length > 1) {
-      const d = pts.map((p, k) => `${k === 0 ? 'M' : 'L'}${x(p.n).toFixed(1)},${y(p.ms).toFixed(1)}`).join(' ');
-      out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+      const d = pts
+        .map((p, k) => `${k === 0 ? 'M' : 'L'}${x(p.n).toFixed(1)},${y(p.ms).toFixed(1)}`)
+        .join(' ');
+      out.push(
+        `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+      );
     }
     for (const p of pts) {
       out.push(
@@ -53,7 +65,9 @@ export function timeChart(series, title) {
     }
     const ly = M.top + 10 + i * 22;
     const lx = M.left + plotW + 16;
-    out.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    out.push(
+      `<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+    );
     out.push(`<text x="${lx + 30}" y="${ly}" dominant-baseline="middle">${esc(s.label)}</text>`);
   });
   out.push('</svg>');

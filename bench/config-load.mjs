@@ -35,7 +35,15 @@ function yamlText(n, badLast = false) {
   const lines = ['table: netcg', 'cgroupParent: netcg-bench', 'profiles:'];
   for (let i = 0; i < n; i++) {
     const classid = badLast && i === n - 1 ? 0 : 1000 + i;
-    lines.push(`  p${i}:`, `    classid: ${classid}`, '    dns:', '      redirect: 5354', '    ipv6: reject', '    route:', '      via: tun0');
+    lines.push(
+      `  p${i}:`,
+      `    classid: ${classid}`,
+      '    dns:',
+      '      redirect: 5354',
+      '    ipv6: reject',
+      '    route:',
+      '      via: tun0',
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -43,7 +51,13 @@ function yamlText(n, badLast = false) {
 /** The JSON bench/scenario.mjs writes. */
 function jsonText(n) {
   const profiles = {};
-  for (let i = 0; i < n; i++) profiles[`p${i}`] = { classid: 1000 + i, dns: { redirect: 5354 }, ipv6: 'reject', route: { via: 'tun0' } };
+  for (let i = 0; i < n; i++)
+    profiles[`p${i}`] = {
+      classid: 1000 + i,
+      dns: { redirect: 5354 },
+      ipv6: 'reject',
+      route: { via: 'tun0' },
+    };
   return JSON.stringify({ table: 'netcg', cgroupParent: 'netcg-bench', profiles });
 }
 
@@ -55,7 +69,11 @@ try { loadConfig(process.argv[2]); } catch {}
 console.log(performance.now() - t);
 `;
 function cold(file) {
-  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', COLD, LOADER, file], { encoding: 'utf8' }).trim());
+  return Number(
+    execFileSync(process.execPath, ['--input-type=module', '-e', COLD, LOADER, file], {
+      encoding: 'utf8',
+    }).trim(),
+  );
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -77,15 +95,33 @@ const dir = mkdtempSync(join(tmpdir(), 'netcg-bench-config-'));
 try {
   const rows = [];
   for (const n of SIZES) {
-    const files = { yaml: join(dir, `${n}.yaml`), json: join(dir, `${n}.json`), bad: join(dir, `${n}-bad.yaml`) };
+    const files = {
+      yaml: join(dir, `${n}.yaml`),
+      json: join(dir, `${n}.json`),
+      bad: join(dir, `${n}-bad.yaml`),
+    };
     writeFileSync(files.yaml, yamlText(n));
     writeFileSync(files.json, jsonText(n));
     writeFileSync(files.bad, yamlText(n, true));
     const coldOf = (file) => median(Array.from({ length: REPS }, () => cold(file)));
-    rows.push([n, coldOf(files.yaml), warm(files.yaml), coldOf(files.json), warm(files.json), coldOf(files.bad)]);
+    rows.push([
+      n,
+      coldOf(files.yaml),
+      warm(files.yaml),
+      coldOf(files.json),
+      warm(files.json),
+      coldOf(files.bad),
+    ]);
     process.stderr.write(`  ${n} done\n`);
   }
-  const header = ['profiles', 'YAML cold ms', 'YAML warm ms', 'JSON cold ms', 'JSON warm ms', 'mistake cold ms'];
+  const header = [
+    'profiles',
+    'YAML cold ms',
+    'YAML warm ms',
+    'JSON cold ms',
+    'JSON warm ms',
+    'mistake cold ms',
+  ];
   const table = [header, ...rows.map(([n, ...t]) => [n.toLocaleString('en-US'), ...t.map(ms)])];
   const widths = header.map((_, c) => Math.max(...table.map((r) => String(r[c]).length)));
   console.log(`config loading, median of ${REPS} (loader: ${opts.loader})`);

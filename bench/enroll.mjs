@@ -120,7 +120,12 @@ int main(int argc, char **argv) {
 }`;
 
 function cLoop(bin, dir, pids) {
-  const [ns, failed] = execFileSync(bin, [join(dir, 'cgroup.procs'), ...pids.map(String)], { encoding: 'utf8' }).trim().split(' ').map(Number);
+  const [ns, failed] = execFileSync(bin, [join(dir, 'cgroup.procs'), ...pids.map(String)], {
+    encoding: 'utf8',
+  })
+    .trim()
+    .split(' ')
+    .map(Number);
   if (failed) throw new Error(`c-loop: ${failed} writes failed`);
   return ns / 1e9;
 }
@@ -142,7 +147,8 @@ function benchHierarchy(hierarchy, root, cBin, pids) {
   const a = makeCgroup(root, `${tag}-a`);
   const b = makeCgroup(root, `${tag}-b`);
   const rows = [];
-  const add = (method, seconds, moves) => rows.push({ hierarchy, method, moves, seconds, rate: moves / seconds });
+  const add = (method, seconds, moves) =>
+    rows.push({ hierarchy, method, moves, seconds, rate: moves / seconds });
 
   // Each repetition: a fresh Enroller's first enroll (root -> a: finds each PID's origin to
   // remember it, then writes), the steady state (a -> b -> a: fds kept open, origins known),
@@ -217,8 +223,20 @@ async function benchSpawn(hierarchy, dir) {
   const libS = median(lib);
   const nodeS = median(node);
   return [
-    { hierarchy, method: `library spawn (${method}) of /bin/true`, moves: SPAWNS, seconds: libS * SPAWNS, rate: 1 / libS },
-    { hierarchy, method: 'child_process.spawn of /bin/true', moves: SPAWNS, seconds: nodeS * SPAWNS, rate: 1 / nodeS },
+    {
+      hierarchy,
+      method: `library spawn (${method}) of /bin/true`,
+      moves: SPAWNS,
+      seconds: libS * SPAWNS,
+      rate: 1 / libS,
+    },
+    {
+      hierarchy,
+      method: 'child_process.spawn of /bin/true',
+      moves: SPAWNS,
+      seconds: nodeS * SPAWNS,
+      rate: 1 / nodeS,
+    },
   ];
 }
 
@@ -228,7 +246,8 @@ function fmt(n, digits = 0) {
 
 async function main() {
   // Before any child exists, so every process the bench starts inherits the mask.
-  if (opts.pin !== 'none') execFileSync('taskset', ['-a', '-p', '-c', opts.pin, String(process.pid)], { stdio: 'ignore' });
+  if (opts.pin !== 'none')
+    execFileSync('taskset', ['-a', '-p', '-c', opts.pin, String(process.pid)], { stdio: 'ignore' });
   workDir = mkdtempSync(join(tmpdir(), 'netcg-bench-enroll-'));
   const cBin = join(workDir, 'c-loop');
   writeFileSync(`${cBin}.c`, C_LOOP);
@@ -265,7 +284,8 @@ function report({ rows, spawnRows }) {
     date: new Date().toISOString(),
   };
   const csvLines = ['hierarchy,method,count,seconds,per_second'];
-  for (const r of [...rows, ...spawnRows]) csvLines.push(`${r.hierarchy},"${r.method}",${r.moves},${r.seconds.toFixed(6)},${r.rate.toFixed(1)}`);
+  for (const r of [...rows, ...spawnRows])
+    csvLines.push(`${r.hierarchy},"${r.method}",${r.moves},${r.seconds.toFixed(6)},${r.rate.toFixed(1)}`);
 
   const md = [
     '# Enrollment and spawn benchmarks',
@@ -283,14 +303,26 @@ function report({ rows, spawnRows }) {
   for (const h of ['net_cls', 'cgroup2']) {
     const hr = rows.filter((r) => r.hierarchy === h);
     const c = hr.find((r) => r.method.startsWith('C loop'));
-    for (const r of hr) md.push(`| ${h} | ${r.method} | ${fmt(r.rate)} | ${fmt(r.seconds * 1000, 1)} ms | ${fmt((100 * r.rate) / c.rate)}% |`);
+    for (const r of hr)
+      md.push(
+        `| ${h} | ${r.method} | ${fmt(r.rate)} | ${fmt(r.seconds * 1000, 1)} ms | ${fmt((100 * r.rate) / c.rate)}% |`,
+      );
     const lib = hr.find((r) => r.method === 'library enroll (between profiles)');
     summary.push(`${h}: library enroll ${fmt((100 * lib.rate) / c.rate)}% of the C loop (target ≥ 80%)`);
   }
-  md.push('', `## Starting a program: ${SPAWNS} × /bin/true, waiting for 'close' each time`, '', '| hierarchy | method | per start | starts/s | vs child_process.spawn |', '|---|---|---:|---:|---:|');
+  md.push(
+    '',
+    `## Starting a program: ${SPAWNS} × /bin/true, waiting for 'close' each time`,
+    '',
+    '| hierarchy | method | per start | starts/s | vs child_process.spawn |',
+    '|---|---|---:|---:|---:|',
+  );
   for (const h of ['net_cls', 'cgroup2']) {
     const [lib, node] = spawnRows.filter((r) => r.hierarchy === h);
-    for (const r of [lib, node]) md.push(`| ${h} | ${r.method} | ${fmt((1000 * r.seconds) / r.moves, 3)} ms | ${fmt(r.rate)} | ${fmt(node.rate / r.rate, 2)}× |`);
+    for (const r of [lib, node])
+      md.push(
+        `| ${h} | ${r.method} | ${fmt((1000 * r.seconds) / r.moves, 3)} ms | ${fmt(r.rate)} | ${fmt(node.rate / r.rate, 2)}× |`,
+      );
     summary.push(`${h}: spawn costs ${fmt(node.rate / lib.rate, 2)}× child_process.spawn (target ≤ 1.2×)`);
   }
   md.push('', ...summary.map((s) => `- ${s}`), '');

@@ -33,7 +33,8 @@ function time(fn) {
 function planAgainst(config, backend, phases) {
   const c = time(() => compile(config, backend.hostFacts()));
   const links = new Set(backend.links().map((l) => l.name));
-  for (const r of c.value.routes) if (r.dev && !links.has(r.dev)) throw new Error(`bench: ${r.dev} missing in the namespace`);
+  for (const r of c.value.routes)
+    if (r.dev && !links.has(r.dev)) throw new Error(`bench: ${r.dev} missing in the namespace`);
   const r = time(() => readState(backend, TABLE));
   const p = time(() => plan(r.value, c.value));
   Object.assign(phases, { compileMs: c.ms, readMs: r.ms, planMs: p.ms });
@@ -75,7 +76,10 @@ function planAndSend(config, backend, phases) {
 function measureReconciler(n, backend, config, cgroupParent) {
   const r = new Reconciler(backend);
   const expectCached = (what) => {
-    if (r.lastRead !== 'cached') throw new Error(`bench: Reconciler ${what} read the kernel back (${r.lastRead}) instead of using its memory`);
+    if (r.lastRead !== 'cached')
+      throw new Error(
+        `bench: Reconciler ${what} read the kernel back (${r.lastRead}) instead of using its memory`,
+      );
   };
   const out = { recNoopDiffMs: [], recNoopApplyMs: [] };
   try {
@@ -97,8 +101,14 @@ function measureReconciler(n, backend, config, cgroupParent) {
       const send = time(() => sendPlan(d.value.plan, d.value.current.genid, backend, {}));
       return { diffMs: d.ms, sendMs: send.ms, ops: d.value.plan.nft.length };
     });
-    Object.assign(out, { recAddOneMs: add.ms, recAddOneDiffMs: add.value.diffMs, recAddOneSendMs: add.value.sendMs, recAddOneOps: add.value.ops });
-    if (r.apply(plus1).plan.nft.length !== 0) throw new Error('bench: after the Reconciler added one profile, nf_tables still differs');
+    Object.assign(out, {
+      recAddOneMs: add.ms,
+      recAddOneDiffMs: add.value.diffMs,
+      recAddOneSendMs: add.value.sendMs,
+      recAddOneOps: add.value.ops,
+    });
+    if (r.apply(plus1).plan.nft.length !== 0)
+      throw new Error('bench: after the Reconciler added one profile, nf_tables still differs');
     // Consecutive adds, as a program enrolling new profiles makes them: N+2, N+3, ...
     // each one Reconciler.apply() from memory; the median (one sample alone mostly
     // measures whether a GC pause fell into it).
@@ -109,12 +119,14 @@ function measureReconciler(n, backend, config, cgroupParent) {
       const next = last;
       const add2 = time(() => r.apply(next));
       expectCached('add-one apply');
-      if (!add2.value.changed || add2.value.cgroups.filter((c) => c.action === 'created').length !== 1) throw new Error('bench: Reconciler add-one apply did not add exactly one profile');
+      if (!add2.value.changed || add2.value.cgroups.filter((c) => c.action === 'created').length !== 1)
+        throw new Error('bench: Reconciler add-one apply did not add exactly one profile');
       applyMs.push(add2.ms);
     }
     out.recAddOneApplyMs = applyMs.sort((a, b) => a - b)[applyMs.length >> 1];
     out.recAddOneApplyAllMs = applyMs;
-    if (!isEmptyPlan(r.diff(last).plan)) throw new Error('bench: after the Reconciler apply, the state still differs');
+    if (!isEmptyPlan(r.diff(last).plan))
+      throw new Error('bench: after the Reconciler apply, the state still differs');
   } finally {
     r.close();
   }
@@ -135,7 +147,8 @@ const backend = new NetlinkBackend(netns);
 const result = { n, parseMs: parse.ms, baselineRssKiB };
 try {
   const existing = readState(backend, TABLE);
-  if (existing.table || existing.ipRules.length > 0 || existing.routes.length > 0) throw new Error('bench: namespace is not fresh');
+  if (existing.table || existing.ipRules.length > 0 || existing.routes.length > 0)
+    throw new Error('bench: namespace is not fresh');
   result.freshPhases = {};
   const fresh = planAndSend(config, backend, result.freshPhases);
   result.freshMs = fresh.ms;
@@ -150,7 +163,10 @@ try {
   for (let i = 0; i < (n >= 10_000 ? 3 : 5); i++) {
     const phases = {};
     const r = time(() => planAgainst(config, backend, phases));
-    if (!isEmptyPlan(r.value.p)) throw new Error(`bench: re-apply of an unchanged config planned ${r.value.p.nft.length} nft + ${r.value.p.rtnl.length} rtnl ops`);
+    if (!isEmptyPlan(r.value.p))
+      throw new Error(
+        `bench: re-apply of an unchanged config planned ${r.value.p.nft.length} nft + ${r.value.p.rtnl.length} rtnl ops`,
+      );
     result.noopRunsMs.push(r.ms);
     result.noopPhases.push(phases);
   }
@@ -159,7 +175,8 @@ try {
   const addOne = planAndSend(grown, backend, result.addOnePhases);
   result.addOneMs = addOne.ms;
   result.addOneOps = { nft: addOne.value.p.nft.length, rtnl: addOne.value.p.rtnl.length };
-  if (!isEmptyPlan(planAgainst(grown, backend, {}).p)) throw new Error('bench: after adding one profile, the state still differs from the config');
+  if (!isEmptyPlan(planAgainst(grown, backend, {}).p))
+    throw new Error('bench: after adding one profile, the state still differs from the config');
   result.endRssKiB = rssKiB();
 } finally {
   backend.close();
@@ -170,7 +187,8 @@ if (netns2) {
   const b2 = new NetlinkBackend(netns2);
   try {
     const full = time(() => apply(withCgroups, b2));
-    if (full.value.cgroups.filter((c) => c.action === 'created').length !== n) throw new Error('bench: apply() did not create the N profile cgroups');
+    if (full.value.cgroups.filter((c) => c.action === 'created').length !== n)
+      throw new Error('bench: apply() did not create the N profile cgroups');
     const again = time(() => apply(withCgroups, b2));
     if (again.value.changed) throw new Error('bench: apply() of an unchanged config changed something');
     Object.assign(result, { libApplyMs: full.ms, libReapplyMs: again.ms });

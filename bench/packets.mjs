@@ -70,7 +70,9 @@ export function memberCgroup(classid, track) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function sendOnce(ns, sender, tasks) {
-  const out = execFileSync('nsenter', [`--net=${ns.path}`, sender, tasks, String(PACKETS)], { encoding: 'utf8' });
+  const out = execFileSync('nsenter', [`--net=${ns.path}`, sender, tasks, String(PACKETS)], {
+    encoding: 'utf8',
+  });
   const [sent, nanos] = out.trim().split(' ').map(Number);
   if (sent !== PACKETS) throw new Error(`bench: sender sent ${sent} of ${PACKETS} packets`);
   return sent / (nanos / 1e9);

@@ -46,7 +46,9 @@ try {
       process.stdout.write(`-- re-apply ${i + 1}\n`);
       const dump = timed('nftDump (addon)', () => raw.nftDump({ family: 'inet', table: TABLE }));
       timed('tableFromDump', () => tableFromDump(dump, TABLE));
-      const tape = timed('nftDump tape (addon)', () => raw.nftDump({ family: 'inet', table: TABLE }, { tape: true }));
+      const tape = timed('nftDump tape (addon)', () =>
+        raw.nftDump({ family: 'inet', table: TABLE }, { tape: true }),
+      );
       timed('readTape', () => readTape(tape));
       timed('nftGenid', () => raw.nftGenid());
       const state = timed('readState (all)', () => readState(backend, TABLE));

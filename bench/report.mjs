@@ -32,13 +32,18 @@ export const MEASURES = {
   add_one_read_ms: 'add one profile, phase: read back',
   add_one_plan_ms: 'add one profile, phase: plan',
   add_one_send_ms: 'add one profile, phase: send the plan (nf_tables batch + rtnetlink ops)',
-  rec_noop_diff_ms: 'library Reconciler, same process: no-op Reconciler.diff() from memory (compile + GETGEN + rtnl dumps + plan)',
-  rec_noop_apply_ms: 'library Reconciler, same process: no-op Reconciler.apply() from memory (incl. lock and N cgroup checks)',
-  rec_add_one_ms: 'library Reconciler, same process: add profile N+1 from memory, kernel part (Reconciler.diff() + send the plan)',
-  rec_add_one_diff_ms: 'library Reconciler add one, phase: Reconciler.diff() (compile + GETGEN + rtnl dumps + plan)',
+  rec_noop_diff_ms:
+    'library Reconciler, same process: no-op Reconciler.diff() from memory (compile + GETGEN + rtnl dumps + plan)',
+  rec_noop_apply_ms:
+    'library Reconciler, same process: no-op Reconciler.apply() from memory (incl. lock and N cgroup checks)',
+  rec_add_one_ms:
+    'library Reconciler, same process: add profile N+1 from memory, kernel part (Reconciler.diff() + send the plan)',
+  rec_add_one_diff_ms:
+    'library Reconciler add one, phase: Reconciler.diff() (compile + GETGEN + rtnl dumps + plan)',
   rec_add_one_send_ms: 'library Reconciler add one, phase: send the plan',
   rec_add_one_nft_ops: 'nf_tables messages sent by the Reconciler when adding one profile',
-  rec_add_one_apply_ms: 'library Reconciler, same process: Reconciler.apply() adding profiles N+2..N+6 one per call, median (incl. lock, cgroup checks, the new cgroup)',
+  rec_add_one_apply_ms:
+    'library Reconciler, same process: Reconciler.apply() adding profiles N+2..N+6 one per call, median (incl. lock, cgroup checks, the new cgroup)',
   pps: 'UDP packets/s sent over loopback by a member of the last profile',
 };
 
@@ -53,12 +58,23 @@ const fmtN = (n) => n.toLocaleString('en-US');
 const fmtPct = (x) => (x === undefined ? '–' : `${(x * 100).toFixed(0)} %`);
 
 export function lookup(rows, n, measure, method) {
-  return rows.find((r) => r.n === n && r.measure === measure && (method === undefined || r.method === method))?.value;
+  return rows.find((r) => r.n === n && r.measure === measure && (method === undefined || r.method === method))
+    ?.value;
 }
 
 /** The main table: one line per N. */
 export function mainTable(rows, sizes) {
-  const header = ['N', 'netlink apply (ms)', 'nft -f + ip -batch (ms)', 'recipe, 1 process/rule (ms)', 'no-op re-apply (ms)', 're-apply / apply', 'add one profile (ms)', 'library apply() incl. cgroups / again (ms)', 'peak RSS apply / whole run (MiB)'];
+  const header = [
+    'N',
+    'netlink apply (ms)',
+    'nft -f + ip -batch (ms)',
+    'recipe, 1 process/rule (ms)',
+    'no-op re-apply (ms)',
+    're-apply / apply',
+    'add one profile (ms)',
+    'library apply() incl. cgroups / again (ms)',
+    'peak RSS apply / whole run (MiB)',
+  ];
   const lines = sizes.map((n) => {
     const fresh = lookup(rows, n, 'fresh_netlink_ms');
     const noop = lookup(rows, n, 'noop_reapply_ms');
@@ -68,7 +84,9 @@ export function mainTable(rows, sizes) {
       fmtN(n),
       fmtMs(fresh),
       fmtMs(lookup(rows, n, 'fresh_nft_ip_ms')),
-      lookup(rows, n, 'fresh_recipe_ms') === undefined ? 'not run (N > 1,000)' : fmtMs(lookup(rows, n, 'fresh_recipe_ms')),
+      lookup(rows, n, 'fresh_recipe_ms') === undefined
+        ? 'not run (N > 1,000)'
+        : fmtMs(lookup(rows, n, 'fresh_recipe_ms')),
       fmtMs(noop),
       fresh && noop !== undefined ? fmtPct(noop / fresh) : '–',
       fmtMs(lookup(rows, n, 'add_one_ms')),
@@ -82,18 +100,31 @@ export function mainTable(rows, sizes) {
 /** The long-lived Reconciler next to the one-shot path (a fresh process per CLI run), for the two repeated operations. */
 export function reconcilerTable(rows, sizes) {
   const header = [
-    'N', 'fresh apply (ms)',
-    'no-op, one-shot diff steps (ms)', 'no-op, Reconciler diff steps (ms)', 'Reconciler / fresh apply', 'no-op, one-shot apply() again (ms)', 'no-op, Reconciler.apply() (ms)',
-    'add one, one-shot kernel part (ms)', 'add one, Reconciler kernel part (ms)', 'add one, Reconciler.apply() (ms)',
+    'N',
+    'fresh apply (ms)',
+    'no-op, one-shot diff steps (ms)',
+    'no-op, Reconciler diff steps (ms)',
+    'Reconciler / fresh apply',
+    'no-op, one-shot apply() again (ms)',
+    'no-op, Reconciler.apply() (ms)',
+    'add one, one-shot kernel part (ms)',
+    'add one, Reconciler kernel part (ms)',
+    'add one, Reconciler.apply() (ms)',
   ];
   const lines = sizes.map((n) => {
     const fresh = lookup(rows, n, 'fresh_netlink_ms');
     const rec = lookup(rows, n, 'rec_noop_diff_ms');
     return [
-      fmtN(n), fmtMs(fresh),
-      fmtMs(lookup(rows, n, 'noop_reapply_ms')), fmtMs(rec), fresh && rec !== undefined ? fmtPct(rec / fresh) : '–',
-      fmtMs(lookup(rows, n, 'lib_reapply_ms')), fmtMs(lookup(rows, n, 'rec_noop_apply_ms')),
-      fmtMs(lookup(rows, n, 'add_one_ms')), fmtMs(lookup(rows, n, 'rec_add_one_ms')), fmtMs(lookup(rows, n, 'rec_add_one_apply_ms')),
+      fmtN(n),
+      fmtMs(fresh),
+      fmtMs(lookup(rows, n, 'noop_reapply_ms')),
+      fmtMs(rec),
+      fresh && rec !== undefined ? fmtPct(rec / fresh) : '–',
+      fmtMs(lookup(rows, n, 'lib_reapply_ms')),
+      fmtMs(lookup(rows, n, 'rec_noop_apply_ms')),
+      fmtMs(lookup(rows, n, 'add_one_ms')),
+      fmtMs(lookup(rows, n, 'rec_add_one_ms')),
+      fmtMs(lookup(rows, n, 'rec_add_one_apply_ms')),
     ];
   });
   return { header, lines };
@@ -101,10 +132,34 @@ export function reconcilerTable(rows, sizes) {
 
 /** Where the apply, re-apply and add-one time goes, phase by phase (medians). */
 export function phaseTable(rows, sizes) {
-  const header = ['N', 'apply: compile', 'apply: plan', 'apply: send', 're-apply: compile', 're-apply: read back', 're-apply: plan', 'add one: compile', 'add one: read back', 'add one: plan', 'add one: send', 'add one: nf_tables msgs'];
+  const header = [
+    'N',
+    'apply: compile',
+    'apply: plan',
+    'apply: send',
+    're-apply: compile',
+    're-apply: read back',
+    're-apply: plan',
+    'add one: compile',
+    'add one: read back',
+    'add one: plan',
+    'add one: send',
+    'add one: nf_tables msgs',
+  ];
   const lines = sizes.map((n) => [
     fmtN(n),
-    ...['fresh_compile_ms', 'fresh_plan_ms', 'fresh_send_ms', 'noop_compile_ms', 'noop_read_ms', 'noop_plan_ms', 'add_one_compile_ms', 'add_one_read_ms', 'add_one_plan_ms', 'add_one_send_ms'].map((m) => fmtMs(lookup(rows, n, m))),
+    ...[
+      'fresh_compile_ms',
+      'fresh_plan_ms',
+      'fresh_send_ms',
+      'noop_compile_ms',
+      'noop_read_ms',
+      'noop_plan_ms',
+      'add_one_compile_ms',
+      'add_one_read_ms',
+      'add_one_plan_ms',
+      'add_one_send_ms',
+    ].map((m) => fmtMs(lookup(rows, n, m))),
     String(lookup(rows, n, 'add_one_nft_ops') ?? '–'),
   ]);
   return { header, lines };
@@ -116,14 +171,21 @@ export function packetTable(rows) {
   const pps = rows.filter((r) => r.measure === 'pps');
   const lines = pps.map((r) => {
     const base = pps.find((b) => b.method === r.method && b.n === 1);
-    return [r.method, fmtN(r.n), String(r.classid ?? '–'), Math.round(r.value).toLocaleString('en-US'), base && r.n !== 0 ? (r.value / base.value).toFixed(2) : '–'];
+    return [
+      r.method,
+      fmtN(r.n),
+      String(r.classid ?? '–'),
+      Math.round(r.value).toLocaleString('en-US'),
+      base && r.n !== 0 ? (r.value / base.value).toFixed(2) : '–',
+    ];
   });
   return { header, lines };
 }
 
 export function textTable({ header, lines }) {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const row = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const row = (cells) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [row(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(row)].join('\n');
 }
 
@@ -139,7 +201,17 @@ export function csv(rows) {
   const q = (v) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
   const head = 'n,method,measure,value,unit,samples,description';
   const body = rows.map((r) =>
-    [r.n, r.method, r.measure, Number.isInteger(r.value) ? r.value : r.value.toFixed(3), r.unit, (r.samples ?? []).map((s) => (Number.isInteger(s) ? s : s.toFixed(3))).join(' '), MEASURES[r.measure] ?? ''].map(q).join(','),
+    [
+      r.n,
+      r.method,
+      r.measure,
+      Number.isInteger(r.value) ? r.value : r.value.toFixed(3),
+      r.unit,
+      (r.samples ?? []).map((s) => (Number.isInteger(s) ? s : s.toFixed(3))).join(' '),
+      MEASURES[r.measure] ?? '',
+    ]
+      .map(q)
+      .join(','),
   );
   return `${[head, ...body].join('\n')}\n`;
 }
@@ -151,27 +223,62 @@ export function targets(rows, sizes) {
   const fresh = lookup(rows, big, 'fresh_netlink_ms');
   const nft = lookup(rows, big, 'fresh_nft_ip_ms');
   if (fresh !== undefined && nft !== undefined)
-    out.push({ target: `fresh apply through netlink at N=${fmtN(big)} ≤ nft -f + ip -batch`, measured: `${fmtMs(fresh)} ms vs ${fmtMs(nft)} ms`, met: fresh <= nft });
+    out.push({
+      target: `fresh apply through netlink at N=${fmtN(big)} ≤ nft -f + ip -batch`,
+      measured: `${fmtMs(fresh)} ms vs ${fmtMs(nft)} ms`,
+      met: fresh <= nft,
+    });
   const noop = lookup(rows, big, 'noop_reapply_ms');
   if (fresh !== undefined && noop !== undefined)
-    out.push({ target: `no-op re-apply < 20 % of a fresh apply (N=${fmtN(big)}), one-shot`, measured: fmtPct(noop / fresh), met: noop < 0.2 * fresh });
+    out.push({
+      target: `no-op re-apply < 20 % of a fresh apply (N=${fmtN(big)}), one-shot`,
+      measured: fmtPct(noop / fresh),
+      met: noop < 0.2 * fresh,
+    });
   const recNoop = lookup(rows, big, 'rec_noop_diff_ms');
   if (fresh !== undefined && recNoop !== undefined)
-    out.push({ target: `no-op re-apply < 20 % of a fresh apply (N=${fmtN(big)}), library Reconciler, same process (diff steps)`, measured: fmtPct(recNoop / fresh), met: recNoop < 0.2 * fresh });
+    out.push({
+      target: `no-op re-apply < 20 % of a fresh apply (N=${fmtN(big)}), library Reconciler, same process (diff steps)`,
+      measured: fmtPct(recNoop / fresh),
+      met: recNoop < 0.2 * fresh,
+    });
   const recNoopApply = lookup(rows, big, 'rec_noop_apply_ms');
   if (fresh !== undefined && recNoopApply !== undefined)
-    out.push({ target: `no-op re-apply < 20 % of a fresh apply (N=${fmtN(big)}), library Reconciler.apply() incl. cgroup checks`, measured: fmtPct(recNoopApply / fresh), met: recNoopApply < 0.2 * fresh });
+    out.push({
+      target: `no-op re-apply < 20 % of a fresh apply (N=${fmtN(big)}), library Reconciler.apply() incl. cgroup checks`,
+      measured: fmtPct(recNoopApply / fresh),
+      met: recNoopApply < 0.2 * fresh,
+    });
   const add = lookup(rows, big, 'add_one_ms');
-  if (add !== undefined) out.push({ target: `adding one profile at N=${fmtN(big)} < 50 ms, one-shot`, measured: `${fmtMs(add)} ms`, met: add < 50 });
+  if (add !== undefined)
+    out.push({
+      target: `adding one profile at N=${fmtN(big)} < 50 ms, one-shot`,
+      measured: `${fmtMs(add)} ms`,
+      met: add < 50,
+    });
   const recAdd = lookup(rows, big, 'rec_add_one_ms');
-  if (recAdd !== undefined) out.push({ target: `adding one profile at N=${fmtN(big)} < 50 ms, library Reconciler, same process (kernel part)`, measured: `${fmtMs(recAdd)} ms`, met: recAdd < 50 });
+  if (recAdd !== undefined)
+    out.push({
+      target: `adding one profile at N=${fmtN(big)} < 50 ms, library Reconciler, same process (kernel part)`,
+      measured: `${fmtMs(recAdd)} ms`,
+      met: recAdd < 50,
+    });
   const recAddApply = lookup(rows, big, 'rec_add_one_apply_ms');
-  if (recAddApply !== undefined) out.push({ target: `adding one profile at N=${fmtN(big)} < 50 ms, library Reconciler.apply() incl. cgroup checks`, measured: `${fmtMs(recAddApply)} ms`, met: recAddApply < 50 });
+  if (recAddApply !== undefined)
+    out.push({
+      target: `adding one profile at N=${fmtN(big)} < 50 ms, library Reconciler.apply() incl. cgroup checks`,
+      measured: `${fmtMs(recAddApply)} ms`,
+      met: recAddApply < 50,
+    });
   const pps = rows.filter((r) => r.measure === 'pps' && r.method === 'netcg');
   const small = pps.find((r) => r.n === 1);
   const large = pps.find((r) => r.n !== 1);
   if (small && large)
-    out.push({ target: `packets/s with ${fmtN(large.n)} profiles ≥ 0.9 × with 1`, measured: (large.value / small.value).toFixed(2), met: large.value / small.value >= 0.9 });
+    out.push({
+      target: `packets/s with ${fmtN(large.n)} profiles ≥ 0.9 × with 1`,
+      measured: (large.value / small.value).toFixed(2),
+      met: large.value / small.value >= 0.9,
+    });
   return out;
 }
 

@@ -17,7 +17,12 @@ export const profileName = (i) => `p${i}`;
 export function configText(n, { cgroupParent = 'netcg-bench', extra = 0 } = {}) {
   const profiles = {};
   for (let i = 0; i < n + extra; i++) {
-    profiles[profileName(i)] = { classid: classidOf(i), dns: { redirect: DNS_PORT }, ipv6: 'reject', route: { via: VIA } };
+    profiles[profileName(i)] = {
+      classid: classidOf(i),
+      dns: { redirect: DNS_PORT },
+      ipv6: 'reject',
+      route: { via: VIA },
+    };
   }
   return JSON.stringify({ table: TABLE, cgroupParent, profiles });
 }

@@ -11,7 +11,11 @@ import { classidOf, DNS_PORT, VIA } from './scenario.mjs';
 
 function inNetns(ns, cmd, args, input) {
   try {
-    execFileSync('nsenter', [`--net=${ns.path}`, cmd, ...args], { input, stdio: ['pipe', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+    execFileSync('nsenter', [`--net=${ns.path}`, cmd, ...args], {
+      input,
+      stdio: ['pipe', 'ignore', 'pipe'],
+      maxBuffer: 1 << 26,
+    });
   } catch (err) {
     throw new Error(`bench: ${cmd} ${args.join(' ')} failed: ${String(err.stderr ?? err.message).trim()}`);
   }
@@ -36,13 +40,50 @@ export function recipeCommands(i) {
   const id = String(classidOf(i));
   const cg = ['-m', 'cgroup', '--cgroup', id];
   return [
-    ['iptables', ['-t', 'nat', '-A', 'OUTPUT', ...cg, '-p', 'udp', '--dport', '53', '-j', 'REDIRECT', '--to-ports', String(DNS_PORT)]],
-    ['iptables', ['-t', 'nat', '-A', 'OUTPUT', ...cg, '-p', 'tcp', '--dport', '53', '-j', 'REDIRECT', '--to-ports', String(DNS_PORT)]],
+    [
+      'iptables',
+      [
+        '-t',
+        'nat',
+        '-A',
+        'OUTPUT',
+        ...cg,
+        '-p',
+        'udp',
+        '--dport',
+        '53',
+        '-j',
+        'REDIRECT',
+        '--to-ports',
+        String(DNS_PORT),
+      ],
+    ],
+    [
+      'iptables',
+      [
+        '-t',
+        'nat',
+        '-A',
+        'OUTPUT',
+        ...cg,
+        '-p',
+        'tcp',
+        '--dport',
+        '53',
+        '-j',
+        'REDIRECT',
+        '--to-ports',
+        String(DNS_PORT),
+      ],
+    ],
     ['ip6tables', ['-A', 'OUTPUT', ...cg, '-j', 'REJECT']],
     ['iptables', ['-t', 'mangle', '-A', 'OUTPUT', ...cg, '-j', 'MARK', '--set-mark', id]],
     ['ip', ['route', 'add', 'default', 'dev', VIA, 'table', id]],
     ['ip', ['rule', 'add', 'fwmark', id, 'table', id]],
-    ['iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-m', 'mark', '--mark', id, '-o', VIA, '-j', 'MASQUERADE']],
+    [
+      'iptables',
+      ['-t', 'nat', '-A', 'POSTROUTING', '-m', 'mark', '--mark', id, '-o', VIA, '-j', 'MASQUERADE'],
+    ],
   ];
 }
 

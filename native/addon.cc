@@ -11,7 +11,8 @@ namespace {
 // init({ NetlinkError }): the JS error class every native failure is built from.
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) throw netcg::makeInputError(env, "opts", "expected an object");
+  if (info.Length() < 1 || !info[0].IsObject())
+    throw netcg::makeInputError(env, "opts", "expected an object");
   Napi::Value ctor = info[0].As<Napi::Object>().Get("NetlinkError");
   if (!ctor.IsFunction()) throw netcg::makeInputError(env, "opts.NetlinkError", "expected a class");
   netcg::setErrorClass(env, ctor.As<Napi::Function>());

@@ -58,14 +58,16 @@ Napi::Error makeNetlinkError(Napi::Env env, const NetlinkFailure& f, Napi::Value
   props.Set("op", f.op);
   props.Set("object", object.IsEmpty() ? env.Undefined() : object);
   props.Set("extAck", f.extAckMsg.empty() ? env.Undefined() : Napi::String::New(env, f.extAckMsg));
-  props.Set("extAckOffset", f.extAckOffset >= 0 ? Napi::Number::New(env, double(f.extAckOffset)) : env.Undefined());
+  props.Set("extAckOffset",
+            f.extAckOffset >= 0 ? Napi::Number::New(env, double(f.extAckOffset)) : env.Undefined());
   props.Set("index", f.failedIndex >= 0 ? Napi::Number::New(env, double(f.failedIndex)) : env.Undefined());
   return construct(env, message, props);
 }
 
 Napi::Error makeSysError(Napi::Env env, int errnum, const std::string& op, const std::string& detail) {
   std::string code = errnoName(errnum);
-  std::string message = op + ": " + (detail.empty() ? "" : detail + ": ") + std::strerror(errnum) + " (" + code + ")";
+  std::string message =
+      op + ": " + (detail.empty() ? "" : detail + ": ") + std::strerror(errnum) + " (" + code + ")";
   Napi::Object props = Napi::Object::New(env);
   props.Set("code", code);
   props.Set("errno", errnum);

@@ -17,12 +17,10 @@ void setErrorClass(Napi::Env env, Napi::Function ctor);
 
 // Builds the JS error for a netlink failure. `object` is the JS value that was
 // being sent (the op or expression) or undefined.
-Napi::Error makeNetlinkError(Napi::Env env, const NetlinkFailure& f,
-                             Napi::Value object = Napi::Value());
+Napi::Error makeNetlinkError(Napi::Env env, const NetlinkFailure& f, Napi::Value object = Napi::Value());
 
 // Builds the JS error for a failed system call (errno from the caller).
-Napi::Error makeSysError(Napi::Env env, int errnum, const std::string& op,
-                         const std::string& detail);
+Napi::Error makeSysError(Napi::Env env, int errnum, const std::string& op, const std::string& detail);
 
 // Builds a TypeError-like error for malformed input objects: code "EINVAL",
 // message names the field path (e.g. "ops[3].exprs[1].key: unknown meta key 'foo'").

@@ -31,13 +31,13 @@ Napi::Value guarded(Napi::Env env, Body body,
 }
 
 Napi::Object argObject(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info.Length() <= i || !info[i].IsObject())
-    throw makeInputError(info.Env(), name, "expected an object");
+  if (info.Length() <= i || !info[i].IsObject()) throw makeInputError(info.Env(), name, "expected an object");
   return info[i].As<Napi::Object>();
 }
 
 int argFamily46(const Napi::CallbackInfo& info, size_t i) {
-  if (info.Length() <= i || !info[i].IsNumber()) throw makeInputError(info.Env(), "family", "expected 4 or 6");
+  if (info.Length() <= i || !info[i].IsNumber())
+    throw makeInputError(info.Env(), "family", "expected 4 or 6");
   int f = info[i].As<Napi::Number>().Int32Value();
   if (f != 4 && f != 6) throw makeInputError(info.Env(), "family", "expected 4 or 6");
   return f;
@@ -107,16 +107,20 @@ Napi::Value NetlinkHandle::NftCommit(const Napi::CallbackInfo& info) {
       env,
       [&] {
         std::optional<uint32_t> genid;
-        if (info.Length() > 1 && info[1].IsObject()) genid = getOptU32(info[1].As<Napi::Object>(), "genid", "opts");
-        if (encoded) nft::commitTape(nft(), arg, genid);
-        else nft::commit(nft(), arg.As<Napi::Array>(), genid);
+        if (info.Length() > 1 && info[1].IsObject())
+          genid = getOptU32(info[1].As<Napi::Object>(), "genid", "opts");
+        if (encoded)
+          nft::commitTape(nft(), arg, genid);
+        else
+          nft::commit(nft(), arg.As<Napi::Array>(), genid);
         return env.Undefined();
       },
       [&](const NetlinkFailure& f) -> Napi::Value {
         Napi::Value list = encoded ? arg.Get("ops") : Napi::Value(arg);
         if (!list.IsArray()) return Napi::Value();
         Napi::Array ops = list.As<Napi::Array>();
-        if (f.failedIndex >= 0 && uint64_t(f.failedIndex) < ops.Length()) return ops.Get(uint32_t(f.failedIndex));
+        if (f.failedIndex >= 0 && uint64_t(f.failedIndex) < ops.Length())
+          return ops.Get(uint32_t(f.failedIndex));
         return Napi::Value();
       });
 }
@@ -128,11 +132,13 @@ Napi::Value NetlinkHandle::NftDump(const Napi::CallbackInfo& info) {
     std::optional<std::string> table;
     if (info.Length() > 0 && info[0].IsObject()) {
       Napi::Object filter = info[0].As<Napi::Object>();
-      if (auto f = getOptString(filter, "family", "filter")) family = nft::familyFromName(*f, "filter.family");
+      if (auto f = getOptString(filter, "family", "filter"))
+        family = nft::familyFromName(*f, "filter.family");
       table = getOptString(filter, "table", "filter");
     }
     bool asTape = false;
-    if (info.Length() > 1 && info[1].IsObject()) asTape = getOptBool(info[1].As<Napi::Object>(), "tape", false, "opts");
+    if (info.Length() > 1 && info[1].IsObject())
+      asTape = getOptBool(info[1].As<Napi::Object>(), "tape", false, "opts");
     return nft::dump(env, nft(), family, table, asTape);
   });
 }
@@ -144,18 +150,24 @@ Napi::Value NetlinkHandle::NftGenid(const Napi::CallbackInfo& info) {
 
 Napi::Value NetlinkHandle::RuleAdd(const Napi::CallbackInfo& info) {
   Napi::Object rule = argObject(info, 0, "rule");
-  return guarded(info.Env(), [&] {
-    rtnl::ruleChange(route(), rule, true);
-    return info.Env().Undefined();
-  }, [&](const NetlinkFailure&) -> Napi::Value { return rule; });
+  return guarded(
+      info.Env(),
+      [&] {
+        rtnl::ruleChange(route(), rule, true);
+        return info.Env().Undefined();
+      },
+      [&](const NetlinkFailure&) -> Napi::Value { return rule; });
 }
 
 Napi::Value NetlinkHandle::RuleDel(const Napi::CallbackInfo& info) {
   Napi::Object rule = argObject(info, 0, "rule");
-  return guarded(info.Env(), [&] {
-    rtnl::ruleChange(route(), rule, false);
-    return info.Env().Undefined();
-  }, [&](const NetlinkFailure&) -> Napi::Value { return rule; });
+  return guarded(
+      info.Env(),
+      [&] {
+        rtnl::ruleChange(route(), rule, false);
+        return info.Env().Undefined();
+      },
+      [&](const NetlinkFailure&) -> Napi::Value { return rule; });
 }
 
 Napi::Value NetlinkHandle::RuleDump(const Napi::CallbackInfo& info) {
@@ -165,18 +177,24 @@ Napi::Value NetlinkHandle::RuleDump(const Napi::CallbackInfo& info) {
 
 Napi::Value NetlinkHandle::RouteAdd(const Napi::CallbackInfo& info) {
   Napi::Object r = argObject(info, 0, "route");
-  return guarded(info.Env(), [&] {
-    rtnl::routeChange(route(), r, true);
-    return info.Env().Undefined();
-  }, [&](const NetlinkFailure&) -> Napi::Value { return r; });
+  return guarded(
+      info.Env(),
+      [&] {
+        rtnl::routeChange(route(), r, true);
+        return info.Env().Undefined();
+      },
+      [&](const NetlinkFailure&) -> Napi::Value { return r; });
 }
 
 Napi::Value NetlinkHandle::RouteDel(const Napi::CallbackInfo& info) {
   Napi::Object r = argObject(info, 0, "route");
-  return guarded(info.Env(), [&] {
-    rtnl::routeChange(route(), r, false);
-    return info.Env().Undefined();
-  }, [&](const NetlinkFailure&) -> Napi::Value { return r; });
+  return guarded(
+      info.Env(),
+      [&] {
+        rtnl::routeChange(route(), r, false);
+        return info.Env().Undefined();
+      },
+      [&](const NetlinkFailure&) -> Napi::Value { return r; });
 }
 
 Napi::Value NetlinkHandle::RouteDump(const Napi::CallbackInfo& info) {
@@ -186,7 +204,8 @@ Napi::Value NetlinkHandle::RouteDump(const Napi::CallbackInfo& info) {
   if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
     if (!info[1].IsNumber()) throw makeInputError(env, "table", "expected a number");
     double t = info[1].As<Napi::Number>().DoubleValue();
-    if (!(t >= 0 && t <= 4294967295.0) || t != double(uint32_t(t))) throw makeInputError(env, "table", "out of range");
+    if (!(t >= 0 && t <= 4294967295.0) || t != double(uint32_t(t)))
+      throw makeInputError(env, "table", "out of range");
     table = uint32_t(t);
   }
   return guarded(env, [&]() -> Napi::Value { return rtnl::routeDump(env, route(), family, table); });

@@ -86,7 +86,8 @@ std::vector<uint8_t> getBytes(const Napi::Object& o, const char* key, const std:
   return bytesOf(require(o, key, path), field(path, key));
 }
 
-std::optional<std::vector<uint8_t>> getOptBytes(const Napi::Object& o, const char* key, const std::string& path) {
+std::optional<std::vector<uint8_t>> getOptBytes(const Napi::Object& o, const char* key,
+                                                const std::string& path) {
   Napi::Value v = o.Get(key);
   if (isAbsent(v)) return std::nullopt;
   return bytesOf(v, field(path, key));

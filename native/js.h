@@ -26,8 +26,10 @@ std::optional<uint32_t> getOptU32(const Napi::Object& o, const char* key, const 
 int32_t getI32(const Napi::Object& o, const char* key, const std::string& path);
 uint64_t getU64(const Napi::Object& o, const char* key, const std::string& path);  // number or bigint
 bool getOptBool(const Napi::Object& o, const char* key, bool dflt, const std::string& path);
-std::vector<uint8_t> getBytes(const Napi::Object& o, const char* key, const std::string& path);  // Buffer/Uint8Array
-std::optional<std::vector<uint8_t>> getOptBytes(const Napi::Object& o, const char* key, const std::string& path);
+std::vector<uint8_t> getBytes(const Napi::Object& o, const char* key,
+                              const std::string& path);  // Buffer/Uint8Array
+std::optional<std::vector<uint8_t>> getOptBytes(const Napi::Object& o, const char* key,
+                                                const std::string& path);
 Napi::Object getObject(const Napi::Object& o, const char* key, const std::string& path);
 std::optional<Napi::Object> getOptObject(const Napi::Object& o, const char* key, const std::string& path);
 Napi::Array getArray(const Napi::Object& o, const char* key, const std::string& path);

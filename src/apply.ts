@@ -19,7 +19,13 @@ import { compileSession, compileSysctls } from './compile/index.js';
 import { ensureSysctls, type SysctlChange } from './sysctls.js';
 import { NetcgError } from './errors.js';
 import type { CgroupSpec, DesiredState, HostFacts, TableState } from './model.js';
-import { ensureV2ProfileCgroup, findCgroup2, readCgroupIds, removeV2ProfileCgroup, requireCgroup2 } from './cgroups/cgroup2.js';
+import {
+  ensureV2ProfileCgroup,
+  findCgroup2,
+  readCgroupIds,
+  removeV2ProfileCgroup,
+  requireCgroup2,
+} from './cgroups/cgroup2.js';
 import { netClsAvailable } from './cgroups/match.js';
 import { sameSpec, type CgroupMemory, type VerifiedCgroup } from './cgroups/verified.js';
 import { type Backend, type ReadState, type RtnlOp } from './backends/types.js';
@@ -107,7 +113,13 @@ function checkInterfaces(desired: DesiredState, backend: Backend, config: Config
 }
 
 function tableCounts(t: TableState): ApplyReport['table'] {
-  return { family: 'inet', name: t.name, maps: t.maps.length, chains: t.chains.length, rules: t.chains.reduce((n, c) => n + c.rules.length, 0) };
+  return {
+    family: 'inet',
+    name: t.name,
+    maps: t.maps.length,
+    chains: t.chains.length,
+    rules: t.chains.reduce((n, c) => n + c.rules.length, 0),
+  };
 }
 
 /** Reads netcg's objects; backends that cannot decode tables report none (the plan then rebuilds the table). */
@@ -134,22 +146,38 @@ function restoreTable(backend: Backend, previous: TableState | undefined, name: 
     return;
   }
   const now = backend.readState(name);
-  const back = plan({ table: now.table, ipRules: [], routes: [] }, { table: previous, ipRules: [], routes: [], cgroups: [] });
+  const back = plan(
+    { table: now.table, ipRules: [], routes: [] },
+    { table: previous, ipRules: [], routes: [], cgroups: [] },
+  );
   backend.commitNft(back.nft.length > 0 ? back.nft : [], now.genid);
 }
 
 /** What `netcg diff` shows and `netcg apply` would do. Reads only. */
-export function diff(config: Config, backend: Backend): { plan: Plan; desired: DesiredState; current: ReadState } {
+export function diff(
+  config: Config,
+  backend: Backend,
+): { plan: Plan; desired: DesiredState; current: ReadState } {
   return diffWith(config, backend, READ_EVERY_TIME);
 }
 
 /** diff() with the current state from `source` (the Reconciler's memory). */
-export function diffWith(config: Config, backend: Backend, source: StateSource): { plan: Plan; desired: DesiredState; current: ReadState } {
+export function diffWith(
+  config: Config,
+  backend: Backend,
+  source: StateSource,
+): { plan: Plan; desired: DesiredState; current: ReadState } {
   const facts = withCgroupFacts(config, backend.hostFacts());
   const v2 = findCgroup2();
   // The IDs of the v2 cgroups as they are now: a re-created cgroup shows as a stale element.
   const session = compileSession();
-  if (facts.cgroups && v2) facts.cgroups.ids = cgroupIds(v2, config.cgroupParent, session.cgroups(config, facts).filter((c) => c.hierarchy === 'cgroupv2'), source.cgroups);
+  if (facts.cgroups && v2)
+    facts.cgroups.ids = cgroupIds(
+      v2,
+      config.cgroupParent,
+      session.cgroups(config, facts).filter((c) => c.hierarchy === 'cgroupv2'),
+      source.cgroups,
+    );
   const desired = session.compile(config, facts);
   const { current, plan: p } = source.planFor(backend, desired);
   return { plan: p, desired, current };
@@ -180,9 +208,17 @@ export interface StateSource {
 }
 
 /** cgroup2 IDs of `specs`: those `memory` still vouches for, the others read now. */
-function cgroupIds(root: string, parentPath: string, specs: CgroupSpec[], memory: CgroupMemory | undefined): Record<string, bigint> {
+function cgroupIds(
+  root: string,
+  parentPath: string,
+  specs: CgroupSpec[],
+  memory: CgroupMemory | undefined,
+): Record<string, bigint> {
   const known = memory?.knownIds(root, parentPath, specs) ?? new Map<string, bigint>();
-  const ids = readCgroupIds(root, specs.filter((c) => !known.has(c.profile)));
+  const ids = readCgroupIds(
+    root,
+    specs.filter((c) => !known.has(c.profile)),
+  );
   for (const [profile, id] of known) ids[profile] = id;
   return ids;
 }
@@ -220,15 +256,28 @@ function isGenerationRace(err: unknown): boolean {
 }
 
 /** The host's facts plus which hierarchies exist (IDs are added once the cgroups do). */
-function withCgroupFacts(config: Config, facts: HostFacts): HostFacts & { cgroups: NonNullable<HostFacts['cgroups']> } {
+function withCgroupFacts(
+  config: Config,
+  facts: HostFacts,
+): HostFacts & { cgroups: NonNullable<HostFacts['cgroups']> } {
   return { ...facts, cgroups: { netCls: netClsAvailable(), ids: {} } };
 }
 
 /** `specs` are in `profiles`' order (compile keeps the config's order). */
-function matchesOf(profiles: readonly ProfileConfig[], specs: CgroupSpec[], roots: { netCls?: string; cgroup2?: string }, ids: Record<string, bigint>): ProfileMatch[] {
+function matchesOf(
+  profiles: readonly ProfileConfig[],
+  specs: CgroupSpec[],
+  roots: { netCls?: string; cgroup2?: string },
+  ids: Record<string, bigint>,
+): ProfileMatch[] {
   return specs.map((c, i) => {
     const root = c.hierarchy === 'net_cls' ? roots.netCls : roots.cgroup2;
-    const m: ProfileMatch = { profile: c.profile, requested: profiles[i]?.match ?? 'auto', match: c.hierarchy, cgroup: `${root}/${c.path}` };
+    const m: ProfileMatch = {
+      profile: c.profile,
+      requested: profiles[i]?.match ?? 'auto',
+      match: c.hierarchy,
+      cgroup: `${root}/${c.path}`,
+    };
     const id = ids[c.profile];
     if (c.hierarchy === 'cgroupv2' && id !== undefined) m.id = id.toString();
     return m;
@@ -264,7 +313,9 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
     // Per hierarchy root: what earlier applies verified and still holds (Reconciler
     // only), and what this one verified (remembered for the next one on success).
     const memory = source.cgroups;
-    const trusted = new Map([...new Set(specs.map(rootOf))].map((root) => [root, memory?.trusted(root, config.cgroupParent)]));
+    const trusted = new Map(
+      [...new Set(specs.map(rootOf))].map((root) => [root, memory?.trusted(root, config.cgroupParent)]),
+    );
     const verified = new Map([...trusted.keys()].map((root) => [root, new Map<string, VerifiedCgroup>()]));
     let p: Plan;
     let current: ReadState;
@@ -272,7 +323,8 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
       // A parent directory this apply creates is removed on rollback too (after its
       // profile cgroups: undo runs in reverse), so a failed apply leaves no cgroup.
       for (const root of new Set(specs.map(rootOf))) {
-        if (!existsSync(join(root, config.cgroupParent))) undo.push(() => removeParentIfEmpty(root, config.cgroupParent));
+        if (!existsSync(join(root, config.cgroupParent)))
+          undo.push(() => removeParentIfEmpty(root, config.cgroupParent));
       }
       for (const spec of specs) {
         const root = rootOf(spec);
@@ -282,22 +334,36 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
           verified.get(root)!.set(spec.profile, known);
           continue;
         }
-        const change = spec.hierarchy === 'net_cls' ? ensureProfileCgroup(root, spec) : ensureV2ProfileCgroup(root, spec);
+        const change =
+          spec.hierarchy === 'net_cls' ? ensureProfileCgroup(root, spec) : ensureV2ProfileCgroup(root, spec);
         cgroups.push(change);
         // compile's specs are frozen (never changed later), so no private copy is needed.
-        if (memory) verified.get(root)!.set(spec.profile, { spec: Object.isFrozen(spec) ? spec : { ...spec }, dir: change.path });
+        if (memory)
+          verified
+            .get(root)!
+            .set(spec.profile, { spec: Object.isFrozen(spec) ? spec : { ...spec }, dir: change.path });
         if (change.action === 'created')
-          undo.push(() => (spec.hierarchy === 'net_cls' ? removeProfileCgroup : removeV2ProfileCgroup)(root, spec.profile, spec.path));
+          undo.push(() =>
+            (spec.hierarchy === 'net_cls' ? removeProfileCgroup : removeV2ProfileCgroup)(
+              root,
+              spec.profile,
+              spec.path,
+            ),
+          );
       }
       // IDs only exist once the cgroups do; compile stays pure and gets them as facts.
       if (cgroup2) {
         const v2 = specs.filter((c) => c.hierarchy === 'cgroupv2');
         const known = verified.get(cgroup2)!;
-        facts.cgroups.ids = readCgroupIds(cgroup2, v2.filter((c) => known.get(c.profile)?.id === undefined));
+        facts.cgroups.ids = readCgroupIds(
+          cgroup2,
+          v2.filter((c) => known.get(c.profile)?.id === undefined),
+        );
         for (const c of v2) {
           const v = known.get(c.profile);
           if (v?.id !== undefined) facts.cgroups.ids[c.profile] = v.id;
-          else if (v && facts.cgroups.ids[c.profile] !== undefined) known.set(c.profile, { ...v, id: facts.cgroups.ids[c.profile]! });
+          else if (v && facts.cgroups.ids[c.profile] !== undefined)
+            known.set(c.profile, { ...v, id: facts.cgroups.ids[c.profile]! });
         }
         desired = compile(config, facts);
       }
@@ -316,7 +382,8 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
           backend.rtnl(op);
         } catch (err) {
           // Already gone is what a removal wants (someone removed it since the read).
-          if (op.verb === 'del' && ['ENOENT', 'ESRCH'].includes((err as { code?: string }).code ?? '')) continue;
+          if (op.verb === 'del' && ['ENOENT', 'ESRCH'].includes((err as { code?: string }).code ?? ''))
+            continue;
           throw err;
         }
         undo.push(() => backend.rtnl(invert(op)));
@@ -326,13 +393,21 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
       rollback();
       if (isGenerationRace(err) && attempt < MAX_ATTEMPTS) continue;
       if (isGenerationRace(err)) {
-        throw new NetcgError('ERESTART', `nf_tables kept changing while netcg applied (${attempt} attempts); nothing was changed. Is another tool rewriting the ruleset?`, { cause: err });
+        throw new NetcgError(
+          'ERESTART',
+          `nf_tables kept changing while netcg applied (${attempt} attempts); nothing was changed. Is another tool rewriting the ruleset?`,
+          { cause: err },
+        );
       }
       throw err;
     }
 
     const sentNft = p.nft.length > 0 || (!backend.commitNft && !isEmptyPlan(p));
-    source.committed(backend, desired.table, current.genid === undefined ? undefined : sentNft ? nextGenid(current.genid) : current.genid);
+    source.committed(
+      backend,
+      desired.table,
+      current.genid === undefined ? undefined : sentNft ? nextGenid(current.genid) : current.genid,
+    );
 
     // The new policy is in force; drop the cgroups of profiles the config no longer
     // has, and those left in the other hierarchy by a profile whose match changed.
@@ -362,7 +437,10 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
         if (mine ? mine.has(name) : wanted().get(name) === hierarchy) continue;
         const change = remove(root, name, `${config.cgroupParent}/${name}`);
         cgroups.push(change);
-        if (change.action === 'kept') warnings.push(`cgroup ${change.path} of ${wanted().has(name) ? 'profile' : 'removed profile'} ${name} is no longer used but kept: ${change.detail}`);
+        if (change.action === 'kept')
+          warnings.push(
+            `cgroup ${change.path} of ${wanted().has(name) ? 'profile' : 'removed profile'} ${name} is no longer used but kept: ${change.detail}`,
+          );
         else gone.push(name);
       }
       if (gone.length > 0) {
@@ -384,7 +462,12 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
       attempts: attempt,
       table: tableCounts(desired.table),
       cgroups,
-      matches: matchesOf(session.profiles(config), specs, { ...(netCls ? { netCls: netCls.mountPoint } : {}), ...(cgroup2 ? { cgroup2 } : {}) }, facts.cgroups.ids),
+      matches: matchesOf(
+        session.profiles(config),
+        specs,
+        { ...(netCls ? { netCls: netCls.mountPoint } : {}), ...(cgroup2 ? { cgroup2 } : {}) },
+        facts.cgroups.ids,
+      ),
       ...(netCls ? { netCls } : {}),
       ...(cgroup2 ? { cgroup2 } : {}),
       sysctls,
@@ -403,14 +486,23 @@ export function down(config: Config, backend: Backend): DownReport {
     for (const rule of owned.ipRules) backend.rtnl({ verb: 'del', kind: 'rule', rule });
     for (const route of owned.routes) backend.rtnl({ verb: 'del', kind: 'route', route });
     const cgroups: CgroupChange[] = [];
-    for (const [root, remove] of [[findNetCls(), removeProfileCgroup], [findCgroup2(), removeV2ProfileCgroup]] as const) {
+    for (const [root, remove] of [
+      [findNetCls(), removeProfileCgroup],
+      [findCgroup2(), removeV2ProfileCgroup],
+    ] as const) {
       if (!root) continue;
       for (const name of listProfileCgroups(root, config.cgroupParent)) {
         cgroups.push(remove(root, name, `${config.cgroupParent}/${name}`));
       }
       removeParentIfEmpty(root, config.cgroupParent);
     }
-    return { backend: backend.name, table: { name: config.table, deleted }, ipRules: owned.ipRules, routes: owned.routes, cgroups };
+    return {
+      backend: backend.name,
+      table: { name: config.table, deleted },
+      ipRules: owned.ipRules,
+      routes: owned.routes,
+      cgroups,
+    };
   } finally {
     release();
   }

@@ -56,7 +56,11 @@ type Listing = Map<number, string | null>;
  * The members of every cgroup in the hierarchy at `mountPoint`, restricted to `wanted`; undefined when the
  * walk visited more than `maxCgroups` cgroups or met a cgroup.procs it cannot read (threaded cgroups).
  */
-export function listMembers(mountPoint: string, wanted: ReadonlySet<number>, maxCgroups: number): Listing | undefined {
+export function listMembers(
+  mountPoint: string,
+  wanted: ReadonlySet<number>,
+  maxCgroups: number,
+): Listing | undefined {
   const found: Listing = new Map();
   const pending = [mountPoint];
   let visited = 0;
@@ -98,7 +102,12 @@ export function listMembers(mountPoint: string, wanted: ReadonlySet<number>, max
  * For each PID (input order), the cgroup directory it is in within the hierarchy mounted at `mountPoint`
  * (`key`: '' for cgroup2, else the v1 controller list), or undefined when it is gone or not in it.
  */
-export function cgroupDirsOf(mountPoint: string, key: string, pids: readonly number[], listing: 'auto' | 'never' = 'auto'): Array<string | undefined> {
+export function cgroupDirsOf(
+  mountPoint: string,
+  key: string,
+  pids: readonly number[],
+  listing: 'auto' | 'never' = 'auto',
+): Array<string | undefined> {
   const out = new Array<string | undefined>(pids.length).fill(undefined);
   let listed: Listing | undefined;
   if (listing === 'auto' && pids.length >= MIN_PIDS_FOR_LISTING) {
@@ -119,7 +128,10 @@ export function cgroupDirsOf(mountPoint: string, key: string, pids: readonly num
   }
   if (unplaced.length > 0) {
     // Out-of-range PIDs become 0 (answered null) instead of wrapping onto another process.
-    const paths = addon.procCgroupPaths(Int32Array.from(unplaced, (p) => (p >= 1 && p <= 0x7fffffff ? p : 0)), key);
+    const paths = addon.procCgroupPaths(
+      Int32Array.from(unplaced, (p) => (p >= 1 && p <= 0x7fffffff ? p : 0)),
+      key,
+    );
     for (let j = 0; j < unplaced.length; j++) {
       const path = paths[j];
       if (path === null || path === undefined) continue;

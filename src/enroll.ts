@@ -23,7 +23,9 @@ import { profileCgroupDir } from './launcher.js';
 import { readCgroupMounts, type CgroupMount } from './cgroups/mountinfo.js';
 import { addon, type CgroupProcs } from './native/index.js';
 
-export type EnrollResult = { pid: number; ok: true } | { pid: number; ok: false; code: string; errno?: number };
+export type EnrollResult =
+  | { pid: number; ok: true }
+  | { pid: number; ok: false; code: string; errno?: number };
 
 /** A cgroup hierarchy netcg can move PIDs in: its mount, and how /proc/PID/cgroup names it. */
 interface Hierarchy {
@@ -41,7 +43,11 @@ function hierarchyOfDir(dir: string, mounts: CgroupMount[]): Hierarchy | undefin
   let best: CgroupMount | undefined;
   for (const m of mounts) {
     if (m.root !== '/') continue;
-    if ((dir === m.mountPoint || dir.startsWith(`${m.mountPoint}/`)) && (!best || m.mountPoint.length > best.mountPoint.length)) best = m;
+    if (
+      (dir === m.mountPoint || dir.startsWith(`${m.mountPoint}/`)) &&
+      (!best || m.mountPoint.length > best.mountPoint.length)
+    )
+      best = m;
   }
   return best && { mount: best, key: hierarchyKey(best) };
 }
@@ -86,7 +92,10 @@ function pathIn(procText: string, key: string): string | undefined {
     const b = line.indexOf(':', a + 1);
     if (a < 0 || b < 0) continue;
     const controllers = line.slice(a + 1, b);
-    const matches = key === '' ? line.slice(0, a) === '0' && controllers === '' : controllers.split(',').sort().join(',') === key;
+    const matches =
+      key === ''
+        ? line.slice(0, a) === '0' && controllers === ''
+        : controllers.split(',').sort().join(',') === key;
     if (matches) return line.slice(b + 1);
   }
   return undefined;
@@ -118,7 +127,8 @@ export function openSocketCount(pid: number): number {
 function checkPids(pids: readonly number[]): void {
   if (!Array.isArray(pids)) throw new NetcgError('EINVAL', 'pids must be an array of process IDs');
   for (let i = 0; i < pids.length; i++) {
-    if (!Number.isSafeInteger(pids[i])) throw new NetcgError('EINVAL', `pids[${i}] is not an integer process ID: ${String(pids[i])}`);
+    if (!Number.isSafeInteger(pids[i]))
+      throw new NetcgError('EINVAL', `pids[${i}] is not an integer process ID: ${String(pids[i])}`);
   }
 }
 
@@ -139,7 +149,8 @@ function pidBatch(pids: readonly number[]): Int32Array {
 
 /** errno -> name ("ESRCH"), as the addon names errors (glibc's strerrorname_np) where two names share a number. */
 const errnoNames = new Map<number, string>();
-for (const [name, num] of Object.entries(constants.errno)) if (!errnoNames.has(num)) errnoNames.set(num, name);
+for (const [name, num] of Object.entries(constants.errno))
+  if (!errnoNames.has(num)) errnoNames.set(num, name);
 errnoNames.set(constants.errno.EOPNOTSUPP, 'EOPNOTSUPP'); // Node lists ENOTSUP first; EAGAIN already precedes EWOULDBLOCK
 const ESRCH = constants.errno.ESRCH;
 
@@ -148,7 +159,10 @@ function outcomesOf(pids: readonly number[], errnos: Int32Array): EnrollResult[]
   const out = new Array<EnrollResult>(pids.length);
   for (let i = 0; i < pids.length; i++) {
     const errno = errnos[i]!;
-    out[i] = errno === 0 ? { pid: pids[i]!, ok: true } : { pid: pids[i]!, ok: false, code: errnoNames.get(errno) ?? `E${errno}`, errno };
+    out[i] =
+      errno === 0
+        ? { pid: pids[i]!, ok: true }
+        : { pid: pids[i]!, ok: false, code: errnoNames.get(errno) ?? `E${errno}`, errno };
   }
   return out;
 }
@@ -313,7 +327,8 @@ export class Enroller {
       }
       const h = this.#hierarchyOf(dir);
       const path = pathIn(text, h.key);
-      if (path !== undefined && join(h.mount.mountPoint, path) === dir) dests.set(h.mount.mountPoint, h.mount.mountPoint);
+      if (path !== undefined && join(h.mount.mountPoint, path) === dir)
+        dests.set(h.mount.mountPoint, h.mount.mountPoint);
     }
     return dests;
   }

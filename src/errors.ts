@@ -26,7 +26,12 @@ export interface ConfigIssue {
 export class ConfigError extends NetcgError {
   readonly issues: ConfigIssue[];
   constructor(issues: ConfigIssue[]) {
-    super('ECONFIG', issues.map((i) => `${i.file}:${i.line}:${i.col}: ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n'));
+    super(
+      'ECONFIG',
+      issues
+        .map((i) => `${i.file}:${i.line}:${i.col}: ${i.path ? `${i.path}: ` : ''}${i.message}`)
+        .join('\n'),
+    );
     this.name = 'ConfigError';
     this.issues = issues;
   }

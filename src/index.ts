@@ -12,7 +12,17 @@
 //   }
 export { loadConfig, parseConfig, configSchema, type Config } from './config/index.js';
 export { compile } from './compile/index.js';
-export { plan, isEmptyPlan, summarize, type Plan, type Change, type ChangeAction, type ChangeKind, type CurrentState, type PlanSummary } from './plan/plan.js';
+export {
+  plan,
+  isEmptyPlan,
+  summarize,
+  type Plan,
+  type Change,
+  type ChangeAction,
+  type ChangeKind,
+  type CurrentState,
+  type PlanSummary,
+} from './plan/plan.js';
 export { formatPlan, planToJson, DIFF_JSON_VERSION, type PlanJson } from './plan/format.js';
 export { tableFromDump } from './state/from-dump.js';
 export { apply, diff, down, readState, MAX_ATTEMPTS, type ApplyReport, type DownReport } from './apply.js';
@@ -27,4 +37,10 @@ export * from './model.js';
 export { Enroller, openSocketCount, profileHierarchy, type EnrollResult } from './enroll.js';
 export { spawn, spawnInCgroup, ProfileChildProcess, type SpawnOptions, type StdioOption } from './spawn.js';
 export { WatchDaemon, runWatch, DEFAULT_DEBOUNCE_MS, type WatchOptions } from './watch/daemon.js';
-export { jsonLogger, textLogger, WATCH_JSON_VERSION, type WatchRecord, type WatchLogger } from './watch/log.js';
+export {
+  jsonLogger,
+  textLogger,
+  WATCH_JSON_VERSION,
+  type WatchRecord,
+  type WatchLogger,
+} from './watch/log.js';

@@ -55,8 +55,14 @@ export function joinAndExec(config: Config, profile: string, command: string[]):
     const why =
       code === 'EACCES' || code === 'EPERM'
         ? ` (only root and the profile's owner may enroll processes${v2 ? "; under cgroup v2 the owner only from inside the profile's delegated subtree, see README" : ''})`
-        : code === 'ENOENT' ? ' (the cgroup disappeared)' : '';
-    throw new NetcgError(code ?? 'ECGROUP', `cannot join the cgroup of profile '${profile}'${why}: ${(err as Error).message}`, { cause: err });
+        : code === 'ENOENT'
+          ? ' (the cgroup disappeared)'
+          : '';
+    throw new NetcgError(
+      code ?? 'ECGROUP',
+      `cannot join the cgroup of profile '${profile}'${why}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const argv = command.length > 0 ? command : [process.env.SHELL || '/bin/sh'];
   try {

@@ -33,7 +33,10 @@ export function lockNamespace(netns: string | undefined, opts: LockOptions = {})
   try {
     while (!addon.flock(fd, true, false)) {
       if (Date.now() >= deadline) {
-        throw new NetcgError('ELOCKED', `another netcg run holds ${path}; waited ${opts.timeoutMs ?? 30_000} ms for it to finish`);
+        throw new NetcgError(
+          'ELOCKED',
+          `another netcg run holds ${path}; waited ${opts.timeoutMs ?? 30_000} ms for it to finish`,
+        );
       }
       sleepMs(20);
     }

@@ -51,7 +51,8 @@ export interface RouteSpec {
   type: 'unicast' | 'unreachable' | 'prohibit' | 'blackhole';
 }
 
-export type IpRuleSpec = Required<Pick<RtRule, 'family' | 'priority' | 'table' | 'fwmark' | 'protocol'>> & Pick<RtRule, 'fwmask'>;
+export type IpRuleSpec = Required<Pick<RtRule, 'family' | 'priority' | 'table' | 'fwmark' | 'protocol'>> &
+  Pick<RtRule, 'fwmask'>;
 
 export interface CgroupSpec {
   profile: string;

@@ -43,7 +43,12 @@ export interface GenerationBackend extends Backend {
 
 function hasGenerations(b: Backend): b is GenerationBackend {
   const x = b as Partial<GenerationBackend>;
-  return typeof x.nftGenid === 'function' && typeof x.ownedRtnl === 'function' && typeof x.readState === 'function' && typeof x.commitNft === 'function';
+  return (
+    typeof x.nftGenid === 'function' &&
+    typeof x.ownedRtnl === 'function' &&
+    typeof x.readState === 'function' &&
+    typeof x.commitNft === 'function'
+  );
 }
 
 /** How the last plan's current state was obtained (for callers and tests that want to know). */

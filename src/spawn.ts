@@ -184,11 +184,22 @@ function plainEnv(env: NodeJS.ProcessEnv): Record<string, string> {
  * Throws at once (NetcgError ENOPROFILE / ENOCGROUP) when the profile has no cgroup; a program
  * that cannot be started (ENOENT, EACCES) is an 'error' event, as with child_process.spawn.
  */
-export function spawn(config: Config, profile: string, command: string, args: readonly string[] = [], options: SpawnOptions = {}): ProfileChildProcess {
+export function spawn(
+  config: Config,
+  profile: string,
+  command: string,
+  args: readonly string[] = [],
+  options: SpawnOptions = {},
+): ProfileChildProcess {
   return new ProfileChildProcess(profileCgroupDir(config, profile), command, args, options);
 }
 
 /** spawn() into any cgroup directory (v1 or cgroup2), without a config. */
-export function spawnInCgroup(cgroupDir: string, command: string, args: readonly string[] = [], options: SpawnOptions = {}): ProfileChildProcess {
+export function spawnInCgroup(
+  cgroupDir: string,
+  command: string,
+  args: readonly string[] = [],
+  options: SpawnOptions = {},
+): ProfileChildProcess {
   return new ProfileChildProcess(cgroupDir, command, args, options);
 }

@@ -60,7 +60,8 @@ std::vector<Datagram> exchange(int bus, const std::function<void(nlmsghdr*)>& bu
     if (n < 0) die("recv");
     d.resize(size_t(n));
     int left = int(n);
-    for (auto* m = reinterpret_cast<nlmsghdr*>(d.data()); mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+    for (auto* m = reinterpret_cast<nlmsghdr*>(d.data()); mnl_nlmsg_ok(m, left);
+         m = mnl_nlmsg_next(m, &left)) {
       m->nlmsg_pid = netcg::fuzz::kPortId;
       m->nlmsg_seq = netcg::fuzz::kSeq;
       if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) done = true;
@@ -113,7 +114,8 @@ std::vector<Datagram> batch(const std::vector<BuildOp>& ops, bool capAck, uint32
 
 BuildOp tableOp(uint16_t type, const char* table) {
   return [=](char* at, uint32_t seq) {
-    nlmsghdr* m = nftnl_nlmsg_build_hdr(at, type, NFPROTO_INET, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, seq);
+    nlmsghdr* m =
+        nftnl_nlmsg_build_hdr(at, type, NFPROTO_INET, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, seq);
     mnl_attr_put_strz(m, NFTA_TABLE_NAME, table);
     return m;
   };
@@ -121,7 +123,8 @@ BuildOp tableOp(uint16_t type, const char* table) {
 
 BuildOp chainOp(uint16_t type, const char* table, const char* chain) {
   return [=](char* at, uint32_t seq) {
-    nlmsghdr* m = nftnl_nlmsg_build_hdr(at, type, NFPROTO_INET, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0, seq);
+    nlmsghdr* m =
+        nftnl_nlmsg_build_hdr(at, type, NFPROTO_INET, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0, seq);
     mnl_attr_put_strz(m, NFTA_CHAIN_TABLE, table);
     mnl_attr_put_strz(m, NFTA_CHAIN_NAME, chain);
     return m;
@@ -151,21 +154,27 @@ void save(const std::string& dir, const std::string& name, Decoder which, uint8_
 }
 
 std::vector<Datagram> nftDump(uint16_t type, const std::function<void(nlmsghdr*)>& payload = {}) {
-  return exchange(NETLINK_NETFILTER, [&](nlmsghdr* nlh) {
-    nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(nlh), type, NFPROTO_UNSPEC, NLM_F_DUMP, 0);
-    if (payload) payload(nlh);
-  }, true);
+  return exchange(
+      NETLINK_NETFILTER,
+      [&](nlmsghdr* nlh) {
+        nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(nlh), type, NFPROTO_UNSPEC, NLM_F_DUMP, 0);
+        if (payload) payload(nlh);
+      },
+      true);
 }
 
 template <typename Header>
 std::vector<Datagram> rtDump(uint16_t type, uint8_t family) {
-  return exchange(NETLINK_ROUTE, [&](nlmsghdr* nlh) {
-    mnl_nlmsg_put_header(nlh);
-    nlh->nlmsg_type = type;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    auto* h = static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header)));
-    *reinterpret_cast<uint8_t*>(h) = family;  // every rtnetlink header starts with its family
-  }, true);
+  return exchange(
+      NETLINK_ROUTE,
+      [&](nlmsghdr* nlh) {
+        mnl_nlmsg_put_header(nlh);
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+        auto* h = static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header)));
+        *reinterpret_cast<uint8_t*>(h) = family;  // every rtnetlink header starts with its family
+      },
+      true);
 }
 
 }  // namespace
@@ -186,20 +195,25 @@ int main(int argc, char** argv) {
   // Every set's elements: the set names come from the set dump just taken.
   for (const Datagram& d : sets) {
     int left = int(d.size());
-    for (auto* m = reinterpret_cast<const nlmsghdr*>(d.data()); mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+    for (auto* m = reinterpret_cast<const nlmsghdr*>(d.data()); mnl_nlmsg_ok(m, left);
+         m = mnl_nlmsg_next(m, &left)) {
       if (m->nlmsg_type < NLMSG_MIN_TYPE) continue;
       nftnl_set* s = nftnl_set_alloc();
       if (nftnl_set_nlmsg_parse(m, s) == 0) {
-        std::string table = nftnl_set_get_str(s, NFTNL_SET_TABLE), name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+        std::string table = nftnl_set_get_str(s, NFTNL_SET_TABLE),
+                    name = nftnl_set_get_str(s, NFTNL_SET_NAME);
         uint16_t family = uint16_t(nftnl_set_get_u32(s, NFTNL_SET_FAMILY));
-        auto elems = exchange(NETLINK_NETFILTER, [&](nlmsghdr* nlh) {
-          nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(nlh), NFT_MSG_GETSETELEM, family, NLM_F_DUMP, 0);
-          nftnl_set* ref = nftnl_set_alloc();
-          nftnl_set_set_str(ref, NFTNL_SET_TABLE, table.c_str());
-          nftnl_set_set_str(ref, NFTNL_SET_NAME, name.c_str());
-          nftnl_set_elems_nlmsg_build_payload(nlh, ref);
-          nftnl_set_free(ref);
-        }, true);
+        auto elems = exchange(
+            NETLINK_NETFILTER,
+            [&](nlmsghdr* nlh) {
+              nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(nlh), NFT_MSG_GETSETELEM, family, NLM_F_DUMP, 0);
+              nftnl_set* ref = nftnl_set_alloc();
+              nftnl_set_set_str(ref, NFTNL_SET_TABLE, table.c_str());
+              nftnl_set_set_str(ref, NFTNL_SET_NAME, name.c_str());
+              nftnl_set_elems_nlmsg_build_payload(nlh, ref);
+              nftnl_set_free(ref);
+            },
+            true);
         save(dir, "nft-elements-" + table + "-" + name, Decoder::NftElements, 0, elems);
       }
       nftnl_set_free(s);
@@ -214,10 +228,13 @@ int main(int argc, char** argv) {
 
   // A kernel refusal with extended ACK, with and without the echoed request.
   for (bool capped : {false, true}) {
-    auto acks = exchange(NETLINK_NETFILTER, [](nlmsghdr* nlh) {
-      nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(nlh), NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, 0);
-      mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, "no-such-table");
-    }, capped);
+    auto acks = exchange(
+        NETLINK_NETFILTER,
+        [](nlmsghdr* nlh) {
+          nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(nlh), NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, 0);
+          mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, "no-such-table");
+        },
+        capped);
     save(dir, capped ? "ack-enoent-capped" : "ack-enoent", Decoder::Ack, 0, acks);
   }
 
@@ -228,9 +245,11 @@ int main(int argc, char** argv) {
        batch({tableOp(NFT_MSG_NEWTABLE, "fz"), chainOp(NFT_MSG_NEWCHAIN, "fz", "c")}, true));
   for (bool capped : {false, true}) {
     auto acks = batch({tableOp(NFT_MSG_NEWTABLE, "fz2"), chainOp(NFT_MSG_DELCHAIN, "fz2", "no-such-chain"),
-                       chainOp(NFT_MSG_NEWCHAIN, "fz2", "c")}, capped);
+                       chainOp(NFT_MSG_NEWCHAIN, "fz2", "c")},
+                      capped);
     save(dir, capped ? "batch-enoent-capped" : "batch-enoent", Decoder::BatchAcks, 2, acks);
   }
-  save(dir, "batch-stale-genid", Decoder::BatchAcks, 0, batch({tableOp(NFT_MSG_NEWTABLE, "fz3")}, true, 0xfffffff0));
+  save(dir, "batch-stale-genid", Decoder::BatchAcks, 0,
+       batch({tableOp(NFT_MSG_NEWTABLE, "fz3")}, true, 0xfffffff0));
   return 0;
 }

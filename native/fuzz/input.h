@@ -18,9 +18,17 @@
 namespace netcg::fuzz {
 
 enum class Decoder : uint8_t {
-  NftTables, NftChains, NftRules, NftSets, NftElements,
-  RtRules4, RtRules6, RtRoutes4, RtRoutes6, RtLinks,
-  Ack,  // a non-dump request's acknowledgements (errors, extended ACK)
+  NftTables,
+  NftChains,
+  NftRules,
+  NftSets,
+  NftElements,
+  RtRules4,
+  RtRules6,
+  RtRoutes4,
+  RtRoutes6,
+  RtLinks,
+  Ack,        // a non-dump request's acknowledgements (errors, extended ACK)
   BatchAcks,  // an nf_tables batch's answer (nft/batch_reply.h), shape from options
   Events,     // multicast notifications (netlink/events.h); options bit 0: nf_tables, else rtnetlink
   Count

@@ -45,7 +45,8 @@ namespace {
 // Walks one tape value; aborts unless it is well-formed.
 class TapeCheck {
  public:
-  explicit TapeCheck(const nft::Tape& t) : d_(t.data().data()), n_(t.data().size()), strings_(t.strings().size()) {}
+  explicit TapeCheck(const nft::Tape& t)
+      : d_(t.data().data()), n_(t.data().size()), strings_(t.strings().size()) {}
   void all() {
     while (at_ < n_) value(0);
   }
@@ -63,10 +64,18 @@ class TapeCheck {
       case nft::Tag::Arr:
         for (uint32_t i = 0, c = take<uint32_t>(); i < c; i++) value(depth + 1);
         return;
-      case nft::Tag::Str: str(); return;
-      case nft::Tag::U32: take<uint32_t>(); return;
-      case nft::Tag::I32: take<int32_t>(); return;
-      case nft::Tag::F64: take<double>(); return;
+      case nft::Tag::Str:
+        str();
+        return;
+      case nft::Tag::U32:
+        take<uint32_t>();
+        return;
+      case nft::Tag::I32:
+        take<int32_t>();
+        return;
+      case nft::Tag::F64:
+        take<double>();
+        return;
       case nft::Tag::Bytes: {
         uint32_t len = take<uint32_t>();
         if (n_ - at_ < len) bad("tape bytes overrun");
@@ -74,7 +83,8 @@ class TapeCheck {
         return;
       }
       case nft::Tag::True:
-      case nft::Tag::False: return;
+      case nft::Tag::False:
+        return;
     }
     bad("tape bad tag");
   }
@@ -162,13 +172,21 @@ void decodeNft(fuzz::Decoder which, uint8_t options, const Datagrams& in) {
   t.beginArray();
   bool ok = drive(in, true, fuzz::kSeq, [&](const nlmsghdr* nlh) {
     switch (which) {
-      case fuzz::Decoder::NftTables: d.table(nlh); break;
-      case fuzz::Decoder::NftChains: d.chain(nlh); break;
-      case fuzz::Decoder::NftRules: d.rule(nlh); break;
+      case fuzz::Decoder::NftTables:
+        d.table(nlh);
+        break;
+      case fuzz::Decoder::NftChains:
+        d.chain(nlh);
+        break;
+      case fuzz::Decoder::NftRules:
+        d.rule(nlh);
+        break;
       case fuzz::Decoder::NftSets:
         if (nft::SetPtr s = d.set(nlh)) sets.push_back(std::move(s));
         break;
-      default: d.elements(nlh); break;
+      default:
+        d.elements(nlh);
+        break;
     }
   });
   if (!ok) return;  // the dump would be discarded with its tape
@@ -261,13 +279,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case fuzz::Decoder::NftChains:
     case fuzz::Decoder::NftRules:
     case fuzz::Decoder::NftSets:
-    case fuzz::Decoder::NftElements: decodeNft(which, options, in); break;
+    case fuzz::Decoder::NftElements:
+      decodeNft(which, options, in);
+      break;
     case fuzz::Decoder::Ack:
       drive(in, false, fuzz::kSeq + fuzz::kAckSpan - 1, [](const nlmsghdr*) {});
       break;
-    case fuzz::Decoder::BatchAcks: decodeBatchAcks(options, in); break;
-    case fuzz::Decoder::Events: decodeEvents(options, in); break;
-    default: decodeRtnl(which, in); break;
+    case fuzz::Decoder::BatchAcks:
+      decodeBatchAcks(options, in);
+      break;
+    case fuzz::Decoder::Events:
+      decodeEvents(options, in);
+      break;
+    default:
+      decodeRtnl(which, in);
+      break;
   }
   return 0;
 }

@@ -50,7 +50,8 @@ class NetlinkMonitor : public Napi::ObjectWrap<NetlinkMonitor> {
   // new NetlinkMonitor({ netns?, rcvbuf? }, onEvents)
   explicit NetlinkMonitor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkMonitor>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 2 || !info[1].IsFunction()) throw makeInputError(env, "onEvents", "must be a function");
+    if (info.Length() < 2 || !info[1].IsFunction())
+      throw makeInputError(env, "onEvents", "must be a function");
     std::string netns;
     std::optional<uint32_t> rcvbuf;
     if (!info[0].IsUndefined() && !info[0].IsNull()) {
@@ -69,8 +70,8 @@ class NetlinkMonitor : public Napi::ObjectWrap<NetlinkMonitor> {
     try {
       rtnl_.name = "rtnl";
       rtnl_.socket = std::make_unique<NetlinkSocket>(NETLINK_ROUTE, netns);
-      join(rtnl_, {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
-                   RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE});
+      join(rtnl_, {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
+                   RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE});
       nft_.name = "nft";
       nft_.socket = std::make_unique<NetlinkSocket>(NETLINK_NETFILTER, netns);
       join(nft_, {NFNLGRP_NFTABLES});
@@ -143,7 +144,8 @@ class NetlinkMonitor : public Napi::ObjectWrap<NetlinkMonitor> {
       if (size_t(need) > rxbuf_.size()) rxbuf_.resize(size_t(need));
       sockaddr_nl from{};
       socklen_t fromLen = sizeof from;
-      ssize_t n = ::recvfrom(fd, rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromLen);
+      ssize_t n = ::recvfrom(fd, rxbuf_.data(), rxbuf_.size(), MSG_DONTWAIT,
+                             reinterpret_cast<sockaddr*>(&from), &fromLen);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == ENOBUFS) {
@@ -155,7 +157,8 @@ class NetlinkMonitor : public Napi::ObjectWrap<NetlinkMonitor> {
       if (from.nl_pid != 0) continue;
       int remaining = int(n);
       for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rxbuf_.data());
-           remaining >= int(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) && nlh->nlmsg_len <= unsigned(remaining);
+           remaining >= int(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) &&
+           nlh->nlmsg_len <= unsigned(remaining);
            nlh = mnl_nlmsg_next(nlh, &remaining)) {
         auto ev = &bus == &nft_ ? events::decodeNft(nlh) : events::decodeRtnl(nlh);
         if (ev) out.push_back(std::move(*ev));
@@ -166,9 +169,12 @@ class NetlinkMonitor : public Napi::ObjectWrap<NetlinkMonitor> {
   static Napi::Object toJs(Napi::Env env, const events::Event& ev) {
     Napi::Object o = Napi::Object::New(env);
     for (const auto& [key, value] : ev) {
-      if (auto* s = std::get_if<std::string>(&value)) o.Set(key, *s);
-      else if (auto* d = std::get_if<double>(&value)) o.Set(key, *d);
-      else o.Set(key, std::get<bool>(value));
+      if (auto* s = std::get_if<std::string>(&value))
+        o.Set(key, *s);
+      else if (auto* d = std::get_if<double>(&value))
+        o.Set(key, *d);
+      else
+        o.Set(key, std::get<bool>(value));
     }
     return o;
   }
@@ -202,7 +208,8 @@ class NetlinkMonitor : public Napi::ObjectWrap<NetlinkMonitor> {
     for (Bus* bus : {&rtnl_, &nft_}) {
       if (bus->poll != nullptr) {
         uv_poll_stop(bus->poll);
-        uv_close(reinterpret_cast<uv_handle_t*>(bus->poll), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+        uv_close(reinterpret_cast<uv_handle_t*>(bus->poll),
+                 [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
         bus->poll = nullptr;
       }
       bus->socket.reset();

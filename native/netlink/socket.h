@@ -20,12 +20,12 @@ namespace netcg {
 
 // What went wrong on the wire. Converted to the JS error class in errors.h.
 struct NetlinkFailure {
-  int errnum = 0;            // positive errno (EEXIST, ENOENT, ...)
-  std::string op;            // e.g. "nft.commit", "rtnl.route.add"
-  std::string extAckMsg;     // NLMSGERR_ATTR_MSG, empty when the kernel sent none
-  int64_t extAckOffset = -1; // NLMSGERR_ATTR_OFFS: byte offset into the failed request
-  int64_t failedIndex = -1;  // index of the failed message in a batch, when known
-  bool dumpInterrupted = false; // NLM_F_DUMP_INTR seen: the dump is inconsistent
+  int errnum = 0;                // positive errno (EEXIST, ENOENT, ...)
+  std::string op;                // e.g. "nft.commit", "rtnl.route.add"
+  std::string extAckMsg;         // NLMSGERR_ATTR_MSG, empty when the kernel sent none
+  int64_t extAckOffset = -1;     // NLMSGERR_ATTR_OFFS: byte offset into the failed request
+  int64_t failedIndex = -1;      // index of the failed message in a batch, when known
+  bool dumpInterrupted = false;  // NLM_F_DUMP_INTR seen: the dump is inconsistent
 };
 
 // Callback for each data message of a reply (not NLMSG_DONE / NLMSG_ERROR).
@@ -79,8 +79,8 @@ class NetlinkSocket {
   // port id is an error (EPROTO). The first NLMSG_ERROR with errno != 0 becomes a
   // NetlinkFailure (failedIndex = its seq - firstSeq). For dumps, NLM_F_DUMP_INTR
   // on any part sets dumpInterrupted and throws after the dump is drained.
-  void request(const void* buf, size_t len, uint32_t firstSeq, uint32_t lastSeq,
-               const OnMessage& onMessage, const std::string& op);
+  void request(const void* buf, size_t len, uint32_t firstSeq, uint32_t lastSeq, const OnMessage& onMessage,
+               const std::string& op);
 
   int fd() const;
 

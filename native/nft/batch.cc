@@ -131,9 +131,14 @@ class Encoder {
         if (auto flags = getOptU32(o, "flags", path)) nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, *flags);
         nlh = header(NFT_MSG_NEWTABLE, family, createFlags(verb));
         break;
-      case Verb::Delete: nlh = header(NFT_MSG_DELTABLE, family, 0); break;
-      case Verb::Destroy: nlh = header(kMsgDestroyTable, family, 0); break;
-      default: throw InputError{path + ".verb", "a table cannot be flushed here"};
+      case Verb::Delete:
+        nlh = header(NFT_MSG_DELTABLE, family, 0);
+        break;
+      case Verb::Destroy:
+        nlh = header(kMsgDestroyTable, family, 0);
+        break;
+      default:
+        throw InputError{path + ".verb", "a table cannot be flushed here"};
     }
     nftnl_table_nlmsg_build_payload(nlh, t.get());
     batch_.push(nlh, index_);
@@ -163,12 +168,15 @@ class Encoder {
       if (auto hook = getOptObject(o, "hook", path)) {
         const std::string hp = path + ".hook";
         std::string type = getString(*hook, "type", hp);
-        if (type != "filter" && type != "nat" && type != "route") throw InputError{hp + ".type", "unknown chain type '" + type + "'"};
+        if (type != "filter" && type != "nat" && type != "route")
+          throw InputError{hp + ".type", "unknown chain type '" + type + "'"};
         nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, type.c_str());
-        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, hookNumber(getString(*hook, "hook", hp), hp + ".hook"));
+        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM,
+                            hookNumber(getString(*hook, "hook", hp), hp + ".hook"));
         nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, getI32(*hook, "priority", hp));
         if (auto policy = getOptString(*hook, "policy", hp)) {
-          if (*policy != "accept" && *policy != "drop") throw InputError{hp + ".policy", "must be accept or drop"};
+          if (*policy != "accept" && *policy != "drop")
+            throw InputError{hp + ".policy", "must be accept or drop"};
           nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, *policy == "accept" ? NF_ACCEPT : NF_DROP);
         }
       }
@@ -280,10 +288,18 @@ class Encoder {
     uint16_t type, flags = 0;
     switch (verb) {
       case Verb::Add:
-      case Verb::Create: type = NFT_MSG_NEWSETELEM; flags = createFlags(verb); break;
-      case Verb::Delete: type = NFT_MSG_DELSETELEM; break;
-      case Verb::Destroy: type = kMsgDestroySetElem; break;
-      default: throw InputError{path + ".verb", "flush the set instead"};
+      case Verb::Create:
+        type = NFT_MSG_NEWSETELEM;
+        flags = createFlags(verb);
+        break;
+      case Verb::Delete:
+        type = NFT_MSG_DELSETELEM;
+        break;
+      case Verb::Destroy:
+        type = kMsgDestroySetElem;
+        break;
+      default:
+        throw InputError{path + ".verb", "flush the set instead"};
     }
     // Chunks of elements, each its own message, all reported as this op.
     uint32_t j = 0;
@@ -308,14 +324,16 @@ class Encoder {
     if (e == nullptr) throw NetlinkFailure{ENOMEM, "nft.alloc", "", -1, -1, false};
     nftnl_set_elem_add(s, e);  // the set owns it from here, even if we throw below
     auto key = getBytes(o, "key", path);
-    if (key.empty() || key.size() > NFT_DATA_VALUE_MAXLEN) throw InputError{path + ".key", "must be 1..64 bytes"};
+    if (key.empty() || key.size() > NFT_DATA_VALUE_MAXLEN)
+      throw InputError{path + ".key", "must be 1..64 bytes"};
     nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key.data(), uint32_t(key.size()));
     size_t size = 64 + key.size();
     auto data = getOptBytes(o, "data", path);
     auto verdict = getOptObject(o, "verdict", path);
     if (data && verdict) throw InputError{path, "has both data and verdict"};
     if (data) {
-      if (data->empty() || data->size() > NFT_DATA_VALUE_MAXLEN) throw InputError{path + ".data", "must be 1..64 bytes"};
+      if (data->empty() || data->size() > NFT_DATA_VALUE_MAXLEN)
+        throw InputError{path + ".data", "must be 1..64 bytes"};
       nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data->data(), uint32_t(data->size()));
       size += data->size();
     }
@@ -377,12 +395,14 @@ void sendAndCheck(NetlinkSocket& s, const Batch& batch, uint32_t beginSeq) {
   kernel.nl_family = AF_NETLINK;
   ssize_t sent;
   do {
-    sent = ::sendto(fd, batch.data(), batch.size(), 0, reinterpret_cast<const sockaddr*>(&kernel), sizeof kernel);
+    sent = ::sendto(fd, batch.data(), batch.size(), 0, reinterpret_cast<const sockaddr*>(&kernel),
+                    sizeof kernel);
   } while (sent < 0 && errno == EINTR);
   if (sent < 0) throw failure(errno, op);
   if (size_t(sent) != batch.size()) throw failure(EMSGSIZE, op);
 
-  BatchReplyReader reader(port, beginSeq, endSeq, confirmSeq, [&](size_t m) { return batch.opOf(m); }, op);
+  BatchReplyReader reader(
+      port, beginSeq, endSeq, confirmSeq, [&](size_t m) { return batch.opOf(m); }, op);
   for (;;) {
     ssize_t need = ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
     if (need < 0) {

@@ -26,8 +26,12 @@ class BatchReplyReader {
   // opOf(m): the index of the op that produced message m of the batch (-1 for BEGIN/END).
   BatchReplyReader(uint32_t portId, uint32_t beginSeq, uint32_t endSeq, uint32_t confirmSeq,
                    std::function<int64_t(size_t)> opOf, std::string op)
-      : portId_(portId), beginSeq_(beginSeq), endSeq_(endSeq), confirmSeq_(confirmSeq),
-        opOf_(std::move(opOf)), op_(std::move(op)) {}
+      : portId_(portId),
+        beginSeq_(beginSeq),
+        endSeq_(endSeq),
+        confirmSeq_(confirmSeq),
+        opOf_(std::move(opOf)),
+        op_(std::move(op)) {}
 
   // Walks the messages of one datagram of `n` bytes at `data` (aligned as recv(2)
   // leaves it). Throws NetlinkFailure on a foreign, unexpected or truncated reply.

@@ -37,8 +37,8 @@ NetlinkFailure fail(int errnum, const std::string& op) {
 // Sends one dump request (built by `build` into a buffer) and hands every reply
 // message to `each`.
 template <typename Build>
-void dumpRequest(NetlinkSocket& s, uint16_t type, uint16_t family, Build build, const NetlinkSocket::OnMessage& each,
-                 const char* op) {
+void dumpRequest(NetlinkSocket& s, uint16_t type, uint16_t family, Build build,
+                 const NetlinkSocket::OnMessage& each, const char* op) {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
   uint32_t seq = s.nextSeq();
   nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), type, family, NLM_F_DUMP, seq);
@@ -57,13 +57,20 @@ void putU64(Tape& t, const char* k, uint64_t v) {
 const char* hookName(uint16_t family, uint32_t hook) {
   if (family == NFPROTO_NETDEV || family == NFPROTO_ARP) return nullptr;  // other numbering
   switch (hook) {
-    case NF_INET_PRE_ROUTING: return "prerouting";
-    case NF_INET_LOCAL_IN: return "input";
-    case NF_INET_FORWARD: return "forward";
-    case NF_INET_LOCAL_OUT: return "output";
-    case NF_INET_POST_ROUTING: return "postrouting";
-    case NF_INET_INGRESS: return "ingress";
-    default: return nullptr;
+    case NF_INET_PRE_ROUTING:
+      return "prerouting";
+    case NF_INET_LOCAL_IN:
+      return "input";
+    case NF_INET_FORWARD:
+      return "forward";
+    case NF_INET_LOCAL_OUT:
+      return "output";
+    case NF_INET_POST_ROUTING:
+      return "postrouting";
+    case NF_INET_INGRESS:
+      return "ingress";
+    default:
+      return nullptr;
   }
 }
 
@@ -106,9 +113,10 @@ bool ruleAttrs(const nlmsghdr* nlh, const nlattr* (&tb)[NFTA_RULE_MAX + 1]) {
 // below look at what libnftnl will read (a repeated verdict was found by native/fuzz).
 const nlattr* child(const nlattr* nest, uint16_t type) {
   const nlattr* found = nullptr;
-  if (nest != nullptr) eachNested(nest, [&](const nlattr* a) {
-    if (mnl_attr_get_type(a) == type) found = a;
-  });
+  if (nest != nullptr)
+    eachNested(nest, [&](const nlattr* a) {
+      if (mnl_attr_get_type(a) == type) found = a;
+    });
   return found;
 }
 
@@ -131,21 +139,25 @@ bool verdictWellFormed(const nlattr* data) {
 // strcmp()s the name unchecked (a NULL dereference; found by native/fuzz).
 bool elementsWellFormed(const nlmsghdr* nlh) {
   const nlattr* list = nullptr;
-  mnl_attr_parse(nlh, sizeof(nfgenmsg), [](const nlattr* a, void* data) -> int {
-    if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS) *static_cast<const nlattr**>(data) = a;
-    return MNL_CB_OK;
-  }, &list);
+  mnl_attr_parse(
+      nlh, sizeof(nfgenmsg),
+      [](const nlattr* a, void* data) -> int {
+        if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS) *static_cast<const nlattr**>(data) = a;
+        return MNL_CB_OK;
+      },
+      &list);
   bool ok = true;
-  if (list != nullptr) eachNested(list, [&](const nlattr* elem) {
-    if (!verdictWellFormed(child(elem, NFTA_SET_ELEM_DATA))) ok = false;
-    eachNested(elem, [&](const nlattr* a) {
-      auto named = [&](const nlattr* expr) {
-        if (nulString(child(expr, NFTA_EXPR_NAME)) == nullptr) ok = false;
-      };
-      if (mnl_attr_get_type(a) == NFTA_SET_ELEM_EXPR) named(a);
-      if (mnl_attr_get_type(a) == NFTA_SET_ELEM_EXPRESSIONS) eachNested(a, named);
+  if (list != nullptr)
+    eachNested(list, [&](const nlattr* elem) {
+      if (!verdictWellFormed(child(elem, NFTA_SET_ELEM_DATA))) ok = false;
+      eachNested(elem, [&](const nlattr* a) {
+        auto named = [&](const nlattr* expr) {
+          if (nulString(child(expr, NFTA_EXPR_NAME)) == nullptr) ok = false;
+        };
+        if (mnl_attr_get_type(a) == NFTA_SET_ELEM_EXPR) named(a);
+        if (mnl_attr_get_type(a) == NFTA_SET_ELEM_EXPRESSIONS) eachNested(a, named);
+      });
     });
-  });
   return ok;
 }
 
@@ -160,15 +172,20 @@ static_assert(NFTA_SET_ELEM_MAX >= kLibnftnlSetElemMax, "uapi headers older than
 
 void blankUnknownElementAttrs(nlmsghdr* nlh) {
   const nlattr* list = nullptr;
-  mnl_attr_parse(nlh, sizeof(nfgenmsg), [](const nlattr* a, void* data) -> int {
-    if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS) *static_cast<const nlattr**>(data) = a;
-    return MNL_CB_OK;
-  }, &list);
-  if (list != nullptr) eachNested(list, [](const nlattr* elem) {
-    eachNested(elem, [](const nlattr* a) {
-      if (mnl_attr_get_type(a) > kLibnftnlSetElemMax) const_cast<nlattr*>(a)->nla_type = NFTA_SET_ELEM_UNSPEC;
+  mnl_attr_parse(
+      nlh, sizeof(nfgenmsg),
+      [](const nlattr* a, void* data) -> int {
+        if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS) *static_cast<const nlattr**>(data) = a;
+        return MNL_CB_OK;
+      },
+      &list);
+  if (list != nullptr)
+    eachNested(list, [](const nlattr* elem) {
+      eachNested(elem, [](const nlattr* a) {
+        if (mnl_attr_get_type(a) > kLibnftnlSetElemMax)
+          const_cast<nlattr*>(a)->nla_type = NFTA_SET_ELEM_UNSPEC;
+      });
     });
-  });
 }
 
 // True when every expression of a rule names its kind with a NUL-terminated
@@ -186,7 +203,8 @@ bool exprNamesWellFormed(const nlmsghdr* nlh) {
       if (mnl_attr_get_type(inner) == NFTA_EXPR_NAME) name = inner;
     });
     // An immediate's verdict also goes through libnftnl's unchecked verdict parser.
-    if (nulString(name) == nullptr) ok = false;
+    if (nulString(name) == nullptr)
+      ok = false;
     else if (std::strcmp(nulString(name), "immediate") == 0 &&
              !verdictWellFormed(child(child(elem, NFTA_EXPR_DATA), NFTA_IMMEDIATE_DATA)))
       ok = false;
@@ -198,11 +216,14 @@ bool exprNamesWellFormed(const nlmsghdr* nlh) {
 // a list), which libnftnl parses through the same unchecked nftnl_expr_parse.
 bool setExprNamesWellFormed(const nlmsghdr* nlh) {
   const nlattr* tb[NFTA_SET_MAX + 1] = {};
-  if (mnl_attr_parse(nlh, sizeof(nfgenmsg), [](const nlattr* a, void* data) -> int {
-        uint16_t type = mnl_attr_get_type(a);
-        if (type <= NFTA_SET_MAX) static_cast<const nlattr**>(data)[type] = a;
-        return MNL_CB_OK;
-      }, tb) < 0)
+  if (mnl_attr_parse(
+          nlh, sizeof(nfgenmsg),
+          [](const nlattr* a, void* data) -> int {
+            uint16_t type = mnl_attr_get_type(a);
+            if (type <= NFTA_SET_MAX) static_cast<const nlattr**>(data)[type] = a;
+            return MNL_CB_OK;
+          },
+          tb) < 0)
     return false;
   bool ok = true;
   auto check = [&](const nlattr* expr) {
@@ -237,7 +258,8 @@ void DumpDecoder::table(const nlmsghdr* nlh) {
   expr::put(t_, "name", name);
   putU64(t_, "handle", nftnl_table_get_u64(tb.get(), NFTNL_TABLE_HANDLE));
   expr::put(t_, "flags", nftnl_table_get_u32(tb.get(), NFTNL_TABLE_FLAGS));
-  if (nftnl_table_is_set(tb.get(), NFTNL_TABLE_USE)) expr::put(t_, "use", nftnl_table_get_u32(tb.get(), NFTNL_TABLE_USE));
+  if (nftnl_table_is_set(tb.get(), NFTNL_TABLE_USE))
+    expr::put(t_, "use", nftnl_table_get_u32(tb.get(), NFTNL_TABLE_USE));
   t_.end();
   tableCount_++;
 }
@@ -251,7 +273,8 @@ void DumpDecoder::chain(const nlmsghdr* nlh) {
   const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
   const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
   const char* fam = familyName(family);
-  // A chain without its table cannot be described (and a null name would crash the tape; found by native/fuzz).
+  // A chain without its table cannot be described (and a null name would crash the tape; found by
+  // native/fuzz).
   if (name == nullptr || table == nullptr || fam == nullptr || !filter_.wants(family, table)) return;
   t_.item();
   t_.beginObject();
@@ -299,7 +322,8 @@ void DumpDecoder::rule(const nlmsghdr* nlh) {
   expr::put(t_, "table", table);
   expr::put(t_, "chain", chain);
   putU64(t_, "handle", nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE));
-  if (nftnl_rule_is_set(r.get(), NFTNL_RULE_POSITION)) putU64(t_, "position", nftnl_rule_get_u64(r.get(), NFTNL_RULE_POSITION));
+  if (nftnl_rule_is_set(r.get(), NFTNL_RULE_POSITION))
+    putU64(t_, "position", nftnl_rule_get_u64(r.get(), NFTNL_RULE_POSITION));
   t_.key("exprs");
   t_.beginArray();
   nftnl_expr_iter* it = nftnl_expr_iter_create(r.get());
@@ -332,7 +356,8 @@ void DumpDecoder::ruleWithUnknownExprs(const nlmsghdr* nlh) {
   const char* table = str(tb[NFTA_RULE_TABLE]);
   const char* chain = str(tb[NFTA_RULE_CHAIN]);
   const char* fam = familyName(nfg->nfgen_family);
-  if (table == nullptr || chain == nullptr || fam == nullptr || !filter_.wants(nfg->nfgen_family, table)) return;
+  if (table == nullptr || chain == nullptr || fam == nullptr || !filter_.wants(nfg->nfgen_family, table))
+    return;
   t_.item();
   t_.beginObject();
   expr::put(t_, "family", fam);
@@ -370,8 +395,8 @@ SetPtr DumpDecoder::set(const nlmsghdr* nlh) {
   uint16_t family = uint16_t(nftnl_set_get_u32(set.get(), NFTNL_SET_FAMILY));
   const char* table = nftnl_set_get_str(set.get(), NFTNL_SET_TABLE);
   // Without its table a set cannot be described or its elements asked for (found by native/fuzz).
-  if (familyName(family) == nullptr || table == nullptr || nftnl_set_get_str(set.get(), NFTNL_SET_NAME) == nullptr ||
-      !filter_.wants(family, table))
+  if (familyName(family) == nullptr || table == nullptr ||
+      nftnl_set_get_str(set.get(), NFTNL_SET_NAME) == nullptr || !filter_.wants(family, table))
     return nullptr;
   return set;
 }
@@ -388,8 +413,10 @@ void DumpDecoder::beginSet(nftnl_set* set) {
   expr::put(t_, "flags", nftnl_set_get_u32(set, NFTNL_SET_FLAGS));
   expr::put(t_, "keyType", nftnl_set_get_u32(set, NFTNL_SET_KEY_TYPE));
   expr::put(t_, "keyLen", nftnl_set_get_u32(set, NFTNL_SET_KEY_LEN));
-  if (nftnl_set_is_set(set, NFTNL_SET_DATA_TYPE)) expr::put(t_, "dataType", nftnl_set_get_u32(set, NFTNL_SET_DATA_TYPE));
-  if (nftnl_set_is_set(set, NFTNL_SET_DATA_LEN)) expr::put(t_, "dataLen", nftnl_set_get_u32(set, NFTNL_SET_DATA_LEN));
+  if (nftnl_set_is_set(set, NFTNL_SET_DATA_TYPE))
+    expr::put(t_, "dataType", nftnl_set_get_u32(set, NFTNL_SET_DATA_TYPE));
+  if (nftnl_set_is_set(set, NFTNL_SET_DATA_LEN))
+    expr::put(t_, "dataLen", nftnl_set_get_u32(set, NFTNL_SET_DATA_LEN));
   if (nftnl_set_is_set(set, NFTNL_SET_USERDATA)) {
     uint32_t len = 0;
     const void* ud = nftnl_set_get_data(set, NFTNL_SET_USERDATA, &len);
@@ -420,13 +447,16 @@ void DumpDecoder::elements(const nlmsghdr* nlh) {
 void DumpDecoder::elementObject(nftnl_set_elem* e) {
   t_.beginObject();
   uint32_t len = 0;
-  const void* key = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY) ? nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len) : nullptr;
+  const void* key = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY)
+                        ? nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len)
+                        : nullptr;
   t_.key("key");
   t_.bytes(key != nullptr ? key : "", key != nullptr ? len : 0);
   if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT)) {
     int32_t code = int32_t(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT));
-    const char* chain =
-        nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN) ? nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN) : nullptr;
+    const char* chain = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)
+                            ? nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN)
+                            : nullptr;
     expr::putVerdict(t_, "verdict", code, chain);
   } else if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
     const void* data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
@@ -451,16 +481,21 @@ struct Dumper {
   template <typename Build, typename Each>
   void array(uint16_t type, uint16_t family, Build build, Each each, const char* op) {
     t.beginArray();
-    dumpRequest(s, type, family, build, [&](const nlmsghdr* nlh) { each(nlh); }, op);
+    dumpRequest(
+        s, type, family, build, [&](const nlmsghdr* nlh) { each(nlh); }, op);
     t.end();
   }
 
   void tables() {
-    array(NFT_MSG_GETTABLE, requestFamily(), noPayload, [&](const nlmsghdr* nlh) { d.table(nlh); }, "nft.dump.tables");
+    array(
+        NFT_MSG_GETTABLE, requestFamily(), noPayload, [&](const nlmsghdr* nlh) { d.table(nlh); },
+        "nft.dump.tables");
   }
 
   void chains() {
-    array(NFT_MSG_GETCHAIN, requestFamily(), noPayload, [&](const nlmsghdr* nlh) { d.chain(nlh); }, "nft.dump.chains");
+    array(
+        NFT_MSG_GETCHAIN, requestFamily(), noPayload, [&](const nlmsghdr* nlh) { d.chain(nlh); },
+        "nft.dump.chains");
   }
 
   void rules() {
@@ -470,20 +505,24 @@ struct Dumper {
       nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, d.filter().table->c_str());
       nftnl_rule_nlmsg_build_payload(nlh, r.get());
     };
-    array(NFT_MSG_GETRULE, requestFamily(), build, [&](const nlmsghdr* nlh) { d.rule(nlh); }, "nft.dump.rules");
+    array(
+        NFT_MSG_GETRULE, requestFamily(), build, [&](const nlmsghdr* nlh) { d.rule(nlh); }, "nft.dump.rules");
   }
 
   void sets() {
     std::vector<SetPtr> found;
-    dumpRequest(s, NFT_MSG_GETSET, requestFamily(), noPayload, [&](const nlmsghdr* nlh) {
-      if (SetPtr set = d.set(nlh)) found.push_back(std::move(set));
-    }, "nft.dump.sets");
+    dumpRequest(
+        s, NFT_MSG_GETSET, requestFamily(), noPayload,
+        [&](const nlmsghdr* nlh) {
+          if (SetPtr set = d.set(nlh)) found.push_back(std::move(set));
+        },
+        "nft.dump.sets");
     t.beginArray();
     for (auto& set : found) {
       t.item();
       d.beginSet(set.get());
-      elements(uint16_t(nftnl_set_get_u32(set.get(), NFTNL_SET_FAMILY)), nftnl_set_get_str(set.get(), NFTNL_SET_TABLE),
-               nftnl_set_get_str(set.get(), NFTNL_SET_NAME));
+      elements(uint16_t(nftnl_set_get_u32(set.get(), NFTNL_SET_FAMILY)),
+               nftnl_set_get_str(set.get(), NFTNL_SET_TABLE), nftnl_set_get_str(set.get(), NFTNL_SET_NAME));
       t.end();
     }
     t.end();
@@ -496,7 +535,9 @@ struct Dumper {
       nftnl_set_set_str(ref.get(), NFTNL_SET_NAME, name);
       nftnl_set_elems_nlmsg_build_payload(nlh, ref.get());
     };
-    array(NFT_MSG_GETSETELEM, family, build, [&](const nlmsghdr* nlh) { d.elements(nlh); }, "nft.dump.elements");
+    array(
+        NFT_MSG_GETSETELEM, family, build, [&](const nlmsghdr* nlh) { d.elements(nlh); },
+        "nft.dump.elements");
   }
 };
 
@@ -524,10 +565,14 @@ class TapeToJs {
         for (uint32_t i = 0; i < n; i++) a.Set(i, value());
         return a;
       }
-      case Tag::Str: return Napi::Value(env_, string(take<uint32_t>()));
-      case Tag::U32: return Napi::Number::New(env_, take<uint32_t>());
-      case Tag::I32: return Napi::Number::New(env_, take<int32_t>());
-      case Tag::F64: return Napi::Number::New(env_, take<double>());
+      case Tag::Str:
+        return Napi::Value(env_, string(take<uint32_t>()));
+      case Tag::U32:
+        return Napi::Number::New(env_, take<uint32_t>());
+      case Tag::I32:
+        return Napi::Number::New(env_, take<int32_t>());
+      case Tag::F64:
+        return Napi::Number::New(env_, take<double>());
       case Tag::Bytes: {
         uint32_t n = take<uint32_t>();
         need(n);
@@ -535,8 +580,10 @@ class TapeToJs {
         at_ += n;
         return b;
       }
-      case Tag::True: return Napi::Boolean::New(env_, true);
-      case Tag::False: return Napi::Boolean::New(env_, false);
+      case Tag::True:
+        return Napi::Boolean::New(env_, true);
+      case Tag::False:
+        return Napi::Boolean::New(env_, false);
     }
     throw fail(EBADMSG, "nft.dump (bad tape)");
   }
@@ -567,8 +614,8 @@ class TapeToJs {
 
 }  // namespace
 
-Napi::Object dump(Napi::Env env, NetlinkSocket& s, std::optional<uint16_t> family, std::optional<std::string> table,
-                  bool asTape) {
+Napi::Object dump(Napi::Env env, NetlinkSocket& s, std::optional<uint16_t> family,
+                  std::optional<std::string> table, bool asTape) {
   for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
     uint32_t before = genid(s);
     Tape t;

@@ -18,15 +18,18 @@ uint32_t genid(NetlinkSocket& s) {
   const auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data());
   bool seen = false;
   uint32_t id = 0;
-  s.request(buf.data(), nlh->nlmsg_len, seq, seq, [&](const nlmsghdr* reply) {
-    nftnl_gen* gen = nftnl_gen_alloc();
-    if (gen == nullptr) throw NetlinkFailure{ENOMEM, "nft.genid", "", -1, -1, false};
-    if (nftnl_gen_nlmsg_parse(reply, gen) >= 0 && nftnl_gen_is_set(gen, NFTNL_GEN_ID)) {
-      id = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
-      seen = true;
-    }
-    nftnl_gen_free(gen);
-  }, "nft.genid");
+  s.request(
+      buf.data(), nlh->nlmsg_len, seq, seq,
+      [&](const nlmsghdr* reply) {
+        nftnl_gen* gen = nftnl_gen_alloc();
+        if (gen == nullptr) throw NetlinkFailure{ENOMEM, "nft.genid", "", -1, -1, false};
+        if (nftnl_gen_nlmsg_parse(reply, gen) >= 0 && nftnl_gen_is_set(gen, NFTNL_GEN_ID)) {
+          id = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
+          seen = true;
+        }
+        nftnl_gen_free(gen);
+      },
+      "nft.genid");
   if (!seen) throw NetlinkFailure{EBADMSG, "nft.genid (no generation in reply)", "", -1, -1, false};
   return id;
 }
@@ -43,13 +46,20 @@ uint16_t familyFromName(const std::string& name, const std::string& path) {
 
 const char* familyName(uint16_t family) {
   switch (family) {
-    case NFPROTO_INET: return "inet";
-    case NFPROTO_IPV4: return "ip";
-    case NFPROTO_IPV6: return "ip6";
-    case NFPROTO_ARP: return "arp";
-    case NFPROTO_BRIDGE: return "bridge";
-    case NFPROTO_NETDEV: return "netdev";
-    default: return nullptr;
+    case NFPROTO_INET:
+      return "inet";
+    case NFPROTO_IPV4:
+      return "ip";
+    case NFPROTO_IPV6:
+      return "ip6";
+    case NFPROTO_ARP:
+      return "arp";
+    case NFPROTO_BRIDGE:
+      return "bridge";
+    case NFPROTO_NETDEV:
+      return "netdev";
+    default:
+      return nullptr;
   }
 }
 

@@ -85,12 +85,32 @@ class OpTape {
   // Offset just past the value whose tag is at `at` (O(1): containers carry their length).
   size_t skip(size_t at) const {
     switch (tag(at)) {
-      case OpTag::Absent: case OpTag::False: case OpTag::True: case OpTag::Other: return at + 1;
-      case OpTag::U32: need(at + 1, 4); return at + 5;
-      case OpTag::F64: need(at + 1, 8); return at + 9;
-      case OpTag::BigInt: need(at + 1, 9); return at + 10;
-      case OpTag::String: case OpTag::Bytes: { size_t n = u32(at + 1); need(at + 5, n); return at + 5 + n; }
-      case OpTag::Object: case OpTag::Array: { size_t n = u32(at + 1); need(at + 5, n); return at + 5 + n; }
+      case OpTag::Absent:
+      case OpTag::False:
+      case OpTag::True:
+      case OpTag::Other:
+        return at + 1;
+      case OpTag::U32:
+        need(at + 1, 4);
+        return at + 5;
+      case OpTag::F64:
+        need(at + 1, 8);
+        return at + 9;
+      case OpTag::BigInt:
+        need(at + 1, 9);
+        return at + 10;
+      case OpTag::String:
+      case OpTag::Bytes: {
+        size_t n = u32(at + 1);
+        need(at + 5, n);
+        return at + 5 + n;
+      }
+      case OpTag::Object:
+      case OpTag::Array: {
+        size_t n = u32(at + 1);
+        need(at + 5, n);
+        return at + 5 + n;
+      }
     }
     malformed();
   }
@@ -110,7 +130,8 @@ class ByteView {
  public:
   ByteView(const uint8_t* p, size_t n) : p_(p), n_(n) {}
   explicit ByteView(std::vector<uint8_t> own) : own_(std::move(own)), p_(own_.data()), n_(own_.size()) {}
-  ByteView(ByteView&& o) noexcept : own_(std::move(o.own_)), p_(own_.empty() ? o.p_ : own_.data()), n_(o.n_) {}
+  ByteView(ByteView&& o) noexcept
+      : own_(std::move(o.own_)), p_(own_.empty() ? o.p_ : own_.data()), n_(o.n_) {}
   ByteView(const ByteView&) = delete;
   const uint8_t* data() const { return p_; }
   size_t size() const { return n_; }
@@ -221,12 +242,18 @@ inline size_t require(const Fields& o, const char* key, const std::string& path)
   return *at;
 }
 
-inline double integral(const OpTape& t, size_t at, double lo, double hi, const char* key, const std::string& path) {
+inline double integral(const OpTape& t, size_t at, double lo, double hi, const char* key,
+                       const std::string& path) {
   double d;
   switch (t.tag(at)) {
-    case OpTag::U32: d = t.u32(at + 1); break;
-    case OpTag::F64: d = t.f64(at + 1); break;
-    default: throw InputError{field(path, key), "expected a number"};
+    case OpTag::U32:
+      d = t.u32(at + 1);
+      break;
+    case OpTag::F64:
+      d = t.f64(at + 1);
+      break;
+    default:
+      throw InputError{field(path, key), "expected a number"};
   }
   if (!std::isfinite(d) || std::floor(d) != d) throw InputError{field(path, key), "expected an integer"};
   if (d < lo || d > hi) throw InputError{field(path, key), "out of range"};
@@ -246,7 +273,8 @@ inline bool has(const Fields& o, const char* key) {
 inline std::string getString(const Fields& o, const char* key, const std::string& path) {
   if (!o.isTape()) return netcg::getString(o.object(), key, path);
   size_t at = fields_detail::require(o, key, path);
-  if (o.tape().tag(at) != OpTag::String) throw InputError{fields_detail::field(path, key), "expected a string"};
+  if (o.tape().tag(at) != OpTag::String)
+    throw InputError{fields_detail::field(path, key), "expected a string"};
   size_t n = o.tape().u32(at + 1);
   return std::string(reinterpret_cast<const char*>(o.tape().bytes(at + 5, n)), n);
 }
@@ -258,7 +286,8 @@ inline std::optional<std::string> getOptString(const Fields& o, const char* key,
 
 inline uint32_t getU32(const Fields& o, const char* key, const std::string& path) {
   if (!o.isTape()) return netcg::getU32(o.object(), key, path);
-  return uint32_t(fields_detail::integral(o.tape(), fields_detail::require(o, key, path), 0, 4294967295.0, key, path));
+  return uint32_t(
+      fields_detail::integral(o.tape(), fields_detail::require(o, key, path), 0, 4294967295.0, key, path));
 }
 
 inline std::optional<uint32_t> getOptU32(const Fields& o, const char* key, const std::string& path) {
@@ -268,7 +297,8 @@ inline std::optional<uint32_t> getOptU32(const Fields& o, const char* key, const
 
 inline int32_t getI32(const Fields& o, const char* key, const std::string& path) {
   if (!o.isTape()) return netcg::getI32(o.object(), key, path);
-  return int32_t(fields_detail::integral(o.tape(), fields_detail::require(o, key, path), -2147483648.0, 2147483647.0, key, path));
+  return int32_t(fields_detail::integral(o.tape(), fields_detail::require(o, key, path), -2147483648.0,
+                                         2147483647.0, key, path));
 }
 
 inline uint64_t getU64(const Fields& o, const char* key, const std::string& path) {
@@ -286,14 +316,16 @@ inline bool getOptBool(const Fields& o, const char* key, bool dflt, const std::s
   auto at = o.find(key);
   if (!at) return dflt;
   OpTag t = o.tape().tag(*at);
-  if (t != OpTag::True && t != OpTag::False) throw InputError{fields_detail::field(path, key), "expected a boolean"};
+  if (t != OpTag::True && t != OpTag::False)
+    throw InputError{fields_detail::field(path, key), "expected a boolean"};
   return t == OpTag::True;
 }
 
 inline ByteView getBytes(const Fields& o, const char* key, const std::string& path) {
   if (!o.isTape()) return ByteView(netcg::getBytes(o.object(), key, path));
   size_t at = fields_detail::require(o, key, path);
-  if (o.tape().tag(at) != OpTag::Bytes) throw InputError{fields_detail::field(path, key), "expected a Buffer or Uint8Array"};
+  if (o.tape().tag(at) != OpTag::Bytes)
+    throw InputError{fields_detail::field(path, key), "expected a Buffer or Uint8Array"};
   size_t n = o.tape().u32(at + 1);
   return ByteView(o.tape().bytes(at + 5, n), n);
 }
@@ -306,7 +338,8 @@ inline std::optional<ByteView> getOptBytes(const Fields& o, const char* key, con
 inline Fields getObject(const Fields& o, const char* key, const std::string& path) {
   if (!o.isTape()) return Fields(netcg::getObject(o.object(), key, path));
   size_t at = fields_detail::require(o, key, path);
-  if (o.tape().tag(at) != OpTag::Object) throw InputError{fields_detail::field(path, key), "expected an object"};
+  if (o.tape().tag(at) != OpTag::Object)
+    throw InputError{fields_detail::field(path, key), "expected an object"};
   return Fields(o.tape(), at);
 }
 
@@ -318,7 +351,8 @@ inline std::optional<Fields> getOptObject(const Fields& o, const char* key, cons
 inline Items getArray(const Fields& o, const char* key, const std::string& path) {
   if (!o.isTape()) return Items(netcg::getArray(o.object(), key, path));
   size_t at = fields_detail::require(o, key, path);
-  if (o.tape().tag(at) != OpTag::Array) throw InputError{fields_detail::field(path, key), "expected an array"};
+  if (o.tape().tag(at) != OpTag::Array)
+    throw InputError{fields_detail::field(path, key), "expected an array"};
   return Items(o.tape(), at);
 }
 

@@ -27,22 +27,51 @@
 
 namespace netcg::nft {
 
-enum class Tag : uint8_t { Obj = 1, Arr = 2, Str = 3, U32 = 4, I32 = 5, F64 = 6, Bytes = 7, True = 8, False = 9 };
+enum class Tag : uint8_t {
+  Obj = 1,
+  Arr = 2,
+  Str = 3,
+  U32 = 4,
+  I32 = 5,
+  F64 = 6,
+  Bytes = 7,
+  True = 8,
+  False = 9
+};
 
 class Tape {
  public:
   // ---- values
-  void str(std::string_view s) { tag(Tag::Str); put32(intern(s)); }
-  void u32(uint32_t v) { tag(Tag::U32); put32(v); }
-  void i32(int32_t v) { tag(Tag::I32); put(&v, 4); }
-  void f64(double v) { tag(Tag::F64); put(&v, 8); }
+  void str(std::string_view s) {
+    tag(Tag::Str);
+    put32(intern(s));
+  }
+  void u32(uint32_t v) {
+    tag(Tag::U32);
+    put32(v);
+  }
+  void i32(int32_t v) {
+    tag(Tag::I32);
+    put(&v, 4);
+  }
+  void f64(double v) {
+    tag(Tag::F64);
+    put(&v, 8);
+  }
   void boolean(bool v) { tag(v ? Tag::True : Tag::False); }
-  void bytes(const void* p, uint32_t len) { tag(Tag::Bytes); put32(len); put(p, len); }
+  void bytes(const void* p, uint32_t len) {
+    tag(Tag::Bytes);
+    put32(len);
+    put(p, len);
+  }
 
   // Containers: begin, then key()+value per member (objects) or values (arrays), then end().
   void beginObject() { open(Tag::Obj); }
   void beginArray() { open(Tag::Arr); }
-  void key(std::string_view k) { put32(intern(k)); counts_.back().count++; }
+  void key(std::string_view k) {
+    put32(intern(k));
+    counts_.back().count++;
+  }
   void item() { counts_.back().count++; }  // before each array element
   void end() {
     Open o = counts_.back();
@@ -51,7 +80,11 @@ class Tape {
   }
 
   // Rollback to a mark (a decoder that gave up half-way); strings interned since stay, unused.
-  struct Mark { size_t size; size_t depth; uint32_t count; };
+  struct Mark {
+    size_t size;
+    size_t depth;
+    uint32_t count;
+  };
   Mark mark() const { return {buf_.size(), counts_.size(), counts_.empty() ? 0 : counts_.back().count}; }
   void rollback(const Mark& m) {
     buf_.resize(m.size);
@@ -64,7 +97,10 @@ class Tape {
   size_t depth() const { return counts_.size(); }
 
  private:
-  struct Open { size_t at; uint32_t count; };
+  struct Open {
+    size_t at;
+    uint32_t count;
+  };
   void tag(Tag t) { buf_.push_back(uint8_t(t)); }
   void put(const void* p, size_t n) {
     size_t at = buf_.size();

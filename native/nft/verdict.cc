@@ -13,7 +13,7 @@ struct Named {
   int32_t code;
 };
 constexpr Named kVerdicts[] = {
-    {"accept", NF_ACCEPT}, {"drop", NF_DROP},   {"continue", NFT_CONTINUE}, {"return", NFT_RETURN},
+    {"accept", NF_ACCEPT}, {"drop", NF_DROP},  {"continue", NFT_CONTINUE}, {"return", NFT_RETURN},
     {"break", NFT_BREAK},  {"jump", NFT_JUMP}, {"goto", NFT_GOTO},
 };
 bool takesChain(int32_t code) { return code == NFT_JUMP || code == NFT_GOTO; }
@@ -34,7 +34,8 @@ VerdictValue verdictFromJs(const Fields& v, const std::string& path) {
     VerdictValue out{n.code, ""};
     if (takesChain(n.code)) {
       out.chain = getString(v, "chain", path);
-      if (out.chain.empty() || out.chain.size() > 255) throw InputError{path + ".chain", "invalid chain name"};
+      if (out.chain.empty() || out.chain.size() > 255)
+        throw InputError{path + ".chain", "invalid chain name"};
     }
     return out;
   }

@@ -100,7 +100,8 @@ class CgroupProcs : public Napi::ObjectWrap<CgroupProcs> {
   Napi::Value Enroll(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (fd_ < 0) throw makeSysError(env, EBADF, "enroll", dir_ + ": closed");
-    if (info.Length() < 1 || !info[0].IsArray()) throw makeInputError(env, "pids", "must be an array of integers");
+    if (info.Length() < 1 || !info[0].IsArray())
+      throw makeInputError(env, "pids", "must be an array of integers");
     Napi::Array pids = info[0].As<Napi::Array>();
     const uint32_t count = pids.Length();
 
@@ -135,7 +136,8 @@ class CgroupProcs : public Napi::ObjectWrap<CgroupProcs> {
   Napi::Value WritePids(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (fd_ < 0) throw makeSysError(env, EBADF, "writePids", dir_ + ": closed");
-    if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
       throw makeInputError(env, "pids", "must be an Int32Array");
     }
     Napi::Int32Array pids = info[0].As<Napi::Int32Array>();
@@ -179,7 +181,8 @@ Napi::Value CgroupId(const Napi::CallbackInfo& info) {
     throw makeSysError(env, err, "cgroupId", dir);
   }
   // A v1 directory also has a kernfs handle, but no socket ever matches it.
-  if (fs.f_type != CGROUP2_SUPER_MAGIC) throw makeInputError(env, "path", dir + " is not on a cgroup2 filesystem");
+  if (fs.f_type != CGROUP2_SUPER_MAGIC)
+    throw makeInputError(env, "path", dir + " is not on a cgroup2 filesystem");
 
   // struct file_handle ends in a flexible array: give it room for the 8-byte id.
   alignas(struct file_handle) unsigned char storage[sizeof(struct file_handle) + sizeof(uint64_t)] = {};

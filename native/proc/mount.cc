@@ -17,7 +17,8 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   const std::string fstype = cString(env, info[2], "fstype");
   if (!info[3].IsNumber()) throw makeInputError(env, "flags", "must be a number (MS_* bits)");
   const double flagsNum = info[3].As<Napi::Number>().DoubleValue();
-  if (flagsNum < 0 || flagsNum > 4294967295.0 || flagsNum != static_cast<double>(static_cast<uint64_t>(flagsNum))) {
+  if (flagsNum < 0 || flagsNum > 4294967295.0 ||
+      flagsNum != static_cast<double>(static_cast<uint64_t>(flagsNum))) {
     throw makeInputError(env, "flags", "must be an unsigned 32-bit integer");
   }
   const std::string data = cString(env, info[4], "data");

@@ -24,9 +24,11 @@ namespace {
 
 int pidfdArg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) throw makeInputError(env, "pidfd", "must be a file descriptor number");
+  if (info.Length() < 1 || !info[0].IsNumber())
+    throw makeInputError(env, "pidfd", "must be a file descriptor number");
   const double d = info[0].As<Napi::Number>().DoubleValue();
-  if (d < 0 || d > 2147483647.0 || std::floor(d) != d) throw makeInputError(env, "pidfd", "must be a file descriptor number");
+  if (d < 0 || d > 2147483647.0 || std::floor(d) != d)
+    throw makeInputError(env, "pidfd", "must be a file descriptor number");
   return static_cast<int>(d);
 }
 
@@ -95,7 +97,8 @@ class PidfdWatch : public Napi::ObjectWrap<PidfdWatch> {
   void stop() {
     if (poll_ == nullptr) return;
     uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
     poll_ = nullptr;
     onExit_.Reset();
     if (!finalizing_) Napi::ObjectWrap<PidfdWatch>::Unref();
@@ -137,7 +140,9 @@ Napi::Value PidfdWait(const Napi::CallbackInfo& info) {
   // uv_poll (PidfdWatch) leaves the pidfd O_NONBLOCK, which turns a blocking
   // waitid into EAGAIN while the child runs: wait for readability ourselves.
   if (!nonblocking) {
-    struct pollfd pfd {fd, POLLIN, 0};
+    struct pollfd pfd {
+      fd, POLLIN, 0
+    };
     int ready;
     do ready = poll(&pfd, 1, -1);
     while (ready < 0 && errno == EINTR);
@@ -148,7 +153,9 @@ Napi::Value PidfdWait(const Napi::CallbackInfo& info) {
   }
   siginfo_t si{};
   int rc;
-  do rc = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(fd), &si, WEXITED | (nonblocking ? WNOHANG : 0));
+  do
+    rc = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(fd), &si,
+                WEXITED | (nonblocking ? WNOHANG : 0));
   while (rc < 0 && errno == EINTR);
   if (rc < 0) {
     const int err = errno;

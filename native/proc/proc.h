@@ -18,7 +18,8 @@ Napi::Value Mount(const Napi::CallbackInfo& info);
 Napi::Function DefineCgroupProcs(Napi::Env env);
 // cgroupId(dir): the cgroup2 ID (kernfs file handle) as a BigInt.
 Napi::Value CgroupId(const Napi::CallbackInfo& info);
-// procCgroupPaths(pids: Int32Array, controllers) -> per PID its path in one hierarchy, or null (proc_cgroup.cc).
+// procCgroupPaths(pids: Int32Array, controllers) -> per PID its path in one hierarchy, or null
+// (proc_cgroup.cc).
 Napi::Value ProcCgroupPaths(const Napi::CallbackInfo& info);
 // spawnInCgroup(opts) -> { pid, pidfd, method }: the child is in the cgroup before exec.
 Napi::Value SpawnInCgroup(const Napi::CallbackInfo& info);
@@ -30,7 +31,8 @@ Napi::Value PidfdWait(const Napi::CallbackInfo& info);
 Napi::Function DefinePidfdWatch(Napi::Env env);
 // flock(fd, exclusive, wait) -> true when locked, false when busy (wait=false).
 Napi::Value Flock(const Napi::CallbackInfo& info);
-// sysctl(netnsPath?, key, value?) -> the value before (written when given), read inside that netns on a short-lived thread.
+// sysctl(netnsPath?, key, value?) -> the value before (written when given), read inside that netns on a
+// short-lived thread.
 Napi::Value Sysctl(const Napi::CallbackInfo& info);
 
 }  // namespace netcg::proc

@@ -35,7 +35,8 @@ std::vector<std::string_view> sortedControllers(std::string_view list) {
 
 // The path on the line "ID:CONTROLLERS:PATH" of the wanted hierarchy: cgroup2
 // (wanted empty) is "0::PATH"; a v1 hierarchy is matched by its controller set.
-bool findPath(std::string_view text, const std::vector<std::string_view>& wanted, bool v2, std::string_view* path) {
+bool findPath(std::string_view text, const std::vector<std::string_view>& wanted, bool v2,
+              std::string_view* path) {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t eol = text.find('\n', pos);
@@ -47,7 +48,8 @@ bool findPath(std::string_view text, const std::vector<std::string_view>& wanted
     if (b == std::string_view::npos) continue;
     const std::string_view id = line.substr(0, a);
     const std::string_view controllers = line.substr(a + 1, b - a - 1);
-    const bool match = v2 ? (id == "0" && controllers.empty()) : (!controllers.empty() && sortedControllers(controllers) == wanted);
+    const bool match = v2 ? (id == "0" && controllers.empty())
+                          : (!controllers.empty() && sortedControllers(controllers) == wanted);
     if (match) {
       *path = line.substr(b + 1);
       return true;
@@ -98,13 +100,15 @@ bool readProcCgroup(int32_t pid, std::string& buf) {
 // the process is gone, the PID is <= 0, or the hierarchy is not in its file.
 Napi::Value ProcCgroupPaths(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
     throw makeInputError(env, "pids", "must be an Int32Array");
   }
   if (info.Length() < 2 || !info[1].IsString()) throw makeInputError(env, "controllers", "must be a string");
   const std::string controllers = info[1].As<Napi::String>().Utf8Value();
   const bool v2 = controllers.empty();
-  const std::vector<std::string_view> wanted = v2 ? std::vector<std::string_view>{} : sortedControllers(controllers);
+  const std::vector<std::string_view> wanted =
+      v2 ? std::vector<std::string_view>{} : sortedControllers(controllers);
 
   Napi::Int32Array pids = info[0].As<Napi::Int32Array>();
   const size_t count = pids.ElementLength();

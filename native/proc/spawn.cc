@@ -48,10 +48,14 @@ struct ChildFailure {
 
 const char* stageName(int32_t stage) {
   switch (stage) {
-    case kStageStdio: return "set up stdio";
-    case kStageCgroup: return "join cgroup";
-    case kStageCwd: return "chdir";
-    default: return "exec";
+    case kStageStdio:
+      return "set up stdio";
+    case kStageCgroup:
+      return "join cgroup";
+    case kStageCwd:
+      return "chdir";
+    default:
+      return "exec";
   }
 }
 
@@ -123,8 +127,12 @@ struct Plan {
   for (const std::string& c : p.candidates) {
     execve(c.c_str(), p.argvPtrs.data(), envp);
     // Like execvp: keep searching past missing entries, remember EACCES.
-    if (errno == EACCES) err = EACCES;
-    else if (errno != ENOENT && errno != ENOTDIR) { err = errno; break; }
+    if (errno == EACCES)
+      err = EACCES;
+    else if (errno != ENOENT && errno != ENOTDIR) {
+      err = errno;
+      break;
+    }
   }
   childFail(p, kStageExec, err);
 }
@@ -191,9 +199,13 @@ Request parse(const Napi::Object& o) {
     for (uint32_t i = 0; i < keys.Length(); ++i) {
       const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
       const std::string where = "opts.env." + key;
-      if (key.empty() || key.find('=') != std::string::npos) throw InputError{where, "is not a valid variable name"};
+      if (key.empty() || key.find('=') != std::string::npos)
+        throw InputError{where, "is not a valid variable name"};
       const std::string value = noNul(getString(*envObj, key.c_str(), "opts.env"), where);
-      if (key == "PATH") { searchPath = value; envHasPath = true; }
+      if (key == "PATH") {
+        searchPath = value;
+        envHasPath = true;
+      }
       p.envp.push_back(noNul(key, where) + "=" + value);
     }
     p.envPtrs = cPointers(p.envp);
@@ -212,8 +224,10 @@ Request parse(const Napi::Object& o) {
   }
 
   Napi::Array stdio = getArray(o, "stdio", "opts");
-  if (stdio.Length() != 3) throw InputError{"opts.stdio", "expected [stdin, stdout, stderr] file descriptors"};
-  for (uint32_t i = 0; i < 3; ++i) p.stdio[i] = fdField(stdio.Get(i), "opts.stdio[" + std::to_string(i) + "]");
+  if (stdio.Length() != 3)
+    throw InputError{"opts.stdio", "expected [stdin, stdout, stderr] file descriptors"};
+  for (uint32_t i = 0; i < 3; ++i)
+    p.stdio[i] = fdField(stdio.Get(i), "opts.stdio[" + std::to_string(i) + "]");
 
   auto cgroupPath = getOptString(o, "cgroup", "opts");
   Napi::Value cgroupFd = o.Get("cgroupFd");
@@ -223,9 +237,12 @@ Request parse(const Napi::Object& o) {
   if (hasFd) r.cgroupFd = fdField(cgroupFd, "opts.cgroupFd");
 
   const std::string method = getOptString(o, "method", "opts").value_or("auto");
-  if (method == "clone3") r.method = Method::Clone3;
-  else if (method == "fork") r.method = Method::Fork;
-  else if (method != "auto") throw InputError{"opts.method", "expected 'auto', 'clone3' or 'fork'"};
+  if (method == "clone3")
+    r.method = Method::Clone3;
+  else if (method == "fork")
+    r.method = Method::Fork;
+  else if (method != "auto")
+    throw InputError{"opts.method", "expected 'auto', 'clone3' or 'fork'"};
   return r;
 }
 
@@ -286,11 +303,13 @@ Napi::Value SpawnInCgroup(const Napi::CallbackInfo& info) {
       throw makeSysError(env, err, "fstatfs", "cgroup");
     }
     v2 = fs.f_type == CGROUP2_SUPER_MAGIC;
-    if (!v2 && fs.f_type != CGROUP_SUPER_MAGIC) throw makeInputError(env, "opts.cgroup", "is not a cgroup directory");
+    if (!v2 && fs.f_type != CGROUP_SUPER_MAGIC)
+      throw makeInputError(env, "opts.cgroup", "is not a cgroup directory");
   } else if (req.method == Method::Clone3) {
     throw makeInputError(env, "opts.method", "clone3 needs a cgroup");
   }
-  if (req.method == Method::Clone3 && !v2) throw makeInputError(env, "opts.method", "clone3 needs a cgroup2 directory");
+  if (req.method == Method::Clone3 && !v2)
+    throw makeInputError(env, "opts.method", "clone3 needs a cgroup2 directory");
 
   int pipeFds[2];
   if (pipe2(pipeFds, O_CLOEXEC) != 0) {
@@ -313,8 +332,10 @@ Napi::Value SpawnInCgroup(const Napi::CallbackInfo& info) {
   if (hasCgroup && v2 && req.method != Method::Fork) {
     pid = clone3IntoCgroup(dirFd, &pidfd);
     if (pid == 0) childMain(p);
-    if (pid > 0) viaClone3 = true;
-    else forkErr = errno;
+    if (pid > 0)
+      viaClone3 = true;
+    else
+      forkErr = errno;
     // Kernels without clone3 (or CLONE_INTO_CGROUP) fall back to the fork way.
     const bool unsupported = forkErr == ENOSYS || forkErr == E2BIG;
     if (pid < 0 && (req.method == Method::Clone3 || !unsupported)) {
@@ -333,7 +354,8 @@ Napi::Value SpawnInCgroup(const Napi::CallbackInfo& info) {
       // v1 cgroup whose `tasks` we may not write still has cgroup.procs.
       const char* file = v2 ? "cgroup.procs" : "tasks";
       fds.procs = p.procsFd = openat(dirFd, file, O_WRONLY | O_CLOEXEC);
-      if (p.procsFd < 0 && !v2) fds.procs = p.procsFd = openat(dirFd, file = "cgroup.procs", O_WRONLY | O_CLOEXEC);
+      if (p.procsFd < 0 && !v2)
+        fds.procs = p.procsFd = openat(dirFd, file = "cgroup.procs", O_WRONLY | O_CLOEXEC);
       if (p.procsFd < 0) {
         const int err = errno;
         pthread_sigmask(SIG_SETMASK, &saved, nullptr);

@@ -72,7 +72,8 @@ void readWrite(int nsFd, const std::string& path, const std::string* value, Sysc
     return;
   }
   out.previous.assign(buf, static_cast<size_t>(n));
-  while (!out.previous.empty() && (out.previous.back() == '\n' || out.previous.back() == ' ')) out.previous.pop_back();
+  while (!out.previous.empty() && (out.previous.back() == '\n' || out.previous.back() == ' '))
+    out.previous.pop_back();
   if (!value) return;
   do {
     n = ::pwrite(f.fd, value->data(), value->size(), 0);
@@ -88,7 +89,8 @@ Napi::Value Sysctl(const Napi::CallbackInfo& info) {
   const std::string netns = hasNetns ? cString(env, info[0], "netns") : "";
   const std::string key = cString(env, info[1], "key");
   std::string path;
-  if (!keyToPath(key, path)) throw makeInputError(env, "key", "must be a dotted sysctl name such as net.ipv4.conf.all.src_valid_mark");
+  if (!keyToPath(key, path))
+    throw makeInputError(env, "key", "must be a dotted sysctl name such as net.ipv4.conf.all.src_valid_mark");
   const bool write = !info[2].IsUndefined();
   const std::string value = write ? cString(env, info[2], "value") : "";
 
@@ -100,7 +102,8 @@ Napi::Value Sysctl(const Napi::CallbackInfo& info) {
   SysctlResult result;
   std::thread worker(readWrite, ns.fd, path, write ? &value : nullptr, std::ref(result));
   worker.join();
-  if (result.err != 0) throw makeSysError(env, result.err, "sysctl." + result.op, key + (hasNetns ? " in " + netns : ""));
+  if (result.err != 0)
+    throw makeSysError(env, result.err, "sysctl." + result.op, key + (hasNetns ? " in " + netns : ""));
   return Napi::String::New(env, result.previous);
 }
 

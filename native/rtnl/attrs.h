@@ -53,7 +53,8 @@ class AttrIndex {
  public:
   // `types[t]` is the expected libmnl type of attribute t; MNL_TYPE_UNSPEC = ignore.
   // `types` must outlive the index (decoders keep one table per dump).
-  explicit AttrIndex(const std::vector<mnl_attr_data_type>& types) : types_(types), attrs_(types.size(), nullptr) {}
+  explicit AttrIndex(const std::vector<mnl_attr_data_type>& types)
+      : types_(types), attrs_(types.size(), nullptr) {}
 
   // Parses the attributes following a fixed header of `hdrLen` bytes. Returns
   // false when the message is too short to hold that header.

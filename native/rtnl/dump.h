@@ -29,9 +29,12 @@ auto dumpAll(NetlinkSocket& s, uint16_t type, const char* op, Fill fill, Decode 
   nlh->nlmsg_seq = s.nextSeq();
   fill(*static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header))));
   std::vector<Decoded> out;
-  s.request(buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [&](const nlmsghdr* msg) {
-    if (auto d = decode(msg)) out.push_back(std::move(*d));
-  }, op);
+  s.request(
+      buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq,
+      [&](const nlmsghdr* msg) {
+        if (auto d = decode(msg)) out.push_back(std::move(*d));
+      },
+      op);
   return out;
 }
 

@@ -111,15 +111,18 @@ void routeChange(NetlinkSocket& s, const Napi::Object& route, bool add) {
   }
 
   mnl_attr_put_u32(nlh, RTA_TABLE, table);
-  if (dstLen > 0) putAddr(nlh, RTA_DST, af, dst, path + ".dst");
-  else parseAddr(af, dst, path + ".dst");  // still reject a malformed default address
+  if (dstLen > 0)
+    putAddr(nlh, RTA_DST, af, dst, path + ".dst");
+  else
+    parseAddr(af, dst, path + ".dst");  // still reject a malformed default address
   if (oif) mnl_attr_put_u32(nlh, RTA_OIF, *oif);
   if (gateway) putAddr(nlh, RTA_GATEWAY, af, *gateway, path + ".gateway");
   if (prefsrc) putAddr(nlh, RTA_PREFSRC, af, *prefsrc, path + ".prefsrc");
   if (priority) mnl_attr_put_u32(nlh, RTA_PRIORITY, *priority);
 
-  s.request(buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [](const nlmsghdr*) {},
-            add ? "rtnl.route.add" : "rtnl.route.del");
+  s.request(
+      buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [](const nlmsghdr*) {},
+      add ? "rtnl.route.add" : "rtnl.route.del");
 }
 
 Napi::Array routeDump(Napi::Env env, NetlinkSocket& s, int family, std::optional<uint32_t> table) {

@@ -110,8 +110,9 @@ void ruleChange(NetlinkSocket& s, const Napi::Object& rule, bool add) {
   if (fwmask) mnl_attr_put_u32(nlh, FRA_FWMASK, *fwmask);
   if (protocol) mnl_attr_put_u8(nlh, FRA_PROTOCOL, *protocol);
 
-  s.request(buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [](const nlmsghdr*) {},
-            add ? "rtnl.rule.add" : "rtnl.rule.del");
+  s.request(
+      buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq, [](const nlmsghdr*) {},
+      add ? "rtnl.rule.add" : "rtnl.rule.del");
 }
 
 Napi::Array ruleDump(Napi::Env env, NetlinkSocket& s, int family) {

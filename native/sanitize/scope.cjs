@@ -36,13 +36,15 @@ function withPlainEnv(args) {
   const at = Array.isArray(out[1]) ? 2 : 1;
   if (isOptions(out[at])) out[at] = { ...out[at], env: plainEnv(out[at].env) };
   else if (out[at] === undefined || out[at] === null) out[at] = { env: plainEnv() };
-  else out.splice(at, 0, { env: plainEnv() });  // a callback where the options would be
+  else out.splice(at, 0, { env: plainEnv() }); // a callback where the options would be
   return out;
 }
 
 for (const name of ['spawn', 'spawnSync', 'execFile', 'execFileSync', 'exec', 'execSync']) {
   const original = childProcess[name];
-  const wrapped = function (...args) { return original.apply(this, withPlainEnv(args)); };
+  const wrapped = function (...args) {
+    return original.apply(this, withPlainEnv(args));
+  };
   // exec/execFile resolve to {stdout, stderr} when promisified: keep that.
   if (original[promisify.custom] !== undefined) {
     const custom = original[promisify.custom];
@@ -70,7 +72,7 @@ if (runtime !== undefined) {
     return child;
   };
 }
-syncBuiltinESMExports();  // `import { spawn } from 'node:child_process'` sees the wrappers too
+syncBuiltinESMExports(); // `import { spawn } from 'node:child_process'` sees the wrappers too
 
 // vitest stops a worker with SIGTERM, whose default action skips exit(3) and
 // with it LeakSanitizer's check; exit normally instead, so the check runs.

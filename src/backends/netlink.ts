@@ -1,6 +1,13 @@
 // The netlink backend: every effect goes through the addon's NetlinkHandle, bound
 // to the target network namespace. No process is ever spawned.
-import { FAIL_CLOSED_METRIC, NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec, type TableState } from '../model.js';
+import {
+  FAIL_CLOSED_METRIC,
+  NETCG_RTPROT,
+  type HostFacts,
+  type IpRuleSpec,
+  type RouteSpec,
+  type TableState,
+} from '../model.js';
 import type { NetlinkHandle, NftOp, RtRoute } from '../native/types.js';
 import { openHandle } from '../native/index.js';
 import { encodeOps } from '../native/optape.js';
@@ -27,11 +34,27 @@ export function replaceTableOps(t: TableState): NftOp[] {
     { verb: 'add', object: 'table', family: t.family, name: t.name },
   ];
   for (const m of t.maps) {
-    ops.push({ verb: 'add', object: 'set', ...base, name: m.name, flags: m.flags, keyType: m.keyType, keyLen: m.keyLen, dataType: m.dataType, dataLen: m.dataLen, ...(m.userdata ? { userdata: m.userdata } : {}) });
+    ops.push({
+      verb: 'add',
+      object: 'set',
+      ...base,
+      name: m.name,
+      flags: m.flags,
+      keyType: m.keyType,
+      keyLen: m.keyLen,
+      dataType: m.dataType,
+      dataLen: m.dataLen,
+      ...(m.userdata ? { userdata: m.userdata } : {}),
+    });
   }
-  for (const c of t.chains) ops.push({ verb: 'add', object: 'chain', ...base, name: c.name, ...(c.hook ? { hook: c.hook } : {}) });
-  for (const m of t.maps) if (m.elements.length > 0) ops.push({ verb: 'add', object: 'element', ...base, set: m.name, elements: m.elements });
-  for (const c of t.chains) for (const r of c.rules) ops.push({ verb: 'add', object: 'rule', ...base, chain: c.name, exprs: r.exprs });
+  for (const c of t.chains)
+    ops.push({ verb: 'add', object: 'chain', ...base, name: c.name, ...(c.hook ? { hook: c.hook } : {}) });
+  for (const m of t.maps)
+    if (m.elements.length > 0)
+      ops.push({ verb: 'add', object: 'element', ...base, set: m.name, elements: m.elements });
+  for (const c of t.chains)
+    for (const r of c.rules)
+      ops.push({ verb: 'add', object: 'rule', ...base, chain: c.name, exprs: r.exprs });
   return ops;
 }
 
@@ -75,7 +98,8 @@ export class NetlinkBackend implements Backend {
     const linkRoutes: HostFacts['linkRoutes'] = [];
     for (const family of [4, 6] as const) {
       for (const r of this.h.routeDump(family, RT_TABLE_MAIN)) {
-        if (r.table !== RT_TABLE_MAIN || r.protocol !== RTPROT_KERNEL || r.type !== RTN.unicast || r.gateway) continue;
+        if (r.table !== RT_TABLE_MAIN || r.protocol !== RTPROT_KERNEL || r.type !== RTN.unicast || r.gateway)
+          continue;
         if (family === 4 && r.scope !== SCOPE.link) continue;
         if (family === 6 && (r.dst.startsWith('fe80:') || r.dst.startsWith('ff'))) continue;
         const dev = names.get(r.oif ?? -1);
@@ -97,16 +121,26 @@ export class NetlinkBackend implements Backend {
     for (const family of [4, 6] as const) {
       for (const r of this.h.ruleDump(family)) {
         if (r.protocol !== NETCG_RTPROT) continue;
-        ipRules.push({ family, priority: r.priority ?? 0, table: r.table, fwmark: r.fwmark ?? 0, protocol: NETCG_RTPROT, ...(r.fwmask !== undefined ? { fwmask: r.fwmask } : {}) });
+        ipRules.push({
+          family,
+          priority: r.priority ?? 0,
+          table: r.table,
+          fwmark: r.fwmark ?? 0,
+          protocol: NETCG_RTPROT,
+          ...(r.fwmask !== undefined ? { fwmask: r.fwmask } : {}),
+        });
       }
-      for (const r of this.h.routeDump(family)) if (r.protocol === NETCG_RTPROT) routes.push(this.toRouteSpec(r, names));
+      for (const r of this.h.routeDump(family))
+        if (r.protocol === NETCG_RTPROT) routes.push(this.toRouteSpec(r, names));
     }
     return { ipRules, routes };
   }
 
   private tableExists(name: string): boolean {
     try {
-      return this.h.nftDump({ family: 'inet', table: name }).tables.some((t) => t.name === name && t.family === 'inet');
+      return this.h
+        .nftDump({ family: 'inet', table: name })
+        .tables.some((t) => t.name === name && t.family === 'inet');
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT') return false;
       throw err;

@@ -10,8 +10,23 @@ import { NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec, type Tab
 import { renderIpBatches, renderNftTableScript } from '../render/index.js';
 import type { Backend, LinkInfo, OwnedState, RtnlOp } from './types.js';
 
-interface IpJsonRoute { dst: string; dev?: string; protocol?: string | number; scope?: string; type?: string; table?: string | number; gateway?: string; flags?: string[] }
-interface IpJsonRule { priority: number; fwmark?: string; table?: string; protocol?: string | number; src?: string }
+interface IpJsonRoute {
+  dst: string;
+  dev?: string;
+  protocol?: string | number;
+  scope?: string;
+  type?: string;
+  table?: string | number;
+  gateway?: string;
+  flags?: string[];
+}
+interface IpJsonRule {
+  priority: number;
+  fwmark?: string;
+  table?: string;
+  protocol?: string | number;
+  src?: string;
+}
 
 // iproute2 prints well-known numbers by name; map back to numbers.
 const TABLE_NAMES: Record<string, number> = { main: 254, local: 255, default: 253 };
@@ -19,12 +34,12 @@ const PROTO_NAMES: Record<string, number> = { kernel: 2, boot: 3, static: 4, red
 
 function tableNumber(t: string | number | undefined): number {
   if (t === undefined) return 254;
-  return typeof t === 'number' ? t : TABLE_NAMES[t] ?? Number(t);
+  return typeof t === 'number' ? t : (TABLE_NAMES[t] ?? Number(t));
 }
 
 function protoNumber(p: string | number | undefined): number {
   if (p === undefined) return 3;
-  return typeof p === 'number' ? p : PROTO_NAMES[p] ?? Number(p);
+  return typeof p === 'number' ? p : (PROTO_NAMES[p] ?? Number(p));
 }
 
 function cidr(dst: string, family: 4 | 6): string {
@@ -40,10 +55,17 @@ export class NftBackend implements Backend {
   private run(cmd: string, args: string[], input?: string): string {
     const [file, argv] = this.netns ? ['nsenter', [`--net=${this.netns}`, cmd, ...args]] : [cmd, args];
     try {
-      return execFileSync(file, argv, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+      return execFileSync(file, argv, {
+        encoding: 'utf8',
+        input,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        maxBuffer: 1 << 30,
+      });
     } catch (err) {
       const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
-      throw new NetcgError('EEXEC', `${cmd} ${args.join(' ')} failed: ${stderr || (err as Error).message}`, { cause: err });
+      throw new NetcgError('EEXEC', `${cmd} ${args.join(' ')} failed: ${stderr || (err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -63,7 +85,15 @@ export class NftBackend implements Backend {
   hostFacts(): HostFacts {
     const linkRoutes: HostFacts['linkRoutes'] = [];
     for (const family of [4, 6] as const) {
-      for (const r of this.ipJson<IpJsonRoute>(`-${family}`, 'route', 'show', 'table', 'main', 'proto', 'kernel')) {
+      for (const r of this.ipJson<IpJsonRoute>(
+        `-${family}`,
+        'route',
+        'show',
+        'table',
+        'main',
+        'proto',
+        'kernel',
+      )) {
         if (r.gateway || !r.dev || (r.type && r.type !== 'unicast')) continue;
         if (family === 4 && r.scope !== 'link') continue;
         if (family === 6 && (r.dst.startsWith('fe80:') || r.dst.startsWith('ff'))) continue;
@@ -89,7 +119,15 @@ export class NftBackend implements Backend {
           fwmask: mask === undefined ? 0xffffffff : Number(mask),
         });
       }
-      for (const r of this.ipJson<IpJsonRoute>(`-${family}`, 'route', 'show', 'table', 'all', 'proto', String(NETCG_RTPROT))) {
+      for (const r of this.ipJson<IpJsonRoute>(
+        `-${family}`,
+        'route',
+        'show',
+        'table',
+        'all',
+        'proto',
+        String(NETCG_RTPROT),
+      )) {
         routes.push({
           family,
           table: tableNumber(r.table),
@@ -106,7 +144,9 @@ export class NftBackend implements Backend {
   }
 
   private tableExists(name: string): boolean {
-    return this.run('nft', ['list', 'tables', 'inet']).split('\n').some((l) => l.trim() === `table inet ${name}`);
+    return this.run('nft', ['list', 'tables', 'inet'])
+      .split('\n')
+      .some((l) => l.trim() === `table inet ${name}`);
   }
 
   replaceTable(table: TableState): void {

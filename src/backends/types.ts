@@ -8,7 +8,11 @@ import type { CurrentState } from '../plan/plan.js';
 
 export type BackendName = 'netlink' | 'nft';
 
-export interface LinkInfo { index: number; name: string; up: boolean }
+export interface LinkInfo {
+  index: number;
+  name: string;
+  up: boolean;
+}
 
 /** netcg's own objects currently in the kernel (selected by table name / protocol number). */
 export interface OwnedState {

@@ -30,7 +30,11 @@ export function findCgroup2(mounts: CgroupMount[] = readCgroupMounts()): string 
 /** The cgroup2 mount point, or a NetcgError (cgroup v2 profiles need one). */
 export function requireCgroup2(): string {
   const root = findCgroup2();
-  if (!root) throw new NetcgError('ECGROUP', 'no cgroup2 hierarchy is mounted (see /proc/self/mountinfo); match: cgroupv2 profiles need one, e.g. mount -t cgroup2 none /sys/fs/cgroup/unified');
+  if (!root)
+    throw new NetcgError(
+      'ECGROUP',
+      'no cgroup2 hierarchy is mounted (see /proc/self/mountinfo); match: cgroupv2 profiles need one, e.g. mount -t cgroup2 none /sys/fs/cgroup/unified',
+    );
   return root;
 }
 
@@ -41,12 +45,19 @@ export function ensureV2ProfileCgroup(root: string, spec: CgroupSpec): CgroupCha
   try {
     // One mkdir in the usual cases: EEXIST (there already) or success; the parent only when it is missing.
     if (makeDir(dir)) action = 'created';
-    if (spec.owner !== undefined && handToOwner(spec.profile, spec.owner, [dir, ...DELEGATED_FILES.map((f) => join(dir, f))])) {
+    if (
+      spec.owner !== undefined &&
+      handToOwner(spec.profile, spec.owner, [dir, ...DELEGATED_FILES.map((f) => join(dir, f))])
+    ) {
       if (action === 'unchanged') action = 'updated';
     }
   } catch (err) {
     if (err instanceof NetcgError) throw err;
-    throw new NetcgError('ECGROUP', `profile ${spec.profile}: cannot set up cgroup ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new NetcgError(
+      'ECGROUP',
+      `profile ${spec.profile}: cannot set up cgroup ${dir}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   return { profile: spec.profile, path: dir, action };
 }
@@ -67,7 +78,10 @@ function makeDir(dir: string): boolean {
 }
 
 /** The cgroup2 IDs of the given profile cgroups that exist (what `socket cgroupv2` compares). */
-export function readCgroupIds(root: string, specs: readonly Pick<CgroupSpec, 'profile' | 'path'>[]): Record<string, bigint> {
+export function readCgroupIds(
+  root: string,
+  specs: readonly Pick<CgroupSpec, 'profile' | 'path'>[],
+): Record<string, bigint> {
   const ids: Record<string, bigint> = {};
   for (const spec of specs) {
     const dir = join(root, spec.path);
@@ -77,7 +91,9 @@ export function readCgroupIds(root: string, specs: readonly Pick<CgroupSpec, 'pr
 }
 
 function subdirs(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(dir, d.name));
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => join(dir, d.name));
 }
 
 function membersBelow(dir: string): number {
@@ -97,7 +113,8 @@ export function removeV2ProfileCgroup(root: string, profile: string, path: strin
   const dir = join(root, path);
   if (!existsSync(dir)) return { profile, path: dir, action: 'unchanged', detail: 'absent' };
   const members = membersBelow(dir);
-  if (members > 0) return { profile, path: dir, action: 'kept', detail: `${members} member process(es) still inside` };
+  if (members > 0)
+    return { profile, path: dir, action: 'kept', detail: `${members} member process(es) still inside` };
   removeTree(dir);
   return { profile, path: dir, action: 'removed' };
 }

@@ -9,7 +9,10 @@ import type { MatchKind } from '../config/schema.js';
 export type MatchHierarchy = 'net_cls' | 'cgroupv2';
 
 /** Pure: the hierarchy a profile uses on a host with (or without) net_cls. */
-export function resolveMatch(profile: { match?: MatchKind; classid?: number }, netClsAvailable: boolean): MatchHierarchy {
+export function resolveMatch(
+  profile: { match?: MatchKind; classid?: number },
+  netClsAvailable: boolean,
+): MatchHierarchy {
   const match = profile.match ?? 'auto';
   if (match !== 'auto') return match;
   return netClsAvailable && profile.classid !== undefined ? 'net_cls' : 'cgroupv2';

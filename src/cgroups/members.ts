@@ -25,5 +25,7 @@ function describe(pid: number): Member | undefined {
 }
 
 export function members(cgroupDir: string): Member[] {
-  return cgroupPids(cgroupDir).map(describe).filter((m): m is Member => m !== undefined);
+  return cgroupPids(cgroupDir)
+    .map(describe)
+    .filter((m): m is Member => m !== undefined);
 }

@@ -33,7 +33,10 @@ export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
       mountPoint: unescape(pre[4] ?? ''),
       fsType,
       root: unescape(pre[3] ?? '/'),
-      controllers: fsType === 'cgroup' ? superOpts.filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent')) : [],
+      controllers:
+        fsType === 'cgroup'
+          ? superOpts.filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent'))
+          : [],
     });
   }
   return mounts;

@@ -38,7 +38,11 @@ export function ensureNetCls(mount: MountFn): NetClsHierarchy {
   try {
     mount('net_cls', target, 'cgroup', 0, 'net_cls');
   } catch (err) {
-    throw new NetcgError('ECGROUP', `cannot mount the net_cls cgroup hierarchy at ${target}: ${(err as Error).message}`, { cause: err });
+    throw new NetcgError(
+      'ECGROUP',
+      `cannot mount the net_cls cgroup hierarchy at ${target}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   return { mountPoint: target, mountedNow: true };
 }
@@ -83,12 +87,23 @@ export function ensureProfileCgroup(root: string, spec: CgroupSpec): CgroupChang
       if (action === 'unchanged') action = 'updated';
     }
     // The recipe's `chown md: tasks`: the owner may move its own processes in, nothing more.
-    if (spec.owner !== undefined && handToOwner(spec.profile, spec.owner, ['tasks', 'cgroup.procs'].map((f) => join(dir, f)))) {
+    if (
+      spec.owner !== undefined &&
+      handToOwner(
+        spec.profile,
+        spec.owner,
+        ['tasks', 'cgroup.procs'].map((f) => join(dir, f)),
+      )
+    ) {
       if (action === 'unchanged') action = 'updated';
     }
   } catch (err) {
     if (err instanceof NetcgError) throw err;
-    throw new NetcgError('ECGROUP', `profile ${spec.profile}: cannot set up cgroup ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new NetcgError(
+      'ECGROUP',
+      `profile ${spec.profile}: cannot set up cgroup ${dir}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   return { profile: spec.profile, path: dir, action };
 }
@@ -109,7 +124,8 @@ export function removeProfileCgroup(root: string, profile: string, path: string)
   const dir = join(root, path);
   if (!existsSync(dir)) return { profile, path: dir, action: 'unchanged', detail: 'absent' };
   const members = cgroupPids(dir).length;
-  if (members > 0) return { profile, path: dir, action: 'kept', detail: `${members} member process(es) still inside` };
+  if (members > 0)
+    return { profile, path: dir, action: 'kept', detail: `${members} member process(es) still inside` };
   rmdirSync(dir);
   return { profile, path: dir, action: 'removed' };
 }
@@ -128,5 +144,7 @@ export function removeParentIfEmpty(root: string, parentPath: string): boolean {
 export function listProfileCgroups(root: string, parentPath: string): string[] {
   const dir = join(root, parentPath);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
 }

@@ -10,7 +10,8 @@ import { lookupUser } from './users.js';
 /** Chowns `paths` to `owner`; returns whether anything changed. */
 export function handToOwner(profile: string, owner: string, paths: string[]): boolean {
   const user = lookupUser(owner);
-  if (!user) throw new NetcgError('ENOUSER', `profile ${profile}: owner '${owner}' is not a user on this host`);
+  if (!user)
+    throw new NetcgError('ENOUSER', `profile ${profile}: owner '${owner}' is not a user on this host`);
   let changed = false;
   for (const p of paths) {
     const st = statSync(p);

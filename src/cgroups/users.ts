@@ -3,7 +3,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-export interface UserIds { name: string; uid: number; gid: number }
+export interface UserIds {
+  name: string;
+  uid: number;
+  gid: number;
+}
 
 function parsePasswd(text: string): UserIds[] {
   const users: UserIds[] = [];
@@ -17,7 +21,10 @@ function parsePasswd(text: string): UserIds[] {
 
 function fromGetent(key: string): UserIds | undefined {
   try {
-    const out = execFileSync('getent', ['passwd', key], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('getent', ['passwd', key], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return parsePasswd(out)[0];
   } catch {
     return undefined;

@@ -46,12 +46,24 @@ function stampOf(dir: string): ParentStamp | undefined {
 }
 
 function sameStamp(a: ParentStamp, b: ParentStamp): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.nlink === b.nlink && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+  return (
+    a.dev === b.dev &&
+    a.ino === b.ino &&
+    a.nlink === b.nlink &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs
+  );
 }
 
 /** Whether `spec` asks exactly what `verified` was checked for: anything else means check it again. */
 export function sameSpec(verified: CgroupSpec, spec: CgroupSpec): boolean {
-  return verified === spec || (verified.hierarchy === spec.hierarchy && verified.path === spec.path && verified.classid === spec.classid && verified.owner === spec.owner);
+  return (
+    verified === spec ||
+    (verified.hierarchy === spec.hierarchy &&
+      verified.path === spec.path &&
+      verified.classid === spec.classid &&
+      verified.owner === spec.owner)
+  );
 }
 
 /** One verified profile cgroup. */
@@ -90,7 +102,12 @@ export class CgroupMemory {
    * Remembers a verification that just completed under root/parentPath. The parent
    * is armed first (see above), then stamped; a parent that is gone is forgotten.
    */
-  record(root: string, parentPath: string, cgroups: ReadonlyMap<string, VerifiedCgroup>, children: ReadonlySet<string>): void {
+  record(
+    root: string,
+    parentPath: string,
+    cgroups: ReadonlyMap<string, VerifiedCgroup>,
+    children: ReadonlySet<string>,
+  ): void {
     const dir = join(root, parentPath);
     try {
       const st = statSync(dir);
@@ -102,7 +119,8 @@ export class CgroupMemory {
     const stamp = stampOf(dir);
     // The link count is 2 + subdirectories: another count means someone added or
     // removed a cgroup while apply ran, and what it verified may be stale already.
-    if (stamp && stamp.nlink === 2n + BigInt(children.size)) this.parents.set(dir, { stamp, cgroups, children });
+    if (stamp && stamp.nlink === 2n + BigInt(children.size))
+      this.parents.set(dir, { stamp, cgroups, children });
     else this.parents.delete(dir);
   }
 

@@ -13,17 +13,28 @@ function printReport(r: ApplyReport, file: string): void {
   } else {
     out.push(formatPlan(r.plan, { color: pc.isColorSupported }).trimEnd());
     const { add, change, destroy } = r.summary;
-    out.push(`${pc.green('applied')} ${file} with the ${r.backend} backend: ${add} added, ${change} changed, ${destroy} destroyed`);
+    out.push(
+      `${pc.green('applied')} ${file} with the ${r.backend} backend: ${add} added, ${change} changed, ${destroy} destroyed`,
+    );
   }
-  out.push(`  table inet ${r.table.name}: ${r.table.maps} maps, ${r.table.chains} chains, ${r.table.rules} rules`);
+  out.push(
+    `  table inet ${r.table.name}: ${r.table.maps} maps, ${r.table.chains} chains, ${r.table.rules} rules`,
+  );
   if (r.attempts > 1) out.push(`  re-planned ${r.attempts - 1} time(s): nf_tables changed while applying`);
   if (r.netCls?.mountedNow) out.push(`  mounted the net_cls cgroup hierarchy at ${r.netCls.mountPoint}`);
   for (const m of r.matches) {
-    const how = m.match === 'net_cls' ? 'net_cls classid (meta cgroup)' : `cgroup v2 ID ${m.id ?? '?'} (socket cgroupv2)`;
-    out.push(`  profile ${m.profile}: matched by ${how}${m.requested === 'auto' ? ', chosen by match: auto' : ''} · ${m.cgroup}`);
+    const how =
+      m.match === 'net_cls'
+        ? 'net_cls classid (meta cgroup)'
+        : `cgroup v2 ID ${m.id ?? '?'} (socket cgroupv2)`;
+    out.push(
+      `  profile ${m.profile}: matched by ${how}${m.requested === 'auto' ? ', chosen by match: auto' : ''} · ${m.cgroup}`,
+    );
   }
   for (const s of r.sysctls) out.push(`  sysctl ${s.key} = ${s.value} (was ${s.previous})`);
-  for (const c of r.cgroups) if (c.action !== 'unchanged') out.push(`  cgroup ${c.path}: ${c.action}${c.detail ? ` (${c.detail})` : ''}`);
+  for (const c of r.cgroups)
+    if (c.action !== 'unchanged')
+      out.push(`  cgroup ${c.path}: ${c.action}${c.detail ? ` (${c.detail})` : ''}`);
   for (const w of r.warnings) out.push(`  ${pc.yellow('warning:')} ${w}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
@@ -34,15 +45,19 @@ export function register(program: Command): void {
     .summary('make the kernel match the config')
     .description(
       'Make the kernel match the config: create the profile cgroups (mounting the net_cls ' +
-        'hierarchy if the host has none), read netcg\'s objects back from the kernel, and execute ' +
+        "hierarchy if the host has none), read netcg's objects back from the kernel, and execute " +
         'exactly the difference `netcg diff` shows: all nf_tables changes in one transaction, ' +
         'ip rules and routes (tagged "proto 110") in a safe order. A second apply sends nothing. ' +
         'Anything that can be checked is checked before the first change; if a step fails, ' +
-        'what was already done is undone. Tables, rules and routes that are not netcg\'s are ' +
+        "what was already done is undone. Tables, rules and routes that are not netcg's are " +
         'never read for change, modified or deleted.',
     )
     .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
-    .option('--backend <name>', 'netlink (default: the addon, no process spawned) or nft (nft -f and ip -batch)', 'netlink')
+    .option(
+      '--backend <name>',
+      'netlink (default: the addon, no process spawned) or nft (nft -f and ip -batch)',
+      'netlink',
+    )
     .option('--netns <path>', 'apply inside this network namespace, e.g. /run/netns/vpn')
     .option('--json', 'print the result (or the error) as JSON on stdout')
     .addHelpText(
@@ -56,7 +71,6 @@ export function register(program: Command): void {
       if (opts.json) {
         const { plan, ...rest } = report;
         printJson({ ok: true, config: file, ...rest, plan: planToJson(plan) });
-      }
-      else printReport(report, file);
+      } else printReport(report, file);
     });
 }

@@ -31,12 +31,15 @@ export function withBackend<T>(name: string, netns: string | undefined, fn: (b: 
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v), 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(value, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v), 2)}\n`,
+  );
 }
 
 /** Prints an error the way a Unix tool does and returns the exit code. */
 export function reportError(err: unknown, json: boolean): number {
-  const e = err as Partial<NetcgError> & Error & { errno?: number; op?: string; extAck?: string; issues?: unknown };
+  const e = err as Partial<NetcgError> &
+    Error & { errno?: number; op?: string; extAck?: string; issues?: unknown };
   if (json) {
     process.stdout.write(
       `${JSON.stringify({ error: { code: e.code ?? 'EINTERNAL', message: e.message, ...(e.errno !== undefined ? { errno: e.errno } : {}), ...(e.op ? { op: e.op } : {}), ...(e.extAck ? { extAck: e.extAck } : {}), ...(err instanceof ConfigError ? { issues: err.issues } : {}) } })}\n`,
@@ -44,7 +47,10 @@ export function reportError(err: unknown, json: boolean): number {
   } else if (err instanceof NetcgError) {
     // A config error lists one issue per line, compiler style; others are one sentence.
     const lines = e.message.split('\n');
-    const head = err instanceof ConfigError ? `invalid configuration (${lines.length} problem${lines.length > 1 ? 's' : ''}):` : lines.shift();
+    const head =
+      err instanceof ConfigError
+        ? `invalid configuration (${lines.length} problem${lines.length > 1 ? 's' : ''}):`
+        : lines.shift();
     process.stderr.write(`${pc.red(pc.bold('netcg: error:'))} ${head}\n`);
     for (const l of lines) process.stderr.write(`  ${l}\n`);
   } else {

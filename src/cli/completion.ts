@@ -41,7 +41,9 @@ function specOf(cmd: Command): CommandSpec {
     name: cmd.name(),
     options: [...opts.flatMap(flags), '--help'],
     valued: opts.filter((o) => o.required || o.optional).flatMap(flags),
-    valuedOptions: opts.filter((o) => o.required || o.optional).map((o) => ({ long: o.long, flags: flags(o) })),
+    valuedOptions: opts
+      .filter((o) => o.required || o.optional)
+      .map((o) => ({ long: o.long, flags: flags(o) })),
     args: cmd.registeredArguments.map((a) => ({ name: a.name(), variadic: a.variadic })),
   };
 }
@@ -50,7 +52,12 @@ function argCase(spec: CommandSpec): string {
   if (spec.args.length === 0) return '';
   const branches = spec.args.map((a, i) => {
     const words = a.name === 'command' ? null : ARG_WORDS[a.name];
-    const action = a.name === 'command' ? 'COMPREPLY=($(compgen -c -- "$cur"))' : words ? `COMPREPLY=($(compgen -W "${words}" -- "$cur"))` : 'COMPREPLY=($(compgen -f -- "$cur"))';
+    const action =
+      a.name === 'command'
+        ? 'COMPREPLY=($(compgen -c -- "$cur"))'
+        : words
+          ? `COMPREPLY=($(compgen -W "${words}" -- "$cur"))`
+          : 'COMPREPLY=($(compgen -f -- "$cur"))';
     const last = i === spec.args.length - 1;
     return `      ${last && a.variadic ? '*' : String(i)}) ${action} ;;`;
   });
@@ -65,7 +72,11 @@ export function bashScript(program: Command): string {
   const valueCases = specs.flatMap((spec) =>
     spec.valuedOptions.map((o) => {
       const words = o.long ? OPTION_WORDS[o.long] : undefined;
-      const action = words ? `COMPREPLY=($(compgen -W "${words}" -- "$cur"))` : o.long === '--config' ? 'COMPREPLY=($(compgen -f -- "$cur"))' : ':';
+      const action = words
+        ? `COMPREPLY=($(compgen -W "${words}" -- "$cur"))`
+        : o.long === '--config'
+          ? 'COMPREPLY=($(compgen -f -- "$cur"))'
+          : ':';
       return `    ${o.flags.map((f) => `"${spec.name} ${f}"`).join('|')}) ${action}; return ;;`;
     }),
   );
@@ -160,14 +171,22 @@ export function register(program: Command): void {
     .command('completion')
     .summary('print a shell completion script (bash or zsh)')
     .description(
-      'Print a script that teaches bash or zsh to complete netcg: commands, each command\'s options, ' +
+      "Print a script that teaches bash or zsh to complete netcg: commands, each command's options, " +
         'option values (--format, --backend, --netns namespaces, files for -c), and profile names for ' +
         'run, enroll and ps, read from the config given with -c on the command line (else the default) ' +
         'each time you press Tab.',
     )
     .argument('[shell]', 'bash or zsh')
-    .option('-c, --config <file>', 'with --list-profiles: config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
-    .addOption(new Option('--list-profiles', 'print the config\'s profile names, one a line (used by the script)').hideHelp())
+    .option(
+      '-c, --config <file>',
+      'with --list-profiles: config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)',
+    )
+    .addOption(
+      new Option(
+        '--list-profiles',
+        "print the config's profile names, one a line (used by the script)",
+      ).hideHelp(),
+    )
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -184,6 +203,10 @@ export function register(program: Command): void {
       }
       if (shell === 'bash') process.stdout.write(bashScript(program));
       else if (shell === 'zsh') process.stdout.write(zshScript(program));
-      else throw new NetcgError('EUSAGE', `${shell === undefined ? 'no shell given' : `unknown shell '${shell}'`}: use bash or zsh`);
+      else
+        throw new NetcgError(
+          'EUSAGE',
+          `${shell === undefined ? 'no shell given' : `unknown shell '${shell}'`}: use bash or zsh`,
+        );
     });
 }

@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .command('down')
     .summary('remove everything netcg created')
     .description(
-      "Remove everything netcg created for the config: its nf_tables table, its ip rules and " +
+      'Remove everything netcg created for the config: its nf_tables table, its ip rules and ' +
         "routes (those tagged with netcg's protocol number 110), and the profile cgroups that " +
         'have no members left. Every other table, rule and route stays exactly as it was.',
     )

@@ -19,7 +19,7 @@ export function parsePids(args: string[]): number[] {
 
 const reasons: Record<string, string> = {
   ESRCH: 'no such process',
-  EACCES: 'permission denied (only root and the profile\'s owner may enroll processes)',
+  EACCES: "permission denied (only root and the profile's owner may enroll processes)",
   EPERM: 'operation not permitted',
   EINVAL: 'not a valid process ID',
   ENOTMEMBER: 'not in any profile of this config',
@@ -29,7 +29,10 @@ const reasons: Record<string, string> = {
 export function printOutcomes(verb: string, results: EnrollResult[]): number {
   for (const r of results) {
     if (r.ok) process.stdout.write(`${r.pid}: ${pc.green(verb)}\n`);
-    else process.stdout.write(`${r.pid}: ${pc.red('failed')} ${r.code}${reasons[r.code] ? ` (${reasons[r.code]})` : ''}\n`);
+    else
+      process.stdout.write(
+        `${r.pid}: ${pc.red('failed')} ${r.code}${reasons[r.code] ? ` (${reasons[r.code]})` : ''}\n`,
+      );
   }
   return results.every((r) => r.ok) ? 0 : 1;
 }
@@ -49,7 +52,10 @@ export function register(program: Command): void {
     .argument('<pid...>', 'process IDs')
     .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
     .option('--json', 'print the outcomes as JSON')
-    .addHelpText('after', '\nExamples:\n  netcg enroll vpn 4242\n  netcg enroll unlocator $(pgrep firefox) --json\n\nExit status: 0 when every PID moved, 1 when any did not (each PID has its own line).')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  netcg enroll vpn 4242\n  netcg enroll unlocator $(pgrep firefox) --json\n\nExit status: 0 when every PID moved, 1 when any did not (each PID has its own line).',
+    )
     .action((profile: string, pidArgs: string[], opts: { config?: string; json?: boolean }) => {
       const config = loadConfig(configPath(opts.config));
       const pids = parsePids(pidArgs);
@@ -83,7 +89,8 @@ export function register(program: Command): void {
         printJson({ ok, profile, cgroup, hierarchy, results, warnings });
         return;
       }
-      for (const w of warnings) process.stderr.write(`${errColors.yellow(errColors.bold('netcg: warning:'))} ${w.message}\n`);
+      for (const w of warnings)
+        process.stderr.write(`${errColors.yellow(errColors.bold('netcg: warning:'))} ${w.message}\n`);
       printOutcomes('enrolled', results);
     });
 }

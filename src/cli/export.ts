@@ -22,12 +22,24 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 const DEFAULT_NET_CLS = '/sys/fs/cgroup/net_cls';
 
 /** The text `netcg export` prints for `config` on a host described by `linkRoutes` (from the target namespace). */
-export function exportPolicy(config: Config, format: ExportFormat, linkRoutes: HostFacts['linkRoutes']): string {
+export function exportPolicy(
+  config: Config,
+  format: ExportFormat,
+  linkRoutes: HostFacts['linkRoutes'],
+): string {
   const cgroup2 = findCgroup2();
   const facts: HostFacts = { linkRoutes, cgroups: { netCls: netClsAvailable(), ids: {} } };
   // As diff does: v2 profile cgroups that already exist contribute their IDs; missing ones get no map element.
-  if (cgroup2) facts.cgroups!.ids = readCgroupIds(cgroup2, compile(config, facts).cgroups.filter((c) => c.hierarchy === 'cgroupv2'));
-  const input = { config, desired: compile(config, facts), roots: { netCls: findNetCls() ?? DEFAULT_NET_CLS, cgroup2 } };
+  if (cgroup2)
+    facts.cgroups!.ids = readCgroupIds(
+      cgroup2,
+      compile(config, facts).cgroups.filter((c) => c.hierarchy === 'cgroupv2'),
+    );
+  const input = {
+    config,
+    desired: compile(config, facts),
+    roots: { netCls: findNetCls() ?? DEFAULT_NET_CLS, cgroup2 },
+  };
   return format === 'nft' ? renderNftExport(input) : renderShScript(input);
 }
 
@@ -37,7 +49,7 @@ export function register(program: Command): void {
     .summary('print the policy as an nft script or as iptables/ip commands')
     .description(
       'Print what `netcg apply` would install for the config, without changing anything.\n\n' +
-        '--format nft (default) prints an `nft -f` file: the whole of netcg\'s table exactly as apply ' +
+        "--format nft (default) prints an `nft -f` file: the whole of netcg's table exactly as apply " +
         'installs it (loading it replaces that table atomically and gives the same `nft list`), followed ' +
         'by the ip rules, routes and cgroups netcg adds, as comments holding runnable `ip` commands. Use it ' +
         'to audit the policy or to review a change.\n\n' +
@@ -50,7 +62,10 @@ export function register(program: Command): void {
     )
     .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
     .option('-f, --format <format>', 'nft or sh', 'nft')
-    .option('--netns <path>', 'read host facts (link routes) from this network namespace, e.g. /run/netns/NAME')
+    .option(
+      '--netns <path>',
+      'read host facts (link routes) from this network namespace, e.g. /run/netns/NAME',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n' +

@@ -17,7 +17,10 @@ export function register(program: Command): void {
     .argument('<pid...>', 'process IDs')
     .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
     .option('--json', 'print the outcomes as JSON')
-    .addHelpText('after', '\nExamples:\n  netcg leave 4242\n  netcg leave $(pgrep firefox) --json\n\nExit status: 0 when every PID left its profile, 1 when any did not.')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  netcg leave 4242\n  netcg leave $(pgrep firefox) --json\n\nExit status: 0 when every PID left its profile, 1 when any did not.',
+    )
     .action((pidArgs: string[], opts: { config?: string; json?: boolean }) => {
       const config = loadConfig(configPath(opts.config));
       const pids = parsePids(pidArgs);

@@ -23,7 +23,16 @@ program
   .showHelpAfterError()
   .exitOverride();
 
-for (const cmd of [applyCmd, diffCmd, runCmd, psCmd, downCmd, await import('./enroll.js'), await import('./leave.js')]) cmd.register(program);
+for (const cmd of [
+  applyCmd,
+  diffCmd,
+  runCmd,
+  psCmd,
+  downCmd,
+  await import('./enroll.js'),
+  await import('./leave.js'),
+])
+  cmd.register(program);
 (await import('./status.js')).register(program);
 (await import('./doctor.js')).register(program);
 (await import('./export.js')).register(program);
@@ -60,9 +69,9 @@ program.addHelpText(
     '',
     'Exit status:',
     '  0 success, 1 error (a message on stderr, or {"error": …} on stdout with --json);',
-    '  diff and doctor have their own (see their help); run: the command\'s own status.',
+    "  diff and doctor have their own (see their help); run: the command's own status.",
     '',
-    'See also: `netcg help COMMAND` for each command\'s manual; nft(8), ip-rule(8), ip-route(8);',
+    "See also: `netcg help COMMAND` for each command's manual; nft(8), ip-rule(8), ip-route(8);",
     'the README for the guarantees and the library API.',
   ].join('\n'),
 );

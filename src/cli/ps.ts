@@ -7,7 +7,13 @@ import { members, type Member } from '../cgroups/members.js';
 import { locateProfileCgroup } from '../launcher.js';
 import { configPath, printJson } from './common.js';
 
-interface ProfileMembers { profile: string; match: 'net_cls' | 'cgroupv2'; classid: number | null; cgroup: string | null; members: Member[] }
+interface ProfileMembers {
+  profile: string;
+  match: 'net_cls' | 'cgroupv2';
+  classid: number | null;
+  cgroup: string | null;
+  members: Member[];
+}
 
 export function register(program: Command): void {
   program
@@ -21,12 +27,18 @@ export function register(program: Command): void {
     .argument('[profile]', 'only this profile')
     .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  netcg ps\n  netcg ps vpn --json | jq \'.profiles[0].members[].pid\'\n\nExit status: 0 listed, 1 error (bad config, unknown profile).')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  netcg ps\n  netcg ps vpn --json | jq '.profiles[0].members[].pid'\n\nExit status: 0 listed, 1 error (bad config, unknown profile).",
+    )
     .action((profile: string | undefined, opts: { config?: string; json?: boolean }) => {
       const config = loadConfig(configPath(opts.config));
       const names = profile === undefined ? Object.keys(config.profiles) : [profile];
       if (profile !== undefined && !Object.hasOwn(config.profiles, profile)) {
-        throw new NetcgError('ENOPROFILE', `no profile named '${profile}' in the config (profiles: ${Object.keys(config.profiles).join(', ')})`);
+        throw new NetcgError(
+          'ENOPROFILE',
+          `no profile named '${profile}' in the config (profiles: ${Object.keys(config.profiles).join(', ')})`,
+        );
       }
       const rows: ProfileMembers[] = names.map((name) => {
         const { match, dir } = locateProfileCgroup(config, name);
@@ -39,8 +51,11 @@ export function register(program: Command): void {
       }
       for (const r of rows) {
         const how = r.match === 'net_cls' ? `classid ${r.classid}` : 'cgroup v2';
-        process.stdout.write(`${pc.bold(r.profile)} ${pc.dim(`${how} · ${r.cgroup ?? 'no cgroup'}`)} ${r.members.length} member(s)\n`);
-        for (const m of r.members) process.stdout.write(`  ${String(m.pid).padStart(7)}  ${m.user.padEnd(10)} ${m.command}\n`);
+        process.stdout.write(
+          `${pc.bold(r.profile)} ${pc.dim(`${how} · ${r.cgroup ?? 'no cgroup'}`)} ${r.members.length} member(s)\n`,
+        );
+        for (const m of r.members)
+          process.stdout.write(`  ${String(m.pid).padStart(7)}  ${m.user.padEnd(10)} ${m.command}\n`);
       }
     });
 }

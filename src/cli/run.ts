@@ -19,7 +19,10 @@ export function register(program: Command): void {
     .argument('[command...]', 'the command and its arguments (use -- before options meant for it)')
     .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
     .passThroughOptions()
-    .addHelpText('after', '\nExamples:\n  netcg run unlocator -- dig example.org\n  netcg run vpn firefox\n  netcg run -c ~/netcg.yaml vpn          # a shell inside the profile\n\nExit status: the command\'s own; 1 if netcg could not start it.')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  netcg run unlocator -- dig example.org\n  netcg run vpn firefox\n  netcg run -c ~/netcg.yaml vpn          # a shell inside the profile\n\nExit status: the command's own; 1 if netcg could not start it.",
+    )
     .action((profile: string, command: string[], opts: { config?: string }) => {
       // With pass-through options commander keeps the `--` separator; it is ours, not the command's.
       const argv = command[0] === '--' ? command.slice(1) : command;

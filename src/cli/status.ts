@@ -7,7 +7,13 @@ import { collectStatus, computeRates, formatStatus, type StatusSnapshot } from '
 import { out as pc } from './colors.js';
 import { configPath, openBackend, printJson, withBackend } from './common.js';
 
-interface StatusOptions { config?: string; netns?: string; json?: boolean; watch?: boolean; interval: string }
+interface StatusOptions {
+  config?: string;
+  netns?: string;
+  json?: boolean;
+  watch?: boolean;
+  interval: string;
+}
 
 // Alternate screen + hidden cursor while watching, like top; both undone on exit.
 const ENTER = '\x1b[?1049h\x1b[?25l';
@@ -18,7 +24,8 @@ const CLEAR_BELOW = '\x1b[J';
 
 function parseInterval(text: string): number {
   const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds < 0.1) throw new NetcgError('EUSAGE', `--interval ${text} is not a number of seconds >= 0.1`);
+  if (!Number.isFinite(seconds) || seconds < 0.1)
+    throw new NetcgError('EUSAGE', `--interval ${text} is not a number of seconds >= 0.1`);
   return seconds;
 }
 
@@ -45,7 +52,11 @@ function watch(config: Config, backend: Backend, seconds: number): Promise<void>
     } catch (err) {
       lines = [`netcg status: ${(err as Error).message}`.slice(0, width), 'q quit'];
     }
-    if (lines.length > height) lines = [...lines.slice(0, height - 1), `… ${lines.length - height + 1} more lines (enlarge the terminal)`.slice(0, width)];
+    if (lines.length > height)
+      lines = [
+        ...lines.slice(0, height - 1),
+        `… ${lines.length - height + 1} more lines (enlarge the terminal)`.slice(0, width),
+      ];
     stdout.write(`${HOME}${lines.join(`${CLEAR_LINE}\n`)}${CLEAR_LINE}${CLEAR_BELOW}`);
   };
 
@@ -92,7 +103,7 @@ export function register(program: Command): void {
       'One block per profile: how its members are matched (net_cls classid, or cgroup v2 path and ID), ' +
         'how many processes are in it, its features (dns → port, ipv6 reject, via → interface with the ' +
         "interface's state, routing table and mark), and the packets and bytes counted by each of its " +
-        "rules, read from the kernel with one netlink dump. Anything `netcg diff` would change is shown " +
+        'rules, read from the kernel with one netlink dump. Anything `netcg diff` would change is shown ' +
         'under the profile it concerns (shared objects under "shared base chains"). With --watch the ' +
         'screen refreshes in place like top and adds packets/s and bytes/s. Nothing is changed.',
     )
@@ -103,12 +114,16 @@ export function register(program: Command): void {
     .option('-n, --interval <seconds>', 'refresh interval for --watch', '1')
     .addHelpText(
       'after',
-      '\nExamples:\n  netcg status\n  netcg status --watch -n 2\n  netcg status --json | jq \'.profiles[] | {name, members, totals}\'\n\nExit status: 0 (drift is shown, not an error; see `netcg diff` for an exit status), 1 error.',
+      "\nExamples:\n  netcg status\n  netcg status --watch -n 2\n  netcg status --json | jq '.profiles[] | {name, members, totals}'\n\nExit status: 0 (drift is shown, not an error; see `netcg diff` for an exit status), 1 error.",
     )
     .action(async (opts: StatusOptions) => {
       const config = loadConfig(configPath(opts.config));
       if (opts.watch) {
-        if (opts.json) throw new NetcgError('EUSAGE', '--watch and --json do not go together; poll `netcg status --json` instead');
+        if (opts.json)
+          throw new NetcgError(
+            'EUSAGE',
+            '--watch and --json do not go together; poll `netcg status --json` instead',
+          );
         const seconds = parseInterval(opts.interval);
         const backend = openBackend('netlink', opts.netns);
         try {
@@ -120,6 +135,9 @@ export function register(program: Command): void {
       }
       const snapshot = withBackend('netlink', opts.netns, (b) => collectStatus(config, b));
       if (opts.json) printJson(snapshot);
-      else process.stdout.write(`${formatStatus(snapshot, { color: pc.isColorSupported, width: Math.max(process.stdout.columns || 80, 80) }).join('\n')}\n`);
+      else
+        process.stdout.write(
+          `${formatStatus(snapshot, { color: pc.isColorSupported, width: Math.max(process.stdout.columns || 80, 80) }).join('\n')}\n`,
+        );
     });
 }

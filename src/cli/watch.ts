@@ -6,7 +6,8 @@ import { configPath } from './common.js';
 
 function parseDebounce(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 60_000) throw new InvalidArgumentError('expected milliseconds, an integer from 0 to 60000');
+  if (!Number.isInteger(n) || n < 0 || n > 60_000)
+    throw new InvalidArgumentError('expected milliseconds, an integer from 0 to 60000');
   return n;
 }
 
@@ -18,30 +19,35 @@ export function register(program: Command): void {
       'Apply the config, then keep the kernel equal to it until stopped. netcg watch subscribes ' +
         'to rtnetlink (links, addresses, routes, ip rules) and nf_tables notifications in the ' +
         'target namespace — it never polls — and re-applies when an event can have changed ' +
-        'netcg\'s state: a `route.via` interface appearing, going down or up, or disappearing ' +
+        "netcg's state: a `route.via` interface appearing, going down or up, or disappearing " +
         '(its routes are restored when it is back; meanwhile the fail-closed route keeps members ' +
-        'off the main table), the host\'s addresses changing (copied link routes follow), ' +
-        'netcg\'s table, chains, rules or map elements deleted or edited by someone else (for ' +
-        'example a firewall manager\'s `nft flush ruleset`), netcg\'s ip rules or routes removed, ' +
-        'and a cgroup v2 profile\'s cgroup removed or re-created (its new ID goes into the maps). ' +
+        "off the main table), the host's addresses changing (copied link routes follow), " +
+        "netcg's table, chains, rules or map elements deleted or edited by someone else (for " +
+        "example a firewall manager's `nft flush ruleset`), netcg's ip rules or routes removed, " +
+        "and a cgroup v2 profile's cgroup removed or re-created (its new ID goes into the maps). " +
         'Events are gathered for a short debounce window; then one apply — the same plan as ' +
         '`netcg apply`, under the same namespace lock, so it never races an apply — repairs ' +
         'everything the burst broke, and one line says what triggered it, what changed and how ' +
         'long it took.\n\n' +
         'Unlike `netcg apply`, which refuses a config whose `via` interface is missing or down, ' +
-        'the daemon then applies everything else (netcg\'s table, ip rules, fail-closed routes) and ' +
+        "the daemon then applies everything else (netcg's table, ip rules, fail-closed routes) and " +
         'adds the routes through that interface when it is up again, so a firewall reload while a ' +
         'VPN is down is still repaired. Any other failure (the namespace lock busy, nf_tables ' +
         'changing under it) is logged and retried on the next relevant event or after a back-off ' +
         '(1 s, doubling up to 30 s).\n\n' +
         'Signals: SIGHUP re-reads the config (a broken config is reported with FILE:LINE:COL: KEY ' +
         'and the running one is kept); SIGTERM and SIGINT stop it cleanly (exit status 0). ' +
-        'netcg\'s objects stay in place when it stops; `netcg down` removes them.',
+        "netcg's objects stay in place when it stops; `netcg down` removes them.",
     )
     .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
     .option('--netns <path>', 'watch and repair inside this network namespace, e.g. /run/netns/vpn')
     .option('--json', 'log JSON lines on stdout instead of text on stderr (schema: docs/watch-json.md)')
-    .option('--debounce <ms>', 'how long to gather a burst of events before repairing', parseDebounce, DEFAULT_DEBOUNCE_MS)
+    .option(
+      '--debounce <ms>',
+      'how long to gather a burst of events before repairing',
+      parseDebounce,
+      DEFAULT_DEBOUNCE_MS,
+    )
     .addHelpText(
       'after',
       [

@@ -7,7 +7,13 @@ import { profileLevel, resolveMatch } from '../cgroups/match.js';
 import { compileIpRules, compileRoutes, routesOf } from './routing.js';
 import { compileTable, memoizedCgroupSpec, newMemoScope, type MemoScope } from './table.js';
 
-export { compileTable, dispatchMapName, dispatchV2MapName, profileChainName, type V2Matching } from './table.js';
+export {
+  compileTable,
+  dispatchMapName,
+  dispatchV2MapName,
+  profileChainName,
+  type V2Matching,
+} from './table.js';
 export { compileIpRules, compileRoutes } from './routing.js';
 export { compileSysctls, type SysctlValues } from './sysctls.js';
 
@@ -30,7 +36,12 @@ function cgroupOf(config: Config, p: ProfileConfig, netCls: boolean): CgroupSpec
 }
 
 /** With a memo scope, unchanged profiles get the very same (frozen) spec objects as last time. */
-function cgroupsOf(config: Config, profiles: ProfileConfig[], facts: HostFacts, scope?: MemoScope): CgroupSpec[] {
+function cgroupsOf(
+  config: Config,
+  profiles: ProfileConfig[],
+  facts: HostFacts,
+  scope?: MemoScope,
+): CgroupSpec[] {
   const netCls = facts.cgroups?.netCls ?? true;
   if (!scope) return profiles.map((p) => cgroupOf(config, p, netCls));
   const key = `${netCls}/${config.cgroupParent}`;
@@ -60,7 +71,8 @@ export function compileSession(): CompileSession {
   const scope = newMemoScope();
   let seen: { config: Config; profiles: ProfileConfig[]; cgroups: Map<boolean, CgroupSpec[]> } | undefined;
   const profilesOf = (config: Config) => {
-    if (seen?.config !== config) seen = { config, profiles: Object.values(config.profiles), cgroups: new Map() };
+    if (seen?.config !== config)
+      seen = { config, profiles: Object.values(config.profiles), cgroups: new Map() };
     return seen;
   };
   const cgroups = (config: Config, facts: HostFacts) => {
@@ -79,7 +91,11 @@ export function compileSession(): CompileSession {
       const specs = cgroups(config, facts);
       const v2Profiles = new Set<string>();
       for (const c of specs) if (c.hierarchy === 'cgroupv2') v2Profiles.add(c.profile);
-      const v2 = { profiles: v2Profiles, ids: facts.cgroups?.ids ?? {}, level: profileLevel(config.cgroupParent) };
+      const v2 = {
+        profiles: v2Profiles,
+        ids: facts.cgroups?.ids ?? {},
+        level: profileLevel(config.cgroupParent),
+      };
       return {
         table: compileTable(config.table, profiles, v2, scope),
         ipRules: compileIpRules(profiles, config.ipRulePriority, routes),

@@ -26,7 +26,11 @@ export function routesOf(profiles: ProfileConfig[]): RouteConfig[] {
 }
 
 /** One rule per distinct (mark, table) and family; all IPv4 rules first, then IPv6. */
-export function compileIpRules(profiles: ProfileConfig[], priority: number, routes: RouteConfig[] = routesOf(profiles)): IpRuleSpec[] {
+export function compileIpRules(
+  profiles: ProfileConfig[],
+  priority: number,
+  routes: RouteConfig[] = routesOf(profiles),
+): IpRuleSpec[] {
   // Per table, its marks: no key string per profile (10,000 profiles usually share one pair).
   const marksByTable = new Map<number, Set<number>>();
   const pairs = routes.filter((r) => {
@@ -37,7 +41,9 @@ export function compileIpRules(profiles: ProfileConfig[], priority: number, rout
     return true;
   });
   return FAMILIES.flatMap((family) =>
-    pairs.map((r): IpRuleSpec => ({ family, priority, fwmark: r.mark, table: r.table, protocol: NETCG_RTPROT })),
+    pairs.map(
+      (r): IpRuleSpec => ({ family, priority, fwmark: r.mark, table: r.table, protocol: NETCG_RTPROT }),
+    ),
   );
 }
 
@@ -48,7 +54,11 @@ export function compileIpRules(profiles: ProfileConfig[], priority: number, rout
  * of that family, except those on `via` itself (the default route covers them)
  * and repeats of a destination (a table holds one route per destination).
  */
-export function compileRoutes(profiles: ProfileConfig[], facts: HostFacts, routed: RouteConfig[] = routesOf(profiles)): RouteSpec[] {
+export function compileRoutes(
+  profiles: ProfileConfig[],
+  facts: HostFacts,
+  routed: RouteConfig[] = routesOf(profiles),
+): RouteSpec[] {
   const tables = distinct(routed, (r) => r.table);
   const routes: RouteSpec[] = [];
   for (const r of tables) {
@@ -67,11 +77,15 @@ export function compileRoutes(profiles: ProfileConfig[], facts: HostFacts, route
       // link down), but this route stays, so the ip rule still finds a route here and
       // never falls through to main. The backends give it the highest metric, so it
       // only answers while the unicast default is gone.
-      if (r.failClosed ?? DEFAULT_FAIL_CLOSED) routes.push({ ...route(DEFAULT_DST[family], '', 'universe'), type: 'unreachable' });
+      if (r.failClosed ?? DEFAULT_FAIL_CLOSED)
+        routes.push({ ...route(DEFAULT_DST[family], '', 'universe'), type: 'unreachable' });
       if (!r.copyLinkRoutes) continue;
-      const links = facts.linkRoutes.filter((l) => l.family === family && l.dev !== r.via && l.dst !== DEFAULT_DST[family]);
+      const links = facts.linkRoutes.filter(
+        (l) => l.family === family && l.dev !== r.via && l.dst !== DEFAULT_DST[family],
+      );
       // IPv6 has no link scope on routes: the kernel keeps them at universe.
-      for (const l of distinct(links, (l) => l.dst)) routes.push(route(l.dst, l.dev, family === 4 ? 'link' : 'universe'));
+      for (const l of distinct(links, (l) => l.dst))
+        routes.push(route(l.dst, l.dev, family === 4 ? 'link' : 'universe'));
     }
   }
   return routes;

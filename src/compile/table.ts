@@ -5,7 +5,16 @@
 // lookups however many profiles exist; the map jumps into the profile's own
 // chain. See docs/ruleset.md for the text.
 import type { ProfileConfig } from '../config/index.js';
-import type { CgroupSpec, ChainState, Expr, MapState, NftElement, NftHook, RuleState, TableState } from '../model.js';
+import type {
+  CgroupSpec,
+  ChainState,
+  Expr,
+  MapState,
+  NftElement,
+  NftHook,
+  RuleState,
+  TableState,
+} from '../model.js';
 import {
   IPPROTO_TCP,
   IPPROTO_UDP,
@@ -102,7 +111,9 @@ let chainByKeyBefore = new Map<string, ChainState>();
  * after it knows the cgroup2 IDs) does not compare its profiles again. Only valid
  * while the caller does not change the config: one scope per apply or diff call.
  */
-export interface MemoScope { readonly byProfile: Map<ProfileConfig, ProfileMemo> }
+export interface MemoScope {
+  readonly byProfile: Map<ProfileConfig, ProfileMemo>;
+}
 
 export function newMemoScope(): MemoScope {
   memoByNameBefore = memoByName;
@@ -116,7 +127,10 @@ function memoOf(p: ProfileConfig, scope: MemoScope): ProfileMemo {
   let m = scope.byProfile.get(p);
   if (m) return m;
   const known = memoByName.get(p.name) ?? memoByNameBefore.get(p.name);
-  m = known && sameJson(known.copy, p) ? known : { copy: JSON.parse(JSON.stringify(p)) as unknown, elements: {} };
+  m =
+    known && sameJson(known.copy, p)
+      ? known
+      : { copy: JSON.parse(JSON.stringify(p)) as unknown, elements: {} };
   memoByName.set(p.name, m);
   scope.byProfile.set(p, m);
   return m;
@@ -128,7 +142,12 @@ function memoOf(p: ProfileConfig, scope: MemoScope): ProfileMemo {
  * same object across applies lets the Reconciler's cgroup memory recognise an
  * unchanged spec by identity.
  */
-export function memoizedCgroupSpec(p: ProfileConfig, scope: MemoScope, key: string, build: () => CgroupSpec): CgroupSpec {
+export function memoizedCgroupSpec(
+  p: ProfileConfig,
+  scope: MemoScope,
+  key: string,
+  build: () => CgroupSpec,
+): CgroupSpec {
   const m = memoOf(p, scope);
   if (m.cgroup?.key !== key) m.cgroup = { key, spec: Object.freeze(build()) };
   return m.cgroup.spec;
@@ -168,7 +187,8 @@ function internChain(key: string, build: () => ChainState): ChainState {
 // No Object.values() here: it allocates an array per object, and a 10,000-profile
 // table is ~500,000 objects, so that garbage was a third of a cold compile.
 function deepFreeze<T>(value: T): T {
-  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || Object.isFrozen(value)) return value;
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || Object.isFrozen(value))
+    return value;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
   } else {
@@ -185,7 +205,14 @@ function dispatchV2Map(feature: Feature, members: ProfileConfig[], ids: V2Matchi
     ...cgroupV2VerdictMapAttrs(),
     elements: members.flatMap((p) => {
       const id = ids[p.name];
-      return id === undefined ? [] : [{ key: hostU64(id), verdict: { code: 'jump' as const, chain: profileChainName(feature, p.name) } }];
+      return id === undefined
+        ? []
+        : [
+            {
+              key: hostU64(id),
+              verdict: { code: 'jump' as const, chain: profileChainName(feature, p.name) },
+            },
+          ];
     }),
   };
 }
@@ -230,26 +257,47 @@ function profileChains(p: ProfileConfig): ChainState[] {
     const to = p.dns.redirect;
     chains.push({
       name: profileChainName('dns', p.name),
-      rules: [IPPROTO_UDP, IPPROTO_TCP].map((proto) => rule(matchDport(proto, DNS_PORT), counter(), redirectToPort(to))),
+      rules: [IPPROTO_UDP, IPPROTO_TCP].map((proto) =>
+        rule(matchDport(proto, DNS_PORT), counter(), redirectToPort(to)),
+      ),
     });
   }
-  if (p.ipv6 === 'reject') chains.push({ name: profileChainName('ipv6', p.name), rules: [rule(counter(), reject())] });
+  if (p.ipv6 === 'reject')
+    chains.push({ name: profileChainName('ipv6', p.name), rules: [rule(counter(), reject())] });
   // The mark is saved in the connection (connmark save) for the restore at prerouting.
-  if (p.route) chains.push({ name: profileChainName('route', p.name), rules: [rule(counter(), setMark(p.route.mark), saveMarkToCt())] });
+  if (p.route)
+    chains.push({
+      name: profileChainName('route', p.name),
+      rules: [rule(counter(), setMark(p.route.mark), saveMarkToCt())],
+    });
   return chains;
 }
 
 /** Adds `p` to a feature's users: its classid element (net_cls) or itself (cgroup v2, elements need the IDs). */
-function useFeature(users: { v1: NftElement[]; v2: ProfileConfig[] }, f: Feature, p: ProfileConfig, m: ProfileMemo, isV2: boolean): void {
+function useFeature(
+  users: { v1: NftElement[]; v2: ProfileConfig[] },
+  f: Feature,
+  p: ProfileConfig,
+  m: ProfileMemo,
+  isV2: boolean,
+): void {
   if (isV2) users.v2.push(p);
   else users.v1.push((m.elements[f] ??= deepFreeze(classidElement(f, p))));
 }
 
-export function compileTable(name: string, profiles: ProfileConfig[], v2: V2Matching = NO_V2, scope: MemoScope = newMemoScope()): TableState {
+export function compileTable(
+  name: string,
+  profiles: ProfileConfig[],
+  v2: V2Matching = NO_V2,
+  scope: MemoScope = newMemoScope(),
+): TableState {
   // One pass over the profiles: each feature's classid elements and cgroup v2
   // users, the routed profiles (in config order: masquerade and restore rules
   // follow it) and the profiles' own chains.
-  const users = { dns: { v1: [], v2: [] }, ipv6: { v1: [], v2: [] }, route: { v1: [], v2: [] } } as Record<Feature, { v1: NftElement[]; v2: ProfileConfig[] }>;
+  const users = { dns: { v1: [], v2: [] }, ipv6: { v1: [], v2: [] }, route: { v1: [], v2: [] } } as Record<
+    Feature,
+    { v1: NftElement[]; v2: ProfileConfig[] }
+  >;
   const routed: ProfileConfig[] = [];
   const own: ChainState[] = [];
   const anyV2 = v2.profiles.size > 0;
@@ -288,12 +336,24 @@ export function compileTable(name: string, profiles: ProfileConfig[], v2: V2Matc
   if (uses('route')) chains.push(dispatchChain('route_output', 'route'));
   if (uses('ipv6')) chains.push(dispatchChain('filter_output', 'ipv6', matchNfproto(NFPROTO_IPV6)));
   const masq = masqueradeKeys(routed);
-  if (masq.length > 0) chains.push(internChain(`nat_postrouting ${masq.map((m) => `${m.mark}/${m.via}`).join(' ')}`, () => baseChain('nat_postrouting', masq.map((m) => masqueradeRule(m.mark, m.via)))));
+  if (masq.length > 0)
+    chains.push(
+      internChain(`nat_postrouting ${masq.map((m) => `${m.mark}/${m.via}`).join(' ')}`, () =>
+        baseChain(
+          'nat_postrouting',
+          masq.map((m) => masqueradeRule(m.mark, m.via)),
+        ),
+      ),
+    );
   if (routed.length > 0) {
     const seen = new Set<number>();
     for (const p of routed) seen.add(p.route!.mark);
     const marks = [...seen];
-    chains.push(internChain(`filter_prerouting ${marks.join(' ')}`, () => baseChain('filter_prerouting', marks.map(restoreMarkRule))));
+    chains.push(
+      internChain(`filter_prerouting ${marks.join(' ')}`, () =>
+        baseChain('filter_prerouting', marks.map(restoreMarkRule)),
+      ),
+    );
   }
   for (const c of own) chains.push(c);
 

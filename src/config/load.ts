@@ -103,7 +103,14 @@ function normalize(data: ParsedConfig, file: string, routing: ReadonlyMap<string
       if (p.ipv6) profile.ipv6 = p.ipv6;
       if (p.route) {
         const r = routing.get(name)!;
-        profile.route = { via: p.route.via, mark: r.mark, table: r.table, copyLinkRoutes: r.copyLinkRoutes, masquerade: r.masquerade, failClosed: r.failClosed };
+        profile.route = {
+          via: p.route.via,
+          mark: r.mark,
+          table: r.table,
+          copyLinkRoutes: r.copyLinkRoutes,
+          masquerade: r.masquerade,
+          failClosed: r.failClosed,
+        };
       }
       return [name, profile];
     }),
@@ -127,7 +134,11 @@ function prototypeKeys(doc: Document): PathIssue[] {
   if (!isMap(profiles)) return [];
   return profiles.items
     .filter((pair) => isScalar(pair.key) && pair.key.value === '__proto__')
-    .map(() => ({ path: ['profiles', '__proto__'], at: 'key' as const, message: '"__proto__" cannot be a profile name; choose another name' }));
+    .map(() => ({
+      path: ['profiles', '__proto__'],
+      at: 'key' as const,
+      message: '"__proto__" cannot be a profile name; choose another name',
+    }));
 }
 
 /**
@@ -135,7 +146,8 @@ function prototypeKeys(doc: Document): PathIssue[] {
  * a profile called "tasks" or "net_cls.classid" passes the name rule, but its
  * directory cannot be made (the file is there), and apply would fail halfway.
  */
-const CGROUP_FILE_RE = /^(?:tasks|notify_on_release|release_agent|(?:cgroup|net_cls|net_prio|cpu|cpuacct|cpuset|memory|io|blkio|pids|devices|freezer|perf_event|hugetlb|rdma|misc)\..*)$/;
+const CGROUP_FILE_RE =
+  /^(?:tasks|notify_on_release|release_agent|(?:cgroup|net_cls|net_prio|cpu|cpuacct|cpuset|memory|io|blkio|pids|devices|freezer|perf_event|hugetlb|rdma|misc)\..*)$/;
 
 /** Whether a profile name collides with a file every cgroup directory already has. */
 export function isCgroupFileName(name: string): boolean {
@@ -145,18 +157,31 @@ export function isCgroupFileName(name: string): boolean {
 function cgroupFileNames(names: readonly unknown[]): PathIssue[] {
   return names.flatMap((name) => {
     if (typeof name !== 'string' || !CGROUP_FILE_RE.test(name)) return [];
-    return [{ path: ['profiles', name], at: 'key' as const, message: `"${name}" is the name of a file the cgroup filesystem keeps in every cgroup, so no profile directory can have it; choose another name` }];
+    return [
+      {
+        path: ['profiles', name],
+        at: 'key' as const,
+        message: `"${name}" is the name of a file the cgroup filesystem keeps in every cgroup, so no profile directory can have it; choose another name`,
+      },
+    ];
   });
 }
 
 /** The profile names as the document writes them (a key may be a number or null there). */
 function profileKeysOf(doc: Document): unknown[] {
   const profiles = doc.get('profiles', true);
-  return isMap(profiles) ? profiles.items.map((pair) => (isScalar(pair.key) ? pair.key.value : undefined)) : [];
+  return isMap(profiles)
+    ? profiles.items.map((pair) => (isScalar(pair.key) ? pair.key.value : undefined))
+    : [];
 }
 
 /** The issues at their LINE:COL, sorted by position like a compiler's output. */
-function located(issues: PathIssue[], file: string, lines: LineCounter, offsetOf: (issue: PathIssue) => number): ConfigIssue[] {
+function located(
+  issues: PathIssue[],
+  file: string,
+  lines: LineCounter,
+  offsetOf: (issue: PathIssue) => number,
+): ConfigIssue[] {
   return issues
     .map((i) => ({ file, ...lineCol(lines, offsetOf(i)), path: i.path.join('.'), message: i.message }))
     .sort((a, b) => a.line - b.line || a.col - b.col);
@@ -170,10 +195,21 @@ type Locator = () => { lines: LineCounter; offsetOf: (issue: PathIssue) => numbe
  * and returns the normalized Config, or throws every issue, located. `names` are the
  * profile keys as written; `documentIssues` what only the document itself shows.
  */
-function checked(raw: unknown, names: readonly unknown[], documentIssues: PathIssue[], fileName: string, locate: Locator): Config {
+function checked(
+  raw: unknown,
+  names: readonly unknown[],
+  documentIssues: PathIssue[],
+  fileName: string,
+  locate: Locator,
+): Config {
   const parsed = configSchema.safeParse(raw);
   const relations = relationsOf(raw);
-  const issues = [...(parsed.success ? [] : fromZod(parsed.error.issues)), ...relations.issues, ...documentIssues, ...cgroupFileNames(names)];
+  const issues = [
+    ...(parsed.success ? [] : fromZod(parsed.error.issues)),
+    ...relations.issues,
+    ...documentIssues,
+    ...cgroupFileNames(names),
+  ];
   if (issues.length > 0 || !parsed.success) {
     const { lines, offsetOf } = locate();
     throw new ConfigError(located(issues, fileName, lines, offsetOf));
@@ -203,7 +239,15 @@ function parseYaml(text: string): { doc: Document; lines: LineCounter; errors: Y
   const repeated = repeatedKeys(doc);
   if (repeated?.length === 0) return { doc, lines, errors: doc.errors };
   if (repeated && doc.errors.length === 0)
-    return { doc, lines, errors: repeated.map((offset) => ({ code: 'DUPLICATE_KEY', pos: [offset, offset + 1], message: 'Map keys must be unique' })) };
+    return {
+      doc,
+      lines,
+      errors: repeated.map((offset) => ({
+        code: 'DUPLICATE_KEY',
+        pos: [offset, offset + 1],
+        message: 'Map keys must be unique',
+      })),
+    };
   const strictLines = new LineCounter();
   const strict: Document = parseDocument(text, { ...options, uniqueKeys: true, lineCounter: strictLines });
   return { doc: strict, lines: strictLines, errors: strict.errors };
@@ -227,7 +271,13 @@ export function parseConfig(text: string, fileName: string): Config {
   }
   if (doc.contents === null) {
     throw new ConfigError([
-      { file: fileName, line: 1, col: 1, path: '', message: 'the file is empty; expected a mapping with at least `profiles:` (see examples/seed.yaml)' },
+      {
+        file: fileName,
+        line: 1,
+        col: 1,
+        path: '',
+        message: 'the file is empty; expected a mapping with at least `profiles:` (see examples/seed.yaml)',
+      },
     ]);
   }
 
@@ -235,10 +285,21 @@ export function parseConfig(text: string, fileName: string): Config {
   try {
     raw = doc.toJS({ maxAliasCount: 1000 });
   } catch (err) {
-    throw new ConfigError([{ file: fileName, line: 1, col: 1, path: '', message: `cannot read the YAML: ${(err as Error).message}` }]);
+    throw new ConfigError([
+      {
+        file: fileName,
+        line: 1,
+        col: 1,
+        path: '',
+        message: `cannot read the YAML: ${(err as Error).message}`,
+      },
+    ]);
   }
 
-  return checked(raw, profileKeysOf(doc), prototypeKeys(doc), fileName, () => ({ lines, offsetOf: (i) => offsetOfPath(doc, i.path, i.at) }));
+  return checked(raw, profileKeysOf(doc), prototypeKeys(doc), fileName, () => ({
+    lines,
+    offsetOf: (i) => offsetOfPath(doc, i.path, i.at),
+  }));
 }
 
 /** Reads and checks a config file (YAML or JSON). */
@@ -247,7 +308,9 @@ export function loadConfig(file: string): Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new NetcgError('ENOCONFIG', `cannot read config file ${file}: ${(err as Error).message}`, { cause: err });
+    throw new NetcgError('ENOCONFIG', `cannot read config file ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return parseConfig(text, file);
 }
@@ -261,7 +324,11 @@ export function loadConfig(file: string): Config {
 export function locateKey(file: string, path: readonly string[]): { line: number; col: number } | undefined {
   try {
     const lines = new LineCounter();
-    const doc: Document = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: false, uniqueKeys: false, lineCounter: lines });
+    const doc: Document = parseDocument(readFileSync(file, 'utf8'), {
+      prettyErrors: false,
+      uniqueKeys: false,
+      lineCounter: lines,
+    });
     if (!doc.hasIn(path)) return undefined;
     return lineCol(lines, offsetOfPath(doc, path, 'value'));
   } catch {

@@ -1,7 +1,17 @@
 // Maps a key path (as zod and validate.ts report it) back to a position in the
 // YAML source, so every issue reads like a compiler diagnostic: FILE:LINE:COL.
-import { LineCounter, isMap, isPair, isScalar, isSeq, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
-
+import {
+  LineCounter,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  visit,
+  type Document,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
 
 function startOf(node: unknown): number | undefined {
   const range = (node as Node | null | undefined)?.range;

@@ -54,23 +54,30 @@ function expected(what: string) {
 export function parseClassid(value: unknown): number | string {
   let n: number;
   if (typeof value === 'number') n = value;
-  else if (typeof value === 'string' && /^0x[0-9a-f]{1,8}$/i.test(value.trim())) n = Number.parseInt(value.trim().slice(2), 16);
+  else if (typeof value === 'string' && /^0x[0-9a-f]{1,8}$/i.test(value.trim()))
+    n = Number.parseInt(value.trim().slice(2), 16);
   else if (typeof value === 'string' && /^[0-9]+$/.test(value.trim())) n = Number(value.trim());
   else
     return `classid ${show(value)} is not a number; write it in decimal (42) or as hex 0xMMMMmmmm (0x0010002a = tc class 10:2a)`;
-  if (!Number.isInteger(n)) return `classid ${show(value)} is not a whole number; use an integer in 1..0xffffffff`;
-  if (n === 0) return 'classid 0 means "no class" to net_cls, so members could not be told apart; use 1..0xffffffff';
+  if (!Number.isInteger(n))
+    return `classid ${show(value)} is not a whole number; use an integer in 1..0xffffffff`;
+  if (n === 0)
+    return 'classid 0 means "no class" to net_cls, so members could not be told apart; use 1..0xffffffff';
   if (n < 0 || n > U32_MAX) return `classid ${show(value)} does not fit in 32 bits; use 1..0xffffffff`;
   return n;
 }
 
 export const classidSchema = z
-  .union([z.number(), z.string()], { error: expected('a classid: a number in 1..0xffffffff or a hex string like "0x0010002a"') })
+  .union([z.number(), z.string()], {
+    error: expected('a classid: a number in 1..0xffffffff or a hex string like "0x0010002a"'),
+  })
   .superRefine((value, ctx) => {
     const parsed = parseClassid(value);
     if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed, input: value });
   })
-  .describe('net_cls classid of the profile: decimal, or 0xMMMMmmmm (major:minor as tc writes it); unique per profile');
+  .describe(
+    'net_cls classid of the profile: decimal, or 0xMMMMmmmm (major:minor as tc writes it); unique per profile',
+  );
 
 export const portSchema = z
   .number({ error: expected('a port number in 1..65535') })
@@ -82,8 +89,10 @@ export const portSchema = z
 export function ifnameProblem(name: string): string | undefined {
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes === 0) return 'interface name is empty; give the name of the VPN interface, e.g. tun0';
-  if (bytes > 15) return `interface name "${name}" is ${bytes} bytes long; Linux allows at most 15 (IFNAMSIZ 16 with the final NUL)`;
-  if (/[/:\s]/.test(name)) return `interface name "${name}" contains '/', ':' or whitespace, which Linux does not allow in interface names`;
+  if (bytes > 15)
+    return `interface name "${name}" is ${bytes} bytes long; Linux allows at most 15 (IFNAMSIZ 16 with the final NUL)`;
+  if (/[/:\s]/.test(name))
+    return `interface name "${name}" contains '/', ':' or whitespace, which Linux does not allow in interface names`;
   if (name === '.' || name === '..') return `"${name}" is not a valid interface name`;
   return undefined;
 }
@@ -101,56 +110,74 @@ function u32(what: string, min: number) {
     .number({ error: expected(`${what} in ${min}..0xffffffff`) })
     .int({ error: (i) => `${what} ${show(i.input)} is not a whole number; use ${min}..0xffffffff` })
     .min(min, { error: (i) => `${what} ${show(i.input)} is out of range; use ${min}..0xffffffff` })
-    .max(U32_MAX, { error: (i) => `${what} ${show(i.input)} does not fit in 32 bits; use ${min}..0xffffffff` });
+    .max(U32_MAX, {
+      error: (i) => `${what} ${show(i.input)} does not fit in 32 bits; use ${min}..0xffffffff`,
+    });
 }
 
-export const markSchema = u32('mark', 1)
-  .describe('firewall mark set on members\' packets and matched by the ip rule; default: derived (see docs/config.md)');
+export const markSchema = u32('mark', 1).describe(
+  "firewall mark set on members' packets and matched by the ip rule; default: derived (see docs/config.md)",
+);
 
 export const routingTableSchema = u32('table', 1)
   .superRefine((table, ctx) => {
     const name = RESERVED_TABLES.get(table);
-    if (name) ctx.addIssue({ code: 'custom', message: `table ${table} is the kernel's "${name}" table; pick another number, e.g. 100`, input: table });
+    if (name)
+      ctx.addIssue({
+        code: 'custom',
+        message: `table ${table} is the kernel's "${name}" table; pick another number, e.g. 100`,
+        input: table,
+      });
   })
-  .describe('routing table that holds the profile\'s routes; default: derived (see docs/config.md); not 0, 253, 254 or 255');
+  .describe(
+    "routing table that holds the profile's routes; default: derived (see docs/config.md); not 0, 253, 254 or 255",
+  );
 
 export const dnsSchema = z
   .strictObject(
-    { redirect: portSchema.describe('local port that members\' DNS (udp and tcp port 53) is redirected to') },
+    { redirect: portSchema.describe("local port that members' DNS (udp and tcp port 53) is redirected to") },
     { error: expected('a mapping like { redirect: 5354 }') },
   )
-  .describe('redirect members\' DNS queries to a local port');
+  .describe("redirect members' DNS queries to a local port");
 
 export const routeSchema = z
   .strictObject(
     {
-      via: ifnameSchema.describe('interface that members\' traffic is policy-routed out of, e.g. tun0'),
+      via: ifnameSchema.describe("interface that members' traffic is policy-routed out of, e.g. tun0"),
       mark: markSchema.optional(),
       table: routingTableSchema.optional(),
       copyLinkRoutes: z
         .boolean({ error: expected('true or false') })
         .optional()
-        .describe('copy the main table\'s `proto kernel scope link` routes into the table, so the LAN stays reachable; default true'),
+        .describe(
+          "copy the main table's `proto kernel scope link` routes into the table, so the LAN stays reachable; default true",
+        ),
       masquerade: z
         .boolean({ error: expected('true or false') })
         .optional()
-        .describe('source-NAT members\' packets leaving through `via` to its address; default true'),
+        .describe("source-NAT members' packets leaving through `via` to its address; default true"),
       failClosed: z
         .boolean({ error: expected('true or false') })
         .optional()
-        .describe('kill switch: keep an `unreachable default` route in the table so members\' packets fail instead of using the main table while `via` is down or missing; default true'),
+        .describe(
+          "kill switch: keep an `unreachable default` route in the table so members' packets fail instead of using the main table while `via` is down or missing; default true",
+        ),
     },
     { error: expected('a mapping like { via: tun0 }') },
   )
-  .describe('policy-route members\' traffic out of an interface');
+  .describe("policy-route members' traffic out of an interface");
 
 export const ownerSchema = z
   .union([z.string(), z.number().int().min(0)], { error: expected('a user name or a numeric uid') })
   .superRefine((owner, ctx) => {
     if (!OWNER_RE.test(String(owner)))
-      ctx.addIssue({ code: 'custom', message: `"${owner}" is not a user name or uid; use a login name like md, or a number like 1000`, input: owner });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${owner}" is not a user name or uid; use a login name like md, or a number like 1000`,
+        input: owner,
+      });
   })
-  .describe('user who may enroll processes without root (the cgroup\'s tasks file is chowned to them)');
+  .describe("user who may enroll processes without root (the cgroup's tasks file is chowned to them)");
 
 /** How members are told apart: a net_cls classid (cgroup v1), the cgroup's ID (cgroup v2), or whichever the host has. */
 export const MATCH_KINDS = ['auto', 'net_cls', 'cgroupv2'] as const;
@@ -159,9 +186,12 @@ export const DEFAULT_MATCH: MatchKind = 'auto';
 
 export const matchSchema = z
   .enum(MATCH_KINDS, {
-    error: (i) => `match ${show(i.input)} is not known; use auto (net_cls where the kernel has it, else cgroup v2), net_cls or cgroupv2`,
+    error: (i) =>
+      `match ${show(i.input)} is not known; use auto (net_cls where the kernel has it, else cgroup v2), net_cls or cgroupv2`,
   })
-  .describe('how members are matched: net_cls (v1 classid), cgroupv2 (the cgroup\'s ID, `socket cgroupv2`), or auto (default: net_cls where the kernel has it, cgroup v2 otherwise)');
+  .describe(
+    "how members are matched: net_cls (v1 classid), cgroupv2 (the cgroup's ID, `socket cgroupv2`), or auto (default: net_cls where the kernel has it, cgroup v2 otherwise)",
+  );
 
 export const profileSchema = z
   .strictObject(
@@ -170,7 +200,11 @@ export const profileSchema = z
       classid: classidSchema.optional(),
       owner: ownerSchema.optional(),
       dns: dnsSchema.optional(),
-      ipv6: z.literal('reject', { error: (i) => `ipv6 ${show(i.input)} is not supported; the only value is "reject" (omit the key to leave IPv6 alone)` })
+      ipv6: z
+        .literal('reject', {
+          error: (i) =>
+            `ipv6 ${show(i.input)} is not supported; the only value is "reject" (omit the key to leave IPv6 alone)`,
+        })
         .optional()
         .describe('"reject": every IPv6 packet members send is rejected'),
       route: routeSchema.optional(),
@@ -184,7 +218,10 @@ export const configSchema = z
     {
       table: z
         .string({ error: expected('an nft table name') })
-        .regex(TABLE_NAME_RE, { error: (i) => `table ${show(i.input)} is not an nft identifier; use a letter or _ then letters, digits, _ or - (at most 64)` })
+        .regex(TABLE_NAME_RE, {
+          error: (i) =>
+            `table ${show(i.input)} is not an nft identifier; use a letter or _ then letters, digits, _ or - (at most 64)`,
+        })
         .optional()
         .describe(`nft table (family inet) that netcg owns and replaces; default ${DEFAULT_TABLE}`),
       cgroupParent: z
@@ -198,12 +235,20 @@ export const configSchema = z
             });
         })
         .optional()
-        .describe(`directory below the net_cls hierarchy that holds the profiles' cgroups; default ${DEFAULT_CGROUP_PARENT}`),
+        .describe(
+          `directory below the net_cls hierarchy that holds the profiles' cgroups; default ${DEFAULT_CGROUP_PARENT}`,
+        ),
       ipRulePriority: z
         .number({ error: expected('an ip rule priority in 1..32765') })
         .int({ error: (i) => `ipRulePriority ${show(i.input)} is not a whole number; use 1..32765` })
-        .min(1, { error: (i) => `ipRulePriority ${show(i.input)} would come before the local table's rule (0); use 1..32765` })
-        .max(32765, { error: (i) => `ipRulePriority ${show(i.input)} would come after the main table's rule (32766); use 1..32765` })
+        .min(1, {
+          error: (i) =>
+            `ipRulePriority ${show(i.input)} would come before the local table's rule (0); use 1..32765`,
+        })
+        .max(32765, {
+          error: (i) =>
+            `ipRulePriority ${show(i.input)} would come after the main table's rule (32766); use 1..32765`,
+        })
         .optional()
         .describe(`priority of netcg's ip rules (both families); default ${DEFAULT_IP_RULE_PRIORITY}`),
       profiles: z

@@ -52,14 +52,21 @@ function hex(n: number): string {
  * reserves, a table used for two interfaces, a mark that would select two tables,
  * and profiles that share a table or masquerade rule but disagree about it.
  */
-export function deriveRouting(profiles: RoutedProfile[]): { routing: Map<string, Routing>; issues: PathIssue[] } {
+export function deriveRouting(profiles: RoutedProfile[]): {
+  routing: Map<string, Routing>;
+  issues: PathIssue[];
+} {
   const issues: PathIssue[] = [];
   const lowestClassid = new Map<string, number>();
   for (const p of profiles)
-    if (p.classid !== undefined) lowestClassid.set(p.route.via, Math.min(p.classid, lowestClassid.get(p.route.via) ?? Infinity));
+    if (p.classid !== undefined)
+      lowestClassid.set(p.route.via, Math.min(p.classid, lowestClassid.get(p.route.via) ?? Infinity));
 
   const routing = new Map<string, Routing>();
-  const tableOwner = new Map<number, { via: string; name: string; copyLinkRoutes: boolean; failClosed: boolean }>();
+  const tableOwner = new Map<
+    number,
+    { via: string; name: string; copyLinkRoutes: boolean; failClosed: boolean }
+  >();
   const markOwner = new Map<number, { table: number; name: string }>();
   const masqOwner = new Map<string, { masquerade: boolean; name: string }>();
   for (const p of profiles) {
@@ -85,7 +92,8 @@ export function deriveRouting(profiles: RoutedProfile[]): { routing: Map<string,
       failClosed: p.route.failClosed ?? DEFAULT_FAIL_CLOSED,
     };
     routing.set(p.name, r);
-    const at = (key: keyof RawRoute): string[] => (p.route[key] === undefined ? ['profiles', p.name, 'route'] : ['profiles', p.name, 'route', key]);
+    const at = (key: keyof RawRoute): string[] =>
+      p.route[key] === undefined ? ['profiles', p.name, 'route'] : ['profiles', p.name, 'route', key];
 
     const reserved = RESERVED_TABLES.get(r.table);
     if (reserved && p.route.table === undefined) {
@@ -98,7 +106,13 @@ export function deriveRouting(profiles: RoutedProfile[]): { routing: Map<string,
     }
 
     const tableUser = tableOwner.get(r.table);
-    if (!tableUser) tableOwner.set(r.table, { via, name: p.name, copyLinkRoutes: r.copyLinkRoutes, failClosed: r.failClosed });
+    if (!tableUser)
+      tableOwner.set(r.table, {
+        via,
+        name: p.name,
+        copyLinkRoutes: r.copyLinkRoutes,
+        failClosed: r.failClosed,
+      });
     else if (tableUser.via !== via)
       issues.push({
         path: at('table'),
@@ -157,7 +171,11 @@ export function relationsOf(raw: unknown): { issues: PathIssue[]; routing: Map<s
 
   for (const [name, profile] of Object.entries(raw.profiles)) {
     if (!PROFILE_NAME_RE.test(name))
-      issues.push({ path: ['profiles', name], at: 'key', message: `"${name}" is not a valid profile name: ${PROFILE_NAME_RULE}` });
+      issues.push({
+        path: ['profiles', name],
+        at: 'key',
+        message: `"${name}" is not a valid profile name: ${PROFILE_NAME_RULE}`,
+      });
     if (!isMapping(profile)) continue;
 
     if (profile.dns === undefined && profile.ipv6 === undefined && profile.route === undefined)
@@ -179,7 +197,8 @@ export function relationsOf(raw: unknown): { issues: PathIssue[]; routing: Map<s
     const parsedClassid = parseClassid(profile.classid);
     if (typeof parsedClassid !== 'number') {
       const route = routeSchema.safeParse(profile.route);
-      if (profile.classid === undefined && profile.route !== undefined && route.success) routed.push({ name, route: route.data });
+      if (profile.classid === undefined && profile.route !== undefined && route.success)
+        routed.push({ name, route: route.data });
       continue;
     }
     const classid = parsedClassid;

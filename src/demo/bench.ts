@@ -5,7 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeCgroupParent } from './cgroups.js';
-import { benchConfig, ECHO_PORT, NORMAL_DNS, PROBE_NAME, UNLOCATOR_DNS, type BenchMatch, type BenchNames } from './config.js';
+import {
+  benchConfig,
+  ECHO_PORT,
+  NORMAL_DNS,
+  PROBE_NAME,
+  UNLOCATOR_DNS,
+  type BenchMatch,
+  type BenchNames,
+} from './config.js';
 import { DaemonSet } from './daemons.js';
 import { uniqueName } from './netns.js';
 import { buildTopology, type Topology } from './topology.js';

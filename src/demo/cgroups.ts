@@ -46,7 +46,10 @@ export function profileCgroupDir(cgroupParent: string, profile: string): string 
 export function removeCgroupParent(cgroupParent: string): string[] {
   const problems: string[] = [];
   // v1 moves tasks (threads) through `tasks`; cgroup2 moves processes through cgroup.procs.
-  const hierarchies = [...netClsMounts().map((m) => [m, 'tasks'] as const), ...cgroup2Mounts().map((m) => [m, 'cgroup.procs'] as const)];
+  const hierarchies = [
+    ...netClsMounts().map((m) => [m, 'tasks'] as const),
+    ...cgroup2Mounts().map((m) => [m, 'cgroup.procs'] as const),
+  ];
   for (const [mount, file] of hierarchies) {
     const parent = join(mount, cgroupParent);
     if (!existsSync(parent)) continue;

@@ -25,7 +25,8 @@ export type BenchMatch = 'auto' | 'net_cls' | 'cgroupv2' | undefined;
 /** YAML text of the bench config (profiles `unlocator` and `vpn`, as in the recipe). */
 export function benchConfig(names: BenchNames, match?: BenchMatch): string {
   // A cgroupv2 profile needs no classid: leave it out, so the config proves that.
-  const id = (classid: number) => (match === 'cgroupv2' ? `match: cgroupv2` : `${match ? `match: ${match}\n    ` : ''}classid: ${classid}`);
+  const id = (classid: number) =>
+    match === 'cgroupv2' ? `match: cgroupv2` : `${match ? `match: ${match}\n    ` : ''}classid: ${classid}`;
   return `# netcg bench config (generated): the recipe's two profiles
 table: ${names.table}
 cgroupParent: ${names.cgroupParent}

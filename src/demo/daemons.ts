@@ -53,12 +53,22 @@ export class DaemonSet {
   async dnsmasq(ns: Netns, port: number, answers: Record<string, string>): Promise<Daemon> {
     const dir = mkdtempSync(join(tmpdir(), 'netcg-dnsmasq-'));
     const args = [
-      '--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null',
-      '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${port}`,
-      `--pid-file=${join(dir, 'pid')}`, '--user=root', '--group=root', '--cache-size=0',
+      '--keep-in-foreground',
+      '--no-resolv',
+      '--no-hosts',
+      '--conf-file=/dev/null',
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      `--port=${port}`,
+      `--pid-file=${join(dir, 'pid')}`,
+      '--user=root',
+      '--group=root',
+      '--cache-size=0',
       ...Object.entries(answers).map(([name, addr]) => `--address=/${name}/${addr}`),
     ];
-    const child = spawn('nsenter', [`--net=${ns.path}`, DNSMASQ, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('nsenter', [`--net=${ns.path}`, DNSMASQ, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const daemon = track(`dnsmasq:${port}`, child, () => rmSync(dir, { recursive: true, force: true }));
     this.daemons.push(daemon);
     const stderr = stderrOf(child);
@@ -74,9 +84,13 @@ export class DaemonSet {
 
   /** Starts an echo gateway answering "<name> <source>" on TCP and UDP `port` (all addresses, v4 and v6). */
   async echo(ns: Netns, name: string, port: number): Promise<Daemon> {
-    const child = spawn('nsenter', [`--net=${ns.path}`, process.execPath, benchScript('echo-server'), name, String(port)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'nsenter',
+      [`--net=${ns.path}`, process.execPath, benchScript('echo-server'), name, String(port)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const daemon = track(`echo:${name}`, child);
     this.daemons.push(daemon);
     const stderr = stderrOf(child);
@@ -105,10 +119,14 @@ export class DaemonSet {
 /** `dig +short` inside `ns`; the first answer line, or '' on timeout/failure. */
 export function digAnswer(ns: Netns, args: string[]): string {
   try {
-    const out = execFileSync('nsenter', [`--net=${ns.path}`, 'dig', '+short', '+time=1', '+tries=1', ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const out = execFileSync(
+      'nsenter',
+      [`--net=${ns.path}`, 'dig', '+short', '+time=1', '+tries=1', ...args],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     return out.split('\n')[0]?.trim() ?? '';
   } catch {
     return '';

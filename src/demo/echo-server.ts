@@ -16,7 +16,9 @@ function main(name: string, port: number): void {
     conn.end(`${name} ${plainAddress(conn.remoteAddress)}\n`);
   });
   const udp = createSocket({ type: 'udp6', ipv6Only: false });
-  udp.on('message', (_msg, peer) => udp.send(`${name} ${plainAddress(peer.address)}\n`, peer.port, peer.address));
+  udp.on('message', (_msg, peer) =>
+    udp.send(`${name} ${plainAddress(peer.address)}\n`, peer.port, peer.address),
+  );
   let listening = 0;
   const ready = () => {
     if (++listening === 2) process.stdout.write('ready\n');

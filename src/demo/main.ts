@@ -19,12 +19,22 @@ interface Row {
 }
 
 const dnsLabel = (answer: string) =>
-  answer === UNLOCATOR_DNS.answer ? `${answer} (:${UNLOCATOR_DNS.port})` : answer === NORMAL_DNS.answer ? `${answer} (:${NORMAL_DNS.port})` : 'no answer';
+  answer === UNLOCATOR_DNS.answer
+    ? `${answer} (:${UNLOCATOR_DNS.port})`
+    : answer === NORMAL_DNS.answer
+      ? `${answer} (:${NORMAL_DNS.port})`
+      : 'no answer';
 
 const rows: Row[] = [
   { label: 'DNS, UDP to 127.0.0.1', probe: (l) => dnsLabel(resolve(l, { server: '127.0.0.1' }).answer) },
-  { label: 'DNS, TCP to 127.0.0.1', probe: (l) => dnsLabel(resolve(l, { server: '127.0.0.1', tcp: true }).answer) },
-  { label: `DNS, UDP to ${LAN.gatewayV4} (no server)`, probe: (l) => dnsLabel(resolve(l, { server: LAN.gatewayV4 }).answer) },
+  {
+    label: 'DNS, TCP to 127.0.0.1',
+    probe: (l) => dnsLabel(resolve(l, { server: '127.0.0.1', tcp: true }).answer),
+  },
+  {
+    label: `DNS, UDP to ${LAN.gatewayV4} (no server)`,
+    probe: (l) => dnsLabel(resolve(l, { server: LAN.gatewayV4 }).answer),
+  },
   {
     label: 'IPv6: TCP to [::1]',
     probe: (l) => {
@@ -32,7 +42,13 @@ const rows: Row[] = [
       return r.gateway ? 'connected' : `failed (${r.error})`;
     },
   },
-  ...([['tcp', FAR.v4], ['udp', FAR.v4], ['tcp', FAR.v6]] as const).map(([proto, far]) => ({
+  ...(
+    [
+      ['tcp', FAR.v4],
+      ['udp', FAR.v4],
+      ['tcp', FAR.v6],
+    ] as const
+  ).map(([proto, far]) => ({
     label: `${proto.toUpperCase()} to ${far}: gateway, source`,
     probe: (l: Launcher) => {
       const r = echo(l, proto, far, ECHO_PORT);
@@ -45,7 +61,11 @@ function printTable(columns: Column[]): void {
   const cells = rows.map((row) => [row.label, ...columns.map((c) => row.probe(c.launcher))]);
   const header = ['probe', ...columns.map((c) => c.title)];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
-  const line = (r: string[], style = (s: string) => s) => r.map((s, i) => style(s.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[], style = (s: string) => s) =>
+    r
+      .map((s, i) => style(s.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   console.log(line(header, pc.bold));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of cells) console.log(line(r));
@@ -73,7 +93,15 @@ async function main(): Promise<number> {
       `host namespace ${pc.bold(host.name)}: default route via ${LAN.hostDev} to the "lan" gateway; ${VPN.hostDev} (a veth) leads to the "vpn" gateway.\n` +
         `Resolvers on 127.0.0.1: :${NORMAL_DNS.port} answers ${NORMAL_DNS.answer}, :${UNLOCATOR_DNS.port} answers ${UNLOCATOR_DNS.answer}.\n`,
     );
-    const apply = launch(outsider(host), [process.execPath, NETCG_CLI, 'apply', '-c', bench.configFile, '--netns', host.path]);
+    const apply = launch(outsider(host), [
+      process.execPath,
+      NETCG_CLI,
+      'apply',
+      '-c',
+      bench.configFile,
+      '--netns',
+      host.path,
+    ]);
     if (apply.code !== 0) {
       console.error(pc.red(`netcg apply failed (exit ${apply.code}):\n${apply.stdout}${apply.stderr}`));
       return 1;
@@ -84,7 +112,9 @@ async function main(): Promise<number> {
       { title: 'netcg run unlocator', launcher: member(host, bench.configFile, 'unlocator') },
       { title: 'netcg run vpn', launcher: member(host, bench.configFile, 'vpn') },
     ]);
-    console.log(`\n${pc.bold('What netcg installed')} (nft list table inet ${bench.names.table}):\n${host.nft('list', 'table', 'inet', bench.names.table)}`);
+    console.log(
+      `\n${pc.bold('What netcg installed')} (nft list table inet ${bench.names.table}):\n${host.nft('list', 'table', 'inet', bench.names.table)}`,
+    );
     return 0;
   } finally {
     await cleanup();

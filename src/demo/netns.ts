@@ -29,7 +29,11 @@ export function createNetns(prefix = 'nctest'): Netns {
   execFileSync('ip', ['netns', 'add', name]);
   const path = `/run/netns/${name}`;
   const run = (cmd: string, args: string[], input?: string) =>
-    execFileSync('nsenter', [`--net=${path}`, cmd, ...args], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+    execFileSync('nsenter', [`--net=${path}`, cmd, ...args], {
+      encoding: 'utf8',
+      input,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
   const ns: Netns = {
     name,
     path,

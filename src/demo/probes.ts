@@ -20,7 +20,18 @@ export const outsider =
 /** Runs the command in `host`'s network namespace as a member of `profile`, through the CLI. */
 export const member =
   (host: Netns, configFile: string, profile: string): Launcher =>
-  (argv) => ['nsenter', `--net=${host.path}`, process.execPath, NETCG_CLI, 'run', '-c', configFile, profile, '--', ...argv];
+  (argv) => [
+    'nsenter',
+    `--net=${host.path}`,
+    process.execPath,
+    NETCG_CLI,
+    'run',
+    '-c',
+    configFile,
+    profile,
+    '--',
+    ...argv,
+  ];
 
 export interface Outcome {
   code: number | null;
@@ -31,12 +42,23 @@ export interface Outcome {
 export function launch(launcher: Launcher, argv: string[], timeoutMs = 15_000): Outcome {
   const [cmd, ...args] = launcher(argv);
   const r = spawnSync(cmd!, args, { encoding: 'utf8', timeout: timeoutMs });
-  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error?.message ?? '') };
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? r.error?.message ?? '' };
 }
 
 /** The first answer dig prints for PROBE_NAME, or '' when no server answered. */
-export function resolve(launcher: Launcher, opts: { server: string; tcp?: boolean }): Outcome & { answer: string } {
-  const out = launch(launcher, ['dig', '+short', '+time=2', '+tries=1', ...(opts.tcp ? ['+tcp'] : []), `@${opts.server}`, PROBE_NAME]);
+export function resolve(
+  launcher: Launcher,
+  opts: { server: string; tcp?: boolean },
+): Outcome & { answer: string } {
+  const out = launch(launcher, [
+    'dig',
+    '+short',
+    '+time=2',
+    '+tries=1',
+    ...(opts.tcp ? ['+tcp'] : []),
+    `@${opts.server}`,
+    PROBE_NAME,
+  ]);
   const first = out.stdout.split('\n')[0]?.trim() ?? '';
   return { ...out, answer: out.code === 0 && /^[0-9.]+$/.test(first) ? first : '' };
 }
@@ -51,12 +73,18 @@ export interface EchoReply {
 }
 
 /** Asks the echo server at host:port who it is and what source it saw. */
-export function echo(launcher: Launcher, proto: 'tcp' | 'udp', host: string, port: number): EchoReply & { outcome: Outcome } {
+export function echo(
+  launcher: Launcher,
+  proto: 'tcp' | 'udp',
+  host: string,
+  port: number,
+): EchoReply & { outcome: Outcome } {
   const outcome = launch(launcher, [process.execPath, benchScript('probe'), proto, host, String(port)]);
   if (outcome.code === 0) {
     const [gateway, source] = outcome.stdout.trim().split(/\s+/);
     return { gateway, source, outcome };
   }
-  const error = /^error (\S+)/m.exec(outcome.stderr)?.[1] ?? (outcome.stderr.trim() || `exit ${outcome.code}`);
+  const error =
+    /^error (\S+)/m.exec(outcome.stderr)?.[1] ?? (outcome.stderr.trim() || `exit ${outcome.code}`);
   return { error, outcome };
 }

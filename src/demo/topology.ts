@@ -25,8 +25,24 @@ export interface Link {
   gatewayV6: string;
 }
 
-export const LAN: Link = { hostDev: 'lan0', subnetV4: '198.18.0.0/24', subnetV6: '2001:db8::/64', hostV4: '198.18.0.1', hostV6: '2001:db8::1', gatewayV4: '198.18.0.2', gatewayV6: '2001:db8::2' };
-export const VPN: Link = { hostDev: 'tun0', subnetV4: '198.18.1.0/24', subnetV6: '2001:db8:1::/64', hostV4: '198.18.1.1', hostV6: '2001:db8:1::1', gatewayV4: '198.18.1.2', gatewayV6: '2001:db8:1::2' };
+export const LAN: Link = {
+  hostDev: 'lan0',
+  subnetV4: '198.18.0.0/24',
+  subnetV6: '2001:db8::/64',
+  hostV4: '198.18.0.1',
+  hostV6: '2001:db8::1',
+  gatewayV4: '198.18.0.2',
+  gatewayV6: '2001:db8::2',
+};
+export const VPN: Link = {
+  hostDev: 'tun0',
+  subnetV4: '198.18.1.0/24',
+  subnetV6: '2001:db8:1::/64',
+  hostV4: '198.18.1.1',
+  hostV6: '2001:db8:1::1',
+  gatewayV4: '198.18.1.2',
+  gatewayV6: '2001:db8:1::2',
+};
 
 export interface Topology {
   host: Netns;

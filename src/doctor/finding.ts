@@ -15,8 +15,18 @@ export interface Finding {
 
 export const ok = (check: string, message: string): Finding => ({ check, level: 'ok', message });
 export const info = (check: string, message: string): Finding => ({ check, level: 'info', message });
-export const warn = (check: string, message: string, fix: string): Finding => ({ check, level: 'warn', message, fix });
-export const error = (check: string, message: string, fix: string): Finding => ({ check, level: 'error', message, fix });
+export const warn = (check: string, message: string, fix: string): Finding => ({
+  check,
+  level: 'warn',
+  message,
+  fix,
+});
+export const error = (check: string, message: string, fix: string): Finding => ({
+  check,
+  level: 'error',
+  message,
+  fix,
+});
 
 export function exitCode(findings: readonly Finding[]): 0 | 1 | 2 {
   if (findings.some((f) => f.level === 'error')) return 2;

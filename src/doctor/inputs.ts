@@ -65,7 +65,8 @@ export function readNamespaceFiles(netns: string | undefined, paths: string[]): 
     out[p] += `${line.slice(p.length + 1)}\n`;
   }
   // grep prints nothing for an empty file and for a missing one: tell them apart.
-  for (const p of paths) if (!seen.has(p) && spawnSync('nsenter', [`--net=${netns}`, 'test', '-e', p]).status !== 0) delete out[p];
+  for (const p of paths)
+    if (!seen.has(p) && spawnSync('nsenter', [`--net=${netns}`, 'test', '-e', p]).status !== 0) delete out[p];
   return out;
 }
 
@@ -85,11 +86,25 @@ function mappedLibnftnl(): string | undefined {
   return /\s(\/\S*libnftnl\.so[^\s]*)$/m.exec(maps)?.[1];
 }
 
-export async function gatherInputs(opts: { netns?: string; config?: Config; configError?: string }): Promise<DoctorInputs> {
+export async function gatherInputs(opts: {
+  netns?: string;
+  config?: Config;
+  configError?: string;
+}): Promise<DoctorInputs> {
   const vias = Object.values(opts.config?.profiles ?? {}).flatMap((p) => (p.route ? [p.route.via] : []));
   const sys = (k: string) => `/proc/sys/net/${k}`;
-  const sysKeys = ['ipv4/conf/all/rp_filter', 'ipv4/conf/all/src_valid_mark', 'ipv6/conf/all/disable_ipv6', ...[...new Set(vias)].map((d) => `ipv4/conf/${d}/rp_filter`)];
-  const files = readNamespaceFiles(opts.netns, [...sysKeys.map(sys), '/proc/net/if_inet6', '/proc/net/ip_tables_names', '/proc/net/ip6_tables_names']);
+  const sysKeys = [
+    'ipv4/conf/all/rp_filter',
+    'ipv4/conf/all/src_valid_mark',
+    'ipv6/conf/all/disable_ipv6',
+    ...[...new Set(vias)].map((d) => `ipv4/conf/${d}/rp_filter`),
+  ];
+  const files = readNamespaceFiles(opts.netns, [
+    ...sysKeys.map(sys),
+    '/proc/net/if_inet6',
+    '/proc/net/ip_tables_names',
+    '/proc/net/ip6_tables_names',
+  ]);
   const sysctl: Sysctls = {};
   for (const k of sysKeys) if (files[sys(k)] !== undefined) sysctl[k] = files[sys(k)]!.trim();
 
@@ -107,8 +122,12 @@ export async function gatherInputs(opts: { netns?: string; config?: Config; conf
       if (probe.nftables === undefined) {
         const dump = h.nftDump();
         chains = dump.chains.map((c) => ({
-          family: c.family, table: c.table, name: c.name, ...(c.hook ? { hook: c.hook } : {}),
-          rules: dump.rules.filter((r) => r.family === c.family && r.table === c.table && r.chain === c.name).length,
+          family: c.family,
+          table: c.table,
+          name: c.name,
+          ...(c.hook ? { hook: c.hook } : {}),
+          rules: dump.rules.filter((r) => r.family === c.family && r.table === c.table && r.chain === c.name)
+            .length,
         }));
       }
     } finally {
@@ -129,8 +148,12 @@ export async function gatherInputs(opts: { netns?: string; config?: Config; conf
     processes: processes(),
     sysctl,
     ...(files['/proc/net/if_inet6'] !== undefined ? { ifInet6: files['/proc/net/if_inet6'] } : {}),
-    ...(files['/proc/net/ip_tables_names'] !== undefined ? { ipTablesNames: files['/proc/net/ip_tables_names'] } : {}),
-    ...(files['/proc/net/ip6_tables_names'] !== undefined ? { ip6TablesNames: files['/proc/net/ip6_tables_names'] } : {}),
+    ...(files['/proc/net/ip_tables_names'] !== undefined
+      ? { ipTablesNames: files['/proc/net/ip_tables_names'] }
+      : {}),
+    ...(files['/proc/net/ip6_tables_names'] !== undefined
+      ? { ip6TablesNames: files['/proc/net/ip6_tables_names'] }
+      : {}),
     probe,
     chains,
     libnftnl,

@@ -31,8 +31,15 @@ export function probeNftables(h: NetlinkHandle, name = probeTableName()): ProbeR
       table,
       { verb: 'add', object: 'chain', family: 'inet', table: name, name: 'probe' },
       {
-        verb: 'add', object: 'rule', family: 'inet', table: name, chain: 'probe',
-        exprs: [{ type: 'socket', key: 'cgroupv2', dreg: 1, level: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.alloc(8) }],
+        verb: 'add',
+        object: 'rule',
+        family: 'inet',
+        table: name,
+        chain: 'probe',
+        exprs: [
+          { type: 'socket', key: 'cgroupv2', dreg: 1, level: 1 },
+          { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.alloc(8) },
+        ],
       },
       drop,
     ]);

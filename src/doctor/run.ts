@@ -16,16 +16,50 @@ export function runDoctor(i: DoctorInputs): Finding[] {
   for (const p of profiles) use[resolveMatch(p, netCls) === 'net_cls' ? 'netCls' : 'cgroupv2'].push(p.name);
   const where = i.netns ? `in ${i.netns}` : 'in this network namespace';
   const out: Finding[] = [];
-  if (i.configError) out.push(error('config', `the config cannot be used: ${i.configError}`, 'fix the file (`netcg diff -c FILE` shows each problem), or pass another with -c'));
-  else if (!i.config) out.push(info('config', 'no config file: checking the host only (pass -c FILE to check a config against it)'));
-  else out.push(info('config', `checking ${i.config.file} (${profiles.length} profile${profiles.length === 1 ? '' : 's'})`));
+  if (i.configError)
+    out.push(
+      error(
+        'config',
+        `the config cannot be used: ${i.configError}`,
+        'fix the file (`netcg diff -c FILE` shows each problem), or pass another with -c',
+      ),
+    );
+  else if (!i.config)
+    out.push(
+      info('config', 'no config file: checking the host only (pass -c FILE to check a config against it)'),
+    );
+  else
+    out.push(
+      info(
+        'config',
+        `checking ${i.config.file} (${profiles.length} profile${profiles.length === 1 ? '' : 's'})`,
+      ),
+    );
   out.push(checkLibnftnl(i.libnftnl));
   out.push(...checkNftables(i.probe, where));
   out.push(...checkCgroups(i.procCgroups, i.mountinfo, use));
-  out.push(checkMixedMatching(i.kernelRelease, use, findNetClsMount(parseCgroupMounts(i.mountinfo))  !== undefined));
-  out.push(...checkRpFilter(profiles.flatMap((p) => (p.route ? [p.route.via] : [])), i.sysctl));
-  out.push(checkIpv6(i.sysctl, i.ifInet6, { reject: profiles.filter((p) => p.ipv6).map((p) => p.name), dns: profiles.filter((p) => p.dns).map((p) => p.name) }));
-  out.push(...checkResolver(i.nsswitch, i.processes, profiles.filter((p) => p.dns).map((p) => p.name)));
+  out.push(
+    checkMixedMatching(i.kernelRelease, use, findNetClsMount(parseCgroupMounts(i.mountinfo)) !== undefined),
+  );
+  out.push(
+    ...checkRpFilter(
+      profiles.flatMap((p) => (p.route ? [p.route.via] : [])),
+      i.sysctl,
+    ),
+  );
+  out.push(
+    checkIpv6(i.sysctl, i.ifInet6, {
+      reject: profiles.filter((p) => p.ipv6).map((p) => p.name),
+      dns: profiles.filter((p) => p.dns).map((p) => p.name),
+    }),
+  );
+  out.push(
+    ...checkResolver(
+      i.nsswitch,
+      i.processes,
+      profiles.filter((p) => p.dns).map((p) => p.name),
+    ),
+  );
   out.push(checkIptablesLegacy(i.ipTablesNames, i.ip6TablesNames));
   out.push(...checkForeignChains(i.chains, i.config?.table ?? 'netcg'));
   return out;

@@ -15,7 +15,9 @@ const require = createRequire(import.meta.url);
 
 function load(): NativeAddon {
   const override = process.env['NETCG_ADDON'];
-  const mod = require(override !== undefined && override !== '' ? override : '../../build/Release/netcg.node') as NativeAddon;
+  const mod = require(
+    override !== undefined && override !== '' ? override : '../../build/Release/netcg.node',
+  ) as NativeAddon;
   mod.init({ NetlinkError });
   return mod;
 }

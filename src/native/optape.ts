@@ -7,7 +7,19 @@
 import type { NftOp, NftOpsTape } from './types.js';
 
 // Must match enum class OpTag in native/nft/optape.h.
-const enum T { Absent = 0, False, True, U32, F64, String, Bytes, Object, Array, BigInt, Other }
+const enum T {
+  Absent = 0,
+  False,
+  True,
+  U32,
+  F64,
+  String,
+  Bytes,
+  Object,
+  Array,
+  BigInt,
+  Other,
+}
 
 const U64_MAX = (1n << 64n) - 1n;
 

@@ -13,13 +13,32 @@ export type Verdict =
   | { code: 'jump' | 'goto'; chain: string };
 
 export type MetaKey =
-  | 'len' | 'protocol' | 'priority' | 'mark' | 'iif' | 'oif' | 'iifname' | 'oifname'
-  | 'iiftype' | 'oiftype' | 'skuid' | 'skgid' | 'nftrace' | 'rtclassid' | 'nfproto'
-  | 'l4proto' | 'pkttype' | 'cpu' | 'iifgroup' | 'oifgroup' | 'cgroup' | 'prandom';
+  | 'len'
+  | 'protocol'
+  | 'priority'
+  | 'mark'
+  | 'iif'
+  | 'oif'
+  | 'iifname'
+  | 'oifname'
+  | 'iiftype'
+  | 'oiftype'
+  | 'skuid'
+  | 'skgid'
+  | 'nftrace'
+  | 'rtclassid'
+  | 'nfproto'
+  | 'l4proto'
+  | 'pkttype'
+  | 'cpu'
+  | 'iifgroup'
+  | 'oifgroup'
+  | 'cgroup'
+  | 'prandom';
 
 export type Expr =
-  | { type: 'meta'; key: MetaKey; dreg: Register }            // load
-  | { type: 'meta'; key: MetaKey; sreg: Register }            // set (statement)
+  | { type: 'meta'; key: MetaKey; dreg: Register } // load
+  | { type: 'meta'; key: MetaKey; sreg: Register } // set (statement)
   | { type: 'cmp'; sreg: Register; op: 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte'; data: Buffer }
   | { type: 'payload'; base: 'll' | 'network' | 'transport'; offset: number; len: number; dreg: Register }
   | { type: 'immediate'; dreg: Register; data: Buffer }
@@ -29,7 +48,7 @@ export type Expr =
   | { type: 'counter'; packets: number; bytes: number }
   | { type: 'redir'; regProtoMin?: Register; regProtoMax?: Register; flags?: number }
   | { type: 'masq'; regProtoMin?: Register; regProtoMax?: Register; flags?: number }
-  | { type: 'reject'; rejectType: number; code: number }      // NFT_REJECT_* / icmp code
+  | { type: 'reject'; rejectType: number; code: number } // NFT_REJECT_* / icmp code
   | { type: 'ct'; key: 'state' | 'mark' | 'direction' | 'status'; dreg: Register; dir?: 0 | 1 }
   | { type: 'ct'; key: 'mark'; sreg: Register }
   | { type: 'socket'; key: 'transparent' | 'mark' | 'wildcard' | 'cgroupv2'; dreg: Register; level?: number }
@@ -44,16 +63,58 @@ export interface NftHook {
 
 /** One message of an nf_tables transaction. All ops of one commit() go in one batch. */
 export type NftOp =
-  | { verb: 'add' | 'create' | 'delete' | 'destroy'; object: 'table'; family: NftFamily; name: string; flags?: number }
-  | { verb: 'add' | 'create' | 'delete' | 'destroy' | 'flush'; object: 'chain'; family: NftFamily; table: string; name: string; hook?: NftHook }
-  | { verb: 'add' | 'delete' | 'destroy'; object: 'rule'; family: NftFamily; table: string; chain: string; exprs?: Expr[]; handle?: number; userdata?: Buffer }
   | {
-      verb: 'add' | 'create' | 'delete' | 'destroy' | 'flush'; object: 'set'; family: NftFamily; table: string; name: string;
-      flags?: number; keyType?: number; keyLen?: number; dataType?: number; dataLen?: number; userdata?: Buffer;
+      verb: 'add' | 'create' | 'delete' | 'destroy';
+      object: 'table';
+      family: NftFamily;
+      name: string;
+      flags?: number;
     }
-  | { verb: 'add' | 'create' | 'delete' | 'destroy'; object: 'element'; family: NftFamily; table: string; set: string; elements: NftElement[] };
+  | {
+      verb: 'add' | 'create' | 'delete' | 'destroy' | 'flush';
+      object: 'chain';
+      family: NftFamily;
+      table: string;
+      name: string;
+      hook?: NftHook;
+    }
+  | {
+      verb: 'add' | 'delete' | 'destroy';
+      object: 'rule';
+      family: NftFamily;
+      table: string;
+      chain: string;
+      exprs?: Expr[];
+      handle?: number;
+      userdata?: Buffer;
+    }
+  | {
+      verb: 'add' | 'create' | 'delete' | 'destroy' | 'flush';
+      object: 'set';
+      family: NftFamily;
+      table: string;
+      name: string;
+      flags?: number;
+      keyType?: number;
+      keyLen?: number;
+      dataType?: number;
+      dataLen?: number;
+      userdata?: Buffer;
+    }
+  | {
+      verb: 'add' | 'create' | 'delete' | 'destroy';
+      object: 'element';
+      family: NftFamily;
+      table: string;
+      set: string;
+      elements: NftElement[];
+    };
 
-export interface NftElement { key: Buffer; data?: Buffer; verdict?: Verdict }
+export interface NftElement {
+  key: Buffer;
+  data?: Buffer;
+  verdict?: Verdict;
+}
 
 /**
  * The same ops as one compact buffer (src/native/optape.ts encodeOps, layout in
@@ -72,17 +133,37 @@ export interface NftCommitOptions {
   genid?: number;
 }
 
-export interface NftDumpFilter { family?: NftFamily; table?: string }
+export interface NftDumpFilter {
+  family?: NftFamily;
+  table?: string;
+}
 
 export interface NftDump {
   /** Generation id read before the dump; dumps are retried until it is unchanged after. */
   genid: number;
   tables: Array<{ family: NftFamily; name: string; handle: number; flags: number; use?: number }>;
   chains: Array<{ family: NftFamily; table: string; name: string; handle: number; hook?: NftHook }>;
-  rules: Array<{ family: NftFamily; table: string; chain: string; handle: number; position?: number; exprs: Expr[]; userdata?: Buffer }>;
+  rules: Array<{
+    family: NftFamily;
+    table: string;
+    chain: string;
+    handle: number;
+    position?: number;
+    exprs: Expr[];
+    userdata?: Buffer;
+  }>;
   sets: Array<{
-    family: NftFamily; table: string; name: string; handle: number; flags: number; keyType: number; keyLen: number;
-    dataType?: number; dataLen?: number; userdata?: Buffer; elements: NftElement[];
+    family: NftFamily;
+    table: string;
+    name: string;
+    handle: number;
+    flags: number;
+    keyType: number;
+    keyLen: number;
+    dataType?: number;
+    dataLen?: number;
+    userdata?: Buffer;
+    elements: NftElement[];
   }>;
 }
 
@@ -103,7 +184,7 @@ export interface RtRule {
   table: number;
   fwmark?: number;
   fwmask?: number;
-  protocol?: number;            // FRA_PROTOCOL: who installed it; netcg uses its own
+  protocol?: number; // FRA_PROTOCOL: who installed it; netcg uses its own
   action?: 'to_tbl' | 'unreachable' | 'prohibit' | 'blackhole';
   invert?: boolean;
 }
@@ -111,24 +192,24 @@ export interface RtRule {
 export interface RtRoute {
   family: 4 | 6;
   table: number;
-  dst: string;                  // address without prefix ('0.0.0.0' / '::' for default)
+  dst: string; // address without prefix ('0.0.0.0' / '::' for default)
   dstLen: number;
-  oif?: number;                 // ifindex
+  oif?: number; // ifindex
   gateway?: string;
   prefsrc?: string;
-  scope?: number;               // RT_SCOPE_*: 0 universe, 253 link, 254 host
-  protocol?: number;            // RTPROT_*: netcg's own for its routes
-  type?: number;                // RTN_*: 1 unicast, 2 local, 6 blackhole, 7 unreachable, 8 prohibit
-  priority?: number;            // metric
+  scope?: number; // RT_SCOPE_*: 0 universe, 253 link, 254 host
+  protocol?: number; // RTPROT_*: netcg's own for its routes
+  type?: number; // RTN_*: 1 unicast, 2 local, 6 blackhole, 7 unreachable, 8 prohibit
+  priority?: number; // metric
 }
 
 export interface RtLink {
   index: number;
   name: string;
-  flags: number;                // IFF_*
+  flags: number; // IFF_*
   up: boolean;
   mtu: number;
-  kind?: string;                // IFLA_INFO_KIND (veth, tun, ...)
+  kind?: string; // IFLA_INFO_KIND (veth, tun, ...)
 }
 
 /** Bound to one network namespace (vishvananda/netlink's Handle): sockets live as long as it. */
@@ -163,7 +244,9 @@ export interface NativeAddon {
   sysctl(netns: string | undefined, key: string, value?: string): string;
 
   /** Keeps `<dir>/cgroup.procs` open (v1 or cgroup2 alike) and moves PIDs into the cgroup. */
-  CgroupProcs: new (dir: string) => CgroupProcs;
+  CgroupProcs: new (
+    dir: string,
+  ) => CgroupProcs;
   /** The cgroup2 ID of a cgroup directory (what `socket cgroupv2` compares): its kernfs file handle. EINVAL if not on cgroup2. */
   cgroupId(dir: string): bigint;
   /**
@@ -184,7 +267,10 @@ export interface NativeAddon {
   /** waitid(P_PIDFD, WEXITED): reaps the child. Blocks unless `nonblocking`; then `{ exited: false }` while it runs. */
   pidfdWait(pidfd: number, nonblocking?: boolean): PidfdWaitResult;
   /** Calls onExit() once when the process behind `pidfd` exits (uv_poll in Node's loop); then reap with pidfdWait. */
-  PidfdWatch: new (pidfd: number, onExit: () => void) => PidfdWatch;
+  PidfdWatch: new (
+    pidfd: number,
+    onExit: () => void,
+  ) => PidfdWatch;
   /**
    * Subscribes, in the namespace at `opts.netns` (default: ours), to rtnetlink link, address (v4/v6),
    * route (v4/v6) and rule (v4/v6) notifications and to nf_tables' notifications, and calls
@@ -192,7 +278,10 @@ export interface NativeAddon {
    * become readable, with everything queued. `rcvbuf` replaces the receive buffer size (default
    * 8 MiB, SO_RCVBUFFORCE); a full buffer shows as an `overrun` event.
    */
-  NetlinkMonitor: new (opts: NetlinkMonitorOptions | undefined, onEvents: (events: NetlinkEvent[]) => void) => NetlinkMonitor;
+  NetlinkMonitor: new (
+    opts: NetlinkMonitorOptions | undefined,
+    onEvents: (events: NetlinkEvent[]) => void,
+  ) => NetlinkMonitor;
 }
 
 export interface NetlinkMonitorOptions {
@@ -203,13 +292,35 @@ export interface NetlinkMonitorOptions {
 /** What the kernel announced, as it said it (no interpretation). Family: 4 | 6 for rtnetlink. */
 export type NetlinkEvent =
   | { source: 'link'; type: 'new' | 'del'; ifindex: number; ifname?: string; up: boolean; running: boolean }
-  | { source: 'addr'; type: 'new' | 'del'; ifindex: number; family: 4 | 6; address?: string; prefixLen: number }
   | {
-      source: 'route'; type: 'new' | 'del'; family: 4 | 6; table: number; dst: string; dstLen: number;
-      /** RTPROT_* of the route; routeType: RTN_* (1 unicast, 7 unreachable, ...). */
-      protocol: number; routeType: number; oif?: number;
+      source: 'addr';
+      type: 'new' | 'del';
+      ifindex: number;
+      family: 4 | 6;
+      address?: string;
+      prefixLen: number;
     }
-  | { source: 'rule'; type: 'new' | 'del'; family: 4 | 6; table: number; priority?: number; fwmark?: number; protocol?: number }
+  | {
+      source: 'route';
+      type: 'new' | 'del';
+      family: 4 | 6;
+      table: number;
+      dst: string;
+      dstLen: number;
+      /** RTPROT_* of the route; routeType: RTN_* (1 unicast, 7 unreachable, ...). */
+      protocol: number;
+      routeType: number;
+      oif?: number;
+    }
+  | {
+      source: 'rule';
+      type: 'new' | 'del';
+      family: 4 | 6;
+      table: number;
+      priority?: number;
+      fwmark?: number;
+      protocol?: number;
+    }
   /** One nf_tables notification; `chain` for chains and rules, `set` for sets and elements. */
   | { source: 'nft'; type: NftEventType; family?: NftFamily; table?: string; chain?: string; set?: string }
   /** Sent after each nf_tables commit: the new generation and who committed it. */
@@ -218,8 +329,20 @@ export type NetlinkEvent =
   | { source: 'overrun'; bus: 'rtnl' | 'nft' };
 
 export type NftEventType =
-  | 'newtable' | 'deltable' | 'newchain' | 'delchain' | 'newrule' | 'delrule' | 'newset' | 'delset'
-  | 'newsetelem' | 'delsetelem' | 'newobj' | 'delobj' | 'newflowtable' | 'delflowtable';
+  | 'newtable'
+  | 'deltable'
+  | 'newchain'
+  | 'delchain'
+  | 'newrule'
+  | 'delrule'
+  | 'newset'
+  | 'delset'
+  | 'newsetelem'
+  | 'delsetelem'
+  | 'newobj'
+  | 'delobj'
+  | 'newflowtable'
+  | 'delflowtable';
 
 export interface NetlinkMonitor {
   /** Stops watching and closes the sockets (idempotent); onEvents is not called again. */

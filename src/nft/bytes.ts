@@ -48,7 +48,8 @@ export const IFNAMSIZ = 16;
 export function ifname(name: string): Buffer {
   const buf = Buffer.alloc(IFNAMSIZ);
   const bytes = Buffer.from(name, 'utf8');
-  if (bytes.length >= IFNAMSIZ) throw new RangeError(`interface name '${name}' is longer than ${IFNAMSIZ - 1} bytes`);
+  if (bytes.length >= IFNAMSIZ)
+    throw new RangeError(`interface name '${name}' is longer than ${IFNAMSIZ - 1} bytes`);
   bytes.copy(buf);
   return buf;
 }

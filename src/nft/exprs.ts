@@ -72,7 +72,10 @@ export function dispatchByCgroup(map: string): Expr[] {
  * descendants) is looked up, and jumps to the profile's chain.
  */
 export function dispatchByCgroupV2(map: string, level: number): Expr[] {
-  return [{ type: 'socket', key: 'cgroupv2', dreg: REG_1, level }, { type: 'lookup', sreg: REG_1, set: map, dreg: REG_VERDICT }];
+  return [
+    { type: 'socket', key: 'cgroupv2', dreg: REG_1, level },
+    { type: 'lookup', sreg: REG_1, set: map, dreg: REG_VERDICT },
+  ];
 }
 
 /** `redirect to :N`. */
@@ -113,5 +116,8 @@ export function saveMarkToCt(): Expr[] {
 
 /** `meta mark set ct mark`: give a packet its connection's mark (connmark restore). */
 export function restoreMarkFromCt(): Expr[] {
-  return [{ type: 'ct', key: 'mark', dreg: REG_1 }, { type: 'meta', key: 'mark', sreg: REG_1 }];
+  return [
+    { type: 'ct', key: 'mark', dreg: REG_1 },
+    { type: 'meta', key: 'mark', sreg: REG_1 },
+  ];
 }

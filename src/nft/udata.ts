@@ -67,8 +67,14 @@ function verdictMapUserdata(exprType: number, exprUdata: Buffer): Buffer {
   return Buffer.concat([
     tlv(UDATA_SET_KEYBYTEORDER, hostU32(BYTEORDER_HOST_ENDIAN)),
     tlv(UDATA_SET_DATABYTEORDER, hostU32(BYTEORDER_INVALID)),
-    tlv(UDATA_SET_KEY_TYPEOF, Buffer.concat([tlv(UDATA_TYPEOF_EXPR, hostU32(exprType)), tlv(UDATA_TYPEOF_DATA, exprUdata)])),
-    tlv(UDATA_SET_DATA_TYPEOF, Buffer.concat([tlv(UDATA_TYPEOF_EXPR, hostU32(EXPR_VERDICT)), tlv(UDATA_TYPEOF_DATA, Buffer.alloc(0))])),
+    tlv(
+      UDATA_SET_KEY_TYPEOF,
+      Buffer.concat([tlv(UDATA_TYPEOF_EXPR, hostU32(exprType)), tlv(UDATA_TYPEOF_DATA, exprUdata)]),
+    ),
+    tlv(
+      UDATA_SET_DATA_TYPEOF,
+      Buffer.concat([tlv(UDATA_TYPEOF_EXPR, hostU32(EXPR_VERDICT)), tlv(UDATA_TYPEOF_DATA, Buffer.alloc(0))]),
+    ),
     tlv(UDATA_SET_DATA_INTERVAL, hostU32(0)),
   ]);
 }
@@ -84,7 +90,14 @@ export function cgroupV2VerdictMapUserdata(): Buffer {
 }
 
 /** The set attributes of `map X { typeof socket cgroupv2 level L : verdict; }` (the level lives in the rule). */
-export function cgroupV2VerdictMapAttrs(): { flags: number; keyType: number; keyLen: number; dataType: number; dataLen: number; userdata: Buffer } {
+export function cgroupV2VerdictMapAttrs(): {
+  flags: number;
+  keyType: number;
+  keyLen: number;
+  dataType: number;
+  dataLen: number;
+  userdata: Buffer;
+} {
   return {
     flags: NFT_SET_MAP,
     keyType: TYPE_CGROUPV2,
@@ -96,7 +109,14 @@ export function cgroupV2VerdictMapAttrs(): { flags: number; keyType: number; key
 }
 
 /** The set attributes (other than name and elements) of `map X { typeof meta cgroup : verdict; }`. */
-export function cgroupVerdictMapAttrs(): { flags: number; keyType: number; keyLen: number; dataType: number; dataLen: number; userdata: Buffer } {
+export function cgroupVerdictMapAttrs(): {
+  flags: number;
+  keyType: number;
+  keyLen: number;
+  dataType: number;
+  dataLen: number;
+  userdata: Buffer;
+} {
   return {
     flags: NFT_SET_MAP,
     keyType: TYPE_INTEGER,

@@ -72,7 +72,8 @@ export function splitByIdentity<T>(have: readonly T[], want: readonly T[]): Iden
   }
 
   const haveOnly: Array<{ item: T; index: number }> = [];
-  for (let i = prefix; i < haveEnd; i++) if (!matched[i - prefix]) haveOnly.push({ item: have[i]!, index: i });
+  for (let i = prefix; i < haveEnd; i++)
+    if (!matched[i - prefix]) haveOnly.push({ item: have[i]!, index: i });
   if (middle.length > 1) middle.sort((a, b) => a.haveIndex - b.haveIndex);
 
   return {
@@ -82,7 +83,8 @@ export function splitByIdentity<T>(have: readonly T[], want: readonly T[]): Iden
     eachShared(fn) {
       for (let i = 0; i < prefix; i++) fn({ item: have[i]!, haveIndex: i, wantIndex: i });
       for (const m of middle) fn(m);
-      for (let k = suffix; k > 0; k--) fn({ item: have[have.length - k]!, haveIndex: have.length - k, wantIndex: want.length - k });
+      for (let k = suffix; k > 0; k--)
+        fn({ item: have[have.length - k]!, haveIndex: have.length - k, wantIndex: want.length - k });
     },
   };
 }

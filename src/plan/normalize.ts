@@ -9,7 +9,16 @@
 //   - ip rules: FRA_FWMASK absent means 0xffffffff when a mark is set and 0 when it is not
 //     (the kernel's own rule, fib_nl2rule), so `fwmark 0/0xffff` ≠ `fwmark 0`;
 //   - routes: CIDR spelling (IPv6 compressed lower case, host bits) is canonicalised.
-import type { ChainState, Expr, IpRuleSpec, MapState, NftElement, NftHook, RouteSpec, Verdict } from '../model.js';
+import type {
+  ChainState,
+  Expr,
+  IpRuleSpec,
+  MapState,
+  NftElement,
+  NftHook,
+  RouteSpec,
+  Verdict,
+} from '../model.js';
 
 /** JSON with sorted keys, Buffers as hex and undefined dropped: a stable text for any plain value. */
 export function canonicalJson(value: unknown): string {
@@ -28,8 +37,27 @@ export function canonicalJson(value: unknown): string {
 // rather than by sorting JSON because a 10,000-profile table has 40,000 rules and
 // the planner keys each of them on every run.
 const EXPR_FIELDS = [
-  'key', 'dreg', 'sreg', 'op', 'base', 'offset', 'len', 'data', 'mask', 'xor', 'set', 'invert', 'verdict',
-  'regProtoMin', 'regProtoMax', 'flags', 'rejectType', 'code', 'dir', 'level', 'result',
+  'key',
+  'dreg',
+  'sreg',
+  'op',
+  'base',
+  'offset',
+  'len',
+  'data',
+  'mask',
+  'xor',
+  'set',
+  'invert',
+  'verdict',
+  'regProtoMin',
+  'regProtoMax',
+  'flags',
+  'rejectType',
+  'code',
+  'dir',
+  'level',
+  'result',
 ] as const;
 const NOT_CONFIGURATION = new Set<string>(['type', 'packets', 'bytes']);
 const KNOWN_FIELDS = new Set<string>([...EXPR_FIELDS, ...NOT_CONFIGURATION]);
@@ -42,7 +70,8 @@ function isDefault(type: string, field: string, value: unknown): boolean {
 }
 
 function fieldText(value: unknown): string {
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length).toString('hex');
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.length).toString('hex');
   if (value !== null && typeof value === 'object') return canonicalJson(value);
   return String(value);
 }
@@ -61,7 +90,8 @@ export function exprKey(e: Expr): string {
     if (value === undefined || isDefault(e.type, field, value)) continue;
     key += ` ${field}=${fieldText(value)}`;
   }
-  for (const field in rec) if (!KNOWN_FIELDS.has(field) && rec[field] !== undefined) key += ` ${field}=${canonicalJson(rec[field])}`;
+  for (const field in rec)
+    if (!KNOWN_FIELDS.has(field) && rec[field] !== undefined) key += ` ${field}=${canonicalJson(rec[field])}`;
   return key;
 }
 
@@ -73,7 +103,8 @@ function fieldEqual(a: unknown, b: unknown): boolean {
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
     return true;
   }
-  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') return canonicalJson(a) === canonicalJson(b);
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object')
+    return canonicalJson(a) === canonicalJson(b);
   return false;
 }
 
@@ -170,7 +201,14 @@ export function effectiveFwmask(r: Pick<IpRuleSpec, 'fwmark' | 'fwmask'>): numbe
 
 /** An ip rule with its mask made explicit; the form plans and diffs show. */
 export function normalizeIpRule(r: IpRuleSpec): IpRuleSpec {
-  return { family: r.family, priority: r.priority, table: r.table, fwmark: r.fwmark >>> 0, fwmask: effectiveFwmask(r), protocol: r.protocol };
+  return {
+    family: r.family,
+    priority: r.priority,
+    table: r.table,
+    fwmark: r.fwmark >>> 0,
+    fwmask: effectiveFwmask(r),
+    protocol: r.protocol,
+  };
 }
 
 /** Everything that makes an ip rule: rules are only added or deleted, never changed. */

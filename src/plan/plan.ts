@@ -50,7 +50,11 @@ export function isEmptyPlan(p: Plan): boolean {
   return p.nft.length === 0 && p.rtnl.length === 0;
 }
 
-export interface PlanSummary { add: number; change: number; destroy: number }
+export interface PlanSummary {
+  add: number;
+  change: number;
+  destroy: number;
+}
 
 export function summarize(p: Plan): PlanSummary {
   const count = (a: ChangeAction) => p.changes.filter((c) => c.action === a).length;

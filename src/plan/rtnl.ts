@@ -51,7 +51,9 @@ export function planRtnl(
   // Routes: same identity with other attributes is a change; then plain set difference.
   const routes = difference(have.routes, want.routes, (r) => `${routeIdentity(r)}|${routeAttrsKey(r)}`);
   const addedIds = new Map(routes.add.map((r) => [routeIdentity(r), r]));
-  const changed = routes.del.filter((r) => addedIds.has(routeIdentity(r))).map((before) => ({ before, after: addedIds.get(routeIdentity(before))! }));
+  const changed = routes.del
+    .filter((r) => addedIds.has(routeIdentity(r)))
+    .map((before) => ({ before, after: addedIds.get(routeIdentity(before))! }));
   const changedIds = new Set(changed.map((c) => routeIdentity(c.before)));
   const routeDels = routes.del.filter((r) => !changedIds.has(routeIdentity(r)));
   const routeAdds = routes.add.filter((r) => !changedIds.has(routeIdentity(r)));
@@ -61,7 +63,11 @@ export function planRtnl(
   const ops: RtnlOp[] = [];
   for (const r of want.routes) {
     const c = changedByAfter.get(r);
-    if (c) ops.push({ verb: 'del', kind: 'route', route: c.before }, { verb: 'add', kind: 'route', route: c.after });
+    if (c)
+      ops.push(
+        { verb: 'del', kind: 'route', route: c.before },
+        { verb: 'add', kind: 'route', route: c.after },
+      );
     else if (added.has(r)) ops.push({ verb: 'add', kind: 'route', route: r });
   }
   for (const rule of rules.add) ops.push({ verb: 'add', kind: 'rule', rule });
@@ -72,7 +78,15 @@ export function planRtnl(
     ...rules.del.map((r): Change => ({ action: '-', kind: 'ip rule', id: ruleId(r), before: ipRuleView(r) })),
     ...rules.add.map((r): Change => ({ action: '+', kind: 'ip rule', id: ruleId(r), after: ipRuleView(r) })),
     ...routeDels.map((r): Change => ({ action: '-', kind: 'route', id: routeId(r), before: routeView(r) })),
-    ...changed.map((c): Change => ({ action: '~', kind: 'route', id: routeId(c.after), before: routeView(c.before), after: routeView(c.after) })),
+    ...changed.map(
+      (c): Change => ({
+        action: '~',
+        kind: 'route',
+        id: routeId(c.after),
+        before: routeView(c.before),
+        after: routeView(c.after),
+      }),
+    ),
     ...routeAdds.map((r): Change => ({ action: '+', kind: 'route', id: routeId(r), after: routeView(r) })),
   ];
   return { ops, changes };

@@ -19,19 +19,38 @@
 // costs one add; one missing in the middle also re-adds the rules after it.
 import type { ChainState, MapState, NftElement, RuleState, TableState } from '../model.js';
 import type { NftOp } from '../native/types.js';
-import { chainAttrsKey, elementKey, elementValueKey, mapAttrsKey, ruleContentKey, ruleReferences, rulesEqual } from './normalize.js';
+import {
+  chainAttrsKey,
+  elementKey,
+  elementValueKey,
+  mapAttrsKey,
+  ruleContentKey,
+  ruleReferences,
+  rulesEqual,
+} from './normalize.js';
 import { splitByIdentity } from './identity.js';
 import type { Change } from './plan.js';
 import { chainView, elementView, mapView, ruleView, tableView, type ObjectView } from './views.js';
 
-interface TablePlan { ops: NftOp[]; changes: Change[] }
+interface TablePlan {
+  ops: NftOp[];
+  changes: Change[];
+}
 
 type Base = { family: 'inet'; table: string };
 
 function mapAddOp(base: Base, m: MapState): NftOp {
   return {
-    verb: 'add', object: 'set', ...base, name: m.name, flags: m.flags, keyType: m.keyType, keyLen: m.keyLen,
-    dataType: m.dataType, dataLen: m.dataLen, ...(m.userdata ? { userdata: m.userdata } : {}),
+    verb: 'add',
+    object: 'set',
+    ...base,
+    name: m.name,
+    flags: m.flags,
+    keyType: m.keyType,
+    keyLen: m.keyLen,
+    dataType: m.dataType,
+    dataLen: m.dataLen,
+    ...(m.userdata ? { userdata: m.userdata } : {}),
   };
 }
 
@@ -65,7 +84,9 @@ const ruleDelId = (chain: string, handle: number | undefined) => `${chain}#${han
 function createTable(want: TableState): TablePlan {
   const base: Base = { family: want.family, table: want.name };
   const ops: NftOp[] = [{ verb: 'add', object: 'table', family: want.family, name: want.name }];
-  const changes: Change[] = [{ action: '+', kind: 'table', id: `${want.family} ${want.name}`, after: tableView(want) }];
+  const changes: Change[] = [
+    { action: '+', kind: 'table', id: `${want.family} ${want.name}`, after: tableView(want) },
+  ];
   for (const m of want.maps) {
     ops.push(mapAddOp(base, m));
     changes.push({ action: '+', kind: 'map', id: m.name, after: mapView(m) });
@@ -75,13 +96,20 @@ function createTable(want: TableState): TablePlan {
     changes.push({ action: '+', kind: 'chain', id: c.name, after: chainView(c) });
   }
   for (const m of want.maps) {
-    if (m.elements.length > 0) ops.push({ verb: 'add', object: 'element', ...base, set: m.name, elements: m.elements });
-    for (const e of m.elements) changes.push({ action: '+', kind: 'element', id: elementId(m.name, e), after: elementView(m.name, e) });
+    if (m.elements.length > 0)
+      ops.push({ verb: 'add', object: 'element', ...base, set: m.name, elements: m.elements });
+    for (const e of m.elements)
+      changes.push({ action: '+', kind: 'element', id: elementId(m.name, e), after: elementView(m.name, e) });
   }
   for (const c of want.chains) {
     c.rules.forEach((r, position) => {
       ops.push(ruleAddOp(base, c.name, r));
-      changes.push({ action: '+', kind: 'rule', id: ruleAddId(c.name, position), after: ruleView(c.name, r.exprs, { position }) });
+      changes.push({
+        action: '+',
+        kind: 'rule',
+        id: ruleAddId(c.name, position),
+        after: ruleView(c.name, r.exprs, { position }),
+      });
     });
   }
   return { ops, changes };
@@ -121,14 +149,24 @@ export function planTable(have: TableState | undefined, want: TableState): Table
   const wantChains = new Map(split.wantOnly.map(({ item, index }) => [item.name, { chain: item, index }]));
 
   // Maps/chains that go away or are re-created: whatever references them must go first.
-  const replacedMaps = new Set(want.maps.filter((m) => haveMaps.has(m.name) && mapAttrsKey(haveMaps.get(m.name)!) !== mapAttrsKey(m)).map((m) => m.name));
-  const goneMaps = new Set([...have.maps.filter((m) => !wantMaps.has(m.name)).map((m) => m.name), ...replacedMaps]);
+  const replacedMaps = new Set(
+    want.maps
+      .filter((m) => haveMaps.has(m.name) && mapAttrsKey(haveMaps.get(m.name)!) !== mapAttrsKey(m))
+      .map((m) => m.name),
+  );
+  const goneMaps = new Set([
+    ...have.maps.filter((m) => !wantMaps.has(m.name)).map((m) => m.name),
+    ...replacedMaps,
+  ]);
   const replacedChains = new Set<string>();
   for (const { item } of split.wantOnly) {
     const h = haveChains.get(item.name);
     if (h && chainAttrsKey(h) !== chainAttrsKey(item)) replacedChains.add(item.name);
   }
-  const goneChains = new Set([...split.haveOnly.filter(({ item }) => !wantChains.has(item.name)).map(({ item }) => item.name), ...replacedChains]);
+  const goneChains = new Set([
+    ...split.haveOnly.filter(({ item }) => !wantChains.has(item.name)).map(({ item }) => item.name),
+    ...replacedChains,
+  ]);
 
   const nothingGone = goneMaps.size === 0 && goneChains.size === 0;
   const referencesGone = (r: RuleState) => {
@@ -136,18 +174,26 @@ export function planTable(have: TableState | undefined, want: TableState): Table
     const refs = ruleReferences(r.exprs);
     return refs.sets.some((s) => goneMaps.has(s)) || refs.chains.some((c) => goneChains.has(c));
   };
-  const jumpsToGone = (e: NftElement) => e.verdict !== undefined && 'chain' in e.verdict && goneChains.has(e.verdict.chain);
+  const jumpsToGone = (e: NftElement) =>
+    e.verdict !== undefined && 'chain' in e.verdict && goneChains.has(e.verdict.chain);
 
   // The chains whose rules need planning, in the current table's order: those not
   // shared, and shared ones only when something they may reference goes away (a
   // shared chain's rules are otherwise kept as they are).
-  const toPlan: Array<{ have: ChainState; haveIndex: number; want: ChainState | undefined; wantIndex: number | undefined }> = [];
+  const toPlan: Array<{
+    have: ChainState;
+    haveIndex: number;
+    want: ChainState | undefined;
+    wantIndex: number | undefined;
+  }> = [];
   for (const { item, index } of split.haveOnly) {
     const w = goneChains.has(item.name) ? undefined : wantChains.get(item.name);
     toPlan.push({ have: item, haveIndex: index, want: w?.chain, wantIndex: w?.index });
   }
   if (!nothingGone) {
-    split.eachShared(({ item, haveIndex, wantIndex }) => toPlan.push({ have: item, haveIndex, want: item, wantIndex }));
+    split.eachShared(({ item, haveIndex, wantIndex }) =>
+      toPlan.push({ have: item, haveIndex, want: item, wantIndex }),
+    );
     toPlan.sort((a, b) => a.haveIndex - b.haveIndex);
   }
   // Where each chain that gets rule ops stands in the desired table (for ordering).
@@ -180,20 +226,29 @@ export function planTable(have: TableState | undefined, want: TableState): Table
     const w = goneMaps.has(h.name) ? undefined : wantMaps.get(h.name);
     if (w) kept.set(h.name, planElements(h.elements, w.elements, jumpsToGone, goneChains.size > 0));
   }
-  for (const h of have.maps) for (const element of kept.get(h.name)?.dels ?? []) elemDels.push({ map: h.name, element });
+  for (const h of have.maps)
+    for (const element of kept.get(h.name)?.dels ?? []) elemDels.push({ map: h.name, element });
   for (const w of want.maps) {
-    const elements = kept.get(w.name)?.adds ?? (goneMaps.has(w.name) || !haveMaps.has(w.name) ? w.elements : []);
+    const elements =
+      kept.get(w.name)?.adds ?? (goneMaps.has(w.name) || !haveMaps.has(w.name) ? w.elements : []);
     for (const element of elements) elemAdds.push({ map: w.name, element });
   }
 
   const ops: NftOp[] = [];
-  for (const { chain, rule } of ruleDels) ops.push({ verb: 'delete', object: 'rule', ...base, chain, handle: rule.handle! });
-  for (const [map, elements] of groupByMap(elemDels, have.maps)) ops.push({ verb: 'delete', object: 'element', ...base, set: map, elements });
-  for (const m of have.maps) if (goneMaps.has(m.name)) ops.push({ verb: 'delete', object: 'set', ...base, name: m.name });
-  for (const { item: c } of split.haveOnly) if (goneChains.has(c.name)) ops.push({ verb: 'delete', object: 'chain', ...base, name: c.name });
-  for (const m of want.maps) if (!haveMaps.has(m.name) || replacedMaps.has(m.name)) ops.push(mapAddOp(base, m));
-  for (const { item: c } of split.wantOnly) if (!haveChains.has(c.name) || replacedChains.has(c.name)) ops.push(chainAddOp(base, c));
-  for (const [map, elements] of groupByMap(elemAdds, want.maps)) ops.push({ verb: 'add', object: 'element', ...base, set: map, elements });
+  for (const { chain, rule } of ruleDels)
+    ops.push({ verb: 'delete', object: 'rule', ...base, chain, handle: rule.handle! });
+  for (const [map, elements] of groupByMap(elemDels, have.maps))
+    ops.push({ verb: 'delete', object: 'element', ...base, set: map, elements });
+  for (const m of have.maps)
+    if (goneMaps.has(m.name)) ops.push({ verb: 'delete', object: 'set', ...base, name: m.name });
+  for (const { item: c } of split.haveOnly)
+    if (goneChains.has(c.name)) ops.push({ verb: 'delete', object: 'chain', ...base, name: c.name });
+  for (const m of want.maps)
+    if (!haveMaps.has(m.name) || replacedMaps.has(m.name)) ops.push(mapAddOp(base, m));
+  for (const { item: c } of split.wantOnly)
+    if (!haveChains.has(c.name) || replacedChains.has(c.name)) ops.push(chainAddOp(base, c));
+  for (const [map, elements] of groupByMap(elemAdds, want.maps))
+    ops.push({ verb: 'add', object: 'element', ...base, set: map, elements });
   for (const { chain, rule } of ruleAdds) ops.push(ruleAddOp(base, chain, rule));
 
   const haveRest = split.haveOnly.map(({ item }) => item);
@@ -202,7 +257,15 @@ export function planTable(have: TableState | undefined, want: TableState): Table
     ops,
     changes: [
       ...namedChanges('map', have.maps, want.maps, wantMaps, haveMaps, replacedMaps, mapView),
-      ...namedChanges('chain', haveRest, wantRest, new Map(wantRest.map((c) => [c.name, c])), haveChains, replacedChains, chainView),
+      ...namedChanges(
+        'chain',
+        haveRest,
+        wantRest,
+        new Map(wantRest.map((c) => [c.name, c])),
+        haveChains,
+        replacedChains,
+        chainView,
+      ),
       ...ruleChanges(chainRank, ruleDels, ruleAdds),
       ...elementChanges(elemDels, elemAdds),
     ],
@@ -254,7 +317,10 @@ function planElements(
 }
 
 /** Elements grouped into one op per map, maps in `order`'s order. */
-function groupByMap(items: Array<{ map: string; element: NftElement }>, order: MapState[]): Array<[string, NftElement[]]> {
+function groupByMap(
+  items: Array<{ map: string; element: NftElement }>,
+  order: MapState[],
+): Array<[string, NftElement[]]> {
   const groups = new Map<string, NftElement[]>();
   for (const { map, element } of items) {
     const g = groups.get(map);
@@ -275,11 +341,13 @@ function namedChanges<T extends { name: string }>(
   view: (x: T) => ObjectView,
 ): Change[] {
   const changes: Change[] = [];
-  for (const h of have) if (!wantByName.has(h.name)) changes.push({ action: '-', kind, id: h.name, before: view(h) });
+  for (const h of have)
+    if (!wantByName.has(h.name)) changes.push({ action: '-', kind, id: h.name, before: view(h) });
   for (const w of want) {
     const h = haveByName.get(w.name);
     if (!h) changes.push({ action: '+', kind, id: w.name, after: view(w) });
-    else if (replaced.has(w.name)) changes.push({ action: '~', kind, id: w.name, before: view(h), after: view(w) });
+    else if (replaced.has(w.name))
+      changes.push({ action: '~', kind, id: w.name, before: view(h), after: view(w) });
   }
   return changes;
 }
@@ -306,19 +374,39 @@ function ruleChanges(
     const k = `${a.chain}\n${ruleContentKey(a.rule.exprs)}`;
     const d = pending.get(k)?.shift();
     const after = ruleView(a.chain, a.rule.exprs, { position: a.position });
-    if (d) changes.push({ action: '~', kind: 'rule', id: ruleAddId(a.chain, a.position), before: ruleView(d.chain, d.rule.exprs, { handle: d.rule.handle! }), after });
+    if (d)
+      changes.push({
+        action: '~',
+        kind: 'rule',
+        id: ruleAddId(a.chain, a.position),
+        before: ruleView(d.chain, d.rule.exprs, { handle: d.rule.handle! }),
+        after,
+      });
     else changes.push({ action: '+', kind: 'rule', id: ruleAddId(a.chain, a.position), after });
   }
   const unpaired = [...pending.values()].flat();
   // Deletions listed before additions, grouped by chain (desired chains' order, foreign chains last).
-  unpaired.sort((x, y) => (chainRank.get(x.chain) ?? Infinity) - (chainRank.get(y.chain) ?? Infinity) || x.index - y.index);
+  unpaired.sort(
+    (x, y) =>
+      (chainRank.get(x.chain) ?? Infinity) - (chainRank.get(y.chain) ?? Infinity) || x.index - y.index,
+  );
   return [
-    ...unpaired.map((d): Change => ({ action: '-', kind: 'rule', id: ruleDelId(d.chain, d.rule.handle), before: ruleView(d.chain, d.rule.exprs, { handle: d.rule.handle! }) })),
+    ...unpaired.map(
+      (d): Change => ({
+        action: '-',
+        kind: 'rule',
+        id: ruleDelId(d.chain, d.rule.handle),
+        before: ruleView(d.chain, d.rule.exprs, { handle: d.rule.handle! }),
+      }),
+    ),
     ...changes,
   ];
 }
 
-function elementChanges(dels: Array<{ map: string; element: NftElement }>, adds: Array<{ map: string; element: NftElement }>): Change[] {
+function elementChanges(
+  dels: Array<{ map: string; element: NftElement }>,
+  adds: Array<{ map: string; element: NftElement }>,
+): Change[] {
   const deleted = new Map(dels.map((d) => [`${d.map}\n${elementKey(d.element)}`, d]));
   const changes: Change[] = [];
   for (const a of adds) {
@@ -326,10 +414,27 @@ function elementChanges(dels: Array<{ map: string; element: NftElement }>, adds:
     const d = deleted.get(k);
     deleted.delete(k);
     const id = elementId(a.map, a.element);
-    changes.push(d ? { action: '~', kind: 'element', id, before: elementView(d.map, d.element), after: elementView(a.map, a.element) } : { action: '+', kind: 'element', id, after: elementView(a.map, a.element) });
+    changes.push(
+      d
+        ? {
+            action: '~',
+            kind: 'element',
+            id,
+            before: elementView(d.map, d.element),
+            after: elementView(a.map, a.element),
+          }
+        : { action: '+', kind: 'element', id, after: elementView(a.map, a.element) },
+    );
   }
   return [
-    ...[...deleted.values()].map((d): Change => ({ action: '-', kind: 'element', id: elementId(d.map, d.element), before: elementView(d.map, d.element) })),
+    ...[...deleted.values()].map(
+      (d): Change => ({
+        action: '-',
+        kind: 'element',
+        id: elementId(d.map, d.element),
+        before: elementView(d.map, d.element),
+      }),
+    ),
     ...changes,
   ];
 }

@@ -1,22 +1,63 @@
 // The plain-JSON views of the objects a plan touches: what `netcg diff` prints and
 // what `--json` emits (docs/diff-json.md). No Buffers, no kernel numbers where a
 // name exists, so the output is readable and stable across runs.
-import type { ChainState, Expr, IpRuleSpec, MapState, NftElement, NftHook, RouteSpec, TableState } from '../model.js';
+import type {
+  ChainState,
+  Expr,
+  IpRuleSpec,
+  MapState,
+  NftElement,
+  NftHook,
+  RouteSpec,
+  TableState,
+} from '../model.js';
 import { readHostU32 } from '../nft/index.js';
 import { ruleText } from '../render/decompile.js';
 import { canonicalCidr, normalizeHook, normalizeIpRule, verdictKey } from './normalize.js';
 
-export interface TableView { family: 'inet'; name: string }
-export interface MapView { name: string; flags: number; keyType: number; keyLen: number; dataType: number; dataLen: number }
-export interface ElementView { map: string; key: string; value: string }
-export interface ChainView { name: string; hook?: Required<NftHook> }
-export interface RuleView { chain: string; text: string; handle?: number; position?: number }
-export interface IpRuleView { family: 4 | 6; priority: number; fwmark: number; fwmask: number; table: number; protocol: number }
+export interface TableView {
+  family: 'inet';
+  name: string;
+}
+export interface MapView {
+  name: string;
+  flags: number;
+  keyType: number;
+  keyLen: number;
+  dataType: number;
+  dataLen: number;
+}
+export interface ElementView {
+  map: string;
+  key: string;
+  value: string;
+}
+export interface ChainView {
+  name: string;
+  hook?: Required<NftHook>;
+}
+export interface RuleView {
+  chain: string;
+  text: string;
+  handle?: number;
+  position?: number;
+}
+export interface IpRuleView {
+  family: 4 | 6;
+  priority: number;
+  fwmark: number;
+  fwmask: number;
+  table: number;
+  protocol: number;
+}
 export type RouteView = RouteSpec;
 
 export type ObjectView = TableView | MapView | ElementView | ChainView | RuleView | IpRuleView | RouteView;
 
-export const tableView = (t: Pick<TableState, 'family' | 'name'>): TableView => ({ family: t.family, name: t.name });
+export const tableView = (t: Pick<TableState, 'family' | 'name'>): TableView => ({
+  family: t.family,
+  name: t.name,
+});
 
 export const mapView = (m: MapState): MapView => ({
   name: m.name,
@@ -52,24 +93,46 @@ export function exprsText(exprs: readonly Expr[]): string {
         const { type, ...rest } = e as Expr & Record<string, unknown>;
         const args = Object.entries(rest)
           .filter(([k, v]) => v !== undefined && k !== 'packets' && k !== 'bytes')
-          .map(([k, v]) => `${k}=${Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+          .map(
+            ([k, v]) =>
+              `${k}=${Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
+          );
         return `[${[type, ...args].join(' ')}]`;
       })
       .join(' ');
   }
 }
 
-export function ruleView(chain: string, exprs: readonly Expr[], where: { handle?: number; position?: number }): RuleView {
+export function ruleView(
+  chain: string,
+  exprs: readonly Expr[],
+  where: { handle?: number; position?: number },
+): RuleView {
   return { chain, text: exprsText(exprs), ...where };
 }
 
 export function ipRuleView(r: IpRuleSpec): IpRuleView {
   const n = normalizeIpRule(r);
-  return { family: n.family, priority: n.priority, fwmark: n.fwmark, fwmask: n.fwmask!, table: n.table, protocol: n.protocol };
+  return {
+    family: n.family,
+    priority: n.priority,
+    fwmark: n.fwmark,
+    fwmask: n.fwmask!,
+    table: n.table,
+    protocol: n.protocol,
+  };
 }
 
 export function routeView(r: RouteSpec): RouteView {
-  return { family: r.family, table: r.table, dst: canonicalCidr(r.dst, r.family), dev: r.dev, scope: r.scope, protocol: r.protocol, type: r.type };
+  return {
+    family: r.family,
+    table: r.table,
+    dst: canonicalCidr(r.dst, r.family),
+    dev: r.dev,
+    scope: r.scope,
+    protocol: r.protocol,
+    type: r.type,
+  };
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -97,7 +160,10 @@ export function viewText(kind: string, v: ObjectView): string {
     }
     case 'ip rule': {
       const r = v as IpRuleView;
-      const mark = r.fwmask === 0 && r.fwmark === 0 ? 'from all' : `from all fwmark ${hex(r.fwmark)}${r.fwmask === 0xffffffff ? '' : `/${hex(r.fwmask)}`}`;
+      const mark =
+        r.fwmask === 0 && r.fwmark === 0
+          ? 'from all'
+          : `from all fwmark ${hex(r.fwmark)}${r.fwmask === 0xffffffff ? '' : `/${hex(r.fwmask)}`}`;
       return `ipv${r.family} ${r.priority}: ${mark} lookup ${r.table} proto ${r.protocol}`;
     }
     case 'route': {

@@ -17,7 +17,9 @@ function findById(dir: string, id: bigint): string | undefined {
   if (statSync(dir, { bigint: true }).ino === id) return dir;
   let children: string[];
   try {
-    children = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    children = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   } catch {
     return undefined; // removed while walking
   }
@@ -29,12 +31,26 @@ function findById(dir: string, id: bigint): string | undefined {
 }
 
 /** The path nft accepts for the cgroup2 cgroup with `id`, e.g. "unified/netcg/vpn" on a hybrid host. */
-export function nftCgroupV2Path(id: bigint, mountPoint = findCgroup2Mount(readCgroupMounts())?.mountPoint): string {
-  if (!mountPoint) throw new NetcgError('ERENDER', 'no cgroup2 hierarchy is mounted, so a cgroup2 ID cannot be named for nft');
+export function nftCgroupV2Path(
+  id: bigint,
+  mountPoint = findCgroup2Mount(readCgroupMounts())?.mountPoint,
+): string {
+  if (!mountPoint)
+    throw new NetcgError(
+      'ERENDER',
+      'no cgroup2 hierarchy is mounted, so a cgroup2 ID cannot be named for nft',
+    );
   const rel = relative(NFT_CGROUPV2_BASE, mountPoint);
   if (rel.startsWith('..'))
-    throw new NetcgError('ERENDER', `the cgroup2 hierarchy is mounted at ${mountPoint}, outside ${NFT_CGROUPV2_BASE}, where nft cannot name its cgroups; use the netlink backend`);
+    throw new NetcgError(
+      'ERENDER',
+      `the cgroup2 hierarchy is mounted at ${mountPoint}, outside ${NFT_CGROUPV2_BASE}, where nft cannot name its cgroups; use the netlink backend`,
+    );
   const dir = findById(mountPoint, id);
-  if (!dir) throw new NetcgError('ERENDER', `no cgroup with ID ${id} under ${mountPoint} (removed?); nft can only name existing cgroups`);
+  if (!dir)
+    throw new NetcgError(
+      'ERENDER',
+      `no cgroup with ID ${id} under ${mountPoint} (removed?); nft can only name existing cgroups`,
+    );
   return relative(NFT_CGROUPV2_BASE, dir);
 }

@@ -59,7 +59,11 @@ class Reader {
 
   /** The `cmp eq` that completes a load into `reg`, with data of `len` bytes. */
   cmpEq(reg: number, len: number, what: string): Buffer {
-    return this.expect('cmp', (c) => c.op === 'eq' && c.sreg === reg && c.data.length === len, `cmp eq of ${len} bytes (${what})`).data;
+    return this.expect(
+      'cmp',
+      (c) => c.op === 'eq' && c.sreg === reg && c.data.length === len,
+      `cmp eq of ${len} bytes (${what})`,
+    ).data;
   }
 }
 
@@ -86,11 +90,19 @@ function metaLoad(r: Reader, load: ExprOf<'meta'> & { dreg: number }): string {
     case 'l4proto': {
       const proto = r.cmpEq(reg, 1, 'meta l4proto')[0]!;
       const name = L4PROTO_NAMES[proto] ?? r.fail(`unknown l4proto ${proto}`);
-      r.expect('payload', (p) => p.base === 'transport' && p.offset === TRANSPORT_DPORT_OFFSET && p.len === 2, `payload load of ${name} dport`);
+      r.expect(
+        'payload',
+        (p) => p.base === 'transport' && p.offset === TRANSPORT_DPORT_OFFSET && p.len === 2,
+        `payload load of ${name} dport`,
+      );
       return `${name} dport ${r.cmpEq(reg, 2, 'dport').readUInt16BE(0)}`;
     }
     case 'cgroup': {
-      const lookup = r.expect('lookup', (l) => l.sreg === reg && l.dreg === REG_VERDICT && !l.invert, 'a verdict map lookup');
+      const lookup = r.expect(
+        'lookup',
+        (l) => l.sreg === reg && l.dreg === REG_VERDICT && !l.invert,
+        'a verdict map lookup',
+      );
       return `meta cgroup vmap @${lookup.set}`;
     }
     default:
@@ -111,9 +123,21 @@ function ctMarkLoad(r: Reader, load: ExprOf<'ct'> & { dreg: number }): string {
 /** One statement starting at an immediate load of data. */
 function immediate(r: Reader, imm: ExprOf<'immediate'> & { data: Buffer }): string {
   const user = r.next();
-  if (user.type === 'redir' && imm.data.length === 2 && user.regProtoMin === imm.dreg && user.regProtoMax === imm.dreg && user.flags === NF_NAT_RANGE_PROTO_SPECIFIED)
+  if (
+    user.type === 'redir' &&
+    imm.data.length === 2 &&
+    user.regProtoMin === imm.dreg &&
+    user.regProtoMax === imm.dreg &&
+    user.flags === NF_NAT_RANGE_PROTO_SPECIFIED
+  )
     return `redirect to :${imm.data.readUInt16BE(0)}`;
-  if (user.type === 'meta' && 'sreg' in user && user.key === 'mark' && user.sreg === imm.dreg && imm.data.length === 4)
+  if (
+    user.type === 'meta' &&
+    'sreg' in user &&
+    user.key === 'mark' &&
+    user.sreg === imm.dreg &&
+    imm.data.length === 4
+  )
     return `meta mark set ${hex32(readHostU32(imm.data))}`;
   return r.fail(`an immediate followed by ${JSON.stringify(user)}`);
 }
@@ -126,13 +150,24 @@ export function ruleText(exprs: readonly Expr[]): string {
     const e = r.next();
     if (e.type === 'meta' && 'dreg' in e) parts.push(metaLoad(r, e));
     else if (e.type === 'immediate' && 'data' in e) parts.push(immediate(r, e));
-    else if (e.type === 'ct' && 'dreg' in e && e.key === 'mark' && e.dir === undefined) parts.push(ctMarkLoad(r, e));
+    else if (e.type === 'ct' && 'dreg' in e && e.key === 'mark' && e.dir === undefined)
+      parts.push(ctMarkLoad(r, e));
     else if (e.type === 'socket' && e.key === 'cgroupv2' && e.level !== undefined) {
-      const lookup = r.expect('lookup', (l) => l.sreg === e.dreg && l.dreg === REG_VERDICT && !l.invert, 'a verdict map lookup');
+      const lookup = r.expect(
+        'lookup',
+        (l) => l.sreg === e.dreg && l.dreg === REG_VERDICT && !l.invert,
+        'a verdict map lookup',
+      );
       parts.push(`socket cgroupv2 level ${e.level} vmap @${lookup.set}`);
     } else if (e.type === 'counter') parts.push('counter');
-    else if (e.type === 'reject' && e.rejectType === NFT_REJECT_ICMPX_UNREACH && e.code === NFT_REJECT_ICMPX_PORT_UNREACH) parts.push('reject');
-    else if (e.type === 'masq' && e.regProtoMin === undefined && e.regProtoMax === undefined && !e.flags) parts.push('masquerade');
+    else if (
+      e.type === 'reject' &&
+      e.rejectType === NFT_REJECT_ICMPX_UNREACH &&
+      e.code === NFT_REJECT_ICMPX_PORT_UNREACH
+    )
+      parts.push('reject');
+    else if (e.type === 'masq' && e.regProtoMin === undefined && e.regProtoMax === undefined && !e.flags)
+      parts.push('masquerade');
     else r.fail(`${JSON.stringify(e)} is not an expression netcg compiles`);
   }
   return parts.join(' ');

@@ -6,7 +6,9 @@ import { NetcgError } from '../errors.js';
 import { FAIL_CLOSED_METRIC, type IpRuleSpec, type RouteSpec } from '../model.js';
 
 /** Same shape as the backends' RtnlOp. */
-export type IpOp = { verb: 'add' | 'del'; kind: 'rule'; rule: IpRuleSpec } | { verb: 'add' | 'del'; kind: 'route'; route: RouteSpec };
+export type IpOp =
+  | { verb: 'add' | 'del'; kind: 'rule'; rule: IpRuleSpec }
+  | { verb: 'add' | 'del'; kind: 'route'; route: RouteSpec };
 
 const FULL_MASK = 0xffffffff;
 
@@ -34,19 +36,28 @@ function routeLine(verb: IpOp['verb'], r: RouteSpec): string {
 export function renderIpBatch(ops: readonly IpOp[], family: 4 | 6 = ops[0] ? familyOf(ops[0]) : 4): string {
   const lines = ops.map((op) => {
     if (familyOf(op) !== family)
-      throw new NetcgError('ERENDER', `an IPv${familyOf(op)} ${op.kind} cannot go in an IPv${family} ip batch; use renderIpBatches`);
+      throw new NetcgError(
+        'ERENDER',
+        `an IPv${familyOf(op)} ${op.kind} cannot go in an IPv${family} ip batch; use renderIpBatches`,
+      );
     return op.kind === 'rule' ? ruleLine(op.verb, op.rule) : routeLine(op.verb, op.route);
   });
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }
 
 /** ops as consecutive single-family `ip` invocations, order kept: run `ip ...args` with `input` on stdin. */
-export function renderIpBatches(ops: readonly IpOp[]): Array<{ family: 4 | 6; args: string[]; input: string }> {
+export function renderIpBatches(
+  ops: readonly IpOp[],
+): Array<{ family: 4 | 6; args: string[]; input: string }> {
   const runs: Array<{ family: 4 | 6; ops: IpOp[] }> = [];
   for (const op of ops) {
     const last = runs.at(-1);
     if (last && last.family === familyOf(op)) last.ops.push(op);
     else runs.push({ family: familyOf(op), ops: [op] });
   }
-  return runs.map(({ family, ops: run }) => ({ family, args: [`-${family}`, '-batch', '-'], input: renderIpBatch(run, family) }));
+  return runs.map(({ family, ops: run }) => ({
+    family,
+    args: [`-${family}`, '-batch', '-'],
+    input: renderIpBatch(run, family),
+  }));
 }

@@ -29,7 +29,9 @@ export function renderNftExport({ config, desired, roots }: NftExportInput): str
     ...desired.ipRules.map((rule): IpOp => ({ verb: 'add', kind: 'rule', rule })),
   ];
   const tail = ['#', '# Not nf_tables: netcg also adds these ip routes and rules (rtnetlink, protocol 110):'];
-  tail.push(...(ops.length > 0 ? ipCommandLines(ops).map((l) => `#   ${l}`) : ['#   (none: no profile has a route)']));
+  tail.push(
+    ...(ops.length > 0 ? ipCommandLines(ops).map((l) => `#   ${l}`) : ['#   (none: no profile has a route)']),
+  );
   tail.push('#', '# and these cgroups, whose members the table matches:');
   for (const c of desired.cgroups) {
     tail.push(

@@ -29,7 +29,13 @@ function v2Level(table: TableState, map: string): number {
     for (const rule of chain.rules)
       for (let i = 0; i + 1 < rule.exprs.length; i++) {
         const [load, lookup] = [rule.exprs[i]!, rule.exprs[i + 1]!];
-        if (load.type === 'socket' && load.key === 'cgroupv2' && lookup.type === 'lookup' && lookup.set === map) return load.level ?? 0;
+        if (
+          load.type === 'socket' &&
+          load.key === 'cgroupv2' &&
+          lookup.type === 'lookup' &&
+          lookup.set === map
+        )
+          return load.level ?? 0;
       }
   return 0;
 }
@@ -37,15 +43,22 @@ function v2Level(table: TableState, map: string): number {
 /** The two kinds of map netcg creates: `typeof meta cgroup : verdict` and `typeof socket cgroupv2 level L : verdict`. */
 function mapTypeof(map: MapState, table: TableState): string {
   if (hasAttrs(map, cgroupVerdictMapAttrs())) return 'typeof meta cgroup : verdict';
-  if (hasAttrs(map, cgroupV2VerdictMapAttrs())) return `typeof socket cgroupv2 level ${v2Level(table, map.name)} : verdict`;
-  throw new NetcgError('ERENDER', `map ${map.name} is neither a "typeof meta cgroup" nor a "typeof socket cgroupv2" verdict map; cannot render it as nft text`);
+  if (hasAttrs(map, cgroupV2VerdictMapAttrs()))
+    return `typeof socket cgroupv2 level ${v2Level(table, map.name)} : verdict`;
+  throw new NetcgError(
+    'ERENDER',
+    `map ${map.name} is neither a "typeof meta cgroup" nor a "typeof socket cgroupv2" verdict map; cannot render it as nft text`,
+  );
 }
 
 /** A key as nft reads it: a classid in decimal, a cgroup2 ID as the path nft resolves to it. */
 function keyText(map: MapState, key: Buffer): string {
   if (key.length === 4) return String(readHostU32(key));
   if (key.length === 8) return JSON.stringify(nftCgroupV2Path(readHostU64(key)));
-  throw new NetcgError('ERENDER', `map ${map.name}: element key of ${key.length} bytes is neither a classid nor a cgroup2 ID`);
+  throw new NetcgError(
+    'ERENDER',
+    `map ${map.name}: element key of ${key.length} bytes is neither a classid nor a cgroup2 ID`,
+  );
 }
 
 function verdictText(v: Verdict): string {
@@ -73,8 +86,10 @@ export function renderNftTableScript(table: TableState): string {
   const lines = [`add table ${t}`, `delete table ${t}`, `add table ${t}`];
   for (const map of table.maps) lines.push(`add map ${t} ${map.name} { ${mapTypeof(map, table)}; }`);
   for (const chain of table.chains) lines.push(`add chain ${t} ${chain.name}${chainSpec(chain)}`);
-  for (const map of table.maps) if (map.elements.length > 0) lines.push(`add element ${t} ${map.name} { ${elementsText(map)} }`);
-  for (const chain of table.chains) for (const rule of chain.rules) lines.push(`add rule ${t} ${chain.name} ${ruleText(rule.exprs)}`);
+  for (const map of table.maps)
+    if (map.elements.length > 0) lines.push(`add element ${t} ${map.name} { ${elementsText(map)} }`);
+  for (const chain of table.chains)
+    for (const rule of chain.rules) lines.push(`add rule ${t} ${chain.name} ${ruleText(rule.exprs)}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -23,7 +23,9 @@ const BOTH = ['iptables', 'ip6tables'] as const;
 
 /** The `-m cgroup` match of a profile: its classid (net_cls), or its cgroup2 path relative to the root. */
 function cgroupMatch(spec: CgroupSpec): string {
-  return spec.hierarchy === 'net_cls' ? `-m cgroup --cgroup ${spec.classid}` : `-m cgroup --path ${spec.path}`;
+  return spec.hierarchy === 'net_cls'
+    ? `-m cgroup --cgroup ${spec.classid}`
+    : `-m cgroup --path ${spec.path}`;
 }
 
 function cgroupLines(spec: CgroupSpec): string[] {
@@ -36,7 +38,10 @@ function cgroupLines(spec: CgroupSpec): string[] {
   const dir = `"$CGROUP2/${spec.path}"`;
   const lines = [`mkdir -p ${dir}`];
   // Delegation as netcg does it: the owner gets the directory and the files that move processes.
-  if (spec.owner !== undefined) lines.push(`chown ${spec.owner}: ${dir} ${dir}/cgroup.procs ${dir}/cgroup.threads ${dir}/cgroup.subtree_control`);
+  if (spec.owner !== undefined)
+    lines.push(
+      `chown ${spec.owner}: ${dir} ${dir}/cgroup.procs ${dir}/cgroup.threads ${dir}/cgroup.subtree_control`,
+    );
   return lines;
 }
 
@@ -46,7 +51,9 @@ function profileLines(p: ProfileConfig, spec: CgroupSpec): string[] {
   if (p.dns)
     for (const cmd of BOTH)
       for (const proto of ['udp', 'tcp'])
-        lines.push(`${cmd} -t nat -A OUTPUT ${m} -p ${proto} --dport 53 -j REDIRECT --to-ports ${p.dns.redirect}`);
+        lines.push(
+          `${cmd} -t nat -A OUTPUT ${m} -p ${proto} --dport 53 -j REDIRECT --to-ports ${p.dns.redirect}`,
+        );
   if (p.ipv6 === 'reject') lines.push(`ip6tables -A OUTPUT ${m} -j REJECT`);
   if (p.route) {
     for (const cmd of BOTH) lines.push(`${cmd} -t mangle -A OUTPUT ${m} -j MARK --set-mark ${p.route.mark}`);
@@ -63,7 +70,10 @@ function masqueradeLines(profiles: ProfileConfig[]): string[] {
   for (const { route } of profiles) {
     if (!route?.masquerade || seen.has(`${route.mark}/${route.via}`)) continue;
     seen.add(`${route.mark}/${route.via}`);
-    for (const cmd of BOTH) lines.push(`${cmd} -t nat -A POSTROUTING -m mark --mark ${route.mark} --out-interface ${route.via} -j MASQUERADE`);
+    for (const cmd of BOTH)
+      lines.push(
+        `${cmd} -t nat -A POSTROUTING -m mark --mark ${route.mark} --out-interface ${route.via} -j MASQUERADE`,
+      );
   }
   return lines;
 }
@@ -77,7 +87,11 @@ function restoreMarkLines(profiles: ProfileConfig[]): string[] {
   const marks = [...new Set(profiles.flatMap((p) => (p.route ? [p.route.mark] : [])))];
   if (marks.length === 0) return [];
   return [
-    ...marks.flatMap((mark) => BOTH.map((cmd) => `${cmd} -t mangle -A PREROUTING -m connmark --mark ${mark} -j CONNMARK --restore-mark`)),
+    ...marks.flatMap((mark) =>
+      BOTH.map(
+        (cmd) => `${cmd} -t mangle -A PREROUTING -m connmark --mark ${mark} -j CONNMARK --restore-mark`,
+      ),
+    ),
     'sysctl -qw net.ipv4.conf.all.src_valid_mark=1',
   ];
 }
@@ -95,10 +109,11 @@ export function renderShScript({ config, desired, roots }: ShExportInput): strin
     '#!/bin/sh -e',
     `# netcg policy from ${config.file}, as iptables/ip6tables/ip commands (netcg export --format sh).`,
     '# Equivalent to what `netcg apply` installs; run it as root on a host without netcg.',
-    '# netcg\'s table is inet, so the DNS redirect, mark and masquerade are emitted for IPv6 too.',
+    "# netcg's table is inet, so the DNS redirect, mark and masquerade are emitted for IPv6 too.",
     `NET_CLS=\${NET_CLS:-${roots.netCls}}`,
   ];
-  if (desired.cgroups.some((c) => c.hierarchy === 'cgroupv2')) out.push(`CGROUP2=\${CGROUP2:-${roots.cgroup2 ?? '/sys/fs/cgroup'}}`);
+  if (desired.cgroups.some((c) => c.hierarchy === 'cgroupv2'))
+    out.push(`CGROUP2=\${CGROUP2:-${roots.cgroup2 ?? '/sys/fs/cgroup'}}`);
   for (const p of Object.values(config.profiles)) {
     const spec = desired.cgroups.find((c) => c.profile === p.name);
     if (!spec) continue;
@@ -107,12 +122,25 @@ export function renderShScript({ config, desired, roots }: ShExportInput): strin
   const routes: IpOp[] = desired.routes.map((route) => ({ verb: 'add', kind: 'route', route }));
   const rules: IpOp[] = desired.ipRules.map((rule) => ({ verb: 'add', kind: 'rule', rule }));
   if (routes.length + rules.length > 0) {
-    out.push('', '# policy routing: each routed profile\'s table (routes first, then the rules that use them)');
+    out.push(
+      '',
+      "# policy routing: each routed profile's table (routes first, then the rules that use them)",
+    );
     out.push(...ipCommandLines(routes), ...ipCommandLines(rules));
   }
   const restore = restoreMarkLines(Object.values(config.profiles));
-  if (restore.length > 0) out.push('', '# strict rp_filter: replies get the mark back (connmark restore + src_valid_mark)', ...restore);
+  if (restore.length > 0)
+    out.push(
+      '',
+      '# strict rp_filter: replies get the mark back (connmark restore + src_valid_mark)',
+      ...restore,
+    );
   const masq = masqueradeLines(Object.values(config.profiles));
-  if (masq.length > 0) out.push('', '# source NAT to the VPN address (routing chose the source before the mark re-routed)', ...masq);
+  if (masq.length > 0)
+    out.push(
+      '',
+      '# source NAT to the VPN address (routing chose the source before the mark re-routed)',
+      ...masq,
+    );
   return `${out.join('\n')}\n`;
 }

@@ -14,7 +14,8 @@ export const NFT_SET_ANONYMOUS = 0x1;
  * disappear when that rule is deleted, so they are never planned on their own.
  */
 export function tableFromDump(dump: NftDump, table: string): TableState | undefined {
-  const mine = <T extends { family: string; table: string }>(o: T) => o.family === 'inet' && o.table === table;
+  const mine = <T extends { family: string; table: string }>(o: T) =>
+    o.family === 'inet' && o.table === table;
   if (!dump.tables.some((t) => t.family === 'inet' && t.name === table)) return undefined;
 
   const maps: MapState[] = dump.sets
@@ -32,7 +33,11 @@ export function tableFromDump(dump: NftDump, table: string): TableState | undefi
 
   const chains = dump.chains
     .filter(mine)
-    .map((c) => ({ name: c.name, ...(c.hook ? { hook: { ...c.hook } } : {}), rules: [] as TableState['chains'][number]['rules'] }));
+    .map((c) => ({
+      name: c.name,
+      ...(c.hook ? { hook: { ...c.hook } } : {}),
+      rules: [] as TableState['chains'][number]['rules'],
+    }));
   const byName = new Map(chains.map((c) => [c.name, c]));
   for (const r of dump.rules) {
     if (!mine(r)) continue;

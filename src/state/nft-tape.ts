@@ -8,7 +8,17 @@
 // (one allocation for the whole dump instead of one per datum).
 import type { NftDump, NftDumpTape } from '../native/types.js';
 
-const enum Tag { Obj = 1, Arr = 2, Str = 3, U32 = 4, I32 = 5, F64 = 6, Bytes = 7, True = 8, False = 9 }
+const enum Tag {
+  Obj = 1,
+  Arr = 2,
+  Str = 3,
+  U32 = 4,
+  I32 = 5,
+  F64 = 6,
+  Bytes = 7,
+  True = 8,
+  False = 9,
+}
 
 export class TapeError extends Error {}
 

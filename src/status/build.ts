@@ -5,7 +5,14 @@ import type { Config, ProfileConfig } from '../config/index.js';
 import type { LinkInfo } from '../backends/types.js';
 import type { Expr, TableState } from '../model.js';
 import type { Change, Plan } from '../plan/plan.js';
-import { exprsText, viewText, type ElementView, type IpRuleView, type RouteView, type RuleView } from '../plan/views.js';
+import {
+  exprsText,
+  viewText,
+  type ElementView,
+  type IpRuleView,
+  type RouteView,
+  type RuleView,
+} from '../plan/views.js';
 import {
   STATUS_JSON_VERSION,
   type LinkState,
@@ -41,7 +48,8 @@ const FEATURE_PREFIXES = ['dns_', 'ipv6_', 'route_'] as const;
 /** The profile whose own chain this is (`<feature>_<profile>`), if any. */
 export function profileOfChain(chain: string, profiles: Record<string, unknown>): string | undefined {
   for (const prefix of FEATURE_PREFIXES) {
-    if (chain.startsWith(prefix) && Object.hasOwn(profiles, chain.slice(prefix.length))) return chain.slice(prefix.length);
+    if (chain.startsWith(prefix) && Object.hasOwn(profiles, chain.slice(prefix.length)))
+      return chain.slice(prefix.length);
   }
   return undefined;
 }
@@ -54,14 +62,23 @@ function counterOf(exprs: readonly Expr[]): { packets: number; bytes: number } {
 
 /** nft's text of the rule with its counter left out (the numbers are shown in columns). */
 function ruleLabel(exprs: readonly Expr[]): string {
-  return exprsText(exprs.filter((e) => e.type !== 'counter')).replace(/\s+/g, ' ').trim();
+  return exprsText(exprs.filter((e) => e.type !== 'counter'))
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function countersOf(table: TableState | undefined, chains: (name: string) => boolean): RuleCounter[] {
   if (!table) return [];
   return table.chains
     .filter((c) => chains(c.name))
-    .flatMap((c) => c.rules.map((r) => ({ chain: c.name, rule: ruleLabel(r.exprs), ...(r.handle !== undefined ? { handle: r.handle } : {}), ...counterOf(r.exprs) })));
+    .flatMap((c) =>
+      c.rules.map((r) => ({
+        chain: c.name,
+        rule: ruleLabel(r.exprs),
+        ...(r.handle !== undefined ? { handle: r.handle } : {}),
+        ...counterOf(r.exprs),
+      })),
+    );
 }
 
 /** The chain name in a rule/chain change's id (`chain#handle`, `chain[pos]`, `chain`). */
@@ -83,11 +100,14 @@ export function profileOfChange(c: Change, config: Config): string | undefined {
       const e = view as ElementView;
       const byChain = profileOfChain(e.value.replace(/^(jump|goto) /, ''), profiles);
       if (byChain) return byChain;
-      return Object.values(profiles).find((p) => p.classid !== undefined && String(p.classid) === e.key)?.name;
+      return Object.values(profiles).find((p) => p.classid !== undefined && String(p.classid) === e.key)
+        ?.name;
     }
     case 'ip rule': {
       const r = view as IpRuleView;
-      return Object.values(profiles).find((p) => p.route && p.route.mark === r.fwmark && p.route.table === r.table)?.name;
+      return Object.values(profiles).find(
+        (p) => p.route && p.route.mark === r.fwmark && p.route.table === r.table,
+      )?.name;
     }
     case 'route': {
       const r = view as RouteView;
@@ -137,11 +157,22 @@ export function buildStatus(input: StatusInput): StatusSnapshot {
         ...(p.dns ? { dns: { redirect: p.dns.redirect } } : {}),
         ...(p.ipv6 ? { ipv6: p.ipv6 } : {}),
         ...(p.route
-          ? { route: { via: p.route.via, table: p.route.table, mark: p.route.mark, masquerade: p.route.masquerade, link: linkState(input.links, p.route.via) } }
+          ? {
+              route: {
+                via: p.route.via,
+                table: p.route.table,
+                mark: p.route.mark,
+                masquerade: p.route.masquerade,
+                link: linkState(input.links, p.route.via),
+              },
+            }
           : {}),
       },
       rules,
-      totals: rules.reduce((t, r) => ({ packets: t.packets + r.packets, bytes: t.bytes + r.bytes }), { packets: 0, bytes: 0 }),
+      totals: rules.reduce((t, r) => ({ packets: t.packets + r.packets, bytes: t.bytes + r.bytes }), {
+        packets: 0,
+        bytes: 0,
+      }),
       drift: drift.get(p.name) ?? [],
     };
   });
@@ -152,7 +183,10 @@ export function buildStatus(input: StatusInput): StatusSnapshot {
     table: { family: 'inet', name: config.table, exists: table !== undefined },
     inSync: plan.nft.length + plan.rtnl.length === 0,
     profiles,
-    shared: { rules: countersOf(table, (chain) => profileOfChain(chain, config.profiles) === undefined), drift: drift.get(undefined) ?? [] },
+    shared: {
+      rules: countersOf(table, (chain) => profileOfChain(chain, config.profiles) === undefined),
+      drift: drift.get(undefined) ?? [],
+    },
   };
 }
 
@@ -173,7 +207,8 @@ export function computeRates(prev: StatusSnapshot, cur: StatusSnapshot): Rates {
   const seconds = Math.max((cur.time - prev.time) / 1000, 1e-3);
   const before = new Map<string, RuleCounter>();
   for (const list of allRules(prev)) list.forEach((r, i) => before.set(ruleRateKey(r, i), r));
-  const delta = (now: number, then: number | undefined) => (then === undefined || now < then ? now : now - then) / seconds;
+  const delta = (now: number, then: number | undefined) =>
+    (then === undefined || now < then ? now : now - then) / seconds;
   const rules = new Map<string, { packets: number; bytes: number }>();
   for (const list of allRules(cur)) {
     list.forEach((r, i) => {

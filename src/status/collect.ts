@@ -24,7 +24,12 @@ export function profileCgroups(config: Config): Record<string, ProfileCgroupInfo
         /* removed between the check and the read: shown without an ID */
       }
     }
-    out[name] = { match, dir: dir ?? null, members: exists ? members(dir).length : 0, ...(id !== undefined ? { id } : {}) };
+    out[name] = {
+      match,
+      dir: dir ?? null,
+      members: exists ? members(dir).length : 0,
+      ...(id !== undefined ? { id } : {}),
+    };
   }
   return out;
 }

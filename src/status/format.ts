@@ -68,7 +68,10 @@ export function featuresText(p: ProfileStatus): string {
   const parts: string[] = [];
   if (f.dns) parts.push(`dns → :${f.dns.redirect}`);
   if (f.ipv6) parts.push('ipv6 reject');
-  if (f.route) parts.push(`via ${f.route.via} (${f.route.link}) table ${f.route.table} mark 0x${f.route.mark.toString(16)}`);
+  if (f.route)
+    parts.push(
+      `via ${f.route.via} (${f.route.link}) table ${f.route.table} mark 0x${f.route.mark.toString(16)}`,
+    );
   return parts.join(' · ');
 }
 
@@ -88,7 +91,9 @@ export function formatStatus(s: StatusSnapshot, opts: ScreenOptions): string[] {
   const ruleLine = (r: RuleCounter, i: number, label: string) => {
     const rt = rates?.rules.get(ruleRateKey(r, i));
     const nums = `${compactCount(r.packets).padStart(9)}${humanBytes(r.bytes).padStart(9)}`;
-    const rateCols = rates ? `${rate(rt?.packets ?? 0).padStart(9)}${humanBytes(rt?.bytes ?? 0).padStart(9)}` : '';
+    const rateCols = rates
+      ? `${rate(rt?.packets ?? 0).padStart(9)}${humanBytes(rt?.bytes ?? 0).padStart(9)}`
+      : '';
     return `  ${fit(label, LABEL)}${nums}${rateCols}`;
   };
 
@@ -96,7 +101,9 @@ export function formatStatus(s: StatusSnapshot, opts: ScreenOptions): string[] {
     const members = `${p.members} member${p.members === 1 ? '' : 's'}`;
     const pr = rates?.profiles.get(p.name);
     const rateText = pr ? `  ${rate(pr.packets)} pkt/s ${humanBytes(pr.bytes)}/s` : '';
-    lines.push(`${c.bold(c.cyan(p.name))}  ${matchText(p)}  ${members}${rateText}${p.drift.length > 0 ? `  ${c.yellow('drift')}` : ''}`);
+    lines.push(
+      `${c.bold(c.cyan(p.name))}  ${matchText(p)}  ${members}${rateText}${p.drift.length > 0 ? `  ${c.yellow('drift')}` : ''}`,
+    );
     lines.push(`  ${featuresText(p)}`);
     p.rules.forEach((r, i) => lines.push(ruleLine(r, i, r.rule)));
     for (const d of p.drift) lines.push(c.yellow(`  ! ${d}`));

@@ -30,7 +30,10 @@ export class DeferringBackend extends NetlinkBackend {
   override links(): LinkInfo[] {
     const real = super.links();
     const names = new Set(real.map((l) => l.name));
-    return [...real, ...[...this.absent].filter((d) => !names.has(d)).map((name) => ({ index: -1, name, up: false }))];
+    return [
+      ...real,
+      ...[...this.absent].filter((d) => !names.has(d)).map((name) => ({ index: -1, name, up: false })),
+    ];
   }
 
   override rtnl(op: RtnlOp): void {
@@ -44,6 +47,10 @@ export class DeferringBackend extends NetlinkBackend {
 
   /** A change that only adds a route through an absent interface: in the plan, but not done. */
   isDeferred(change: Change): boolean {
-    return change.kind === 'route' && change.action === '+' && this.absent.has((change.after as RouteSpec | undefined)?.dev ?? '');
+    return (
+      change.kind === 'route' &&
+      change.action === '+' &&
+      this.absent.has((change.after as RouteSpec | undefined)?.dev ?? '')
+    );
   }
 }

@@ -51,7 +51,9 @@ interface Outcome {
 }
 
 function outcomeOf(report: ApplyReport, backend: DeferringBackend): Outcome {
-  const changes = report.plan.changes.filter((c) => !backend.isDeferred(c)).map((c) => ({ action: c.action, kind: c.kind, id: c.id }));
+  const changes = report.plan.changes
+    .filter((c) => !backend.isDeferred(c))
+    .map((c) => ({ action: c.action, kind: c.kind, id: c.id }));
   const count = (a: ChangeRef['action']) => changes.filter((c) => c.action === a).length;
   return { changes, summary: { add: count('+'), change: count('~'), destroy: count('-') } };
 }
@@ -94,7 +96,10 @@ export class WatchDaemon {
     this.reconciler = new Reconciler(this.backend);
     // Subscribed before the initial apply, so nothing that happens after it is missed.
     try {
-      this.monitor = new addon.NetlinkMonitor(opts.netns === undefined ? {} : { netns: opts.netns }, (batch) => this.onEvents(batch));
+      this.monitor = new addon.NetlinkMonitor(
+        opts.netns === undefined ? {} : { netns: opts.netns },
+        (batch) => this.onEvents(batch),
+      );
     } catch (err) {
       this.backend.close();
       throw err;
@@ -105,7 +110,13 @@ export class WatchDaemon {
 
   /** The initial apply (a failure is logged and retried like any other), then event-driven repairs until stop(). */
   start(): void {
-    this.opts.log({ event: 'start', config: this.opts.configFile, netns: this.opts.netns ?? null, debounceMs: this.debounceMs, pid: process.pid });
+    this.opts.log({
+      event: 'start',
+      config: this.opts.configFile,
+      netns: this.opts.netns ?? null,
+      debounceMs: this.debounceMs,
+      pid: process.pid,
+    });
     this.applyNow('start');
   }
 
@@ -117,7 +128,12 @@ export class WatchDaemon {
       next = loadConfig(this.opts.configFile);
     } catch (err) {
       const e = err as Error;
-      this.opts.log({ event: 'config-error', file: this.opts.configFile, message: e.message, issues: err instanceof ConfigError ? err.issues : [] });
+      this.opts.log({
+        event: 'config-error',
+        file: this.opts.configFile,
+        message: e.message,
+        issues: err instanceof ConfigError ? err.issues : [],
+      });
       return;
     }
     this.config = next;
@@ -149,7 +165,8 @@ export class WatchDaemon {
     for (const e of this.ownCommits.feed(batch)) {
       // Lost link events may have renamed or renumbered interfaces: ask the kernel.
       if (e.source === 'overrun') this.resyncLinks();
-      if (e.source === 'link' && e.type === 'new' && e.ifname !== undefined) this.ifnames.set(e.ifindex, e.ifname);
+      if (e.source === 'link' && e.type === 'new' && e.ifname !== undefined)
+        this.ifnames.set(e.ifindex, e.ifname);
       const reason = triggerOf(e, this.scope, this.ifnames);
       if (e.source === 'link' && e.type === 'del') this.ifnames.delete(e.ifindex);
       if (reason !== undefined) this.trigger(reason);
@@ -218,7 +235,14 @@ export class WatchDaemon {
     const trigger = [reason === 'start' ? 'start' : 'config reloaded (SIGHUP)', ...this.pending];
     this.pending = [];
     const done = this.attempt(trigger);
-    if (done) this.opts.log({ event: 'apply', reason, changed: done.changes.length > 0, ...done, ms: Math.round(performance.now() - t0) });
+    if (done)
+      this.opts.log({
+        event: 'apply',
+        reason,
+        changed: done.changes.length > 0,
+        ...done,
+        ms: Math.round(performance.now() - t0),
+      });
   }
 
   private repair(reasons: string[], since: number): void {
@@ -227,7 +251,13 @@ export class WatchDaemon {
     const done = this.attempt(trigger);
     if (!done || done.changes.length === 0) return;
     const end = performance.now();
-    this.opts.log({ event: 'repair', trigger, ...done, ms: Math.round(end - t0), sinceEventMs: Math.round(end - since) });
+    this.opts.log({
+      event: 'repair',
+      trigger,
+      ...done,
+      ms: Math.round(end - t0),
+      sinceEventMs: Math.round(end - since),
+    });
   }
 
   /** One apply; afterwards the scope and the cgroup watches follow the state. Undefined on failure (logged, retry armed). */
@@ -244,7 +274,8 @@ export class WatchDaemon {
       const retryInMs = Math.min(1000 * 2 ** (this.failures - 1), MAX_RETRY_MS);
       const message = (err as Error).message;
       const key = `${errorCode(err)}: ${message}`;
-      if (key !== this.lastError) this.opts.log({ event: 'error', trigger, code: errorCode(err), message, retryInMs });
+      if (key !== this.lastError)
+        this.opts.log({ event: 'error', trigger, code: errorCode(err), message, retryInMs });
       this.lastError = key;
       if (!this.stopped) this.arm(retryInMs, true);
       this.refreshScope();
@@ -257,7 +288,9 @@ export class WatchDaemon {
       this.opts.log({ event: 'waiting', devices: absent });
       this.waitingFor = absent.join(', ');
     }
-    this.appliedIds = new Map(report.matches.filter((m) => m.id !== undefined).map((m) => [m.profile, m.id!]));
+    this.appliedIds = new Map(
+      report.matches.filter((m) => m.id !== undefined).map((m) => [m.profile, m.id!]),
+    );
     this.refreshScope();
     return outcomeOf(report, this.backend);
   }
@@ -312,16 +345,23 @@ export class WatchDaemon {
   private checkCgroupIds(): void {
     const root = findCgroup2();
     if (!root || this.stopped) return;
-    const now = readCgroupIds(root, [...this.scope.cgroupsV2].map(([profile, path]) => ({ profile, path })));
+    const now = readCgroupIds(
+      root,
+      [...this.scope.cgroupsV2].map(([profile, path]) => ({ profile, path })),
+    );
     for (const [profile, path] of this.scope.cgroupsV2) {
       const applied = this.appliedIds.get(profile);
       const current = now[profile]?.toString();
       if (current === applied) continue;
       const dir = join(root, path);
-      this.trigger(current === undefined ? `cgroup ${dir} removed` : `cgroup ${dir} re-created (ID ${applied ?? 'none'} -> ${current})`, true);
+      this.trigger(
+        current === undefined
+          ? `cgroup ${dir} removed`
+          : `cgroup ${dir} re-created (ID ${applied ?? 'none'} -> ${current})`,
+        true,
+      );
     }
   }
-
 }
 
 /**

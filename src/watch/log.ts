@@ -9,13 +9,31 @@ import type { Change } from '../plan/plan.js';
 export const WATCH_JSON_VERSION = 1;
 
 /** One changed object, as in `netcg diff --json` (without before/after). */
-export interface ChangeRef { action: Change['action']; kind: Change['kind']; id: string }
+export interface ChangeRef {
+  action: Change['action'];
+  kind: Change['kind'];
+  id: string;
+}
 
 export type WatchRecord =
   | { event: 'start'; config: string; netns: string | null; debounceMs: number; pid: number }
-  | { event: 'apply'; reason: 'start' | 'reload'; changed: boolean; summary: PlanSummary; changes: ChangeRef[]; ms: number }
+  | {
+      event: 'apply';
+      reason: 'start' | 'reload';
+      changed: boolean;
+      summary: PlanSummary;
+      changes: ChangeRef[];
+      ms: number;
+    }
   /** An event-driven apply that changed something: what triggered it, what it changed, how long it took. */
-  | { event: 'repair'; trigger: string[]; summary: PlanSummary; changes: ChangeRef[]; ms: number; sinceEventMs: number }
+  | {
+      event: 'repair';
+      trigger: string[];
+      summary: PlanSummary;
+      changes: ChangeRef[];
+      ms: number;
+      sinceEventMs: number;
+    }
   | { event: 'error'; trigger: string[]; code: string; message: string; retryInMs: number }
   /** The `via` interfaces (and copied-route devices) now missing or down, whose routes wait for them; [] when all are back. */
   | { event: 'waiting'; devices: string[] }
@@ -25,7 +43,8 @@ export type WatchRecord =
 export type WatchLogger = (record: WatchRecord) => void;
 
 export function jsonLogger(write: (line: string) => void = (l) => process.stdout.write(l)): WatchLogger {
-  return (record) => write(`${JSON.stringify({ version: WATCH_JSON_VERSION, time: new Date().toISOString(), ...record })}\n`);
+  return (record) =>
+    write(`${JSON.stringify({ version: WATCH_JSON_VERSION, time: new Date().toISOString(), ...record })}\n`);
 }
 
 const MAX_LISTED = 6;

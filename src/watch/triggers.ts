@@ -35,7 +35,9 @@ export function scopeOf(config: Config, desired: DesiredState): WatchScope {
     devices: new Set(desired.routes.map((r) => r.dev).filter((d) => d !== '')),
     tables: new Set([...desired.routes.map((r) => r.table), ...desired.ipRules.map((r) => r.table)]),
     copiesLinkRoutes: Object.values(config.profiles).some((p) => p.route?.copyLinkRoutes === true),
-    cgroupsV2: new Map(desired.cgroups.filter((c) => c.hierarchy === 'cgroupv2').map((c) => [c.profile, c.path])),
+    cgroupsV2: new Map(
+      desired.cgroups.filter((c) => c.hierarchy === 'cgroupv2').map((c) => [c.profile, c.path]),
+    ),
   };
 }
 
@@ -44,7 +46,11 @@ export function scopeOf(config: Config, desired: DesiredState): WatchScope {
  * undefined when it cannot have. `ifnames` maps interface indexes to names as
  * last seen (link events carry the name; address events only the index).
  */
-export function triggerOf(event: NetlinkEvent, scope: WatchScope, ifnames: ReadonlyMap<number, string>): string | undefined {
+export function triggerOf(
+  event: NetlinkEvent,
+  scope: WatchScope,
+  ifnames: ReadonlyMap<number, string>,
+): string | undefined {
   switch (event.source) {
     case 'overrun':
       return `events lost (${event.bus} receive buffer overrun)`;
@@ -73,8 +79,10 @@ export function triggerOf(event: NetlinkEvent, scope: WatchScope, ifnames: Reado
     }
     case 'nft': {
       if (event.type === 'newgen') return undefined;
-      if (event.table !== scope.table || (event.family !== undefined && event.family !== 'inet')) return undefined;
-      const object = event.chain !== undefined ? ` ${event.chain}` : event.set !== undefined ? ` ${event.set}` : '';
+      if (event.table !== scope.table || (event.family !== undefined && event.family !== 'inet'))
+        return undefined;
+      const object =
+        event.chain !== undefined ? ` ${event.chain}` : event.set !== undefined ? ` ${event.set}` : '';
       return `nft ${event.type}${object} in inet ${event.table}`;
     }
   }
@@ -82,9 +90,15 @@ export function triggerOf(event: NetlinkEvent, scope: WatchScope, ifnames: Reado
 
 /** A table deletion also deletes everything in it: the kernel reports each object, the log names the table once. */
 export function withoutImplied(reasons: string[]): string[] {
-  const deleted = reasons.map((r) => /^nft deltable in (.+)$/.exec(r)?.[1]).filter((t): t is string => t !== undefined);
+  const deleted = reasons
+    .map((r) => /^nft deltable in (.+)$/.exec(r)?.[1])
+    .filter((t): t is string => t !== undefined);
   if (deleted.length === 0) return reasons;
-  return reasons.filter((r) => !/^nft del(rule|chain|set|setelem|obj|flowtable) /.test(r) || !deleted.some((t) => r.endsWith(` in ${t}`)));
+  return reasons.filter(
+    (r) =>
+      !/^nft del(rule|chain|set|setelem|obj|flowtable) /.test(r) ||
+      !deleted.some((t) => r.endsWith(` in ${t}`)),
+  );
 }
 
 /**

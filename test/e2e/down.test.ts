@@ -33,7 +33,10 @@ const vpnTable = String(PROFILES.vpn.table);
 beforeAll(async () => {
   bench = await startBench('ncd');
   const { host } = bench.topo;
-  host.run('nft', ['-f', '-'], `
+  host.run(
+    'nft',
+    ['-f', '-'],
+    `
 table inet ${foreignTable} {
   set blocked { type ipv4_addr; elements = { 198.51.100.9 }; }
   chain out {
@@ -47,7 +50,8 @@ table ip ${bench.names.table} {
     tcp dport 9 counter drop
   }
 }
-`);
+`,
+  );
   host.ip('-4', 'rule', 'add', 'fwmark', '0x2b', 'lookup', vpnTable, 'priority', '10001');
   host.ip('-6', 'rule', 'add', 'from', '2001:db8::/64', 'lookup', '99', 'priority', '9000');
   host.ip('-4', 'route', 'add', '198.51.100.0/24', 'via', LAN.gatewayV4, 'table', vpnTable);
@@ -73,7 +77,8 @@ describe('netcg down (scenario 6)', () => {
 
   it('removes its own table, ip rules and routes', () => {
     expect(after.ruleset).not.toContain(`table inet ${bench.names.table} {`);
-    for (const text of [after.rules4, after.rules6, after.routes4, after.routes6]) expect(text).not.toMatch(/proto 110/);
+    for (const text of [after.rules4, after.rules6, after.routes4, after.routes6])
+      expect(text).not.toMatch(/proto 110/);
   });
 
   it('leaves the foreign tables unchanged, byte for byte', () => {

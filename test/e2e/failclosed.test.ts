@@ -9,7 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliOk } from '../helpers/cli.js';
-import { echo, ECHO_PORT, launch, member, NORMAL_DNS, outsider, resolve, startBench, type Bench, type Launcher } from '../helpers/bench.js';
+import {
+  echo,
+  ECHO_PORT,
+  launch,
+  member,
+  NORMAL_DNS,
+  outsider,
+  resolve,
+  startBench,
+  type Bench,
+  type Launcher,
+} from '../helpers/bench.js';
 import type { Netns } from '../helpers/netns.js';
 import { FAR, LAN, VPN } from '../helpers/topology.js';
 
@@ -47,8 +58,19 @@ function apply(file: string): { sysctls: Array<{ key: string; value: string; pre
 
 /** A counting table of our own (never netcg's) at the input hook of `ns`. */
 function addCounters(ns: Netns, rules: Record<string, string>): void {
-  const lines = Object.entries(rules).map(([name, match]) => `add rule inet fcount in ${match} counter comment "${name}"`);
-  ns.run('nft', ['-f', '-'], ['add table inet fcount', 'add chain inet fcount in { type filter hook input priority 0; policy accept; }', ...lines, ''].join('\n'));
+  const lines = Object.entries(rules).map(
+    ([name, match]) => `add rule inet fcount in ${match} counter comment "${name}"`,
+  );
+  ns.run(
+    'nft',
+    ['-f', '-'],
+    [
+      'add table inet fcount',
+      'add chain inet fcount in { type filter hook input priority 0; policy accept; }',
+      ...lines,
+      '',
+    ].join('\n'),
+  );
 }
 
 function count(ns: Netns, name: string): number {
@@ -232,7 +254,10 @@ describe('strict rp_filter: connmark save/restore and src_valid_mark', () => {
 });
 
 describe('resolver down: dns.redirect to a port nothing listens on', () => {
-  const servers = { '127.0.0.1 (where dnsmasq listens on :53)': '127.0.0.1', 'the lan gateway': LAN.gatewayV4 };
+  const servers = {
+    '127.0.0.1 (where dnsmasq listens on :53)': '127.0.0.1',
+    'the lan gateway': LAN.gatewayV4,
+  };
   for (const [label, server] of Object.entries(servers)) {
     for (const tcp of [false, true]) {
       it(`a member's ${tcp ? 'TCP' : 'UDP'} query to ${label} fails and never reaches port 53`, () => {
@@ -253,7 +278,11 @@ describe('resolver down: dns.redirect to a port nothing listens on', () => {
 });
 
 describe('IPv6 rejected in every form', () => {
-  const targets = { loopback: '::1', 'a routed address (the far address via lan)': FAR.v6, 'the lan gateway': LAN.gatewayV6 };
+  const targets = {
+    loopback: '::1',
+    'a routed address (the far address via lan)': FAR.v6,
+    'the lan gateway': LAN.gatewayV6,
+  };
   for (const [label, addr] of Object.entries(targets)) {
     for (const proto of ['tcp', 'udp'] as const) {
       it(`${proto.toUpperCase()} to ${label}: the member fails, nothing arrives; an outsider gets through`, () => {
@@ -287,7 +316,11 @@ describe('VPN kill switch (failClosed, the default)', () => {
   it('after the re-creation, netcg apply restores the default route and the member reaches the vpn gateway again', () => {
     expect(echo(vpnMember, 'tcp', FAR.v4, ECHO_PORT).gateway).toBeUndefined(); // still failing closed
     apply(writeConfig());
-    for (const [proto, addr, source] of [['tcp', FAR.v4, VPN.hostV4], ['udp', FAR.v4, VPN.hostV4], ['tcp', FAR.v6, VPN.hostV6]] as const) {
+    for (const [proto, addr, source] of [
+      ['tcp', FAR.v4, VPN.hostV4],
+      ['udp', FAR.v4, VPN.hostV4],
+      ['tcp', FAR.v6, VPN.hostV6],
+    ] as const) {
       const r = echo(vpnMember, proto, addr, ECHO_PORT);
       expect(r, r.outcome.stderr).toMatchObject({ gateway: 'vpn', source });
     }

@@ -14,7 +14,9 @@ beforeAll(async () => {
   topo = buildTopology('ncp');
   cfg = tempConfig(seedText(), 'ncp');
   cliOk(['apply', '-c', cfg.file, '--netns', topo.host.path]);
-  member = spawn(process.execPath, [NETCG_CLI, 'run', '-c', cfg.file, 'unlocator', '--', 'sleep', '60'], { stdio: 'ignore' });
+  member = spawn(process.execPath, [NETCG_CLI, 'run', '-c', cfg.file, 'unlocator', '--', 'sleep', '60'], {
+    stdio: 'ignore',
+  });
   // `run` execs, so the member's pid is the child's pid; wait until it is inside the cgroup.
   for (let i = 0; i < 100; i++) {
     const r = runCli(['ps', '-c', cfg.file, 'unlocator', '--json']);
@@ -27,11 +29,16 @@ afterAll(() => {
   member?.kill('SIGKILL');
   topo?.remove();
   // give the killed member a moment to leave the cgroup before it is removed
-  return new Promise<void>((res) => setTimeout(() => { cfg?.remove(); res(); }, 200));
+  return new Promise<void>((res) =>
+    setTimeout(() => {
+      cfg?.remove();
+      res();
+    }, 200),
+  );
 });
 
 describe('netcg ps', () => {
-  it('lists a member started with netcg run: its pid (the same as the launcher\'s), user and command line', () => {
+  it("lists a member started with netcg run: its pid (the same as the launcher's), user and command line", () => {
     const out = JSON.parse(cliOk(['ps', '-c', cfg.file, '--json']).stdout);
     const unlocator = out.profiles.find((p: { profile: string }) => p.profile === 'unlocator');
     expect(unlocator.classid).toBe(42);

@@ -19,7 +19,10 @@ export function trafficScenarios(members: () => Members): void {
   const get = () => members();
   describe('DNS redirect (scenario 3)', () => {
     // 198.18.0.2 is the lan gateway: routable, but no DNS server listens there.
-    const servers = { 'the local resolver 127.0.0.1': '127.0.0.1', 'another, routable address without a server': LAN.gatewayV4 };
+    const servers = {
+      'the local resolver 127.0.0.1': '127.0.0.1',
+      'another, routable address without a server': LAN.gatewayV4,
+    };
 
     for (const [label, server] of Object.entries(servers)) {
       for (const tcp of [false, true]) {

@@ -39,7 +39,15 @@ beforeAll(async () => {
   bench = await startBench('ncw');
   cliOk(['apply', '-c', bench.configFile, '--netns', bench.topo.host.path]);
   // A member that keeps resolving, so counters and rates move while we watch.
-  const [cmd, ...args] = member(bench.topo.host, bench.configFile, 'unlocator')(['sh', '-c', 'while :; do dig +short +time=1 +tries=1 @127.0.0.1 example.test >/dev/null; sleep 0.1; done']);
+  const [cmd, ...args] = member(
+    bench.topo.host,
+    bench.configFile,
+    'unlocator',
+  )([
+    'sh',
+    '-c',
+    'while :; do dig +short +time=1 +tries=1 @127.0.0.1 example.test >/dev/null; sleep 0.1; done',
+  ]);
   chatter = spawn(cmd!, args, { stdio: 'ignore', detached: true });
 }, 60_000);
 
@@ -78,7 +86,15 @@ describe('netcg status --watch under tmux (80x24)', () => {
     expect(first.split('\n').length).toBeLessThanOrEqual(25);
 
     // Redrawn in place: the clock and the packet count change on the same screen.
-    const packets = (s: string) => Number(s.split('\n').find((l) => l.includes('udp dport 53 redirect'))?.trim().split(/\s+/).at(-4));
+    const packets = (s: string) =>
+      Number(
+        s
+          .split('\n')
+          .find((l) => l.includes('udp dport 53 redirect'))
+          ?.trim()
+          .split(/\s+/)
+          .at(-4),
+      );
     const later = await waitFor((s) => packets(s) > packets(first), 10_000);
     expect(packets(later)).toBeGreaterThan(packets(first));
     expect(later.match(/netcg status/g)).toHaveLength(1);

@@ -41,8 +41,13 @@ describe('the profiles really are cgroup v2 ones', () => {
   it('`netcg run` puts the member in the cgroup2 profile cgroup (and netcg ps shows it)', () => {
     const r = cliOk(['run', '-c', bench.configFile, 'vpn', '--', 'cat', '/proc/self/cgroup']);
     expect(r.stdout).toMatch(new RegExp(`^0::/${bench.names.cgroupParent}/vpn$`, 'm'));
-    const ps = JSON.parse(cliOk(['ps', '-c', bench.configFile, '--json']).stdout) as { profiles: Array<{ profile: string; match: string; cgroup: string }> };
-    expect(ps.profiles.map((p) => [p.profile, p.match])).toEqual([['unlocator', 'cgroupv2'], ['vpn', 'cgroupv2']]);
+    const ps = JSON.parse(cliOk(['ps', '-c', bench.configFile, '--json']).stdout) as {
+      profiles: Array<{ profile: string; match: string; cgroup: string }>;
+    };
+    expect(ps.profiles.map((p) => [p.profile, p.match])).toEqual([
+      ['unlocator', 'cgroupv2'],
+      ['vpn', 'cgroupv2'],
+    ]);
     expect(ps.profiles[1]!.cgroup).toMatch(new RegExp(`/${bench.names.cgroupParent}/vpn$`));
   });
 });

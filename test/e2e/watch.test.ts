@@ -33,7 +33,11 @@ interface Daemon {
 
 function startDaemon(file: string, ns: Netns, json: boolean): Daemon {
   if (!cliBuilt()) throw new Error(`${NETCG_CLI} is missing: run npm run build:ts first`);
-  const proc = spawn(process.execPath, [NETCG_CLI, 'watch', '-c', file, '--netns', ns.path, ...(json ? ['--json'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [NETCG_CLI, 'watch', '-c', file, '--netns', ns.path, ...(json ? ['--json'] : [])],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const records: Array<Record<string, unknown>> = [];
   let out = '';
   let err = '';
@@ -112,7 +116,8 @@ const tableText = () => {
     });
   // Creation order differs between an incremental apply and a re-creation: compare as sets
   // (rules keep their order within a chain).
-  const byName = <T extends { name: string }>(xs: T[]) => [...xs].sort((a, b) => a.name.localeCompare(b.name));
+  const byName = <T extends { name: string }>(xs: T[]) =>
+    [...xs].sort((a, b) => a.name.localeCompare(b.name));
   return text({
     chains: byName(dump.chains).map((c) => ({ ...c, rules: dump.rules.filter((r) => r.chain === c.name) })),
     sets: byName(dump.sets).map((m) => ({ ...m, elements: m.elements.map(text).sort() })),
@@ -152,55 +157,93 @@ afterAll(async () => {
   h?.close();
   ns?.remove();
   cfg?.remove();
-  const lines = Object.entries(measured).map(([k, v]) => `  ${k}: median ${median(v)} ms (runs: ${v.join(', ')})`);
+  const lines = Object.entries(measured).map(
+    ([k, v]) => `  ${k}: median ${median(v)} ms (runs: ${v.join(', ')})`,
+  );
   // The daemon's own view of the same repairs: the apply alone, and from the first event to the end.
   const repairs = daemons.flatMap((d) => d.records.filter((r) => r.event === 'repair'));
   if (repairs.length > 0) {
-    lines.push(`  daemon-reported, ${repairs.length} repairs: apply median ${median(repairs.map((r) => r.ms as number))} ms, first event -> repaired median ${median(repairs.map((r) => r.sinceEventMs as number))} ms`);
+    lines.push(
+      `  daemon-reported, ${repairs.length} repairs: apply median ${median(repairs.map((r) => r.ms as number))} ms, first event -> repaired median ${median(repairs.map((r) => r.sinceEventMs as number))} ms`,
+    );
   }
-  console.log(`netcg watch, time to repair (cause -> repaired state seen, 10 ms polling):\n${lines.join('\n')}`);
+  console.log(
+    `netcg watch, time to repair (cause -> repaired state seen, 10 ms polling):\n${lines.join('\n')}`,
+  );
 });
 
 describe('netcg watch repairs', () => {
-  it('netcg\'s table after `nft flush ruleset`, within 1 s', async () => {
+  it("netcg's table after `nft flush ruleset`, within 1 s", async () => {
     for (let i = 0; i < RUNS; i++) {
-      const ms = await timeToRepair(() => ns.nft('flush', 'ruleset'), () => tableText() === goodTable);
+      const ms = await timeToRepair(
+        () => ns.nft('flush', 'ruleset'),
+        () => tableText() === goodTable,
+      );
       record('nft flush ruleset', ms);
       expect(ms).toBeLessThan(NFT_BOUND_MS);
     }
     const repair = daemon!.records.find((r) => r.event === 'repair');
-    expect(repair).toMatchObject({ trigger: expect.arrayContaining([`nft deltable in inet ${cfg.table}`]), summary: { change: 0, destroy: 0 } });
+    expect(repair).toMatchObject({
+      trigger: expect.arrayContaining([`nft deltable in inet ${cfg.table}`]),
+      summary: { change: 0, destroy: 0 },
+    });
   });
 
-  it('netcg\'s table deleted, within 1 s', async () => {
+  it("netcg's table deleted, within 1 s", async () => {
     for (let i = 0; i < RUNS; i++) {
-      const ms = await timeToRepair(() => ns.nft('delete', 'table', 'inet', cfg.table), () => tableText() === goodTable);
+      const ms = await timeToRepair(
+        () => ns.nft('delete', 'table', 'inet', cfg.table),
+        () => tableText() === goodTable,
+      );
       record('table deleted', ms);
       expect(ms).toBeLessThan(NFT_BOUND_MS);
     }
   });
 
-  it('one of netcg\'s rules deleted, within 1 s', async () => {
+  it("one of netcg's rules deleted, within 1 s", async () => {
     for (let i = 0; i < RUNS; i++) {
-      const rules = h.nftDump({ family: 'inet', table: cfg.table }).rules.filter((r) => r.chain === 'route_vpn');
+      const rules = h
+        .nftDump({ family: 'inet', table: cfg.table })
+        .rules.filter((r) => r.chain === 'route_vpn');
       expect(rules).toHaveLength(1);
       const handle = String(rules[0]!.handle);
-      const ms = await timeToRepair(() => ns.nft('delete', 'rule', 'inet', cfg.table, 'route_vpn', 'handle', handle), () => tableText() === goodTable);
+      const ms = await timeToRepair(
+        () => ns.nft('delete', 'rule', 'inet', cfg.table, 'route_vpn', 'handle', handle),
+        () => tableText() === goodTable,
+      );
       record('one rule deleted', ms);
       expect(ms).toBeLessThan(NFT_BOUND_MS);
     }
-    expect(daemon!.records.some((r) => r.event === 'repair' && (r.trigger as string[]).includes(`nft delrule route_vpn in inet ${cfg.table}`))).toBe(true);
+    expect(
+      daemon!.records.some(
+        (r) =>
+          r.event === 'repair' &&
+          (r.trigger as string[]).includes(`nft delrule route_vpn in inet ${cfg.table}`),
+      ),
+    ).toBe(true);
   });
 
   it('a burst of edits is coalesced into one repair', async () => {
     await sleep(200); // the previous test's last record may still be on its way
     const before = daemon!.records.length;
     const rules = h.nftDump({ family: 'inet', table: cfg.table }).rules;
-    const victims = ['nat_output', 'route_output', 'filter_output', 'dns_unlocator', 'ipv6_unlocator'].map((chain) => rules.find((r) => r.chain === chain)!);
+    const victims = ['nat_output', 'route_output', 'filter_output', 'dns_unlocator', 'ipv6_unlocator'].map(
+      (chain) => rules.find((r) => r.chain === chain)!,
+    );
     const ms = await timeToRepair(
       () => {
         // Five separate transactions, back to back, as a firewall script would send them.
-        for (const r of victims) h.nftCommit([{ verb: 'delete', object: 'rule', family: 'inet', table: cfg.table, chain: r.chain, handle: r.handle }]);
+        for (const r of victims)
+          h.nftCommit([
+            {
+              verb: 'delete',
+              object: 'rule',
+              family: 'inet',
+              table: cfg.table,
+              chain: r.chain,
+              handle: r.handle,
+            },
+          ]);
       },
       () => tableText() === goodTable,
     );
@@ -210,10 +253,14 @@ describe('netcg watch repairs', () => {
     // Five transactions, fewer repairs (one, unless this process was descheduled for longer
     // than the debounce between two of them), each deletion named once.
     const wanted = victims.map((r) => `nft delrule ${r.chain} in inet ${cfg.table}`);
-    const repairs = daemon!.records.slice(before).filter((r) => r.event === 'repair' && (r.trigger as string[]).some((t) => wanted.includes(t)));
+    const repairs = daemon!.records
+      .slice(before)
+      .filter((r) => r.event === 'repair' && (r.trigger as string[]).some((t) => wanted.includes(t)));
     expect(repairs.length).toBeGreaterThanOrEqual(1);
     expect(repairs.length).toBeLessThan(victims.length);
-    expect(repairs.flatMap((r) => r.trigger as string[]).filter((t) => t.startsWith('nft delrule'))).toEqual(wanted);
+    expect(repairs.flatMap((r) => r.trigger as string[]).filter((t) => t.startsWith('nft delrule'))).toEqual(
+      wanted,
+    );
   });
 
   it('the via interface deleted and re-created: the fail-closed route stays, the routes come back', async () => {
@@ -221,7 +268,7 @@ describe('netcg watch repairs', () => {
     expect(good).toMatch(/^default dev tun0 proto 110/m);
     for (let i = 0; i < RUNS; i++) {
       ns.ip('link', 'del', 'tun0');
-      await until('the kernel to drop tun0\'s routes', () => !routes43().includes('dev tun0'));
+      await until("the kernel to drop tun0's routes", () => !routes43().includes('dev tun0'));
       // While tun0 is gone members hit the unreachable route, never main.
       expect(routes43()).toMatch(/^unreachable default proto 110 metric 4294967295/m);
       await sleep(100);
@@ -236,9 +283,12 @@ describe('netcg watch repairs', () => {
     const good = routes43();
     for (let i = 0; i < RUNS; i++) {
       ns.ip('link', 'set', 'tun0', 'down');
-      await until('the kernel to drop tun0\'s IPv4 route', () => !routes43().includes('dev tun0'));
+      await until("the kernel to drop tun0's IPv4 route", () => !routes43().includes('dev tun0'));
       await sleep(100);
-      const ms = await timeToRepair(() => ns.ip('link', 'set', 'tun0', 'up'), () => routes43() === good);
+      const ms = await timeToRepair(
+        () => ns.ip('link', 'set', 'tun0', 'up'),
+        () => routes43() === good,
+      );
       record('via down and up (from up)', ms);
       expect(ms).toBeLessThan(OTHER_BOUND_MS);
     }
@@ -248,9 +298,14 @@ describe('netcg watch repairs', () => {
     const good = routes43();
     ns.ip('link', 'del', 'tun0');
     try {
-      await until('the waiting record', () => daemon!.records.find((r) => r.event === 'waiting' && (r.devices as string[]).includes('tun0')));
+      await until('the waiting record', () =>
+        daemon!.records.find((r) => r.event === 'waiting' && (r.devices as string[]).includes('tun0')),
+      );
       for (let i = 0; i < RUNS; i++) {
-        const ms = await timeToRepair(() => ns.nft('flush', 'ruleset'), () => tableText() === goodTable);
+        const ms = await timeToRepair(
+          () => ns.nft('flush', 'ruleset'),
+          () => tableText() === goodTable,
+        );
         record('nft flush ruleset while via is missing', ms);
         expect(ms).toBeLessThan(NFT_BOUND_MS);
       }
@@ -261,26 +316,37 @@ describe('netcg watch repairs', () => {
       addTun0();
     }
     await until('the routes back', () => routes43() === good);
-    await until('the all-back record', () => daemon!.records.find((r) => r.event === 'waiting' && (r.devices as string[]).length === 0));
+    await until('the all-back record', () =>
+      daemon!.records.find((r) => r.event === 'waiting' && (r.devices as string[]).length === 0),
+    );
   });
 
-  it('link-route copies follow the host\'s addresses', async () => {
+  it("link-route copies follow the host's addresses", async () => {
     for (let i = 0; i < RUNS; i++) {
-      const added = await timeToRepair(() => ns.ip('addr', 'add', '198.18.9.1/24', 'dev', 'lan0'), () => routes43().includes('198.18.9.0/24 dev lan0 proto 110'));
+      const added = await timeToRepair(
+        () => ns.ip('addr', 'add', '198.18.9.1/24', 'dev', 'lan0'),
+        () => routes43().includes('198.18.9.0/24 dev lan0 proto 110'),
+      );
       record('address added (copy appears)', added);
       expect(added).toBeLessThan(OTHER_BOUND_MS);
-      const removed = await timeToRepair(() => ns.ip('addr', 'del', '198.18.9.1/24', 'dev', 'lan0'), () => !routes43().includes('198.18.9.0/24'));
+      const removed = await timeToRepair(
+        () => ns.ip('addr', 'del', '198.18.9.1/24', 'dev', 'lan0'),
+        () => !routes43().includes('198.18.9.0/24'),
+      );
       record('address removed (copy goes)', removed);
       expect(removed).toBeLessThan(OTHER_BOUND_MS);
     }
   });
 
-  it('a cgroup v2 profile\'s cgroup re-created: the new ID is in the map', async () => {
+  it("a cgroup v2 profile's cgroup re-created: the new ID is in the map", async () => {
     const root = findCgroup2();
     expect(root).toBeDefined();
     const dir = join(root!, cfg.cgroupParent, 'v2p');
     const mapIds = () =>
-      h.nftDump({ family: 'inet', table: cfg.table }).sets.find((s) => s.name === 'ipv6_dispatch_v2')?.elements.map((e) => e.key.readBigUInt64LE(0)) ?? [];
+      h
+        .nftDump({ family: 'inet', table: cfg.table })
+        .sets.find((s) => s.name === 'ipv6_dispatch_v2')
+        ?.elements.map((e) => e.key.readBigUInt64LE(0)) ?? [];
     expect(mapIds()).toEqual([addon.cgroupId(dir)]);
     for (let i = 0; i < RUNS; i++) {
       const before = addon.cgroupId(dir);
@@ -300,7 +366,9 @@ describe('netcg watch repairs', () => {
           return id !== before && ids.length === 1 && ids[0] === id;
         },
       ).catch((e: Error) => {
-        throw new Error(`${e.message}; map ${mapIds().join(',')}, dir ${existsSync(dir) ? addon.cgroupId(dir) : 'missing'}; records: ${JSON.stringify(daemon!.records.slice(-1))} stderr ${daemon!.stderr()}`);
+        throw new Error(
+          `${e.message}; map ${mapIds().join(',')}, dir ${existsSync(dir) ? addon.cgroupId(dir) : 'missing'}; records: ${JSON.stringify(daemon!.records.slice(-1))} stderr ${daemon!.stderr()}`,
+        );
       });
       record('cgroup v2 re-created', ms);
       expect(ms).toBeLessThan(OTHER_BOUND_MS);
@@ -310,24 +378,46 @@ describe('netcg watch repairs', () => {
 
 describe('netcg watch signals', () => {
   it('SIGHUP with a changed config applies it (a new profile appears)', async () => {
-    writeFileSync(cfg.file, `table: ${cfg.table}\ncgroupParent: ${cfg.cgroupParent}\n${config('  added:\n    classid: 0x10099\n    ipv6: reject\n')}`);
-    const ms = await timeToRepair(() => daemon!.proc.kill('SIGHUP'), () => chainNames().includes('ipv6_added'));
+    writeFileSync(
+      cfg.file,
+      `table: ${cfg.table}\ncgroupParent: ${cfg.cgroupParent}\n${config('  added:\n    classid: 0x10099\n    ipv6: reject\n')}`,
+    );
+    const ms = await timeToRepair(
+      () => daemon!.proc.kill('SIGHUP'),
+      () => chainNames().includes('ipv6_added'),
+    );
     record('SIGHUP, new profile', ms);
-    const applied = await until('the reload record', () => daemon!.records.find((r) => r.event === 'apply' && r.reason === 'reload'));
-    expect(applied).toMatchObject({ changed: true, changes: expect.arrayContaining([{ action: '+', kind: 'chain', id: 'ipv6_added' }]) });
+    const applied = await until('the reload record', () =>
+      daemon!.records.find((r) => r.event === 'apply' && r.reason === 'reload'),
+    );
+    expect(applied).toMatchObject({
+      changed: true,
+      changes: expect.arrayContaining([{ action: '+', kind: 'chain', id: 'ipv6_added' }]),
+    });
     goodTable = tableText();
   });
 
   it('SIGHUP with a broken config logs file:line:key and keeps the running config', async () => {
     const before = tableText();
-    writeFileSync(cfg.file, `table: ${cfg.table}\ncgroupParent: ${cfg.cgroupParent}\nprofiles:\n  added:\n    classid: 0x10099\n    ipv6: rejectt\n`);
+    writeFileSync(
+      cfg.file,
+      `table: ${cfg.table}\ncgroupParent: ${cfg.cgroupParent}\nprofiles:\n  added:\n    classid: 0x10099\n    ipv6: rejectt\n`,
+    );
     daemon!.proc.kill('SIGHUP');
-    const error = await until('the config-error record', () => daemon!.records.find((r) => r.event === 'config-error'));
-    expect(error).toMatchObject({ file: cfg.file, issues: [expect.objectContaining({ file: cfg.file, line: 6, path: 'profiles.added.ipv6' })] });
+    const error = await until('the config-error record', () =>
+      daemon!.records.find((r) => r.event === 'config-error'),
+    );
+    expect(error).toMatchObject({
+      file: cfg.file,
+      issues: [expect.objectContaining({ file: cfg.file, line: 6, path: 'profiles.added.ipv6' })],
+    });
     await sleep(200);
     expect(tableText()).toBe(before);
     // Still watching, with the old config.
-    const ms = await timeToRepair(() => ns.nft('flush', 'ruleset'), () => tableText() === before);
+    const ms = await timeToRepair(
+      () => ns.nft('flush', 'ruleset'),
+      () => tableText() === before,
+    );
     record('nft flush ruleset after a broken reload', ms);
     expect(ms).toBeLessThan(NFT_BOUND_MS);
     expect(daemon!.proc.exitCode).toBeNull();
@@ -342,10 +432,22 @@ describe('netcg watch signals', () => {
     writeFileSync(cfg.file, `table: ${cfg.table}\ncgroupParent: ${cfg.cgroupParent}\n${config()}`);
     const text = startDaemon(cfg.file, ns, false);
     daemons.push(text);
-    await until('the start line', () => text.stderr().includes('netcg watch: at start') || text.stderr().includes('netcg watch: applied at start'));
+    await until(
+      'the start line',
+      () =>
+        text.stderr().includes('netcg watch: at start') ||
+        text.stderr().includes('netcg watch: applied at start'),
+    );
     ns.nft('delete', 'table', 'inet', cfg.table);
     // Other triggers may share the line (a link-local address finishing DAD in the same burst).
-    await until('the repair line', () => /^netcg watch: repaired in \d+ ms \(\d+ ms after the first event\) after (.*, )?nft deltable in inet [^\s,:]+(, [^\n]*?)?: \d+ added, 0 changed, 0 destroyed: \+table inet /m.test(text.stderr()), 5000).catch((e: Error) => {
+    await until(
+      'the repair line',
+      () =>
+        /^netcg watch: repaired in \d+ ms \(\d+ ms after the first event\) after (.*, )?nft deltable in inet [^\s,:]+(, [^\n]*?)?: \d+ added, 0 changed, 0 destroyed: \+table inet /m.test(
+          text.stderr(),
+        ),
+      5000,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}; stderr:\n${text.stderr()}`);
     });
     text.proc.kill('SIGINT');

@@ -45,14 +45,17 @@ const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 
 /** Valid profile names: PROFILE_NAME_RE, kept short, and not a cgroup file's name (tasks, io.max, ...). */
 export const profileNameArb = fc
-  .tuple(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_'), fc.string({ unit: fc.constantFrom(...NAME_CHARS), maxLength: 11 }))
+  .tuple(
+    fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_'),
+    fc.string({ unit: fc.constantFrom(...NAME_CHARS), maxLength: 11 }),
+  )
   .map(([first, rest]) => first + rest)
   .filter((n) => !isCgroupFileName(n));
 
 /** A classid as users write it: decimal or 0x hex, as a number or a string. */
-const classidArb = fc.integer({ min: 1, max: 0xffff }).chain((n) =>
-  fc.constantFrom<number | string>(n, String(n), `0x${n.toString(16).padStart(8, '0')}`),
-);
+const classidArb = fc
+  .integer({ min: 1, max: 0xffff })
+  .chain((n) => fc.constantFrom<number | string>(n, String(n), `0x${n.toString(16).padStart(8, '0')}`));
 
 function profileArb(via: string): fc.Arbitrary<ProfileSpec> {
   return fc
@@ -79,12 +82,18 @@ export function validConfigArb(via: string, maxProfiles = 6): fc.Arbitrary<Confi
       {
         ipRulePriority: fc.integer({ min: 1, max: 32765 }),
         // Profiles routing through one interface share a mark and a table, so they must agree on these.
-        routeFlags: fc.record({ copyLinkRoutes: fc.boolean(), masquerade: fc.boolean() }, { requiredKeys: [] }),
-        profiles: fc.uniqueArray(fc.tuple(profileNameArb, profileArb(via), fc.integer({ min: 256, max: 0xfffff })), {
-          minLength: 1,
-          maxLength: maxProfiles,
-          selector: ([name]) => name,
-        }),
+        routeFlags: fc.record(
+          { copyLinkRoutes: fc.boolean(), masquerade: fc.boolean() },
+          { requiredKeys: [] },
+        ),
+        profiles: fc.uniqueArray(
+          fc.tuple(profileNameArb, profileArb(via), fc.integer({ min: 256, max: 0xfffff })),
+          {
+            minLength: 1,
+            maxLength: maxProfiles,
+            selector: ([name]) => name,
+          },
+        ),
       },
       { requiredKeys: ['profiles', 'routeFlags'] },
     )
@@ -95,7 +104,10 @@ export function validConfigArb(via: string, maxProfiles = 6): fc.Arbitrary<Confi
           while (seen.has(classid)) classid++;
           seen.add(classid);
           if (p.route) p = { ...p, route: { ...p.route, ...routeFlags } };
-          return [name, { ...p, classid: p.match === 'cgroupv2' && !p.route && classid % 3 === 0 ? undefined : classid }] as [string, ProfileSpec];
+          return [
+            name,
+            { ...p, classid: p.match === 'cgroupv2' && !p.route && classid % 3 === 0 ? undefined : classid },
+          ] as [string, ProfileSpec];
         }),
       };
       if (ipRulePriority !== undefined) out.ipRulePriority = ipRulePriority;
@@ -104,23 +116,36 @@ export function validConfigArb(via: string, maxProfiles = 6): fc.Arbitrary<Confi
 }
 
 /** Renders a spec as YAML (or JSON, which the loader accepts too); `head` (table, cgroupParent) comes first. */
-export function renderConfig(head: { table: string; cgroupParent: string }, doc: unknown, format: 'yaml' | 'json' = 'yaml'): string {
+export function renderConfig(
+  head: { table: string; cgroupParent: string },
+  doc: unknown,
+  format: 'yaml' | 'json' = 'yaml',
+): string {
   const text =
     format === 'json'
       ? JSON.stringify({ ...head, ...(toPlain(doc) as object) }, null, 2)
       : `table: ${head.table}\ncgroupParent: ${head.cgroupParent}\n${stringify(doc)}`;
-  return text.replace(/"?__nest_(\d+)_(map|list)__"?/g, (_m, depth: string, kind: string) => nestedText(Number(depth), kind === 'map', format === 'json'));
+  return text.replace(/"?__nest_(\d+)_(map|list)__"?/g, (_m, depth: string, kind: string) =>
+    nestedText(Number(depth), kind === 'map', format === 'json'),
+  );
 }
 
 /** JSON.stringify cannot write a Map; a plain object created key by key keeps "__proto__" as a key. */
 function toPlain(value: unknown): unknown {
   if (value instanceof Map) {
     const o: Record<string, unknown> = {};
-    for (const [k, v] of value) Object.defineProperty(o, String(k), { value: toPlain(v), enumerable: true, configurable: true, writable: true });
+    for (const [k, v] of value)
+      Object.defineProperty(o, String(k), {
+        value: toPlain(v),
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
     return o;
   }
   if (Array.isArray(value)) return value.map(toPlain);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPlain(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPlain(v)]));
   return value;
 }
 
@@ -133,11 +158,27 @@ export function specDoc(spec: ConfigSpec): Map<string, unknown> {
 }
 
 type Doc = Map<string, unknown>;
-type Target = { path: string[]; kind: 'port' | 'classid' | 'priority' | 'bool' | 'ifname' | 'ipv6' | 'owner' | 'profile' | 'profiles' | 'table-name' };
+type Target = {
+  path: string[];
+  kind:
+    | 'port'
+    | 'classid'
+    | 'priority'
+    | 'bool'
+    | 'ifname'
+    | 'ipv6'
+    | 'owner'
+    | 'profile'
+    | 'profiles'
+    | 'table-name';
+};
 
 /** The keys of a document a mutation can aim at. */
 function targets(spec: ConfigSpec): Target[] {
-  const t: Target[] = [{ path: ['profiles'], kind: 'profiles' }, { path: ['table'], kind: 'table-name' }];
+  const t: Target[] = [
+    { path: ['profiles'], kind: 'profiles' },
+    { path: ['table'], kind: 'table-name' },
+  ];
   if (spec.ipRulePriority !== undefined) t.push({ path: ['ipRulePriority'], kind: 'priority' });
   for (const [name, p] of spec.profiles) {
     const at = ['profiles', name];
@@ -148,7 +189,8 @@ function targets(spec: ConfigSpec): Target[] {
     if (p.owner !== undefined) t.push({ path: [...at, 'owner'], kind: 'owner' });
     if (p.route) {
       t.push({ path: [...at, 'route', 'via'], kind: 'ifname' });
-      if (p.route.copyLinkRoutes !== undefined) t.push({ path: [...at, 'route', 'copyLinkRoutes'], kind: 'bool' });
+      if (p.route.copyLinkRoutes !== undefined)
+        t.push({ path: [...at, 'route', 'copyLinkRoutes'], kind: 'bool' });
     }
   }
   return t;
@@ -193,14 +235,51 @@ const OUT_OF_RANGE: Partial<Record<Target['kind'], unknown[]>> = {
   priority: [0, -1, 32766, 40000, 2.5],
 };
 
-const HUGE: unknown[] = [Infinity, -Infinity, NaN, 1e23, -1e300, Number.MAX_SAFE_INTEGER + 2, 2 ** 64, Number.MIN_VALUE];
+const HUGE: unknown[] = [
+  Infinity,
+  -Infinity,
+  NaN,
+  1e23,
+  -1e300,
+  Number.MAX_SAFE_INTEGER + 2,
+  2 ** 64,
+  Number.MIN_VALUE,
+];
 
 /** Names that are not one valid path component, plus unicode look-alikes. */
-const BAD_NAMES = ['a/b', '.hidden', '-x', 'has space', 'x'.repeat(65), '..', '', 'tab\tname', 'ünïcode', '💥', 'a\u200bb', 'rtl\u202eevil', '__proto__', 'line\nbreak', 'nul\u0000'];
+const BAD_NAMES = [
+  'a/b',
+  '.hidden',
+  '-x',
+  'has space',
+  'x'.repeat(65),
+  '..',
+  '',
+  'tab\tname',
+  'ünïcode',
+  '💥',
+  'a\u200bb',
+  'rtl\u202eevil',
+  '__proto__',
+  'line\nbreak',
+  'nul\u0000',
+];
 /** Fine by the character rule, but files the cgroup filesystem keeps in every cgroup: mkdir cannot make them. */
-const CONTROL_FILE_NAMES = ['tasks', 'cgroup.procs', 'net_cls.classid', 'notify_on_release', 'cgroup.subtree_control'];
+const CONTROL_FILE_NAMES = [
+  'tasks',
+  'cgroup.procs',
+  'net_cls.classid',
+  'notify_on_release',
+  'cgroup.subtree_control',
+];
 /** Interface names: too long in bytes, or unicode that fits in 15 bytes (valid text, absent from the kernel). */
-const UNICODE_IFNAMES = ['😀😀😀😀', 'tün0', 'wg\u200b0', 'ｔｕｎ０', 'e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301'];
+const UNICODE_IFNAMES = [
+  '😀😀😀😀',
+  'tün0',
+  'wg\u200b0',
+  'ｔｕｎ０',
+  'e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301',
+];
 const UNICODE_OWNERS = ['rööt', '用户', 'ro\u200bot', 'root\u202e'];
 
 /**
@@ -216,94 +295,161 @@ function nestedText(depth: number, map: boolean, json: boolean): string {
   return `${open.repeat(depth)}1${close.repeat(depth)}`;
 }
 
-const BROKEN_LINES = ['  : [', '\t- tab indented', 'key: "unclosed', '{{{', '  - a\n b: c', '@reserved', '%YAML 9.9', '- - -: :', 'profiles: [', '? ? ?', '&anchor *alias', '"\\xZZ": 1'];
+const BROKEN_LINES = [
+  '  : [',
+  '\t- tab indented',
+  'key: "unclosed',
+  '{{{',
+  '  - a\n b: c',
+  '@reserved',
+  '%YAML 9.9',
+  '- - -: :',
+  'profiles: [',
+  '? ? ?',
+  '&anchor *alias',
+  '"\\xZZ": 1',
+];
 
 const pick = <T>(xs: readonly T[]) => fc.constantFrom(...xs);
 /** One mutation family, or none when the config has nothing it could aim at. */
-const when = <T, R>(xs: readonly T[], make: (x: fc.Arbitrary<T>) => fc.Arbitrary<R>): Array<fc.Arbitrary<R>> => (xs.length > 0 ? [make(pick(xs))] : []);
+const when = <T, R>(
+  xs: readonly T[],
+  make: (x: fc.Arbitrary<T>) => fc.Arbitrary<R>,
+): Array<fc.Arbitrary<R>> => (xs.length > 0 ? [make(pick(xs))] : []);
 
 /** A valid config damaged by one mutation; see ConfigCase. */
-export function mutatedConfigArb(head: { table: string; cgroupParent: string }, via: string): fc.Arbitrary<ConfigCase> {
-  return fc.tuple(validConfigArb(via, 4), fc.constantFrom<'yaml' | 'json'>('yaml', 'yaml', 'json')).chain(([spec, format]) => {
-    const ts = targets(spec);
-    const render = (doc: unknown) => renderConfig(head, doc, format);
-    const yamlText = renderConfig(head, specDoc(spec));
-    const headLen = `table: ${head.table}\ncgroupParent: ${head.cgroupParent}\n`.length;
-    const name0 = spec.profiles[0]![0];
-    const aim = (t: Target) => t.path.join('.');
+export function mutatedConfigArb(
+  head: { table: string; cgroupParent: string },
+  via: string,
+): fc.Arbitrary<ConfigCase> {
+  return fc
+    .tuple(validConfigArb(via, 4), fc.constantFrom<'yaml' | 'json'>('yaml', 'yaml', 'json'))
+    .chain(([spec, format]) => {
+      const ts = targets(spec);
+      const render = (doc: unknown) => renderConfig(head, doc, format);
+      const yamlText = renderConfig(head, specDoc(spec));
+      const headLen = `table: ${head.table}\ncgroupParent: ${head.cgroupParent}\n`.length;
+      const name0 = spec.profiles[0]![0];
+      const aim = (t: Target) => t.path.join('.');
 
-    const mutations: Array<fc.Arbitrary<ConfigCase>> = [
-      fc.tuple(pick(ts), fc.nat()).map(([t, i]) => {
-        const doc = specDoc(spec);
-        setAt(doc, t.path, WRONG_TYPE[t.kind][i % WRONG_TYPE[t.kind].length]);
-        return { kind: 'wrong type', text: render(doc), paths: [aim(t)] };
-      }),
-      fc.tuple(pick(ts.filter((t) => t.kind === 'profile' || t.kind === 'profiles')), fc.constantFrom('root', 'profile', 'route', 'dns'), profileNameArb).map(([t, where, key]) => {
-        const doc = specDoc(spec);
-        const [, name] = t.path.length === 2 ? t.path : ['profiles', name0];
-        const parent = where === 'root' ? [] : where === 'profile' ? ['profiles', name!] : ['profiles', name!, where];
-        const unknown = `x_${key}`;
-        if (parent.length === 3 && !mapAt(doc, parent.slice(0, 2))[parent[2]!]) {
-          // No route/dns here yet: add a valid one so the unknown key sits inside a known mapping.
-          mapAt(doc, parent.slice(0, 2))[parent[2]!] = parent[2] === 'route' ? { via } : { redirect: 5353 };
-        }
-        setAt(doc, [...parent, unknown], 1);
-        return { kind: 'unknown key', text: render(doc), paths: [[...parent, unknown].join('.')] };
-      }),
-      ...when(ts.filter((t) => OUT_OF_RANGE[t.kind]), (target) => fc.tuple(target, fc.nat()).map(([t, i]) => {
-        const doc = specDoc(spec);
-        const values = OUT_OF_RANGE[t.kind]!;
-        setAt(doc, t.path, values[i % values.length]);
-        return { kind: 'out of range', text: render(doc), paths: [aim(t)] };
-      })),
-      ...when(spec.profiles.filter(([, p]) => p.classid !== undefined), (profile) => fc.tuple(profile, profileNameArb, fc.boolean()).map(([[orig, p], name, hex]) => {
-        const doc = specDoc(spec);
-        const dup = `dup_${name}`;
-        const n = Number(p.classid);
-        (doc.get('profiles') as Map<string, unknown>).set(dup, { classid: hex ? `0x${n.toString(16)}` : n, ipv6: 'reject' });
-        return { kind: 'duplicate classid', text: render(doc), paths: [`profiles.${dup}.classid`, `profiles.${orig}.classid`] };
-      })),
-      fc.tuple(pick(spec.profiles), pick([...BAD_NAMES, ...CONTROL_FILE_NAMES])).map(([[orig, p], bad]) => {
-        const doc = specDoc(spec);
-        const profiles = doc.get('profiles') as Map<string, unknown>;
-        const renamed = new Map([...profiles].map(([k, v]) => (k === orig ? [bad, p] : [k, v])));
-        doc.set('profiles', renamed);
-        return { kind: 'bad name', text: render(doc), paths: [`profiles.${bad}`, 'profiles'] };
-      }),
-      fc.tuple(fc.nat(), pick(BROKEN_LINES)).map(([at, line]) => {
-        const lines = yamlText.split('\n');
-        const i = 2 + (at % Math.max(1, lines.length - 2));
-        lines.splice(i, 0, line);
-        return { kind: 'broken YAML', text: lines.join('\n'), paths: [] };
-      }),
-      fc.nat().map((at) => {
-        const text = format === 'json' ? render(specDoc(spec)) : yamlText;
-        const start = format === 'json' ? 1 : headLen;
-        return { kind: 'truncated', text: text.slice(0, start + (at % Math.max(1, text.length - start))), paths: [] };
-      }),
-      ...when(ts.filter((t) => ['port', 'classid', 'priority'].includes(t.kind)), (target) => fc.tuple(target, pick(HUGE)).map(([t, v]) => {
-        const doc = specDoc(spec);
-        setAt(doc, t.path, v);
-        return { kind: 'huge number', text: render(doc), paths: [aim(t)] };
-      })),
-      fc.tuple(pick(ts.filter((t) => t.kind === 'ifname' || t.kind === 'owner' || t.kind === 'profile')), fc.nat()).map(([t, i]) => {
-        const doc = specDoc(spec);
-        if (t.kind === 'profile') {
-          const renamed = new Map([...(doc.get('profiles') as Map<string, unknown>)].map(([k, v]) => (k === t.path[1] ? [`prøfile${i % 7}`, v] : [k, v])));
+      const mutations: Array<fc.Arbitrary<ConfigCase>> = [
+        fc.tuple(pick(ts), fc.nat()).map(([t, i]) => {
+          const doc = specDoc(spec);
+          setAt(doc, t.path, WRONG_TYPE[t.kind][i % WRONG_TYPE[t.kind].length]);
+          return { kind: 'wrong type', text: render(doc), paths: [aim(t)] };
+        }),
+        fc
+          .tuple(
+            pick(ts.filter((t) => t.kind === 'profile' || t.kind === 'profiles')),
+            fc.constantFrom('root', 'profile', 'route', 'dns'),
+            profileNameArb,
+          )
+          .map(([t, where, key]) => {
+            const doc = specDoc(spec);
+            const [, name] = t.path.length === 2 ? t.path : ['profiles', name0];
+            const parent =
+              where === 'root' ? [] : where === 'profile' ? ['profiles', name!] : ['profiles', name!, where];
+            const unknown = `x_${key}`;
+            if (parent.length === 3 && !mapAt(doc, parent.slice(0, 2))[parent[2]!]) {
+              // No route/dns here yet: add a valid one so the unknown key sits inside a known mapping.
+              mapAt(doc, parent.slice(0, 2))[parent[2]!] =
+                parent[2] === 'route' ? { via } : { redirect: 5353 };
+            }
+            setAt(doc, [...parent, unknown], 1);
+            return { kind: 'unknown key', text: render(doc), paths: [[...parent, unknown].join('.')] };
+          }),
+        ...when(
+          ts.filter((t) => OUT_OF_RANGE[t.kind]),
+          (target) =>
+            fc.tuple(target, fc.nat()).map(([t, i]) => {
+              const doc = specDoc(spec);
+              const values = OUT_OF_RANGE[t.kind]!;
+              setAt(doc, t.path, values[i % values.length]);
+              return { kind: 'out of range', text: render(doc), paths: [aim(t)] };
+            }),
+        ),
+        ...when(
+          spec.profiles.filter(([, p]) => p.classid !== undefined),
+          (profile) =>
+            fc.tuple(profile, profileNameArb, fc.boolean()).map(([[orig, p], name, hex]) => {
+              const doc = specDoc(spec);
+              const dup = `dup_${name}`;
+              const n = Number(p.classid);
+              (doc.get('profiles') as Map<string, unknown>).set(dup, {
+                classid: hex ? `0x${n.toString(16)}` : n,
+                ipv6: 'reject',
+              });
+              return {
+                kind: 'duplicate classid',
+                text: render(doc),
+                paths: [`profiles.${dup}.classid`, `profiles.${orig}.classid`],
+              };
+            }),
+        ),
+        fc.tuple(pick(spec.profiles), pick([...BAD_NAMES, ...CONTROL_FILE_NAMES])).map(([[orig, p], bad]) => {
+          const doc = specDoc(spec);
+          const profiles = doc.get('profiles') as Map<string, unknown>;
+          const renamed = new Map([...profiles].map(([k, v]) => (k === orig ? [bad, p] : [k, v])));
           doc.set('profiles', renamed);
-          return { kind: 'unicode', text: render(doc), paths: [`profiles.prøfile${i % 7}`] };
-        }
-        const values = t.kind === 'ifname' ? UNICODE_IFNAMES : UNICODE_OWNERS;
-        setAt(doc, t.path, values[i % values.length]);
-        // A unicode interface name of <= 15 bytes is valid text: the failure is the kernel's ENODEV, which names the profile and route.via.
-        return { kind: 'unicode', text: render(doc), paths: [aim(t)] };
-      }),
-      fc.tuple(pick(ts.filter((t) => t.kind !== 'profiles' && t.kind !== 'table-name')), fc.integer({ min: 20, max: 3000 }), fc.boolean()).map(([t, depth, map]) => {
-        const doc = specDoc(spec);
-        setAt(doc, t.path, nested(depth, map));
-        return { kind: 'deep nesting', text: render(doc), paths: [aim(t)] };
-      }),
-    ];
-    return fc.oneof(...mutations);
-  });
+          return { kind: 'bad name', text: render(doc), paths: [`profiles.${bad}`, 'profiles'] };
+        }),
+        fc.tuple(fc.nat(), pick(BROKEN_LINES)).map(([at, line]) => {
+          const lines = yamlText.split('\n');
+          const i = 2 + (at % Math.max(1, lines.length - 2));
+          lines.splice(i, 0, line);
+          return { kind: 'broken YAML', text: lines.join('\n'), paths: [] };
+        }),
+        fc.nat().map((at) => {
+          const text = format === 'json' ? render(specDoc(spec)) : yamlText;
+          const start = format === 'json' ? 1 : headLen;
+          return {
+            kind: 'truncated',
+            text: text.slice(0, start + (at % Math.max(1, text.length - start))),
+            paths: [],
+          };
+        }),
+        ...when(
+          ts.filter((t) => ['port', 'classid', 'priority'].includes(t.kind)),
+          (target) =>
+            fc.tuple(target, pick(HUGE)).map(([t, v]) => {
+              const doc = specDoc(spec);
+              setAt(doc, t.path, v);
+              return { kind: 'huge number', text: render(doc), paths: [aim(t)] };
+            }),
+        ),
+        fc
+          .tuple(
+            pick(ts.filter((t) => t.kind === 'ifname' || t.kind === 'owner' || t.kind === 'profile')),
+            fc.nat(),
+          )
+          .map(([t, i]) => {
+            const doc = specDoc(spec);
+            if (t.kind === 'profile') {
+              const renamed = new Map(
+                [...(doc.get('profiles') as Map<string, unknown>)].map(([k, v]) =>
+                  k === t.path[1] ? [`prøfile${i % 7}`, v] : [k, v],
+                ),
+              );
+              doc.set('profiles', renamed);
+              return { kind: 'unicode', text: render(doc), paths: [`profiles.prøfile${i % 7}`] };
+            }
+            const values = t.kind === 'ifname' ? UNICODE_IFNAMES : UNICODE_OWNERS;
+            setAt(doc, t.path, values[i % values.length]);
+            // A unicode interface name of <= 15 bytes is valid text: the failure is the kernel's ENODEV, which names the profile and route.via.
+            return { kind: 'unicode', text: render(doc), paths: [aim(t)] };
+          }),
+        fc
+          .tuple(
+            pick(ts.filter((t) => t.kind !== 'profiles' && t.kind !== 'table-name')),
+            fc.integer({ min: 20, max: 3000 }),
+            fc.boolean(),
+          )
+          .map(([t, depth, map]) => {
+            const doc = specDoc(spec);
+            setAt(doc, t.path, nested(depth, map));
+            return { kind: 'deep nesting', text: render(doc), paths: [aim(t)] };
+          }),
+      ];
+      return fc.oneof(...mutations);
+    });
 }

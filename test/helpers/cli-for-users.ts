@@ -29,14 +29,20 @@ export function cliForOtherUsers(): UserCli {
   const stage = mkdtempSync(join(tmpdir(), 'netcg-cli-'));
   chmodSync(stage, 0o755);
   try {
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
     cpSync(join(root, 'package.json'), join(stage, 'package.json'));
     cpSync(join(root, 'dist'), join(stage, 'dist'), { recursive: true });
     cpSync(join(root, 'build', 'Release', 'netcg.node'), join(stage, 'build', 'Release', 'netcg.node'));
-    for (const dep of Object.keys(pkg.dependencies ?? {})) cpSync(join(root, 'node_modules', dep), join(stage, 'node_modules', dep), { recursive: true });
+    for (const dep of Object.keys(pkg.dependencies ?? {}))
+      cpSync(join(root, 'node_modules', dep), join(stage, 'node_modules', dep), { recursive: true });
   } catch (err) {
     rmSync(stage, { recursive: true, force: true });
     throw err;
   }
-  return { cli: join(stage, 'dist', 'cli', 'main.js'), remove: () => rmSync(stage, { recursive: true, force: true }) };
+  return {
+    cli: join(stage, 'dist', 'cli', 'main.js'),
+    remove: () => rmSync(stage, { recursive: true, force: true }),
+  };
 }

@@ -30,13 +30,18 @@ export function runCli(args: string[], opts: CliOptions = {}): CliResult {
   if (!cliBuilt()) throw new Error(`${NETCG_CLI} is missing: run npm run build:ts first`);
   const argv = [process.execPath, NETCG_CLI, ...args];
   const [cmd, ...rest] = opts.netns ? ['nsenter', `--net=${opts.netns.path}`, ...argv] : argv;
-  const r = spawnSync(cmd!, rest, { encoding: 'utf8', env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 30_000 });
+  const r = spawnSync(cmd!, rest, {
+    encoding: 'utf8',
+    env: opts.env ?? process.env,
+    timeout: opts.timeoutMs ?? 30_000,
+  });
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 /** Runs the CLI and throws with its output unless it exits 0. */
 export function cliOk(args: string[], opts: CliOptions = {}): CliResult {
   const r = runCli(args, opts);
-  if (r.code !== 0) throw new Error(`netcg ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  if (r.code !== 0)
+    throw new Error(`netcg ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r;
 }

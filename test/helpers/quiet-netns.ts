@@ -71,14 +71,18 @@ export function kernelSnapshot(ns: Netns): string {
 
 /** Where <cgroupParent> exists under the net_cls or cgroup2 hierarchies (empty when it exists nowhere). */
 export function cgroupParentDirs(cgroupParent: string): string[] {
-  return [...netClsMounts(), ...cgroup2Mounts()].map((m) => join(m, cgroupParent)).filter((d) => existsSync(d));
+  return [...netClsMounts(), ...cgroup2Mounts()]
+    .map((m) => join(m, cgroupParent))
+    .filter((d) => existsSync(d));
 }
 
 /** <cgroupParent> and every cgroup below it, in every hierarchy: what a failed run must leave as it found. */
 export function cgroupTree(cgroupParent: string): string[] {
   const walk = (dir: string): string[] => [
     dir,
-    ...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => walk(join(dir, e.name))),
+    ...readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .flatMap((e) => walk(join(dir, e.name))),
   ];
   return cgroupParentDirs(cgroupParent).flatMap(walk);
 }

@@ -11,7 +11,13 @@ import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { addon, openHandle, type Expr } from '../../src/native/index.js';
-import { createScratchCgroup, cgroupOfPid, hierarchyRoot, type Hierarchy, type ScratchCgroup } from '../fixtures/scratch-cgroup.js';
+import {
+  createScratchCgroup,
+  cgroupOfPid,
+  hierarchyRoot,
+  type Hierarchy,
+  type ScratchCgroup,
+} from '../fixtures/scratch-cgroup.js';
 import { withNetns } from '../helpers/netns.js';
 import { deadPid } from '../helpers/processes.js';
 
@@ -110,7 +116,9 @@ describe.each(['cgroup2', 'net_cls'] as const)('CgroupProcs on %s', (hierarchy) 
         const enroll = procs.enroll.bind(procs) as unknown as (pids: unknown) => unknown;
         expect(() => enroll('1')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
         // A valid PID before the bad element is not written either.
-        expect(() => enroll([sleeper.pid, 1.5])).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('pids[1]') }));
+        expect(() => enroll([sleeper.pid, 1.5])).toThrow(
+          expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('pids[1]') }),
+        );
         expect(() => enroll([sleeper.pid, '7'])).toThrow(expect.objectContaining({ code: 'EINVAL' }));
         expect(cg.pids()).toEqual([]);
         procs.close();
@@ -127,7 +135,10 @@ describe('CgroupProcs construction', () => {
   it('fails with ENOENT naming the file for a missing cgroup', () => {
     const missing = `${hierarchyRoot('cgroup2')}/netcg-h7-no-such-cgroup`;
     expect(() => new addon.CgroupProcs(missing)).toThrow(
-      expect.objectContaining({ code: 'ENOENT', message: expect.stringContaining(`${missing}/cgroup.procs`) }),
+      expect.objectContaining({
+        code: 'ENOENT',
+        message: expect.stringContaining(`${missing}/cgroup.procs`),
+      }),
     );
   });
 });
@@ -159,7 +170,7 @@ describe('cgroupId', () => {
     }
   });
 
-  it("equals the ID nft resolves for `socket cgroupv2 level 1 \"<path>\"`", () =>
+  it('equals the ID nft resolves for `socket cgroupv2 level 1 "<path>"`', () =>
     withScratch('cgroup2', (cg) =>
       withNetns((ns) => {
         // nft resolves the path below /sys/fs/cgroup (so "unified/<name>" on a hybrid host).
@@ -167,7 +178,19 @@ describe('cgroupId', () => {
         expect(nftPath.startsWith('..')).toBe(false);
         ns.nft('add', 'table', 'inet', 'h7');
         ns.nft('add', 'chain', 'inet', 'h7', 'out', '{ type filter hook output priority 0; }');
-        ns.nft('add', 'rule', 'inet', 'h7', 'out', 'socket', 'cgroupv2', 'level', '1', `"${nftPath}"`, 'counter');
+        ns.nft(
+          'add',
+          'rule',
+          'inet',
+          'h7',
+          'out',
+          'socket',
+          'cgroupv2',
+          'level',
+          '1',
+          `"${nftPath}"`,
+          'counter',
+        );
         const handle = openHandle(ns.path);
         try {
           const [rule] = handle.nftDump({ family: 'inet', table: 'h7' }).rules;
@@ -186,7 +209,11 @@ describe('cgroupId', () => {
     ));
 
   it('refuses a v1 directory and reports a missing one', () => {
-    expect(() => addon.cgroupId(hierarchyRoot('net_cls'))).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-    expect(() => addon.cgroupId(`${hierarchyRoot('cgroup2')}/netcg-h7-no-such-cgroup`)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => addon.cgroupId(hierarchyRoot('net_cls'))).toThrow(
+      expect.objectContaining({ code: 'EINVAL' }),
+    );
+    expect(() => addon.cgroupId(`${hierarchyRoot('cgroup2')}/netcg-h7-no-such-cgroup`)).toThrow(
+      expect.objectContaining({ code: 'ENOENT' }),
+    );
   });
 });

@@ -41,18 +41,38 @@ function inNs<T>(fn: (b: NetlinkBackend) => T): T {
 
 /** Runs a shell command as the throwaway user (no supplementary groups). */
 function asUser(script: string, ...args: string[]) {
-  return spawnSync('setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', 'sh', '-c', script, 'sh', ...args], { encoding: 'utf8' });
+  return spawnSync(
+    'setpriv',
+    [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', 'sh', '-c', script, 'sh', ...args],
+    { encoding: 'utf8' },
+  );
 }
 
 /** Writes `pid` into `file` as the throwaway user; stderr is the errno code on failure (dash's echo only says "I/O error"). */
 function writeAsUser(file: string, pid: number) {
-  const script = 'try { require("fs").writeFileSync(process.argv[1], process.argv[2]) } catch (e) { console.error(e.code); process.exit(1) }';
-  return spawnSync('setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', process.execPath, '-e', script, file, String(pid)], { encoding: 'utf8' });
+  const script =
+    'try { require("fs").writeFileSync(process.argv[1], process.argv[2]) } catch (e) { console.error(e.code); process.exit(1) }';
+  return spawnSync(
+    'setpriv',
+    [
+      `--reuid=${user}`,
+      `--regid=${user}`,
+      '--clear-groups',
+      process.execPath,
+      '-e',
+      script,
+      file,
+      String(pid),
+    ],
+    { encoding: 'utf8' },
+  );
 }
 
 /** A process of `who` (a user name, or root) that lives until afterAll. */
 function sleeper(who?: string): number {
-  const argv = who ? ['setpriv', `--reuid=${who}`, `--regid=${who}`, '--clear-groups', 'sleep', '60'] : ['sleep', '60'];
+  const argv = who
+    ? ['setpriv', `--reuid=${who}`, `--regid=${who}`, '--clear-groups', 'sleep', '60']
+    : ['sleep', '60'];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
   children.push(child);
   return child.pid!;
@@ -67,7 +87,10 @@ beforeAll(() => {
   execFileSync('useradd', ['--no-create-home', '--user-group', '--shell', '/usr/sbin/nologin', user]);
   uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
   ns = createNetns('ncv2o');
-  cfg = tempConfig(`profiles:\n  mine:\n    match: cgroupv2\n    owner: ${user}\n    ipv6: reject\n`, 'ncv2o');
+  cfg = tempConfig(
+    `profiles:\n  mine:\n    match: cgroupv2\n    owner: ${user}\n    ipv6: reject\n`,
+    'ncv2o',
+  );
   chmodSync(dirname(cfg.file), 0o755); // the user must be able to read the config
   config = loadConfig(cfg.file);
   inNs((b) => apply(config, b));
@@ -91,7 +114,9 @@ afterAll(async () => {
 describe('owner on a cgroup v2 profile (delegation)', () => {
   it('apply chowns exactly the directory, cgroup.procs, cgroup.threads and cgroup.subtree_control to the owner', () => {
     for (const f of ['.', ...DELEGATED_FILES]) expect(statSync(join(dir, f)).uid, f).toBe(uid);
-    const others = readdirSync(dir).filter((f) => !(DELEGATED_FILES as readonly string[]).includes(f) && statSync(join(dir, f)).isFile());
+    const others = readdirSync(dir).filter(
+      (f) => !(DELEGATED_FILES as readonly string[]).includes(f) && statSync(join(dir, f)).isFile(),
+    );
     expect(others.length).toBeGreaterThan(0);
     for (const f of others) expect(statSync(join(dir, f)).uid, f).toBe(0);
     for (const f of ['.', ...readdirSync(dir)]) expect(statSync(join(dir, f)).mode & 0o002, f).toBe(0);
@@ -104,8 +129,16 @@ describe('owner on a cgroup v2 profile (delegation)', () => {
     expect(asUser('mkdir "$1"', session).status).toBe(0);
     const r = spawnSync(
       'sh',
-      ['-c', 'echo $$ > "$1/cgroup.procs" && exec setpriv --reuid="$2" --regid="$2" --clear-groups "$3" "$4" run -c "$5" mine -- cat /proc/self/cgroup',
-        'sh', session, user, process.execPath, userCli.cli, cfg.file],
+      [
+        '-c',
+        'echo $$ > "$1/cgroup.procs" && exec setpriv --reuid="$2" --regid="$2" --clear-groups "$3" "$4" run -c "$5" mine -- cat /proc/self/cgroup',
+        'sh',
+        session,
+        user,
+        process.execPath,
+        userCli.cli,
+        cfg.file,
+      ],
       { encoding: 'utf8' },
     );
     expect(r.stderr).toBe('');
@@ -131,15 +164,34 @@ describe('owner on a cgroup v2 profile (delegation)', () => {
   });
 
   it('is refused for their own process outside the subtree too (kernel rule; netcg run explains it)', () => {
-    const r = spawnSync('setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', process.execPath, userCli.cli, 'run', '-c', cfg.file, 'mine', '--', 'true'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'setpriv',
+      [
+        `--reuid=${user}`,
+        `--regid=${user}`,
+        '--clear-groups',
+        process.execPath,
+        userCli.cli,
+        'run',
+        '-c',
+        cfg.file,
+        'mine',
+        '--',
+        'true',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/cannot join the cgroup of profile 'mine' \(only root and the profile's owner may enroll processes; under cgroup v2 the owner only from inside the profile's delegated subtree/);
+    expect(r.stderr).toMatch(
+      /cannot join the cgroup of profile 'mine' \(only root and the profile's owner may enroll processes; under cgroup v2 the owner only from inside the profile's delegated subtree/,
+    );
   });
 
   it('down removes the profile cgroup together with the sub-cgroups the owner made, once empty', () => {
     for (const c of children) c.kill('SIGKILL');
     const session = join(dir, 'session');
-    for (let i = 0; i < 50 && readFileLines(join(session, 'cgroup.procs')).length > 0; i++) execFileSync('sleep', ['0.05']);
+    for (let i = 0; i < 50 && readFileLines(join(session, 'cgroup.procs')).length > 0; i++)
+      execFileSync('sleep', ['0.05']);
     const r = inNs((b) => down(config, b));
     expect(r.cgroups).toEqual([{ profile: 'mine', path: dir, action: 'removed' }]);
     expect(existsSync(dir)).toBe(false);

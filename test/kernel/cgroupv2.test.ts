@@ -58,8 +58,20 @@ describe('match: cgroupv2', () => {
     const report = withNetlink(viaNetlink, (b) => apply(config, b));
     const dir = join(root, cfg.cgroupParent, 'unlocator');
     expect(report.matches).toEqual([
-      { profile: 'unlocator', requested: 'cgroupv2', match: 'cgroupv2', cgroup: dir, id: addon.cgroupId(dir).toString() },
-      { profile: 'vpn', requested: 'cgroupv2', match: 'cgroupv2', cgroup: join(root, cfg.cgroupParent, 'vpn'), id: addon.cgroupId(join(root, cfg.cgroupParent, 'vpn')).toString() },
+      {
+        profile: 'unlocator',
+        requested: 'cgroupv2',
+        match: 'cgroupv2',
+        cgroup: dir,
+        id: addon.cgroupId(dir).toString(),
+      },
+      {
+        profile: 'vpn',
+        requested: 'cgroupv2',
+        match: 'cgroupv2',
+        cgroup: join(root, cfg.cgroupParent, 'vpn'),
+        id: addon.cgroupId(join(root, cfg.cgroupParent, 'vpn')).toString(),
+      },
     ]);
     expect(report.cgroup2).toBe(root);
     expect(report.netCls).toBeUndefined();
@@ -74,13 +86,17 @@ describe('match: cgroupv2', () => {
     expect(text).toContain(`elements = { "${rel}/unlocator" : jump dns_unlocator }`);
     // Counters: any value — the kernel's own IPv6 (router solicitations, MLD) may pass the output chain already.
     expect(text).toMatch(/counter packets \d+ bytes \d+ socket cgroupv2 level 2 vmap @dns_dispatch_v2/);
-    expect(text).toMatch(/meta nfproto ipv6 counter packets \d+ bytes \d+ socket cgroupv2 level 2 vmap @ipv6_dispatch_v2/);
+    expect(text).toMatch(
+      /meta nfproto ipv6 counter packets \d+ bytes \d+ socket cgroupv2 level 2 vmap @ipv6_dispatch_v2/,
+    );
     expect(text).not.toContain('meta cgroup');
   });
 
   it('the nft backend (nft -f with elements by path) installs the same table (oracle)', () => {
     apply(config, new NftBackend(viaNft.host.path));
-    expect(viaNetlink.host.nft('-s', 'list', 'table', 'inet', cfg.table)).toBe(viaNft.host.nft('-s', 'list', 'table', 'inet', cfg.table));
+    expect(viaNetlink.host.nft('-s', 'list', 'table', 'inet', cfg.table)).toBe(
+      viaNft.host.nft('-s', 'list', 'table', 'inet', cfg.table),
+    );
   });
 
   it('a second apply changes nothing', () => {
@@ -104,7 +120,9 @@ describe('match: cgroupv2', () => {
     expect(fixed.changed).toBe(true);
     expect(fixed.matches.find((m) => m.profile === 'vpn')!.id).toBe(after.toString());
     expect(isEmptyPlan(withNetlink(viaNetlink, (b) => diff(config, b)).plan)).toBe(true);
-    expect(viaNetlink.host.nft('list', 'map', 'inet', cfg.table, 'route_dispatch_v2')).toContain(`/${cfg.cgroupParent}/vpn" : jump route_vpn`);
+    expect(viaNetlink.host.nft('list', 'map', 'inet', cfg.table, 'route_dispatch_v2')).toContain(
+      `/${cfg.cgroupParent}/vpn" : jump route_vpn`,
+    );
   });
 
   it('down removes the cgroup2 profile cgroups and their parent', () => {

@@ -12,7 +12,12 @@ import { createNetns, type Netns } from '../helpers/netns.js';
 let ns: Netns;
 let cfg: TempConfig;
 
-interface DoctorJson { version: number; status: string; exitCode: number; findings: Finding[] }
+interface DoctorJson {
+  version: number;
+  status: string;
+  exitCode: number;
+  findings: Finding[];
+}
 
 function doctor(): { code: number | null; json: DoctorJson } {
   const r = runCli(['doctor', '-c', cfg.file, '--netns', ns.path, '--json']);
@@ -27,8 +32,15 @@ beforeAll(() => {
   ns.ip('link', 'set', 'vpn0', 'up');
   ns.ip('link', 'set', 'vpn0p', 'up');
   ns.ip('addr', 'add', '198.51.100.1/24', 'dev', 'vpn0');
-  ns.sysctl({ 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.vpn0.rp_filter': '0', 'net.ipv4.conf.all.src_valid_mark': '0' });
-  cfg = tempConfig('profiles:\n  web:\n    classid: 0x00110001\n    dns: { redirect: 5354 }\n    ipv6: reject\n  tunnel:\n    classid: 0x00110002\n    route: { via: vpn0 }\n', 'ncdoc');
+  ns.sysctl({
+    'net.ipv4.conf.all.rp_filter': '0',
+    'net.ipv4.conf.vpn0.rp_filter': '0',
+    'net.ipv4.conf.all.src_valid_mark': '0',
+  });
+  cfg = tempConfig(
+    'profiles:\n  web:\n    classid: 0x00110001\n    dns: { redirect: 5354 }\n    ipv6: reject\n  tunnel:\n    classid: 0x00110002\n    route: { via: vpn0 }\n',
+    'ncdoc',
+  );
   cliOk(['apply', '-c', cfg.file, '--netns', ns.path]);
 });
 
@@ -45,8 +57,19 @@ describe('netcg doctor (kernel, throwaway namespace)', () => {
   it('finds nothing wrong in the namespace at first, and its probe table does not outlive the run', () => {
     const { json } = doctor();
     expect(json.version).toBe(1);
-    for (const check of ['nftables', 'socket-cgroupv2', 'rp_filter', 'ipv6', 'iptables-legacy', 'foreign-chains', 'libnftnl']) {
-      expect(of(json, check).map((f) => f.level), check).toEqual(of(json, check).map(() => 'ok'));
+    for (const check of [
+      'nftables',
+      'socket-cgroupv2',
+      'rp_filter',
+      'ipv6',
+      'iptables-legacy',
+      'foreign-chains',
+      'libnftnl',
+    ]) {
+      expect(
+        of(json, check).map((f) => f.level),
+        check,
+      ).toEqual(of(json, check).map(() => 'ok'));
       expect(of(json, check).length, check).toBeGreaterThan(0);
     }
     expect(ns.nft('list', 'tables')).not.toContain('netcg_doctor');
@@ -58,19 +81,32 @@ describe('netcg doctor (kernel, throwaway namespace)', () => {
     const { code, json } = doctor();
     expect(code).toBe(1);
     const [f] = of(json, 'rp_filter');
-    expect(f).toMatchObject({ level: 'warn', message: expect.stringContaining('vpn0'), fix: expect.stringContaining('rp_filter=2') });
+    expect(f).toMatchObject({
+      level: 'warn',
+      message: expect.stringContaining('vpn0'),
+      fix: expect.stringContaining('rp_filter=2'),
+    });
     ns.sysctl({ 'net.ipv4.conf.all.src_valid_mark': '1' });
     expect(of(doctor().json, 'rp_filter')[0]!.level).toBe('ok');
     ns.sysctl({ 'net.ipv4.conf.vpn0.rp_filter': '0', 'net.ipv4.conf.all.src_valid_mark': '0' });
   });
 
   it('finds a foreign output chain with policy drop that runs first', () => {
-    ns.run('nft', ['-f', '-'], 'table ip ncdoc_foreign {\n chain out { type filter hook output priority -300; policy drop; }\n}\n');
+    ns.run(
+      'nft',
+      ['-f', '-'],
+      'table ip ncdoc_foreign {\n chain out { type filter hook output priority -300; policy drop; }\n}\n',
+    );
     try {
       const { code, json } = doctor();
       expect(code).toBe(1);
       expect(of(json, 'foreign-chains')).toEqual([
-        expect.objectContaining({ level: 'warn', message: expect.stringMatching(/^ip ncdoc_foreign chain out \(filter hook output priority -300\) has policy drop/) }),
+        expect.objectContaining({
+          level: 'warn',
+          message: expect.stringMatching(
+            /^ip ncdoc_foreign chain out \(filter hook output priority -300\) has policy drop/,
+          ),
+        }),
       ]);
     } finally {
       ns.nft('delete', 'table', 'ip', 'ncdoc_foreign');
@@ -82,7 +118,10 @@ describe('netcg doctor (kernel, throwaway namespace)', () => {
     try {
       const { code, json } = doctor();
       expect(code).toBe(1);
-      expect(of(json, 'iptables-legacy')[0]).toMatchObject({ level: 'warn', message: expect.stringContaining('ip mangle') });
+      expect(of(json, 'iptables-legacy')[0]).toMatchObject({
+        level: 'warn',
+        message: expect.stringContaining('ip mangle'),
+      });
     } finally {
       ns.run('iptables-legacy', ['-t', 'mangle', '-F']);
     }
@@ -93,7 +132,10 @@ describe('netcg doctor (kernel, throwaway namespace)', () => {
     try {
       const { code, json } = doctor();
       expect(code).toBe(1);
-      expect(of(json, 'ipv6')[0]).toMatchObject({ level: 'warn', message: expect.stringContaining('disable_ipv6=1') });
+      expect(of(json, 'ipv6')[0]).toMatchObject({
+        level: 'warn',
+        message: expect.stringContaining('disable_ipv6=1'),
+      });
     } finally {
       ns.sysctl({ 'net.ipv6.conf.all.disable_ipv6': '0' });
     }

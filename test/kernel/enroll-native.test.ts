@@ -12,11 +12,20 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/index.js';
 import { Enroller } from '../../src/enroll.js';
 import { addon } from '../../src/native/index.js';
-import { createScratchCgroup, cgroupOfPid, type Hierarchy, type ScratchCgroup } from '../fixtures/scratch-cgroup.js';
+import {
+  createScratchCgroup,
+  cgroupOfPid,
+  type Hierarchy,
+  type ScratchCgroup,
+} from '../fixtures/scratch-cgroup.js';
 import { deadPid, sleepers } from '../helpers/processes.js';
 
 /** Runs fn with `n` live sleepers and a scratch cgroup of `h`; kills and removes everything after. */
-async function withSleepers<T>(h: Hierarchy, n: number, fn: (pids: number[], cg: ScratchCgroup) => T | Promise<T>): Promise<T> {
+async function withSleepers<T>(
+  h: Hierarchy,
+  n: number,
+  fn: (pids: number[], cg: ScratchCgroup) => T | Promise<T>,
+): Promise<T> {
   const cg = createScratchCgroup(h);
   const list = await sleepers(n);
   try {
@@ -41,7 +50,14 @@ describe.each(['net_cls', 'cgroup2'] as const)('CgroupProcs.writePids on %s', (h
       try {
         const errnos = procs.writePids(Int32Array.from([a!, dead, 0, b!, -5, c!]));
         expect(errnos).toBeInstanceOf(Int32Array);
-        expect([...errnos]).toEqual([0, constants.errno.ESRCH, constants.errno.EINVAL, 0, constants.errno.EINVAL, 0]);
+        expect([...errnos]).toEqual([
+          0,
+          constants.errno.ESRCH,
+          constants.errno.EINVAL,
+          0,
+          constants.errno.EINVAL,
+          0,
+        ]);
         expect(cg.pids().sort((x, y) => x - y)).toEqual([a!, b!, c!].sort((x, y) => x - y));
         // "0" would have moved this test process: it must still be outside.
         expect(cgroupOfPid(process.pid, hierarchy)).not.toBe(cg.name);
@@ -71,11 +87,15 @@ describe.each(['net_cls', 'cgroup2'] as const)('CgroupProcs.writePids on %s', (h
       const writePids = procs.writePids.bind(procs) as unknown as (pids: unknown) => unknown;
       try {
         for (const bad of [[pid], Uint32Array.from([pid!]), Float64Array.from([pid!]), undefined]) {
-          expect(() => writePids(bad)).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('Int32Array') }));
+          expect(() => writePids(bad)).toThrow(
+            expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('Int32Array') }),
+          );
         }
         expect(cg.pids()).toEqual([]);
         procs.close();
-        expect(() => procs.writePids(Int32Array.from([pid!]))).toThrow(expect.objectContaining({ code: 'EBADF' }));
+        expect(() => procs.writePids(Int32Array.from([pid!]))).toThrow(
+          expect.objectContaining({ code: 'EBADF' }),
+        );
         expect(cg.pids()).toEqual([]);
       } finally {
         procs.close();
@@ -93,8 +113,18 @@ describe.each(['net_cls', 'cgroup2'] as const)('procCgroupPaths on %s', (hierarc
       } finally {
         procs.close();
       }
-      const paths = addon.procCgroupPaths(Int32Array.from([inside!, dead, outside!, 0, -1, process.pid]), controllersOf(hierarchy));
-      expect(paths).toEqual([cg.name, null, cgroupOfPid(outside!, hierarchy), null, null, cgroupOfPid(process.pid, hierarchy)]);
+      const paths = addon.procCgroupPaths(
+        Int32Array.from([inside!, dead, outside!, 0, -1, process.pid]),
+        controllersOf(hierarchy),
+      );
+      expect(paths).toEqual([
+        cg.name,
+        null,
+        cgroupOfPid(outside!, hierarchy),
+        null,
+        null,
+        cgroupOfPid(process.pid, hierarchy),
+      ]);
     });
   });
 
@@ -119,7 +149,8 @@ describe('procCgroupPaths hierarchy names', () => {
     // A multi-controller v1 line ("N:a,b:/path"), if this host has one, named the other way round.
     const multi = /^\d+:([^:=]+,[^:]+):(.*)$/m.exec(text);
     const pid = Int32Array.from([process.pid]);
-    if (multi) expect(addon.procCgroupPaths(pid, multi[1]!.split(',').reverse().join(','))).toEqual([multi[2]]);
+    if (multi)
+      expect(addon.procCgroupPaths(pid, multi[1]!.split(',').reverse().join(','))).toEqual([multi[2]]);
     expect(addon.procCgroupPaths(pid, 'net_cls')).toEqual([cgroupOfPid(process.pid, 'net_cls')]);
     expect(addon.procCgroupPaths(pid, 'no_such_controller')).toEqual([null]);
     expect(addon.procCgroupPaths(pid, 'net_cls,no_such_controller')).toEqual([null]);
@@ -127,8 +158,12 @@ describe('procCgroupPaths hierarchy names', () => {
 
   it('refuses a pid list that is not an Int32Array and a non-string hierarchy', () => {
     const call = addon.procCgroupPaths as unknown as (...args: unknown[]) => unknown;
-    expect(() => call([process.pid], '')).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('Int32Array') }));
-    expect(() => call(Int32Array.from([process.pid]))).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('controllers') }));
+    expect(() => call([process.pid], '')).toThrow(
+      expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('Int32Array') }),
+    );
+    expect(() => call(Int32Array.from([process.pid]))).toThrow(
+      expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('controllers') }),
+    );
   });
 });
 

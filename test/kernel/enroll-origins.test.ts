@@ -13,7 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { cgroupCount, cgroupDirsOf, listMembers } from '../../src/enroll-origins.js';
-import { createScratchCgroup, cgroupOfPid, type Hierarchy, type ScratchCgroup } from '../fixtures/scratch-cgroup.js';
+import {
+  createScratchCgroup,
+  cgroupOfPid,
+  type Hierarchy,
+  type ScratchCgroup,
+} from '../fixtures/scratch-cgroup.js';
 import { deadPid } from '../helpers/processes.js';
 
 async function started(list: ChildProcess[]): Promise<ChildProcess[]> {
@@ -21,10 +26,14 @@ async function started(list: ChildProcess[]): Promise<ChildProcess[]> {
   return list;
 }
 
-const sleepers = (n: number) => started(Array.from({ length: n }, () => spawn('sleep', ['600'], { stdio: 'ignore' })));
+const sleepers = (n: number) =>
+  started(Array.from({ length: n }, () => spawn('sleep', ['600'], { stdio: 'ignore' })));
 
 /** A scratch cgroup with a child and a grandchild; the sub-cgroups are emptied and removed before it. */
-async function withTree<T>(h: Hierarchy, fn: (cg: ScratchCgroup, sub: string, subsub: string) => T | Promise<T>): Promise<T> {
+async function withTree<T>(
+  h: Hierarchy,
+  fn: (cg: ScratchCgroup, sub: string, subsub: string) => T | Promise<T>,
+): Promise<T> {
   const cg = createScratchCgroup(h);
   const sub = join(cg.dir, 'sub');
   const subsub = join(sub, 'subsub');
@@ -93,13 +102,22 @@ describe.each(['net_cls', 'cgroup2'] as const)('origins on %s', (hierarchy) => {
 
   it("cgroupCount is the kernel's count of the hierarchy's cgroups (the directories a walk finds; v1 also counts removed ones not yet released)", () =>
     withTree(hierarchy, async (cg) => {
-      const dirs = (dir: string): number => 1 + readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirs(join(dir, e.name)) : 0), 0);
+      const dirs = (dir: string): number =>
+        1 +
+        readdirSync(dir, { withFileTypes: true }).reduce(
+          (n, e) => n + (e.isDirectory() ? dirs(join(dir, e.name)) : 0),
+          0,
+        );
       // Other tests create and remove cgroups meanwhile: compare at a moment the count held still.
       const settled = (c: [number | undefined, number, number | undefined]) =>
         c[0] === c[2] && (hierarchy === 'cgroup2' ? c[0] === c[1] : c[0]! >= c[1]);
       let last: [number | undefined, number, number | undefined] | undefined;
       for (let attempt = 0; attempt < 40; attempt++) {
-        last = [cgroupCount(cg.root, keyOf(hierarchy)), dirs(cg.root), cgroupCount(cg.root, keyOf(hierarchy))];
+        last = [
+          cgroupCount(cg.root, keyOf(hierarchy)),
+          dirs(cg.root),
+          cgroupCount(cg.root, keyOf(hierarchy)),
+        ];
         if (settled(last)) break;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -119,15 +137,20 @@ describe.each(['net_cls', 'cgroup2'] as const)('origins on %s', (hierarchy) => {
 describe('origins of a v1 process whose threads are in two cgroups', () => {
   it('the listing sees it in both (null) and cgroupDirsOf places it where /proc/PID/cgroup says (its leader)', async () => {
     // A process with several threads: node always starts some (V8 platform, libuv pool).
-    const [proc] = await started([spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })]);
+    const [proc] = await started([
+      spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }),
+    ]);
     const pid = proc!.pid!;
     try {
       // Its threads appear while it starts up.
-      for (let i = 0; i < 200 && readdirSync(`/proc/${pid}/task`).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 200 && readdirSync(`/proc/${pid}/task`).length < 2; i++)
+        await new Promise((r) => setTimeout(r, 10));
       await withTree('net_cls', (cg, sub) => {
         writeFileSync(join(cg.dir, 'cgroup.procs'), String(pid));
         // Move one thread that is not the leader into `sub`: v1 allows it through `tasks`.
-        const tid = readdirSync(`/proc/${pid}/task`).map(Number).find((t) => t !== pid)!;
+        const tid = readdirSync(`/proc/${pid}/task`)
+          .map(Number)
+          .find((t) => t !== pid)!;
         expect(tid).toBeGreaterThan(0);
         writeFileSync(join(sub, 'tasks'), String(tid));
         // The scratch subtree only: other tests add and remove cgroups elsewhere meanwhile.
@@ -156,7 +179,19 @@ describe('the cgroup listing and mounts', () => {
         // The whole cgroup2 tree appears under `sub`: followed, it would place the sleeper there too.
         const r = spawnSync(
           'unshare',
-          ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t cgroup2 none "$0" && exec "$1" --input-type=module -e "$2" "$3" "$4"', sub, process.execPath, script, cg.dir, String(sleeper!.pid)],
+          [
+            '-m',
+            '--propagation',
+            'private',
+            'sh',
+            '-c',
+            'mount -t cgroup2 none "$0" && exec "$1" --input-type=module -e "$2" "$3" "$4"',
+            sub,
+            process.execPath,
+            script,
+            cg.dir,
+            String(sleeper!.pid),
+          ],
           { encoding: 'utf8' },
         );
         expect(r.stderr).toBe('');

@@ -14,7 +14,12 @@ import { findCgroup2Mount, readCgroupMounts } from '../../src/cgroups/mountinfo.
 import { findNetCls } from '../../src/cgroups/netcls.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { Enroller, openSocketCount } from '../../src/enroll.js';
-import { createScratchCgroup, cgroupOfPid, type Hierarchy, type ScratchCgroup } from '../fixtures/scratch-cgroup.js';
+import {
+  createScratchCgroup,
+  cgroupOfPid,
+  type Hierarchy,
+  type ScratchCgroup,
+} from '../fixtures/scratch-cgroup.js';
 import { cliOk, runCli } from '../helpers/cli.js';
 import { tempConfig, type TempConfig } from '../helpers/config.js';
 import { deadPid, sleepers } from '../helpers/processes.js';
@@ -25,11 +30,17 @@ let root: string;
 const profileDir = (p: string) => join(root, cfg.cgroupParent, p);
 
 beforeAll(() => {
-  cfg = tempConfig('profiles:\n  a:\n    classid: 0x00ea0001\n    ipv6: reject\n  b:\n    classid: 0x00ea0002\n    ipv6: reject\n', 'ncen');
+  cfg = tempConfig(
+    'profiles:\n  a:\n    classid: 0x00ea0001\n    ipv6: reject\n  b:\n    classid: 0x00ea0002\n    ipv6: reject\n',
+    'ncen',
+  );
   config = loadConfig(cfg.file);
   root = findNetCls()!;
   // What `netcg apply` does for the cgroups, without a namespace to apply the rules in.
-  for (const [p, classid] of [['a', '0x00ea0001'], ['b', '0x00ea0002']] as const) {
+  for (const [p, classid] of [
+    ['a', '0x00ea0001'],
+    ['b', '0x00ea0002'],
+  ] as const) {
     mkdirSync(profileDir(p), { recursive: true });
     writeFileSync(join(profileDir(p), 'net_cls.classid'), classid);
   }
@@ -37,7 +48,11 @@ beforeAll(() => {
 afterAll(() => cfg?.remove());
 
 /** Runs fn with `n` sleepers that start in a scratch cgroup of `h` (their origin); everything is removed after. */
-async function withSleepersIn<T>(h: Hierarchy, n: number, fn: (pids: number[], origin: ScratchCgroup) => Promise<T> | T): Promise<T> {
+async function withSleepersIn<T>(
+  h: Hierarchy,
+  n: number,
+  fn: (pids: number[], origin: ScratchCgroup) => Promise<T> | T,
+): Promise<T> {
   const origin = createScratchCgroup(h);
   const list = await sleepers(n);
   try {
@@ -65,7 +80,10 @@ describe('Enroller', () => {
         ]);
         expect([where(p1!), where(p2!)]).toEqual([`/${cfg.cgroupParent}/a`, `/${cfg.cgroupParent}/a`]);
         // Moving between profiles keeps the first origin.
-        expect(e.enroll('b', [p1!, p2!])).toEqual([{ pid: p1, ok: true }, { pid: p2, ok: true }]);
+        expect(e.enroll('b', [p1!, p2!])).toEqual([
+          { pid: p1, ok: true },
+          { pid: p2, ok: true },
+        ]);
         expect(where(p1!)).toBe(`/${cfg.cgroupParent}/b`);
         expect(e.leave([p1!, dead, p2!])).toEqual([
           { pid: p1, ok: true },
@@ -98,24 +116,27 @@ describe('Enroller', () => {
 
   // 400 PIDs: enough for enroll-origins.ts to list the hierarchy's cgroups instead of reading /proc
   // per PID, unless the host has more than ~33 cgroups in it (then it reads per PID: same answer).
-  it.each(['net_cls', 'cgroup2'] as const)('a batch of 400 PIDs from two origins (%s): leave() returns each to its own', (h) =>
-    withSleepersIn(h, 400, async (pids, origin) => {
-      // Half start in the origin, half in the hierarchy root: two different places to return to.
-      const rootHalf = pids.slice(200);
-      for (const pid of rootHalf) writeFileSync(join(origin.root, 'cgroup.procs'), `${pid}\n`);
-      const target = createScratchCgroup(h);
-      const e = new Enroller(config);
-      try {
-        expect(e.enrollCgroup(target.dir, pids).every((o) => o.ok)).toBe(true);
-        expect(target.pids().length).toBe(400);
-        expect(e.leave(pids).every((o) => o.ok)).toBe(true);
-        for (const pid of pids.slice(0, 200)) expect(where(pid, h)).toBe(origin.name);
-        for (const pid of rootHalf) expect(where(pid, h)).toBe('/');
-      } finally {
-        e.close();
-        target.remove();
-      }
-    }));
+  it.each(['net_cls', 'cgroup2'] as const)(
+    'a batch of 400 PIDs from two origins (%s): leave() returns each to its own',
+    (h) =>
+      withSleepersIn(h, 400, async (pids, origin) => {
+        // Half start in the origin, half in the hierarchy root: two different places to return to.
+        const rootHalf = pids.slice(200);
+        for (const pid of rootHalf) writeFileSync(join(origin.root, 'cgroup.procs'), `${pid}\n`);
+        const target = createScratchCgroup(h);
+        const e = new Enroller(config);
+        try {
+          expect(e.enrollCgroup(target.dir, pids).every((o) => o.ok)).toBe(true);
+          expect(target.pids().length).toBe(400);
+          expect(e.leave(pids).every((o) => o.ok)).toBe(true);
+          for (const pid of pids.slice(0, 200)) expect(where(pid, h)).toBe(origin.name);
+          for (const pid of rootHalf) expect(where(pid, h)).toBe('/');
+        } finally {
+          e.close();
+          target.remove();
+        }
+      }),
+  );
 
   it('falls back to the hierarchy root: for a PID it did not enroll, and when the origin cgroup is gone', () =>
     withSleepersIn('net_cls', 2, async ([p1, p2]) => {
@@ -160,7 +181,11 @@ describe('Enroller', () => {
 
 describe('openSocketCount', () => {
   it('counts the socket:[…] fds of a process, 0 for one without and for a dead PID', async () => {
-    const withSocket = spawn(process.execPath, ['-e', 'require("net").createServer().listen(0, "127.0.0.1", () => console.log("up"))'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const withSocket = spawn(
+      process.execPath,
+      ['-e', 'require("net").createServer().listen(0, "127.0.0.1", () => console.log("up"))'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const [plain] = await sleepers(1);
     try {
       await once(withSocket.stdout!, 'data');
@@ -196,10 +221,19 @@ describe('netcg enroll / netcg leave', () => {
       expect(where(p!)).toBe(`/${cfg.cgroupParent}/b`);
 
       const left = JSON.parse(runCli(['leave', '-c', cfg.file, String(p), String(dead), '--json']).stdout);
-      expect(left).toEqual({ ok: false, results: [{ pid: p, ok: true }, { pid: dead, ok: false, code: 'ESRCH' }] });
+      expect(left).toEqual({
+        ok: false,
+        results: [
+          { pid: p, ok: true },
+          { pid: dead, ok: false, code: 'ESRCH' },
+        ],
+      });
       expect(where(p!)).toBe('/'); // a new process has no memory of the origin: the root
       // Now in no profile: leaving again is an error for that PID.
-      expect(runCli(['leave', '-c', cfg.file, String(p)])).toMatchObject({ code: 1, stdout: `${p}: failed ENOTMEMBER (not in any profile of this config)\n` });
+      expect(runCli(['leave', '-c', cfg.file, String(p)])).toMatchObject({
+        code: 1,
+        stdout: `${p}: failed ENOTMEMBER (not in any profile of this config)\n`,
+      });
     });
   });
 
@@ -222,20 +256,33 @@ describe('netcg enroll into a cgroup v2 profile', () => {
     const parent = join(v2root, v2.cgroupParent);
     const dir = join(parent, 'v');
     mkdirSync(dir, { recursive: true });
-    const withSocket = spawn(process.execPath, ['-e', 'require("net").createServer().listen(0, "127.0.0.1", () => console.log("up"))'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const withSocket = spawn(
+      process.execPath,
+      ['-e', 'require("net").createServer().listen(0, "127.0.0.1", () => console.log("up"))'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const [plain] = await sleepers(1);
     try {
       await once(withSocket.stdout!, 'data');
-      const json = JSON.parse(cliOk(['enroll', '-c', v2.file, 'v', String(withSocket.pid), String(plain!.pid), '--json']).stdout);
+      const json = JSON.parse(
+        cliOk(['enroll', '-c', v2.file, 'v', String(withSocket.pid), String(plain!.pid), '--json']).stdout,
+      );
       expect(json).toMatchObject({ ok: true, hierarchy: 'cgroup2', cgroup: dir });
       expect(json.warnings).toEqual([
-        expect.objectContaining({ pid: withSocket.pid, code: 'ESOCKETS', sockets: expect.any(Number), message: expect.stringContaining('keep their old cgroup') }),
+        expect.objectContaining({
+          pid: withSocket.pid,
+          code: 'ESOCKETS',
+          sockets: expect.any(Number),
+          message: expect.stringContaining('keep their old cgroup'),
+        }),
       ]);
       expect(where(withSocket.pid!, 'cgroup2')).toBe(`/${v2.cgroupParent}/v`);
 
       const text = runCli(['enroll', '-c', v2.file, 'v', String(withSocket.pid)]);
       expect(text.code).toBe(0);
-      expect(text.stderr).toMatch(new RegExp(`^netcg: warning: process ${withSocket.pid} already has \\d+ open socket`));
+      expect(text.stderr).toMatch(
+        new RegExp(`^netcg: warning: process ${withSocket.pid} already has \\d+ open socket`),
+      );
       expect(runCli(['enroll', '-c', v2.file, 'v', String(plain!.pid)]).stderr).toBe('');
     } finally {
       withSocket.kill('SIGKILL');

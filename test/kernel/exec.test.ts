@@ -9,11 +9,21 @@ import { addon } from '../../src/native/index.js';
 
 const child = fileURLToPath(new URL('../fixtures/exec-child.mjs', import.meta.url));
 
-interface ProcState { pid: number; sigIgn: string; sigBlk: string; nonblock: boolean[]; cloexec: boolean[] }
+interface ProcState {
+  pid: number;
+  sigIgn: string;
+  sigBlk: string;
+  nonblock: boolean[];
+  cloexec: boolean[];
+}
 
 function runExec(spec: { file: string; argv: string[]; env?: Record<string, string> }) {
   // stdin is a pipe too, so all three stdio fds are pipes Node puts in O_NONBLOCK.
-  const r = spawnSync(process.execPath, [child, JSON.stringify(spec)], { encoding: 'utf8', input: '', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [child, JSON.stringify(spec)], {
+    encoding: 'utf8',
+    input: '',
+    timeout: 20_000,
+  });
   const [preLine, ...rest] = r.stdout.split('\n');
   expect(preLine).toMatch(/^PRE /);
   const pre = JSON.parse(preLine!.slice(4)) as ProcState;
@@ -44,7 +54,7 @@ describe('addon.exec', () => {
     expect(r.out).toBe('');
   });
 
-  it("runs `yes | head -n1` like a shell: prints y, no broken-pipe error", () => {
+  it('runs `yes | head -n1` like a shell: prints y, no broken-pipe error', () => {
     const r = runExec({ file: 'sh', argv: ['sh', '-c', 'yes | head -n1'] });
     expect(r.out).toBe('y\n');
     expect(r.stderr).toBe('');
@@ -66,7 +76,10 @@ describe('addon.exec', () => {
     expect(r.pre.nonblock).toEqual([true, true, true]);
     expect(r.pre.cloexec.some(Boolean)).toBe(true);
     // ...and the exec'd program finds all three open and blocking (O_NONBLOCK = 04000 octal).
-    const flags = r.out.trim().split('\n').map((f) => parseInt(f, 8));
+    const flags = r.out
+      .trim()
+      .split('\n')
+      .map((f) => parseInt(f, 8));
     expect(flags).toHaveLength(3);
     for (const f of flags) expect(f & 0o4000).toBe(0);
   });
@@ -81,7 +94,11 @@ describe('addon.exec', () => {
     const r = runExec({ file: 'netcg-no-such-program-9f3a', argv: ['netcg-no-such-program-9f3a'] });
     expect(r.status).toBe(3);
     const failed = JSON.parse(r.out.replace(/^FAILED /, '')) as {
-      code: string; errno: number; op: string; message: string; after: ProcState;
+      code: string;
+      errno: number;
+      op: string;
+      message: string;
+      after: ProcState;
     };
     expect(failed).toMatchObject({ code: 'ENOENT', errno: 2, op: 'exec' });
     expect(failed.message).toContain('netcg-no-such-program-9f3a');
@@ -91,8 +108,14 @@ describe('addon.exec', () => {
 
   it('rejects malformed arguments before touching the process', () => {
     const exec = addon.exec as unknown as (...args: unknown[]) => never;
-    expect(() => exec(42, [])).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('file') }));
-    expect(() => exec('true', ['true', 1])).toThrow(expect.objectContaining({ message: expect.stringContaining('argv[1]') }));
-    expect(() => exec('true', ['true'], { A: 1 })).toThrow(expect.objectContaining({ message: expect.stringContaining('env.A') }));
+    expect(() => exec(42, [])).toThrow(
+      expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('file') }),
+    );
+    expect(() => exec('true', ['true', 1])).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('argv[1]') }),
+    );
+    expect(() => exec('true', ['true'], { A: 1 })).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('env.A') }),
+    );
   });
 });

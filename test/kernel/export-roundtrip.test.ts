@@ -42,7 +42,11 @@ function saved(ns: Netns, cmd: 'iptables-save' | 'ip6tables-save'): string {
 }
 
 function runScript(ns: Netns, script: string, env: NodeJS.ProcessEnv = {}): void {
-  execFileSync('nsenter', [`--net=${ns.path}`, 'sh', '-e'], { input: script, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  execFileSync('nsenter', [`--net=${ns.path}`, 'sh', '-e'], {
+    input: script,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
 }
 
 describe('netcg export on examples/seed.yaml', () => {
@@ -88,13 +92,21 @@ describe('netcg export on examples/seed.yaml', () => {
   });
 
   it('nft: the `ip` commands in its comments give the ip rules and routes netcg installed', () => {
-    const ipLines = nftExport.split('\n').filter((l) => l.startsWith('#   ip ')).map((l) => l.slice(4));
+    const ipLines = nftExport
+      .split('\n')
+      .filter((l) => l.startsWith('#   ip '))
+      .map((l) => l.slice(4));
     expect(ipLines).toContain('ip -4 rule add priority 10000 fwmark 0x2b table 43 protocol 110');
     expect(ipLines.some((l) => l.includes('dev lan0 table 43'))).toBe(true);
     const other = buildTopology('exc');
     try {
       runScript(other.host, `${ipLines.join('\n')}\n`);
-      for (const args of [['-4', 'rule', 'show'], ['-6', 'rule', 'show'], ['-4', 'route', 'show', 'table', '43'], ['-6', 'route', 'show', 'table', '43']])
+      for (const args of [
+        ['-4', 'rule', 'show'],
+        ['-6', 'rule', 'show'],
+        ['-4', 'route', 'show', 'table', '43'],
+        ['-6', 'route', 'show', 'table', '43'],
+      ])
         expect(other.host.ip(...args)).toBe(installed.host.ip(...args));
     } finally {
       other.remove();
@@ -121,32 +133,45 @@ describe('netcg export on examples/seed.yaml', () => {
       rmSync(cgroupDir, { recursive: true, force: true });
     });
 
-    it('is in the recipe\'s style: mkdir, echo classid, -m cgroup --cgroup', () => {
+    it("is in the recipe's style: mkdir, echo classid, -m cgroup --cgroup", () => {
       expect(shExport).toMatch(/^#!\/bin\/sh -e\n/);
       expect(shExport).toContain(`echo 42 > "$NET_CLS/${cfg.cgroupParent}/unlocator"/net_cls.classid`);
       for (const line of RECIPE) expect(shExport).toContain(line);
-      expect(readFileSync(join(cgroupDir, cfg.cgroupParent, 'unlocator', 'net_cls.classid'), 'utf8').trim()).toBe('42');
-      expect(readFileSync(join(cgroupDir, cfg.cgroupParent, 'vpn', 'net_cls.classid'), 'utf8').trim()).toBe('43');
+      expect(
+        readFileSync(join(cgroupDir, cfg.cgroupParent, 'unlocator', 'net_cls.classid'), 'utf8').trim(),
+      ).toBe('42');
+      expect(readFileSync(join(cgroupDir, cfg.cgroupParent, 'vpn', 'net_cls.classid'), 'utf8').trim()).toBe(
+        '43',
+      );
     });
 
-    it('its IPv4 rules are exactly the recipe\'s plus the connmark save/restore (iptables-save equal)', () => {
+    it("its IPv4 rules are exactly the recipe's plus the connmark save/restore (iptables-save equal)", () => {
       const got = saved(viaSh.host, 'iptables-save');
-      expect(got).toContain('-A OUTPUT -p udp -m cgroup --cgroup 42 -m udp --dport 53 -j REDIRECT --to-ports 5354');
+      expect(got).toContain(
+        '-A OUTPUT -p udp -m cgroup --cgroup 42 -m udp --dport 53 -j REDIRECT --to-ports 5354',
+      );
       expect(got).toContain('-A OUTPUT -m cgroup --cgroup 43 -j MARK --set-xmark 0x2b/0xffffffff');
       expect(got).toContain('-A POSTROUTING -o tun0 -m mark --mark 0x2b -j MASQUERADE');
       expect(got).toBe(saved(recipe, 'iptables-save'));
     });
 
-    it('its IPv6 rules add to the recipe\'s reject what netcg\'s inet table also does for IPv6', () => {
+    it("its IPv6 rules add to the recipe's reject what netcg's inet table also does for IPv6", () => {
       const got = saved(viaSh.host, 'ip6tables-save');
       expect(got).toContain('-A OUTPUT -m cgroup --cgroup 42 -j REJECT --reject-with icmp6-port-unreachable');
-      expect(got).toContain('-A OUTPUT -p tcp -m cgroup --cgroup 42 -m tcp --dport 53 -j REDIRECT --to-ports 5354');
+      expect(got).toContain(
+        '-A OUTPUT -p tcp -m cgroup --cgroup 42 -m tcp --dport 53 -j REDIRECT --to-ports 5354',
+      );
       expect(got).toContain('-A OUTPUT -m cgroup --cgroup 43 -j MARK --set-xmark 0x2b/0xffffffff');
       expect(got).toContain('-A POSTROUTING -o tun0 -m mark --mark 0x2b -j MASQUERADE');
     });
 
     it('its ip rules and routes are the ones netcg installs', () => {
-      for (const args of [['-4', 'rule', 'show'], ['-6', 'rule', 'show'], ['-4', 'route', 'show', 'table', '43'], ['-6', 'route', 'show', 'table', '43']])
+      for (const args of [
+        ['-4', 'rule', 'show'],
+        ['-6', 'rule', 'show'],
+        ['-4', 'route', 'show', 'table', '43'],
+        ['-6', 'route', 'show', 'table', '43'],
+      ])
         expect(viaSh.host.ip(...args)).toBe(installed.host.ip(...args));
     });
   });

@@ -22,11 +22,27 @@ const FOREIGN_TABLES = ['ip nat', 'ip filter', 'inet firewalld'];
 
 /** firewalld keeps a chain per zone and stage; 12 zones × 4 stages plus the base chains is a realistic size. */
 function firewalldLike(): string {
-  const zones = ['block', 'dmz', 'drop', 'external', 'home', 'internal', 'public', 'trusted', 'work', 'nm-shared', 'docker', 'libvirt'];
+  const zones = [
+    'block',
+    'dmz',
+    'drop',
+    'external',
+    'home',
+    'internal',
+    'public',
+    'trusted',
+    'work',
+    'nm-shared',
+    'docker',
+    'libvirt',
+  ];
   const stages = ['pre', 'log', 'deny', 'allow'];
   const chains = zones.flatMap((z) => [
     `  chain filter_IN_${z} {\n    jump filter_IN_${z}_pre\n    jump filter_IN_${z}_log\n    jump filter_IN_${z}_deny\n    jump filter_IN_${z}_allow\n  }`,
-    ...stages.map((s) => `  chain filter_IN_${z}_${s} {${s === 'allow' ? '\n    tcp dport 22 ct state new,untracked counter accept' : ''}\n  }`),
+    ...stages.map(
+      (s) =>
+        `  chain filter_IN_${z}_${s} {${s === 'allow' ? '\n    tcp dport 22 ct state new,untracked counter accept' : ''}\n  }`,
+    ),
   ]);
   return `table inet firewalld {
   set blocked { type ipv4_addr; flags interval; elements = { 198.51.100.0/28, 198.18.99.0/24 }; }
@@ -97,7 +113,11 @@ let sleeper: ChildProcess | undefined;
 
 /** The foreign part of the namespace, as text: each foreign table, and every ip rule and route that is not netcg's (proto 110). */
 function foreignSnapshot(): string {
-  const notNetcg = (text: string) => text.split('\n').filter((l) => !/\bproto 110\b/.test(l)).join('\n');
+  const notNetcg = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => !/\bproto 110\b/.test(l))
+      .join('\n');
   return [
     ...FOREIGN_TABLES.map((t) => ns.nft('list', 'table', ...t.split(' '))),
     notNetcg(ns.ip('-4', 'rule', 'show')),
@@ -108,7 +128,12 @@ function foreignSnapshot(): string {
 }
 
 function netcgLines(): string[] {
-  return [ns.ip('-4', 'rule', 'show'), ns.ip('-6', 'rule', 'show'), ns.ip('-4', 'route', 'show', 'table', 'all'), ns.ip('-6', 'route', 'show', 'table', 'all')]
+  return [
+    ns.ip('-4', 'rule', 'show'),
+    ns.ip('-6', 'rule', 'show'),
+    ns.ip('-4', 'route', 'show', 'table', 'all'),
+    ns.ip('-6', 'route', 'show', 'table', 'all'),
+  ]
     .join('\n')
     .split('\n')
     .filter((l) => /\bproto 110\b/.test(l));
@@ -128,7 +153,18 @@ beforeAll(() => {
     n.ip('-4', 'route', 'add', '198.51.100.0/24', 'via', '198.18.77.2', 'dev', VIA);
     n.ip('-4', 'route', 'add', 'default', 'via', '198.18.77.3', 'dev', VIA, 'table', '201');
     n.ip('-4', 'route', 'add', '198.51.100.77', 'dev', VIA, 'table', String(CLASSID));
-    n.ip('-6', 'route', 'add', '2001:db8:99::/48', 'via', '2001:db8:77::2', 'dev', VIA, 'table', String(CLASSID));
+    n.ip(
+      '-6',
+      'route',
+      'add',
+      '2001:db8:99::/48',
+      'via',
+      '2001:db8:77::2',
+      'dev',
+      VIA,
+      'table',
+      String(CLASSID),
+    );
   });
   cfg = tempConfig(
     `profiles:\n  unlocator:\n    classid: 42\n    dns: { redirect: 5354 }\n    ipv6: reject\n  vpn:\n    classid: ${CLASSID}\n    route: { via: ${VIA}, copyLinkRoutes: true, masquerade: true }\n`,
@@ -156,11 +192,24 @@ describe('foreign tables, rules and routes survive every netcg command byte-for-
     ['leave', () => cliOk(['leave', '-c', cfg.file, String(sleeper!.pid)])],
     ['run', () => cliOk(['run', '-c', cfg.file, 'unlocator', '--', '/bin/true'], { netns: ns })],
     ['apply --backend nft', () => cliOk(['apply', '-c', cfg.file, '--netns', ns.path, '--backend', 'nft'])],
-    ['apply after an out-of-band edit (netcg rule deleted, repaired)', () => {
-      ns.ip('-4', 'rule', 'del', 'priority', '10000', 'fwmark', `0x${CLASSID.toString(16)}`, 'lookup', String(CLASSID));
-      expect(runCli(['diff', '-c', cfg.file, '--netns', ns.path]).code).toBe(2);
-      cliOk(['apply', '-c', cfg.file, '--netns', ns.path]);
-    }],
+    [
+      'apply after an out-of-band edit (netcg rule deleted, repaired)',
+      () => {
+        ns.ip(
+          '-4',
+          'rule',
+          'del',
+          'priority',
+          '10000',
+          'fwmark',
+          `0x${CLASSID.toString(16)}`,
+          'lookup',
+          String(CLASSID),
+        );
+        expect(runCli(['diff', '-c', cfg.file, '--netns', ns.path]).code).toBe(2);
+        cliOk(['apply', '-c', cfg.file, '--netns', ns.path]);
+      },
+    ],
     ['down', () => cliOk(['down', '-c', cfg.file, '--netns', ns.path])],
     ['down again (nothing left)', () => cliOk(['down', '-c', cfg.file, '--netns', ns.path])],
   ];

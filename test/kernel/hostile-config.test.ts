@@ -24,10 +24,22 @@ import { loadConfig } from '../../src/config/index.js';
 import { removeCgroupParent } from '../../src/demo/cgroups.js';
 import { ConfigError, NetcgError } from '../../src/errors.js';
 import type { Config } from '../../src/config/schema.js';
-import { mutatedConfigArb, renderConfig, specDoc, validConfigArb, type ConfigCase } from '../helpers/arbitraries.js';
+import {
+  mutatedConfigArb,
+  renderConfig,
+  specDoc,
+  validConfigArb,
+  type ConfigCase,
+} from '../helpers/arbitraries.js';
 import { runCli } from '../helpers/cli.js';
 import { uniqueName, type Netns } from '../helpers/netns.js';
-import { VIA, cgroupParentDirs, cgroupTree, createQuietNetns, kernelSnapshot } from '../helpers/quiet-netns.js';
+import {
+  VIA,
+  cgroupParentDirs,
+  cgroupTree,
+  createQuietNetns,
+  kernelSnapshot,
+} from '../helpers/quiet-netns.js';
 
 let ns: Netns;
 let dir: string;
@@ -38,7 +50,11 @@ const seed = Number(process.env.NETCG_PROPERTY_SEED ?? Date.now() % 2 ** 31);
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'netcg-hostile-'));
   ns = createQuietNetns('nchc', (n) =>
-    n.run('nft', ['-f', '-'], 'table inet foreign {\n  chain out {\n    type filter hook output priority 0; policy accept;\n    counter\n  }\n}\n'),
+    n.run(
+      'nft',
+      ['-f', '-'],
+      'table inet foreign {\n  chain out {\n    type filter hook output priority 0; policy accept;\n    counter\n  }\n}\n',
+    ),
   );
   backend = new NetlinkBackend(ns.path);
 });
@@ -92,7 +108,9 @@ function expectLocatedRefusal(err: unknown, file: string, text: string, c: Confi
       expect(issue.line).toBeLessThanOrEqual(lineCount + 1);
       expect(issue.col).toBeGreaterThanOrEqual(1);
       // The text the CLI prints: FILE:LINE:COL: KEY: message (KEY absent only for a document-level problem).
-      expect(err.message).toContain(`${file}:${issue.line}:${issue.col}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`);
+      expect(err.message).toContain(
+        `${file}:${issue.line}:${issue.col}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`,
+      );
     }
     if (c && c.paths.length > 0) {
       const named = err.issues.some((i) => c.paths.some((p) => i.path === p || i.path.startsWith(`${p}.`)));
@@ -119,7 +137,13 @@ describe('hostile configs against a real namespace', () => {
         applied++;
         expect(kernelSnapshot(ns)).toBe(before);
         // down removed every profile cgroup it had created.
-        expect(cgroupParentDirs(head.cgroupParent).flatMap((d) => readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(d, e.name)))).toEqual([]);
+        expect(
+          cgroupParentDirs(head.cgroupParent).flatMap((d) =>
+            readdirSync(d, { withFileTypes: true })
+              .filter((e) => e.isDirectory())
+              .map((e) => join(d, e.name)),
+          ),
+        ).toEqual([]);
       }),
       { numRuns: 20, seed },
     );
@@ -164,7 +188,10 @@ describe('hostile configs against a real namespace', () => {
     const cases: Array<[string, string]> = [
       ['profiles:\n  vpn:\n    classid: 4294967296\n    route: { via: tun0 }\n', 'profiles.vpn.classid'],
       ['profiles:\n  "💥":\n    classid: 7\n    ipv6: reject\n', 'profiles.💥'],
-      [`profiles:\n  p:\n    classid: 7\n    dns: { redirect: ${'['.repeat(2000)}1${']'.repeat(2000)} }\n`, 'profiles.p.dns.redirect'],
+      [
+        `profiles:\n  p:\n    classid: 7\n    dns: { redirect: ${'['.repeat(2000)}1${']'.repeat(2000)} }\n`,
+        'profiles.p.dns.redirect',
+      ],
     ];
     for (const [body, path] of cases) {
       const head = freshHead();
@@ -172,7 +199,9 @@ describe('hostile configs against a real namespace', () => {
       const before = kernelSnapshot(ns);
       const r = runCli(['apply', '-c', file, '--netns', ns.path]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: ${path.replace(/[.]/g, '\\.')}[.:]`));
+      expect(r.stderr).toMatch(
+        new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+:\\d+: ${path.replace(/[.]/g, '\\.')}[.:]`),
+      );
       expect(r.stderr).not.toMatch(/internal error/);
       expect(kernelSnapshot(ns)).toBe(before);
       expect(cgroupParentDirs(head.cgroupParent)).toEqual([]);

@@ -69,7 +69,8 @@ function configB(): string {
   for (let i = PROFILES / 2; i < PROFILES; i++) {
     lines.push(`  a${i}:`, `    classid: ${1000 + i}`);
     if (i % 3 === 0) lines.push('    ipv6: reject');
-    else if (i % 3 === 1) lines.push(`    route: { via: ${VIA}, table: 4242, mark: 4242, copyLinkRoutes: false }`);
+    else if (i % 3 === 1)
+      lines.push(`    route: { via: ${VIA}, table: 4242, mark: 4242, copyLinkRoutes: false }`);
     else lines.push(`    dns: { redirect: ${6000 + (i % 50)} }`);
   }
   for (let i = 0; i < PROFILES / 2; i++) {
@@ -109,9 +110,29 @@ const EFFECTS = 'sendto,sendmsg,mkdir,rmdir';
 /** The EFFECTS syscalls, in order, of one uninterrupted CLI apply of `file` (it runs the apply). */
 function traceEffects(file: string): string[] {
   const out = join(dir, `count-${Date.now()}.strace`);
-  const r = spawnSync('strace', ['-f', '-qq', '-o', out, '-e', `trace=${EFFECTS}`, process.execPath, NETCG_CLI, 'apply', '-c', file, '--netns', ns.path], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(
+    'strace',
+    [
+      '-f',
+      '-qq',
+      '-o',
+      out,
+      '-e',
+      `trace=${EFFECTS}`,
+      process.execPath,
+      NETCG_CLI,
+      'apply',
+      '-c',
+      file,
+      '--netns',
+      ns.path,
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   if (r.status !== 0) throw new Error(`traced apply failed: ${r.stderr}`);
-  return readFileSync(out, 'utf8').split('\n').flatMap((l) => /\b(sendto|sendmsg|mkdir|rmdir)\(/.exec(l)?.[1] ?? []);
+  return readFileSync(out, 'utf8')
+    .split('\n')
+    .flatMap((l) => /\b(sendto|sendmsg|mkdir|rmdir)\(/.exec(l)?.[1] ?? []);
 }
 
 /** strace counts `when=` per syscall: the i-th effect call as "name:when=N". */
@@ -124,14 +145,33 @@ function injectionPoint(calls: string[], i: number): string {
  * Runs `netcg apply` and SIGKILLs it: after delayMs, or (with atCall) on entry to its
  * effect syscall atCall names (see injectionPoint). It may finish first. Resolves once it is gone.
  */
-function applyKilledAfter(file: string, delayMs: number, atCall?: string): Promise<{ killed: boolean; code: number | null; stderr: string }> {
+function applyKilledAfter(
+  file: string,
+  delayMs: number,
+  atCall?: string,
+): Promise<{ killed: boolean; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const argv = [NETCG_CLI, 'apply', '-c', file, '--netns', ns.path];
     // strace ends with the tracee's fate: killed by SIGKILL, it kills itself with SIGKILL.
     const child =
       atCall === undefined
         ? spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] })
-        : spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', `trace=${EFFECTS}`, '-e', `inject=${atCall}`, process.execPath, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+        : spawn(
+            'strace',
+            [
+              '-f',
+              '-qq',
+              '-o',
+              '/dev/null',
+              '-e',
+              `trace=${EFFECTS}`,
+              '-e',
+              `inject=${atCall}`,
+              process.execPath,
+              ...argv,
+            ],
+            { stdio: ['ignore', 'ignore', 'pipe'] },
+          );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = atCall === undefined ? setTimeout(() => child.kill('SIGKILL'), delayMs) : undefined;
@@ -148,8 +188,10 @@ function netcgTables(): { rules: Set<string>; routes: Set<string> } {
   const rules = new Set<string>();
   const routes = new Set<string>();
   for (const fam of ['-4', '-6']) {
-    for (const l of ns.ip(fam, 'rule', 'show').split('\n')) if (/\bproto 110\b/.test(l)) rules.add(/lookup (\S+)/.exec(l)?.[1] ?? '?');
-    for (const l of ns.ip(fam, 'route', 'show', 'table', 'all').split('\n')) if (/\bproto 110\b/.test(l)) routes.add(/\btable (\S+)/.exec(l)?.[1] ?? 'main');
+    for (const l of ns.ip(fam, 'rule', 'show').split('\n'))
+      if (/\bproto 110\b/.test(l)) rules.add(/lookup (\S+)/.exec(l)?.[1] ?? '?');
+    for (const l of ns.ip(fam, 'route', 'show', 'table', 'all').split('\n'))
+      if (/\bproto 110\b/.test(l)) routes.add(/\btable (\S+)/.exec(l)?.[1] ?? 'main');
   }
   return { rules, routes };
 }
@@ -159,63 +201,88 @@ function configTables(c: Config): Set<string> {
 }
 
 describe(`SIGKILLed applies between two ${PROFILES}-profile configs (${TRIALS} trials)`, () => {
-  it('after every kill: the lock is free, diff reads the state, one apply repairs it, and nothing points at a table the config lacks', async () => {
-    // T: one uninterrupted A -> B through the CLI (A first, so the measured run changes everything).
-    cliOk(['apply', '-c', files[0], '--netns', ns.path], { timeoutMs: 120_000 });
-    const t0 = Date.now();
-    cliOk(['apply', '-c', files[1], '--netns', ns.path], { timeoutMs: 120_000 });
-    const typicalMs = Date.now() - t0;
-    // Effect syscalls per direction (each count is itself a full apply: B -> A, then A -> B, ending at B).
-    const effects = [traceEffects(files[0]), traceEffects(files[1])];
-    const startSeed = seed;
-    const outcomes = { old: 0, new: 0, partial: 0, finished: 0 };
+  it(
+    'after every kill: the lock is free, diff reads the state, one apply repairs it, and nothing points at a table the config lacks',
+    async () => {
+      // T: one uninterrupted A -> B through the CLI (A first, so the measured run changes everything).
+      cliOk(['apply', '-c', files[0], '--netns', ns.path], { timeoutMs: 120_000 });
+      const t0 = Date.now();
+      cliOk(['apply', '-c', files[1], '--netns', ns.path], { timeoutMs: 120_000 });
+      const typicalMs = Date.now() - t0;
+      // Effect syscalls per direction (each count is itself a full apply: B -> A, then A -> B, ending at B).
+      const effects = [traceEffects(files[0]), traceEffects(files[1])];
+      const startSeed = seed;
+      const outcomes = { old: 0, new: 0, partial: 0, finished: 0 };
 
-    for (let trial = 0; trial < TRIALS; trial++) {
-      const target = trial % 2 === 0 ? 0 : 1; // the namespace holds B after the measurement: go to A, then B, ...
-      const config = configs[target];
-      const other = configs[1 - target]!;
-      const bySyscall = trial % 2 === 0;
-      const delay = Math.floor(random() * typicalMs);
-      const calls = effects[target]!;
-      // Half of these among the netlink sends only (43 of ~1,040 calls), or the 1,000 cgroup mkdir/rmdir would swamp them.
-      const sends = calls.flatMap((c, i) => (c.startsWith('send') ? [i] : []));
-      const atCall = injectionPoint(calls, trial % 4 === 0 ? sends[Math.floor(random() * sends.length)]! : Math.floor(random() * calls.length));
-      const how = bySyscall ? `on ${atCall} (${calls.length} effect syscalls)` : `after ${delay} of ${typicalMs} ms`;
-      const where = `trial ${trial} (seed ${startSeed}, kill ${how}, towards ${target === 0 ? 'A' : 'B'})`;
-      const run = await applyKilledAfter(files[target], bySyscall ? 0 : delay, bySyscall ? atCall : undefined);
-      if (!run.killed) expect(run.code, `${where}: ${run.stderr}`).toBe(0);
+      for (let trial = 0; trial < TRIALS; trial++) {
+        const target = trial % 2 === 0 ? 0 : 1; // the namespace holds B after the measurement: go to A, then B, ...
+        const config = configs[target];
+        const other = configs[1 - target]!;
+        const bySyscall = trial % 2 === 0;
+        const delay = Math.floor(random() * typicalMs);
+        const calls = effects[target]!;
+        // Half of these among the netlink sends only (43 of ~1,040 calls), or the 1,000 cgroup mkdir/rmdir would swamp them.
+        const sends = calls.flatMap((c, i) => (c.startsWith('send') ? [i] : []));
+        const atCall = injectionPoint(
+          calls,
+          trial % 4 === 0 ? sends[Math.floor(random() * sends.length)]! : Math.floor(random() * calls.length),
+        );
+        const how = bySyscall
+          ? `on ${atCall} (${calls.length} effect syscalls)`
+          : `after ${delay} of ${typicalMs} ms`;
+        const where = `trial ${trial} (seed ${startSeed}, kill ${how}, towards ${target === 0 ? 'A' : 'B'})`;
+        const run = await applyKilledAfter(
+          files[target],
+          bySyscall ? 0 : delay,
+          bySyscall ? atCall : undefined,
+        );
+        if (!run.killed) expect(run.code, `${where}: ${run.stderr}`).toBe(0);
 
-      // The flock died with the killed process: taking it without waiting must succeed.
-      const release = lockNamespace(ns.path, { timeoutMs: 0 });
-      release();
+        // The flock died with the killed process: taking it without waiting must succeed.
+        const release = lockNamespace(ns.path, { timeoutMs: 0 });
+        release();
 
-      // diff can read whatever the kill left; classify it.
-      const seen = diff(config, backend).plan;
-      const backToOld = diff(other, backend).plan;
-      if (!run.killed) outcomes.finished++;
-      else if (isEmptyPlan(seen)) outcomes.new++;
-      else if (isEmptyPlan(backToOld)) outcomes.old++;
-      else outcomes.partial++;
+        // diff can read whatever the kill left; classify it.
+        const seen = diff(config, backend).plan;
+        const backToOld = diff(other, backend).plan;
+        if (!run.killed) outcomes.finished++;
+        else if (isEmptyPlan(seen)) outcomes.new++;
+        else if (isEmptyPlan(backToOld)) outcomes.old++;
+        else outcomes.partial++;
 
-      // One apply completes it, and then there is nothing left to do.
-      const report = apply(config, backend);
-      expect(report.attempts, where).toBeGreaterThanOrEqual(1);
-      const after = diff(config, backend).plan;
-      expect(isEmptyPlan(after), `${where}: still to do after one apply: ${JSON.stringify(summarize(after))}`).toBe(true);
+        // One apply completes it, and then there is nothing left to do.
+        const report = apply(config, backend);
+        expect(report.attempts, where).toBeGreaterThanOrEqual(1);
+        const after = diff(config, backend).plan;
+        expect(
+          isEmptyPlan(after),
+          `${where}: still to do after one apply: ${JSON.stringify(summarize(after))}`,
+        ).toBe(true);
 
-      // netcg's rules and routes point only at the config's tables.
-      const want = configTables(config);
-      const { rules, routes } = netcgTables();
-      expect([...rules].filter((t) => !want.has(t)), `${where}: rules`).toEqual([]);
-      expect([...routes].filter((t) => !want.has(t)), `${where}: routes`).toEqual([]);
-    }
-    // The CLI agrees with the library on the final state.
-    expect(runCli(['diff', '-c', files[(TRIALS - 1) % 2 === 0 ? 0 : 1], '--netns', ns.path]).code).toBe(0);
-    console.log(`interrupted apply: ${TRIALS} trials, T = ${typicalMs} ms, effect syscalls A ${effects[0]!.length} / B ${effects[1]!.length}, seed ${startSeed}:`, outcomes);
-    // Most kills must land before the end, and some between the first and the last change, or the test proves little.
-    expect(outcomes.old + outcomes.new + outcomes.partial).toBeGreaterThan(TRIALS / 2);
-    if (TRIALS >= 20) expect(outcomes.partial + outcomes.new).toBeGreaterThan(0);
-  }, 60_000 + TRIALS * 10_000);
+        // netcg's rules and routes point only at the config's tables.
+        const want = configTables(config);
+        const { rules, routes } = netcgTables();
+        expect(
+          [...rules].filter((t) => !want.has(t)),
+          `${where}: rules`,
+        ).toEqual([]);
+        expect(
+          [...routes].filter((t) => !want.has(t)),
+          `${where}: routes`,
+        ).toEqual([]);
+      }
+      // The CLI agrees with the library on the final state.
+      expect(runCli(['diff', '-c', files[(TRIALS - 1) % 2 === 0 ? 0 : 1], '--netns', ns.path]).code).toBe(0);
+      console.log(
+        `interrupted apply: ${TRIALS} trials, T = ${typicalMs} ms, effect syscalls A ${effects[0]!.length} / B ${effects[1]!.length}, seed ${startSeed}:`,
+        outcomes,
+      );
+      // Most kills must land before the end, and some between the first and the last change, or the test proves little.
+      expect(outcomes.old + outcomes.new + outcomes.partial).toBeGreaterThan(TRIALS / 2);
+      if (TRIALS >= 20) expect(outcomes.partial + outcomes.new).toBeGreaterThan(0);
+    },
+    60_000 + TRIALS * 10_000,
+  );
 
   it('a final down leaves no table, no proto-110 rule or route and no profile cgroup', async () => {
     // Kill one more apply midway, then down straight away: down must cope with a half state too.
@@ -224,7 +291,11 @@ describe(`SIGKILLed applies between two ${PROFILES}-profile configs (${TRIALS} t
     expect(ns.nft('list', 'tables')).not.toContain(table);
     const { rules, routes } = netcgTables();
     expect([...rules, ...routes]).toEqual([]);
-    const stray = cgroupParentDirs(cgroupParent).flatMap((d) => readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(d, e.name)));
+    const stray = cgroupParentDirs(cgroupParent).flatMap((d) =>
+      readdirSync(d, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => join(d, e.name)),
+    );
     expect(stray).toEqual([]);
   }, 60_000);
 });

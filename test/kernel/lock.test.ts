@@ -24,7 +24,15 @@ afterAll(() => {
 /** A child process that takes the lock, says "locked", and holds it until killed. */
 async function holder(path: string) {
   const lockModule = new URL('../../dist/lock.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `const { lockNamespace } = await import(${JSON.stringify(lockModule)}); lockNamespace(${JSON.stringify(path)}); console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { lockNamespace } = await import(${JSON.stringify(lockModule)}); lockNamespace(${JSON.stringify(path)}); console.log('locked'); setInterval(() => {}, 1000);`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const [data] = (await once(child.stdout!, 'data')) as [Buffer];
   expect(data.toString()).toContain('locked');
   return child;
@@ -34,7 +42,9 @@ describe('the namespace lock', () => {
   it('a second run times out with ELOCKED while the first holds it; other namespaces are independent', async () => {
     const child = await holder(ns.path);
     try {
-      expect(() => lockNamespace(ns.path, { timeoutMs: 200 })).toThrow(expect.objectContaining({ code: 'ELOCKED' }));
+      expect(() => lockNamespace(ns.path, { timeoutMs: 200 })).toThrow(
+        expect.objectContaining({ code: 'ELOCKED' }),
+      );
       const release = lockNamespace(other.path, { timeoutMs: 200 });
       release();
     } finally {
@@ -61,7 +71,9 @@ describe('the namespace lock', () => {
       }
       expect(statSync(`/proc/${sleeper.pid}/ns/net`).ino).toBe(statSync(ns.path).ino);
       try {
-        expect(() => lockNamespace(`/proc/${sleeper.pid}/ns/net`, { timeoutMs: 100 })).toThrow(expect.objectContaining({ code: 'ELOCKED' }));
+        expect(() => lockNamespace(`/proc/${sleeper.pid}/ns/net`, { timeoutMs: 100 })).toThrow(
+          expect.objectContaining({ code: 'ELOCKED' }),
+        );
       } finally {
         sleeper.kill('SIGKILL');
       }

@@ -58,7 +58,17 @@ function traced(args: string[], inNetns = false): Traced {
   const inner = `umask 000; exec ${inNetns ? `nsenter --net=${ns.path} ` : ''}${cli}`;
   const r = spawnSync(
     'strace',
-    ['-f', '-qq', '-o', out, '-e', 'trace=socket,socketpair,bind,openat,open,creat,mkdir,mkdirat,mknod,mknodat,chmod,fchmod,fchmodat', 'sh', '-c', inner],
+    [
+      '-f',
+      '-qq',
+      '-o',
+      out,
+      '-e',
+      'trace=socket,socketpair,bind,openat,open,creat,mkdir,mkdirat,mknod,mknodat,chmod,fchmod,fchmodat',
+      'sh',
+      '-c',
+      inner,
+    ],
     { encoding: 'utf8', timeout: 60_000 },
   );
   return { code: r.status, stderr: r.stderr, calls: readFileSync(out, 'utf8').split('\n').filter(Boolean) };
@@ -69,7 +79,10 @@ function violations(calls: string[]): string[] {
   return calls.filter((l) => {
     if (/\b(socket|socketpair)\((AF_UNIX|AF_LOCAL|PF_UNIX)/.test(l)) return true;
     if (/\bbind\(.*sun_path=/.test(l)) return true;
-    const mode = /\b(?:openat|open)\(.*O_CREAT.*, (0[0-7]+)\)/.exec(l)?.[1] ?? /\b(?:creat|mkdir|mkdirat|mknod|mknodat)\(.*, (0[0-7]+)/.exec(l)?.[1] ?? /\b(?:chmod|fchmod|fchmodat)\(.*, (0[0-7]+)\)/.exec(l)?.[1];
+    const mode =
+      /\b(?:openat|open)\(.*O_CREAT.*, (0[0-7]+)\)/.exec(l)?.[1] ??
+      /\b(?:creat|mkdir|mkdirat|mknod|mknodat)\(.*, (0[0-7]+)/.exec(l)?.[1] ??
+      /\b(?:chmod|fchmod|fchmodat)\(.*, (0[0-7]+)\)/.exec(l)?.[1];
     return mode !== undefined && (Number.parseInt(mode, 8) & 0o002) !== 0;
   });
 }
@@ -79,7 +92,8 @@ function worldWritable(): string[] {
   const found: string[] = [];
   const visit = (path: string) => {
     const st = lstatSync(path);
-    if (!st.isSymbolicLink() && (st.mode & 0o002) !== 0) found.push(`${path} ${(st.mode & 0o7777).toString(8)}`);
+    if (!st.isSymbolicLink() && (st.mode & 0o002) !== 0)
+      found.push(`${path} ${(st.mode & 0o7777).toString(8)}`);
     if (st.isDirectory()) for (const e of readdirSync(path)) visit(join(path, e));
   };
   for (const dir of cgroupParentDirs(cfg.cgroupParent)) visit(dir);
@@ -102,7 +116,10 @@ describe('no world-writable file and no unix socket, even with umask 000', () =>
     const r = steps[i]![1]();
     expect(r.code, r.stderr).toBe(0);
     // The trace really covers the command (it opened netlink sockets or cgroup files).
-    expect(r.calls.some((l) => /AF_NETLINK|cgroup/.test(l)), `${name}: empty trace`).toBe(true);
+    expect(
+      r.calls.some((l) => /AF_NETLINK|cgroup/.test(l)),
+      `${name}: empty trace`,
+    ).toBe(true);
     expect(violations(r.calls)).toEqual([]);
     expect(worldWritable()).toEqual([]);
     if (name === 'apply') expect(cgroupTree(cfg.cgroupParent).length).toBeGreaterThan(3);

@@ -27,12 +27,17 @@ afterAll(() => {
 });
 
 /** Waits (event loop running, so the monitor can deliver) until an event matching `want` has been seen. */
-async function expectEvent(want: (e: NetlinkEvent) => boolean, events: NetlinkEvent[] = seen, ms = 3000): Promise<NetlinkEvent> {
+async function expectEvent(
+  want: (e: NetlinkEvent) => boolean,
+  events: NetlinkEvent[] = seen,
+  ms = 3000,
+): Promise<NetlinkEvent> {
   const deadline = Date.now() + ms;
   for (;;) {
     const found = events.find(want);
     if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no such event within ${ms} ms; seen: ${JSON.stringify(events.slice(-20))}`);
+    if (Date.now() > deadline)
+      throw new Error(`no such event within ${ms} ms; seen: ${JSON.stringify(events.slice(-20))}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -53,15 +58,31 @@ describe('NetlinkMonitor', () => {
   it('reports IPv4 and IPv6 addresses added and removed', async () => {
     ns.ip('addr', 'add', '198.18.77.1/24', 'dev', 'mon0');
     expect(await expectEvent((e) => e.source === 'addr' && e.type === 'new' && e.family === 4)).toEqual({
-      source: 'addr', type: 'new', ifindex, family: 4, address: '198.18.77.1', prefixLen: 24,
+      source: 'addr',
+      type: 'new',
+      ifindex,
+      family: 4,
+      address: '198.18.77.1',
+      prefixLen: 24,
     });
     // The kernel's own link route for the new prefix comes with it.
-    expect(await expectEvent((e) => e.source === 'route' && e.type === 'new' && e.dst === '198.18.77.0')).toMatchObject({
-      family: 4, table: 254, dstLen: 24, protocol: 2, oif: ifindex,
+    expect(
+      await expectEvent((e) => e.source === 'route' && e.type === 'new' && e.dst === '198.18.77.0'),
+    ).toMatchObject({
+      family: 4,
+      table: 254,
+      dstLen: 24,
+      protocol: 2,
+      oif: ifindex,
     });
     ns.ip('-6', 'addr', 'add', '2001:db8:77::1/64', 'dev', 'mon0', 'nodad');
-    expect(await expectEvent((e) => e.source === 'addr' && e.type === 'new' && e.family === 6 && e.address === '2001:db8:77::1')).toMatchObject({
-      ifindex, prefixLen: 64,
+    expect(
+      await expectEvent(
+        (e) => e.source === 'addr' && e.type === 'new' && e.family === 6 && e.address === '2001:db8:77::1',
+      ),
+    ).toMatchObject({
+      ifindex,
+      prefixLen: 64,
     });
     ns.ip('addr', 'del', '198.18.77.1/24', 'dev', 'mon0');
     await expectEvent((e) => e.source === 'addr' && e.type === 'del' && e.address === '198.18.77.1');
@@ -69,19 +90,51 @@ describe('NetlinkMonitor', () => {
   });
 
   it('reports routes and rules added and deleted through the addon', async () => {
-    const route = { family: 4 as const, table: 4242, dst: '198.51.100.0', dstLen: 24, oif: ifindex, protocol: 110 };
+    const route = {
+      family: 4 as const,
+      table: 4242,
+      dst: '198.51.100.0',
+      dstLen: 24,
+      oif: ifindex,
+      protocol: 110,
+    };
     h.routeAdd(route);
     expect(await expectEvent((e) => e.source === 'route' && e.type === 'new' && e.table === 4242)).toEqual({
-      source: 'route', type: 'new', family: 4, table: 4242, dst: '198.51.100.0', dstLen: 24, protocol: 110, routeType: 1, oif: ifindex,
+      source: 'route',
+      type: 'new',
+      family: 4,
+      table: 4242,
+      dst: '198.51.100.0',
+      dstLen: 24,
+      protocol: 110,
+      routeType: 1,
+      oif: ifindex,
     });
-    const route6 = { family: 6 as const, table: 4242, dst: '::', dstLen: 0, type: 7, protocol: 110, priority: 4294967295 };
+    const route6 = {
+      family: 6 as const,
+      table: 4242,
+      dst: '::',
+      dstLen: 0,
+      type: 7,
+      protocol: 110,
+      priority: 4294967295,
+    };
     h.routeAdd(route6);
-    await expectEvent((e) => e.source === 'route' && e.type === 'new' && e.family === 6 && e.table === 4242 && e.routeType === 7);
+    await expectEvent(
+      (e) =>
+        e.source === 'route' && e.type === 'new' && e.family === 6 && e.table === 4242 && e.routeType === 7,
+    );
 
     const rule = { family: 6 as const, priority: 12345, table: 4242, fwmark: 0x2b, protocol: 110 };
     h.ruleAdd(rule);
     expect(await expectEvent((e) => e.source === 'rule' && e.type === 'new')).toEqual({
-      source: 'rule', type: 'new', family: 6, table: 4242, priority: 12345, fwmark: 0x2b, protocol: 110,
+      source: 'rule',
+      type: 'new',
+      family: 6,
+      table: 4242,
+      priority: 12345,
+      fwmark: 0x2b,
+      protocol: 110,
     });
     h.ruleDel(rule);
     await expectEvent((e) => e.source === 'rule' && e.type === 'del' && e.priority === 12345);
@@ -94,17 +147,49 @@ describe('NetlinkMonitor', () => {
     h.nftCommit([
       { verb: 'add', object: 'table', family: 'inet', name: 'montest' },
       { verb: 'add', object: 'chain', family: 'inet', table: 'montest', name: 'c' },
-      { verb: 'add', object: 'rule', family: 'inet', table: 'montest', chain: 'c', exprs: [{ type: 'counter', packets: 0, bytes: 0 }] },
+      {
+        verb: 'add',
+        object: 'rule',
+        family: 'inet',
+        table: 'montest',
+        chain: 'c',
+        exprs: [{ type: 'counter', packets: 0, bytes: 0 }],
+      },
     ]);
-    expect(await expectEvent((e) => e.source === 'nft' && e.type === 'newtable')).toEqual({ source: 'nft', type: 'newtable', family: 'inet', table: 'montest' });
-    expect(await expectEvent((e) => e.source === 'nft' && e.type === 'newchain')).toEqual({ source: 'nft', type: 'newchain', family: 'inet', table: 'montest', chain: 'c' });
-    expect(await expectEvent((e) => e.source === 'nft' && e.type === 'newrule')).toEqual({ source: 'nft', type: 'newrule', family: 'inet', table: 'montest', chain: 'c' });
-    expect(await expectEvent((e) => e.source === 'nft' && e.type === 'newgen')).toEqual({ source: 'nft', type: 'newgen', genid: genid + 1, pid: process.pid, comm: expect.any(String) });
+    expect(await expectEvent((e) => e.source === 'nft' && e.type === 'newtable')).toEqual({
+      source: 'nft',
+      type: 'newtable',
+      family: 'inet',
+      table: 'montest',
+    });
+    expect(await expectEvent((e) => e.source === 'nft' && e.type === 'newchain')).toEqual({
+      source: 'nft',
+      type: 'newchain',
+      family: 'inet',
+      table: 'montest',
+      chain: 'c',
+    });
+    expect(await expectEvent((e) => e.source === 'nft' && e.type === 'newrule')).toEqual({
+      source: 'nft',
+      type: 'newrule',
+      family: 'inet',
+      table: 'montest',
+      chain: 'c',
+    });
+    expect(await expectEvent((e) => e.source === 'nft' && e.type === 'newgen')).toEqual({
+      source: 'nft',
+      type: 'newgen',
+      genid: genid + 1,
+      pid: process.pid,
+      comm: expect.any(String),
+    });
 
     // Someone else's `nft flush ruleset`: the table goes, and the generation names nft.
     ns.nft('flush', 'ruleset');
     await expectEvent((e) => e.source === 'nft' && e.type === 'deltable' && e.table === 'montest');
-    expect(await expectEvent((e) => e.source === 'nft' && e.type === 'newgen' && e.pid !== process.pid)).toMatchObject({ comm: 'nft' });
+    expect(
+      await expectEvent((e) => e.source === 'nft' && e.type === 'newgen' && e.pid !== process.pid),
+    ).toMatchObject({ comm: 'nft' });
   });
 
   it('reports a deleted link', async () => {
@@ -121,7 +206,13 @@ describe('NetlinkMonitor', () => {
       // A marker in our namespace: once it arrived, the other two would have too.
       ns.nft('add', 'table', 'inet', 'marker');
       await expectEvent((e) => e.source === 'nft' && e.type === 'newtable' && e.table === 'marker');
-      expect(seen.slice(before).filter((e) => ('ifname' in e && e.ifname === 'elsewhere0') || ('table' in e && e.table === 'elsewhere'))).toEqual([]);
+      expect(
+        seen
+          .slice(before)
+          .filter(
+            (e) => ('ifname' in e && e.ifname === 'elsewhere0') || ('table' in e && e.table === 'elsewhere'),
+          ),
+      ).toEqual([]);
     } finally {
       other.remove();
     }
@@ -151,12 +242,21 @@ describe('NetlinkMonitor', () => {
     ns.ip('link', 'set', 'flood0', 'up');
     const oif = h.linkDump().find((l) => l.name === 'flood0')!.index;
     // Synchronous: the event loop (and so the monitor) cannot read until the flood is over.
-    for (let i = 0; i < 300; i++) h.routeAdd({ family: 4, table: 4343, dst: `198.51.100.${i % 250}`, dstLen: 32, oif, priority: i });
+    for (let i = 0; i < 300; i++)
+      h.routeAdd({ family: 4, table: 4343, dst: `198.51.100.${i % 250}`, dstLen: 32, oif, priority: i });
     const overrun = await expectEvent((e) => e.source === 'overrun', mine);
     expect(overrun).toEqual({ source: 'overrun', bus: 'rtnl' });
     // The big default buffer of the first monitor lost nothing.
-    await expectEvent((e) => e.source === 'route' && e.table === 4343 && e.dst === '198.51.100.49' && (e as { oif?: number }).oif === oif);
-    expect(seen.filter((e) => e.source === 'route' && e.type === 'new' && e.table === 4343)).toHaveLength(300);
+    await expectEvent(
+      (e) =>
+        e.source === 'route' &&
+        e.table === 4343 &&
+        e.dst === '198.51.100.49' &&
+        (e as { oif?: number }).oif === oif,
+    );
+    expect(seen.filter((e) => e.source === 'route' && e.type === 'new' && e.table === 4343)).toHaveLength(
+      300,
+    );
     expect(seen.some((e) => e.source === 'overrun')).toBe(false);
   });
 });

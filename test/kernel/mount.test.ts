@@ -17,7 +17,11 @@ describe('addon.mount', () => {
       const out = execFileSync('unshare', ['-m', '--propagation', 'private', process.execPath, child, dir], {
         encoding: 'utf8',
       });
-      const r = JSON.parse(out) as { line?: string; mode: string; missing?: { code: string; op: string; message: string } };
+      const r = JSON.parse(out) as {
+        line?: string;
+        mode: string;
+        missing?: { code: string; op: string; message: string };
+      };
       // mountinfo: "... <mount point> <options> ... - tmpfs nctestfs rw,size=1024k,mode=711"
       expect(r.line).toMatch(/ rw,nosuid,nodev[ ,].* - tmpfs nctestfs rw,size=1024k,mode=711$/);
       expect(r.mode).toBe('711');

@@ -18,8 +18,24 @@ let traceDir: string;
 /** Runs the CLI under strace -f and returns the programs it (and its children) exec'd, in order. */
 function execsOf(args: string[], netnsPath?: string): string[] {
   const trace = join(traceDir, `t${Math.random().toString(36).slice(2)}`);
-  const argv = ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '-o', trace, process.execPath, NETCG_CLI, ...args];
-  execFileSync(netnsPath ? 'nsenter' : 'strace', netnsPath ? [`--net=${netnsPath}`, 'strace', ...argv] : argv, { stdio: 'pipe' });
+  const argv = [
+    '-f',
+    '-qq',
+    '-e',
+    'trace=execve',
+    '-e',
+    'signal=none',
+    '-o',
+    trace,
+    process.execPath,
+    NETCG_CLI,
+    ...args,
+  ];
+  execFileSync(
+    netnsPath ? 'nsenter' : 'strace',
+    netnsPath ? [`--net=${netnsPath}`, 'strace', ...argv] : argv,
+    { stdio: 'pipe' },
+  );
   return [...readFileSync(trace, 'utf8').matchAll(/execve\("([^"]+)"/g)].map((m) => m[1]!);
 }
 

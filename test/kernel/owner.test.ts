@@ -18,7 +18,10 @@ let userCli: UserCli;
 beforeAll(() => {
   userCli = cliForOtherUsers();
   ns = createNetns('ncow');
-  cfg = tempConfig('profiles:\n  mine:\n    classid: 0x00ee0001\n    owner: nobody\n    ipv6: reject\n', 'ncow');
+  cfg = tempConfig(
+    'profiles:\n  mine:\n    classid: 0x00ee0001\n    owner: nobody\n    ipv6: reject\n',
+    'ncow',
+  );
   chmodSync(dirname(cfg.file), 0o755); // the unprivileged users must be able to read the config
   cliOk(['apply', '-c', cfg.file, '--netns', ns.path]);
 });
@@ -33,11 +36,28 @@ afterAll(() => {
 
 /** Runs `netcg run mine -- cat /proc/self/cgroup` as `user`. */
 function runAs(user: string) {
-  return spawnSync('setpriv', [`--reuid=${user}`, `--regid=${user === 'nobody' ? 'nogroup' : user}`, '--clear-groups', process.execPath, userCli.cli, 'run', '-c', cfg.file, 'mine', '--', 'cat', '/proc/self/cgroup'], { encoding: 'utf8' });
+  return spawnSync(
+    'setpriv',
+    [
+      `--reuid=${user}`,
+      `--regid=${user === 'nobody' ? 'nogroup' : user}`,
+      '--clear-groups',
+      process.execPath,
+      userCli.cli,
+      'run',
+      '-c',
+      cfg.file,
+      'mine',
+      '--',
+      'cat',
+      '/proc/self/cgroup',
+    ],
+    { encoding: 'utf8' },
+  );
 }
 
 describe('profile owner', () => {
-  it('apply chowns the cgroup\'s tasks and cgroup.procs to the owner, and nothing is world-writable', () => {
+  it("apply chowns the cgroup's tasks and cgroup.procs to the owner, and nothing is world-writable", () => {
     const dir = join(findNetCls()!, cfg.cgroupParent, 'mine');
     for (const f of ['tasks', 'cgroup.procs']) {
       const st = statSync(join(dir, f));
@@ -57,6 +77,8 @@ describe('profile owner', () => {
   it('another unprivileged user is refused with a clear error', () => {
     const r = runAs('daemon');
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/cannot join the cgroup of profile 'mine' \(only root and the profile's owner may enroll processes\)/);
+    expect(r.stderr).toMatch(
+      /cannot join the cgroup of profile 'mine' \(only root and the profile's owner may enroll processes\)/,
+    );
   });
 });

@@ -18,18 +18,36 @@ const TABLE = uniqueName('h5rb');
 
 const PROFILES: ProfileConfig[] = [
   { name: 'unlocator', classid: 42, dns: { redirect: 5354 }, ipv6: 'reject' },
-  { name: 'vpn', classid: 43, route: { via: 'tun0', mark: 43, table: 43, copyLinkRoutes: true, masquerade: true } },
+  {
+    name: 'vpn',
+    classid: 43,
+    route: { via: 'tun0', mark: 43, table: 43, copyLinkRoutes: true, masquerade: true },
+  },
   // A routing table id >= 256 travels in FRA_TABLE/RTA_TABLE, not in the header's u8.
-  { name: 'far', classid: 0x00100001, dns: { redirect: 5355 }, route: { via: 'tun1', mark: 0x1000, table: 1000, copyLinkRoutes: false, masquerade: false } },
+  {
+    name: 'far',
+    classid: 0x00100001,
+    dns: { redirect: 5355 },
+    route: { via: 'tun1', mark: 0x1000, table: 1000, copyLinkRoutes: false, masquerade: false },
+  },
 ];
 
-describe('read-back of netcg\'s objects from the kernel', () => {
+describe("read-back of netcg's objects from the kernel", () => {
   let ns: Netns;
   let h: NetlinkHandle;
   let backend: NetlinkBackend;
 
   const desiredOf = (profiles: ProfileConfig[]): DesiredState =>
-    compile({ file: 'readback', table: TABLE, cgroupParent: 'netcg', ipRulePriority: 10000, profiles: Object.fromEntries(profiles.map((p) => [p.name, p])) }, backend.hostFacts());
+    compile(
+      {
+        file: 'readback',
+        table: TABLE,
+        cgroupParent: 'netcg',
+        ipRulePriority: 10000,
+        profiles: Object.fromEntries(profiles.map((p) => [p.name, p])),
+      },
+      backend.hostFacts(),
+    );
 
   const readCurrent = (): CurrentState & { genid: number } => {
     const dump = h.nftDump({ family: 'inet', table: TABLE });
@@ -86,12 +104,14 @@ describe('read-back of netcg\'s objects from the kernel', () => {
     expect(ns.nft('list', 'table', 'inet', TABLE)).toContain('meta cgroup vmap @dns_dispatch');
   });
 
-  it('reads back into the same shape compile produces, in the kernel\'s order, with handles', () => {
+  it("reads back into the same shape compile produces, in the kernel's order, with handles", () => {
     const want = desiredOf(PROFILES);
     const cur = readCurrent();
     expect(cur.table?.maps.map((m) => m.name)).toEqual(want.table.maps.map((m) => m.name));
     expect(cur.table?.chains.map((c) => c.name)).toEqual(want.table.chains.map((c) => c.name));
-    expect(cur.table?.chains.flatMap((c) => c.rules).every((r) => typeof r.handle === 'number' && r.handle > 0)).toBe(true);
+    expect(
+      cur.table?.chains.flatMap((c) => c.rules).every((r) => typeof r.handle === 'number' && r.handle > 0),
+    ).toBe(true);
     expect(cur.table?.maps.find((m) => m.name === 'dns_dispatch')?.elements).toHaveLength(2);
   });
 
@@ -105,7 +125,9 @@ describe('read-back of netcg\'s objects from the kernel', () => {
     // route_output's rule counts every packet leaving a local socket, before the map lookup.
     ns.run('bash', ['-c', 'for i in 1 2 3; do echo x > /dev/udp/127.0.0.1/9; done']);
     const cur = readCurrent();
-    const counted = cur.table!.chains.find((c) => c.name === 'route_output')!.rules[0]!.exprs.find((e) => e.type === 'counter');
+    const counted = cur
+      .table!.chains.find((c) => c.name === 'route_output')!
+      .rules[0]!.exprs.find((e) => e.type === 'counter');
     expect(counted).toMatchObject({ type: 'counter' });
     expect((counted as { packets: number }).packets).toBeGreaterThanOrEqual(3);
     expect(isEmptyPlan(plan(cur, desiredOf(PROFILES)))).toBe(true);
@@ -118,14 +140,25 @@ describe('read-back of netcg\'s objects from the kernel', () => {
     ns.nft('delete', 'rule', 'inet', TABLE, 'dns_unlocator', 'handle', String(dns.rules[1]!.handle));
 
     const { p, genid, text } = planOf(want);
-    expect(text).toBe('  + rule dns_unlocator[1]: tcp dport 53 counter redirect to :5354\n\nPlan: 1 to add, 0 to change, 0 to destroy.\n');
-    expect(p.nft).toEqual([{ verb: 'add', object: 'rule', family: 'inet', table: TABLE, chain: 'dns_unlocator', exprs: want.table.chains.find((c) => c.name === 'dns_unlocator')!.rules[1]!.exprs }]);
+    expect(text).toBe(
+      '  + rule dns_unlocator[1]: tcp dport 53 counter redirect to :5354\n\nPlan: 1 to add, 0 to change, 0 to destroy.\n',
+    );
+    expect(p.nft).toEqual([
+      {
+        verb: 'add',
+        object: 'rule',
+        family: 'inet',
+        table: TABLE,
+        chain: 'dns_unlocator',
+        exprs: want.table.chains.find((c) => c.name === 'dns_unlocator')!.rules[1]!.exprs,
+      },
+    ]);
     expect(p.rtnl).toEqual([]);
     execute(p, genid);
     expect(planOf(want).text).toBe('No changes.\n');
   });
 
-  it('a foreign rule and chain inside netcg\'s table and a removed route are shown and repaired', () => {
+  it("a foreign rule and chain inside netcg's table and a removed route are shown and repaired", () => {
     const want = desiredOf(PROFILES);
     ns.nft('add', 'chain', 'inet', TABLE, 'intruder');
     ns.nft('add', 'rule', 'inet', TABLE, 'route_vpn', 'tcp', 'dport', '853', 'counter');
@@ -142,7 +175,16 @@ describe('read-back of netcg\'s objects from the kernel', () => {
   });
 
   it('adding a profile plans only its objects; removing one only deletes its objects; both converge', () => {
-    const more = [...PROFILES, { name: 'late', classid: 77, dns: { redirect: 5356 }, ipv6: 'reject' as const, route: PROFILES[1]!.route! }];
+    const more = [
+      ...PROFILES,
+      {
+        name: 'late',
+        classid: 77,
+        dns: { redirect: 5356 },
+        ipv6: 'reject' as const,
+        route: PROFILES[1]!.route!,
+      },
+    ];
     const add = planOf(desiredOf(more));
     expect(add.p.changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual([
       '+ chain dns_late',
@@ -163,7 +205,14 @@ describe('read-back of netcg\'s objects from the kernel', () => {
     const fewer = PROFILES.filter((p) => p.name !== 'far');
     const del = planOf(desiredOf(fewer));
     // Its table's default routes and fail-closed unreachable routes (failClosed defaults to true), both families.
-    expect(del.p.rtnl.map((o) => `${o.verb} ${o.kind}`)).toEqual(['del rule', 'del rule', 'del route', 'del route', 'del route', 'del route']);
+    expect(del.p.rtnl.map((o) => `${o.verb} ${o.kind}`)).toEqual([
+      'del rule',
+      'del rule',
+      'del route',
+      'del route',
+      'del route',
+      'del route',
+    ]);
     execute(del.p, del.genid);
     expect(planOf(desiredOf(fewer)).text).toBe('No changes.\n');
     expect(ns.ip('rule', 'show')).not.toContain('lookup 1000');
@@ -180,11 +229,18 @@ describe('read-back of netcg\'s objects from the kernel', () => {
         ...base.table,
         // Neither can be changed in place: the plan deletes and re-adds them, and what references them.
         maps: base.table.maps.map((m) => (m.name === 'ipv6_dispatch' ? { ...m, userdata: undefined } : m)),
-        chains: base.table.chains.map((c) => (c.name === 'filter_output' ? { ...c, hook: { ...c.hook!, priority: 10 } } : c)),
+        chains: base.table.chains.map((c) =>
+          c.name === 'filter_output' ? { ...c, hook: { ...c.hook!, priority: 10 } } : c,
+        ),
       },
     };
     const { p, genid } = planOf(want);
-    expect(p.changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual(['~ map ipv6_dispatch', '~ chain filter_output', '~ rule filter_output[0]', '+ element ipv6_dispatch[42]']);
+    expect(p.changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual([
+      '~ map ipv6_dispatch',
+      '~ chain filter_output',
+      '~ rule filter_output[0]',
+      '+ element ipv6_dispatch[42]',
+    ]);
     execute(p, genid);
     expect(ns.nft('list', 'chain', 'inet', TABLE, 'filter_output')).toMatch(/priority filter \+ 10/);
     expect(planOf(want).text).toBe('No changes.\n');
@@ -219,7 +275,16 @@ describe('read-back at scale: 10,000 profiles', () => {
       });
       const many = Array.from({ length: 10_000 }, (_, i) => profile(i));
       const desiredOf = (profiles: ProfileConfig[]) =>
-        compile({ file: 'scale', table, cgroupParent: 'netcg', ipRulePriority: 10000, profiles: Object.fromEntries(profiles.map((p) => [p.name, p])) }, { linkRoutes: [] });
+        compile(
+          {
+            file: 'scale',
+            table,
+            cgroupParent: 'netcg',
+            ipRulePriority: 10000,
+            profiles: Object.fromEntries(profiles.map((p) => [p.name, p])),
+          },
+          { linkRoutes: [] },
+        );
       const want = desiredOf(many);
       h.nftCommit(replaceTableOps(want.table));
 
@@ -241,7 +306,9 @@ describe('read-back at scale: 10,000 profiles', () => {
       const next = desiredOf([...many, profile(10_000)]);
       const addOne = plan(first.current, { ...next, ipRules: [], routes: [] });
       expect(addOne.nft.map((o) => `${o.verb} ${o.object}`).sort()).toEqual([
-        ...Array<string>(3).fill('add chain'), ...Array<string>(3).fill('add element'), ...Array<string>(4).fill('add rule'),
+        ...Array<string>(3).fill('add chain'),
+        ...Array<string>(3).fill('add element'),
+        ...Array<string>(4).fill('add rule'),
       ]);
       h.nftCommit(addOne.nft, { genid: first.dump.genid });
       expect(plan(read().current, { ...next, ipRules: [], routes: [] }).nft).toEqual([]);

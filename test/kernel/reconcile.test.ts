@@ -16,7 +16,8 @@ import { createNetns, type Netns } from '../helpers/netns.js';
 let ns: Netns;
 let cfg: TempConfig;
 let foreignListing: string;
-const FOREIGN = 'table inet fw {\n  chain out {\n    type filter hook output priority 0; policy accept;\n    ip daddr 198.51.100.7 counter\n  }\n}\n';
+const FOREIGN =
+  'table inet fw {\n  chain out {\n    type filter hook output priority 0; policy accept;\n    ip daddr 198.51.100.7 counter\n  }\n}\n';
 
 /**
  * The ruleset with its top-level blocks (tables, and the maps and chains inside them)
@@ -57,7 +58,9 @@ function withBackend<T>(fn: (b: NetlinkBackend) => T): T {
 function grownConfig() {
   const base = loadConfig(cfg.file);
   return parseConfig(
-    `table: ${base.table}\ncgroupParent: ${base.cgroupParent}\n${seedText().replace(/^(table|cgroupParent):.*\n/gm, '').replace(/^profiles:\n/m, 'profiles:\n  extra:\n    classid: 77\n    dns: { redirect: 5399 }\n')}`,
+    `table: ${base.table}\ncgroupParent: ${base.cgroupParent}\n${seedText()
+      .replace(/^(table|cgroupParent):.*\n/gm, '')
+      .replace(/^profiles:\n/m, 'profiles:\n  extra:\n    classid: 77\n    dns: { redirect: 5399 }\n')}`,
     'grown.yaml',
   );
 }
@@ -113,7 +116,9 @@ describe('reconciling', () => {
 
   it('out-of-band edits show in `netcg diff` (exit 2) and the next apply repairs them (diff exit 0)', () => {
     const table = loadConfig(cfg.file).table;
-    const handle = /tcp dport 53 .* # handle (\d+)/.exec(ns.nft('-a', 'list', 'chain', 'inet', table, 'dns_unlocator'))![1]!;
+    const handle = /tcp dport 53 .* # handle (\d+)/.exec(
+      ns.nft('-a', 'list', 'chain', 'inet', table, 'dns_unlocator'),
+    )![1]!;
     ns.nft('delete', 'rule', 'inet', table, 'dns_unlocator', 'handle', handle);
     ns.nft('add', 'rule', 'inet', table, 'route_vpn', 'counter', 'accept');
     ns.ip('route', 'del', 'default', 'dev', 'tun0', 'table', '43', 'proto', '110');
@@ -121,10 +126,16 @@ describe('reconciling', () => {
     expect(d.code).toBe(2);
     const json = JSON.parse(d.stdout);
     expect(json.summary).toEqual({ add: 2, change: 0, destroy: 1 });
-    expect(json.changes.map((c: { action: string; kind: string }) => `${c.action}${c.kind}`).sort()).toEqual(['+route', '+rule', '-rule']);
+    expect(json.changes.map((c: { action: string; kind: string }) => `${c.action}${c.kind}`).sort()).toEqual([
+      '+route',
+      '+rule',
+      '-rule',
+    ]);
     expect(runCli(['apply', '-c', cfg.file, '--netns', ns.path]).code).toBe(0);
     expect(runCli(['diff', '-c', cfg.file, '--netns', ns.path]).code).toBe(0);
-    expect(ns.nft('list', 'table', 'inet', table)).toMatch(/tcp dport 53 counter packets \d+ bytes \d+ redirect to :5354/);
+    expect(ns.nft('list', 'table', 'inet', table)).toMatch(
+      /tcp dport 53 counter packets \d+ bytes \d+ redirect to :5354/,
+    );
   });
 
   it('adding one profile is a handful of operations, not a rebuild', () => {
@@ -142,7 +153,8 @@ describe('reconciling', () => {
     const err = withBackend((b) => {
       const faulty: Backend = Object.assign(Object.create(Object.getPrototypeOf(b)), b, {
         rtnl(op: Parameters<Backend['rtnl']>[0]) {
-          if (op.verb === 'del' && op.kind === 'rule') throw Object.assign(new Error('injected: EPERM'), { code: 'EPERM' });
+          if (op.verb === 'del' && op.kind === 'rule')
+            throw Object.assign(new Error('injected: EPERM'), { code: 'EPERM' });
           return b.rtnl(op);
         },
       });
@@ -160,7 +172,12 @@ describe('reconciling', () => {
   it('an interface that disappears between plan and apply: the route add fails, nothing changes', () => {
     const before = snapshot();
     const config = grownConfig();
-    (config.profiles as Record<string, { route?: { via: string } }>).extra!.route = { ...config.profiles.vpn!.route!, via: 'gone0', table: 88, mark: 88 } as never;
+    (config.profiles as Record<string, { route?: { via: string } }>).extra!.route = {
+      ...config.profiles.vpn!.route!,
+      via: 'gone0',
+      table: 88,
+      mark: 88,
+    } as never;
     ns.ip('link', 'add', 'gone0', 'type', 'veth', 'peer', 'name', 'gone0p');
     ns.ip('link', 'set', 'gone0', 'up');
     const err = withBackend((b) => {
@@ -203,11 +220,16 @@ describe('reconciling', () => {
   });
 
   it('two `netcg apply` at once are serialized and end consistent', async () => {
-    const grown = tempConfig(seedText().replace(/^profiles:\n/m, 'profiles:\n  extra:\n    classid: 78\n    ipv6: reject\n'), 'ncrc');
+    const grown = tempConfig(
+      seedText().replace(/^profiles:\n/m, 'profiles:\n  extra:\n    classid: 78\n    ipv6: reject\n'),
+      'ncrc',
+    );
     try {
       const run = (file: string) =>
         new Promise<number>((resolve) => {
-          const p = spawn(process.execPath, [NETCG_CLI, 'apply', '-c', file, '--netns', ns.path, '--json'], { stdio: 'ignore' });
+          const p = spawn(process.execPath, [NETCG_CLI, 'apply', '-c', file, '--netns', ns.path, '--json'], {
+            stdio: 'ignore',
+          });
           p.on('exit', (code) => resolve(code ?? -1));
         });
       // the same config twice, at the same moment

@@ -27,7 +27,8 @@ const cgroupParent = uniqueName('ncrccg');
 /** Profiles p<i>: DNS redirect and IPv6 reject, matched by net_cls (classid 700+i) or by cgroup v2. */
 function configOf(indices: number[], match: 'net_cls' | 'cgroupv2'): Config {
   const profiles: Record<string, unknown> = {};
-  for (const i of indices) profiles[`p${i}`] = { classid: 700 + i, match, dns: { redirect: 5354 }, ipv6: 'reject' };
+  for (const i of indices)
+    profiles[`p${i}`] = { classid: 700 + i, match, dns: { redirect: 5354 }, ipv6: 'reject' };
   return parseConfig(JSON.stringify({ table, cgroupParent, profiles }), 'reconciler-cgroups-test.json');
 }
 
@@ -41,7 +42,9 @@ function freshDiffIsEmpty(config: Config): boolean {
 }
 
 const actions = (report: { cgroups: Array<{ profile: string; action: string }> }) =>
-  Object.fromEntries(report.cgroups.filter((c) => c.action !== 'unchanged').map((c) => [c.profile, c.action]));
+  Object.fromEntries(
+    report.cgroups.filter((c) => c.action !== 'unchanged').map((c) => [c.profile, c.action]),
+  );
 
 beforeAll(() => {
   ns = createNetns('ncrc');
@@ -106,7 +109,10 @@ describe('Reconciler: verified cgroups (net_cls)', () => {
       const config = configOf([0, 1], 'net_cls');
       r.apply(config);
       // A route through an interface the namespace lacks: refused before any change.
-      const bad = parseConfig(JSON.stringify({ table, cgroupParent, profiles: { p0: { classid: 700, route: { via: 'nope0' } } } }), 'bad.json');
+      const bad = parseConfig(
+        JSON.stringify({ table, cgroupParent, profiles: { p0: { classid: 700, route: { via: 'nope0' } } } }),
+        'bad.json',
+      );
       expect(() => r.apply(bad)).toThrow(/nope0/);
       const classid = join(findNetCls()!, cgroupParent, 'p0', 'net_cls.classid');
       writeFileSync(classid, '4243\n', { flag: 'r+' });

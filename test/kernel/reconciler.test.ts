@@ -21,7 +21,13 @@ const cgroupParent = uniqueName('ncrzcg');
 /** Profiles p<i> (classid 500+i): DNS redirect, IPv6 reject, route via tun0; `port` changes p0's DNS port. */
 function configOf(indices: number[], port = 5354): Config {
   const profiles: Record<string, unknown> = {};
-  for (const i of indices) profiles[`p${i}`] = { classid: 500 + i, dns: { redirect: i === 0 ? port : 5354 }, ipv6: 'reject', route: { via: 'tun0', table: 77, mark: 77 } };
+  for (const i of indices)
+    profiles[`p${i}`] = {
+      classid: 500 + i,
+      dns: { redirect: i === 0 ? port : 5354 },
+      ipv6: 'reject',
+      route: { via: 'tun0', table: 77, mark: 77 },
+    };
   return parseConfig(JSON.stringify({ table, cgroupParent, profiles }), 'reconciler-test.json');
 }
 
@@ -95,7 +101,7 @@ describe('Reconciler', () => {
     });
   });
 
-  it('an out-of-band rule in netcg\'s table moves the generation: full read-back, rule removed', () => {
+  it("an out-of-band rule in netcg's table moves the generation: full read-back, rule removed", () => {
     withReconciler(ns.path, (r) => {
       const config = configOf([0, 1]);
       r.apply(config);
@@ -111,7 +117,7 @@ describe('Reconciler', () => {
     });
   });
 
-  it('any nf_tables commit at all (a foreign table) is noticed; nothing of netcg\'s changes', () => {
+  it("any nf_tables commit at all (a foreign table) is noticed; nothing of netcg's changes", () => {
     withReconciler(ns.path, (r) => {
       const config = configOf([0, 1]);
       r.apply(config);
@@ -155,24 +161,28 @@ describe('Reconciler', () => {
 
   it('a random sequence of add/remove-profile applies ends exactly where a fresh diff sees no changes', () => {
     fc.assert(
-      fc.property(fc.array(fc.subarray([0, 1, 2, 3, 4, 5, 6, 7], { minLength: 0 }), { minLength: 1, maxLength: 6 }), fc.boolean(), (steps, disturb) => {
-        withReconciler(ns.path, (r) => {
-          for (const [i, profiles] of steps.entries()) {
-            const config = configOf(profiles);
-            r.apply(config);
-            // Now and then someone else commits: the Reconciler must notice, not trust memory.
-            if (disturb && i === 0) ns.nft('add', 'table', 'inet', 'bumprz');
-            expect(freshDiff(config).changes).toEqual([]);
+      fc.property(
+        fc.array(fc.subarray([0, 1, 2, 3, 4, 5, 6, 7], { minLength: 0 }), { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+        (steps, disturb) => {
+          withReconciler(ns.path, (r) => {
+            for (const [i, profiles] of steps.entries()) {
+              const config = configOf(profiles);
+              r.apply(config);
+              // Now and then someone else commits: the Reconciler must notice, not trust memory.
+              if (disturb && i === 0) ns.nft('add', 'table', 'inet', 'bumprz');
+              expect(freshDiff(config).changes).toEqual([]);
+            }
+            const last = configOf(steps[steps.length - 1]!);
+            expect(r.apply(last).changed).toBe(false);
+          });
+          try {
+            ns.nft('delete', 'table', 'inet', 'bumprz');
+          } catch {
+            /* not created in this run */
           }
-          const last = configOf(steps[steps.length - 1]!);
-          expect(r.apply(last).changed).toBe(false);
-        });
-        try {
-          ns.nft('delete', 'table', 'inet', 'bumprz');
-        } catch {
-          /* not created in this run */
-        }
-      }),
+        },
+      ),
       { numRuns: 12, seed: 1203 },
     );
   });

@@ -27,7 +27,9 @@ class Holder {
   readonly #waiting: Array<(line: string) => void> = [];
   constructor(ns: Netns) {
     // nsenter execs node: the PID we enroll is the holder's own.
-    this.child = spawn('nsenter', [`--net=${ns.path}`, process.execPath, holderScript], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = spawn('nsenter', [`--net=${ns.path}`, process.execPath, holderScript], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     this.#lines = createInterface({ input: this.child.stdout! });
     this.#lines.on('line', (l) => this.#waiting.shift()?.(l));
   }
@@ -61,11 +63,14 @@ async function withHolder<T>(ns: Netns, fn: (h: Holder) => Promise<T>): Promise<
 function addCounters(ns: Netns, match: string[], ports: number[]): void {
   ns.nft('add', 'table', 'inet', 'h10');
   ns.nft('add', 'chain', 'inet', 'h10', 'out', '{ type filter hook output priority 0; }');
-  for (const port of ports) ns.nft('add', 'rule', 'inet', 'h10', 'out', ...match, 'udp', 'dport', String(port), 'counter');
+  for (const port of ports)
+    ns.nft('add', 'rule', 'inet', 'h10', 'out', ...match, 'udp', 'dport', String(port), 'counter');
 }
 
 function counted(ns: Netns, port: number): number {
-  const m = new RegExp(`dport ${port} counter packets (\\d+)`).exec(ns.nft('list', 'chain', 'inet', 'h10', 'out'));
+  const m = new RegExp(`dport ${port} counter packets (\\d+)`).exec(
+    ns.nft('list', 'chain', 'inet', 'h10', 'out'),
+  );
   if (!m) throw new Error(`no counter for port ${port}`);
   return Number(m[1]);
 }
@@ -87,7 +92,9 @@ describe('socket re-tagging on enroll', () => {
   it('net_cls v1: a socket opened before the enroll is re-tagged and matches the profile classid afterwards', () =>
     withScratch('net_cls', (cg) =>
       withNetns(async (ns) => {
-        const classid = `0x4810${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`;
+        const classid = `0x4810${Math.floor(Math.random() * 0xffff)
+          .toString(16)
+          .padStart(4, '0')}`;
         writeFileSync(join(cg.dir, 'net_cls.classid'), classid);
         const [before, after] = [port(), port() + 1];
         addCounters(ns, ['meta', 'cgroup', classid], [before, after]);
@@ -106,14 +113,19 @@ describe('socket re-tagging on enroll', () => {
           expect(await h.ask(`send 0 ${after}`)).toBe('sent 0');
           expect(counted(ns, after)).toBe(1);
         });
-      }, 'nch10r')));
+      }, 'nch10r'),
+    ));
 
   it('cgroup v2: a socket keeps the cgroup it was created in; only sockets opened after the enroll match', () =>
     withScratch('cgroup2', (cg) =>
       withNetns(async (ns) => {
         const [oldSock, newSock] = [port(), port() + 1];
         // nft resolves the path below /sys/fs/cgroup ("unified/<name>" on this hybrid host).
-        addCounters(ns, ['socket', 'cgroupv2', 'level', '1', `"${relative('/sys/fs/cgroup', cg.dir)}"`], [oldSock, newSock]);
+        addCounters(
+          ns,
+          ['socket', 'cgroupv2', 'level', '1', `"${relative('/sys/fs/cgroup', cg.dir)}"`],
+          [oldSock, newSock],
+        );
         await withHolder(ns, async (h) => {
           expect(await h.ask('open')).toBe('opened 0');
           const enroller = new Enroller(emptyConfig);
@@ -129,5 +141,6 @@ describe('socket re-tagging on enroll', () => {
           expect(counted(ns, oldSock)).toBe(0); // created before: still the old cgroup's
           expect(counted(ns, newSock)).toBe(1); // created after: the profile's
         });
-      }, 'nch10r')));
+      }, 'nch10r'),
+    ));
 });

@@ -29,12 +29,19 @@ afterAll(() => {
 /** `ip rule` lines with the tab after the priority normalised to one space. */
 function ipRules(family: 4 | 6): string[] {
   const out = family === 6 ? ns.ip('-6', 'rule') : ns.ip('rule');
-  return out.trim().split('\n').map((l) => l.replace(/\s+/g, ' ').trim());
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => l.replace(/\s+/g, ' ').trim());
 }
 
 function ipRoutes(family: 4 | 6, table: number): string[] {
   const out = ns.ip(...(family === 6 ? ['-6'] : []), 'route', 'show', 'table', String(table));
-  return out.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 function thrown(fn: () => unknown): unknown {
@@ -60,7 +67,14 @@ describe('ip rules', () => {
   });
 
   it('handles fwmark/mask and a table above 255', () => {
-    const rule: RtRule = { family: 4, priority: 1001, table: 100043, fwmark: 0x100, fwmask: 0xff00, protocol: NETCG_PROTO };
+    const rule: RtRule = {
+      family: 4,
+      priority: 1001,
+      table: 100043,
+      fwmark: 0x100,
+      fwmask: 0xff00,
+      protocol: NETCG_PROTO,
+    };
     h.ruleAdd(rule);
     try {
       expect(ipRules(4)).toContain('1001: from all fwmark 0x100/0xff00 lookup 100043 proto 110');
@@ -129,9 +143,14 @@ describe('ip rules', () => {
 
   it('names the field of malformed input', () => {
     const bad = { family: 5, table: 1 } as unknown as RtRule;
-    expect(thrown(() => h.ruleAdd(bad))).toMatchObject({ code: 'EINVAL', message: expect.stringContaining('rule.family') });
+    expect(thrown(() => h.ruleAdd(bad))).toMatchObject({
+      code: 'EINVAL',
+      message: expect.stringContaining('rule.family'),
+    });
     const badAction = { family: 4, table: 1, action: 'jump' } as unknown as RtRule;
-    expect(thrown(() => h.ruleAdd(badAction))).toMatchObject({ message: expect.stringContaining('rule.action') });
+    expect(thrown(() => h.ruleAdd(badAction))).toMatchObject({
+      message: expect.stringContaining('rule.action'),
+    });
   });
 });
 
@@ -149,17 +168,45 @@ describe('links and routes', () => {
 
   it('linkDump lists the veth with its index, name and kind', () => {
     const links = h.linkDump();
-    expect(links.find((l) => l.name === 'nct0')).toMatchObject({ index: vethIndex, name: 'nct0', up: true, mtu: 1500, kind: 'veth' });
+    expect(links.find((l) => l.name === 'nct0')).toMatchObject({
+      index: vethIndex,
+      name: 'nct0',
+      up: true,
+      mtu: 1500,
+      kind: 'veth',
+    });
     expect(links.find((l) => l.name === 'lo')).toMatchObject({ index: 1, up: true, mtu: 65536 });
     expect(links.find((l) => l.name === 'lo')!.kind).toBeUndefined();
   });
 
   it('adds v4 routes in a table above 255 and dumps them back', () => {
-    const dflt: RtRoute = { family: 4, table: TABLE, dst: '0.0.0.0', dstLen: 0, oif: vethIndex, protocol: NETCG_PROTO };
-    const link: RtRoute = { family: 4, table: TABLE, dst: '198.51.100.0', dstLen: 24, oif: vethIndex, scope: 253, protocol: NETCG_PROTO };
+    const dflt: RtRoute = {
+      family: 4,
+      table: TABLE,
+      dst: '0.0.0.0',
+      dstLen: 0,
+      oif: vethIndex,
+      protocol: NETCG_PROTO,
+    };
+    const link: RtRoute = {
+      family: 4,
+      table: TABLE,
+      dst: '198.51.100.0',
+      dstLen: 24,
+      oif: vethIndex,
+      scope: 253,
+      protocol: NETCG_PROTO,
+    };
     const viaGw: RtRoute = {
-      family: 4, table: TABLE, dst: '198.51.100.128', dstLen: 25, oif: vethIndex, gateway: '198.18.0.2',
-      prefsrc: '198.18.0.1', priority: 7, protocol: NETCG_PROTO,
+      family: 4,
+      table: TABLE,
+      dst: '198.51.100.128',
+      dstLen: 25,
+      oif: vethIndex,
+      gateway: '198.18.0.2',
+      prefsrc: '198.18.0.1',
+      priority: 7,
+      protocol: NETCG_PROTO,
     };
     h.routeAdd(dflt);
     h.routeAdd(link);
@@ -179,7 +226,17 @@ describe('links and routes', () => {
       // The table filter is real: unfiltered, the main and local tables show up too.
       const all = h.routeDump(4);
       expect(new Set(all.map((r) => r.table))).toEqual(new Set([254, 255, TABLE]));
-      expect(all).toContainEqual({ family: 4, table: 254, dst: '198.18.0.0', dstLen: 24, oif: vethIndex, prefsrc: '198.18.0.1', scope: 253, protocol: 2, type: 1 });
+      expect(all).toContainEqual({
+        family: 4,
+        table: 254,
+        dst: '198.18.0.0',
+        dstLen: 24,
+        oif: vethIndex,
+        prefsrc: '198.18.0.1',
+        scope: 253,
+        protocol: 2,
+        type: 1,
+      });
     } finally {
       h.routeDel(dflt);
       h.routeDel(link);
@@ -189,7 +246,14 @@ describe('links and routes', () => {
   });
 
   it('adds a v6 default route', () => {
-    const dflt: RtRoute = { family: 6, table: TABLE, dst: '::', dstLen: 0, oif: vethIndex, protocol: NETCG_PROTO };
+    const dflt: RtRoute = {
+      family: 6,
+      table: TABLE,
+      dst: '::',
+      dstLen: 0,
+      oif: vethIndex,
+      protocol: NETCG_PROTO,
+    };
     h.routeAdd(dflt);
     try {
       expect(ipRoutes(6, TABLE)).toEqual(['default dev nct0 proto 110 metric 1024 pref medium']);
@@ -201,7 +265,14 @@ describe('links and routes', () => {
   });
 
   it('refuses a duplicate route with EEXIST', () => {
-    const r: RtRoute = { family: 4, table: TABLE, dst: '198.51.100.0', dstLen: 24, oif: vethIndex, protocol: NETCG_PROTO };
+    const r: RtRoute = {
+      family: 4,
+      table: TABLE,
+      dst: '198.51.100.0',
+      dstLen: 24,
+      oif: vethIndex,
+      protocol: NETCG_PROTO,
+    };
     h.routeAdd(r);
     try {
       const err = thrown(() => h.routeAdd(r));
@@ -218,7 +289,15 @@ describe('links and routes', () => {
       const before = ipRoutes(4, TABLE);
       expect(before).toEqual(['198.51.100.0/24 dev nct0 proto static scope link']);
       const err = thrown(() =>
-        h.routeDel({ family: 4, table: TABLE, dst: '198.51.100.0', dstLen: 24, oif: vethIndex, protocol: NETCG_PROTO }));
+        h.routeDel({
+          family: 4,
+          table: TABLE,
+          dst: '198.51.100.0',
+          dstLen: 24,
+          oif: vethIndex,
+          protocol: NETCG_PROTO,
+        }),
+      );
       expect(err).toBeInstanceOf(NetlinkError);
       expect(err).toMatchObject({ op: 'rtnl.route.del' });
       expect(ipRoutes(4, TABLE)).toEqual(before);
@@ -231,23 +310,38 @@ describe('links and routes', () => {
     // 3000 routes are far more than one receive buffer holds, so the dump comes in parts.
     const big = 2043;
     const lines: string[] = [];
-    for (let i = 0; i < 3000; i++) lines.push(`route add 198.19.${i >> 8}.${i & 255}/32 dev nct0 table ${big} proto 110`);
+    for (let i = 0; i < 3000; i++)
+      lines.push(`route add 198.19.${i >> 8}.${i & 255}/32 dev nct0 table ${big} proto 110`);
     ns.run('ip', ['-batch', '-'], lines.join('\n') + '\n');
     try {
       const dumped = h.routeDump(4, big);
       expect(dumped).toHaveLength(3000);
       expect(new Set(dumped.map((r) => r.dst)).size).toBe(3000);
-      expect(dumped.every((r) => r.dstLen === 32 && r.oif === vethIndex && r.protocol === NETCG_PROTO)).toBe(true);
+      expect(dumped.every((r) => r.dstLen === 32 && r.oif === vethIndex && r.protocol === NETCG_PROTO)).toBe(
+        true,
+      );
     } finally {
       ns.ip('route', 'flush', 'table', String(big));
     }
   });
 
   it('names the field of a malformed address', () => {
-    const bad = { family: 4, table: TABLE, dst: '0.0.0.0', dstLen: 0, oif: vethIndex, gateway: '2001:db8::1' } as RtRoute;
-    expect(thrown(() => h.routeAdd(bad))).toMatchObject({ code: 'EINVAL', message: expect.stringContaining('route.gateway') });
+    const bad = {
+      family: 4,
+      table: TABLE,
+      dst: '0.0.0.0',
+      dstLen: 0,
+      oif: vethIndex,
+      gateway: '2001:db8::1',
+    } as RtRoute;
+    expect(thrown(() => h.routeAdd(bad))).toMatchObject({
+      code: 'EINVAL',
+      message: expect.stringContaining('route.gateway'),
+    });
     const badLen = { family: 4, table: TABLE, dst: '198.51.100.0', dstLen: 33 } as RtRoute;
-    expect(thrown(() => h.routeAdd(badLen))).toMatchObject({ message: expect.stringContaining('route.dstLen') });
+    expect(thrown(() => h.routeAdd(badLen))).toMatchObject({
+      message: expect.stringContaining('route.dstLen'),
+    });
     expect(ipRoutes(4, TABLE)).toEqual([]);
   });
 });

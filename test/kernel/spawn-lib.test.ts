@@ -21,7 +21,9 @@ import { tempConfig, type TempConfig } from '../helpers/config.js';
 import { withNetns, type Netns } from '../helpers/netns.js';
 
 const probeSource = fileURLToPath(new URL('../fixtures/cgroup-probe.c', import.meta.url));
-const classid = `0x4a10${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`;
+const classid = `0x4a10${Math.floor(Math.random() * 0xffff)
+  .toString(16)
+  .padStart(4, '0')}`;
 let workDir: string;
 let probe: string;
 let cfg: TempConfig;
@@ -43,7 +45,9 @@ afterAll(() => {
 });
 
 /** Collects a child's stdout and stderr and resolves on 'close' with everything. */
-async function finished(child: ProfileChildProcess): Promise<{ out: string; err: string; code: number | null; signal: string | null }> {
+async function finished(
+  child: ProfileChildProcess,
+): Promise<{ out: string; err: string; code: number | null; signal: string | null }> {
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -60,7 +64,7 @@ function counter(ns: Netns, match: string[], port: number): () => number {
 }
 
 describe('spawn() is race-free', () => {
-  it('net_cls profile from the config: in the cgroup at the first instruction, its first socket counted as the profile\'s', () =>
+  it("net_cls profile from the config: in the cgroup at the first instruction, its first socket counted as the profile's", () =>
     withNetns(async (ns) => {
       const port = 30000 + Math.floor(Math.random() * 20000);
       const packets = counter(ns, ['meta', 'cgroup', classid], port);
@@ -77,7 +81,11 @@ describe('spawn() is race-free', () => {
     try {
       await withNetns(async (ns) => {
         const port = 30000 + Math.floor(Math.random() * 20000);
-        const packets = counter(ns, ['socket', 'cgroupv2', 'level', '1', `"${relative('/sys/fs/cgroup', cg.dir)}"`], port);
+        const packets = counter(
+          ns,
+          ['socket', 'cgroupv2', 'level', '1', `"${relative('/sys/fs/cgroup', cg.dir)}"`],
+          port,
+        );
         const child = spawnInCgroup(cg.dir, probe, [ns.path, String(port)]);
         const r = await finished(child);
         expect(r).toMatchObject({ code: 0, signal: null });
@@ -137,7 +145,10 @@ describe('spawn() behaves like a ChildProcess', () => {
       await once(child, 'spawn');
       for (const fd of [0, 1, 2]) {
         expect(readlinkSync(`/proc/${child.pid}/fd/${fd}`)).toBe('/dev/null');
-        const flags = parseInt(/^flags:\s*(\d+)/m.exec(readFileSync(`/proc/${child.pid}/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+        const flags = parseInt(
+          /^flags:\s*(\d+)/m.exec(readFileSync(`/proc/${child.pid}/fdinfo/${fd}`, 'utf8'))![1]!,
+          8,
+        );
         expect(flags & 3).toBe(2); // O_ACCMODE === O_RDWR
       }
     } finally {
@@ -160,7 +171,10 @@ describe('spawn() behaves like a ChildProcess', () => {
   });
 
   it('runs with the given env and cwd', async () => {
-    const child = spawn(config, 'p', 'sh', ['-c', 'pwd; echo "$NETCG_H10"'], { env: { PATH: '/usr/bin:/bin', NETCG_H10: 'x y' }, cwd: '/proc' });
+    const child = spawn(config, 'p', 'sh', ['-c', 'pwd; echo "$NETCG_H10"'], {
+      env: { PATH: '/usr/bin:/bin', NETCG_H10: 'x y' },
+      cwd: '/proc',
+    });
     expect(await finished(child)).toMatchObject({ out: '/proc\nx y\n', code: 0 });
   });
 

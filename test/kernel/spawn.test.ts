@@ -13,7 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { addon, type PidfdWaitResult, type SpawnInCgroupOptions } from '../../src/native/index.js';
-import { cgroupOf, createScratchCgroup, type Hierarchy, type ScratchCgroup } from '../fixtures/scratch-cgroup.js';
+import {
+  cgroupOf,
+  createScratchCgroup,
+  type Hierarchy,
+  type ScratchCgroup,
+} from '../fixtures/scratch-cgroup.js';
 import { withNetns, type Netns } from '../helpers/netns.js';
 
 const probeSource = fileURLToPath(new URL('../fixtures/cgroup-probe.c', import.meta.url));
@@ -31,7 +36,12 @@ afterAll(() => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
-interface Finished { out: string; exit: PidfdWaitResult; method: string; pid: number }
+interface Finished {
+  out: string;
+  exit: PidfdWaitResult;
+  method: string;
+  pid: number;
+}
 
 /** Spawns with stdout (and stderr) on a pipe, reads it to EOF, then reaps through the pidfd. */
 function run(opts: Omit<SpawnInCgroupOptions, 'stdio'>): Finished {
@@ -84,7 +94,9 @@ function counterPackets(ns: Netns): number {
 }
 
 // A classid no one else uses (major:minor 0x4837:random).
-const classid = `0x4837${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`;
+const classid = `0x4837${Math.floor(Math.random() * 0xffff)
+  .toString(16)
+  .padStart(4, '0')}`;
 
 describe.each(ways)('spawnInCgroup into $hierarchy via $method', ({ hierarchy, method }) => {
   it("is in the cgroup at the program's first instruction", () =>
@@ -98,10 +110,11 @@ describe.each(ways)('spawnInCgroup into $hierarchy via $method', ({ hierarchy, m
       expect(cgroupOf(readFileSync('/proc/self/cgroup', 'utf8'), hierarchy)).not.toBe(cg.name);
     }));
 
-  it('tags a socket the program opens at once: nft counts it as the cgroup\'s', () =>
+  it("tags a socket the program opens at once: nft counts it as the cgroup's", () =>
     withScratch(hierarchy, (cg) =>
       withNetns((ns) => {
-        if (hierarchy === 'net_cls') execFileSync('sh', ['-c', `echo ${classid} > ${cg.dir}/net_cls.classid`]);
+        if (hierarchy === 'net_cls')
+          execFileSync('sh', ['-c', `echo ${classid} > ${cg.dir}/net_cls.classid`]);
         const port = 40000 + Math.floor(Math.random() * 20000);
         addCounterRule(ns, cg, port);
         // Control: the same program spawned outside the cgroup is not counted.
@@ -109,11 +122,17 @@ describe.each(ways)('spawnInCgroup into $hierarchy via $method', ({ hierarchy, m
         expect(outside.exit).toMatchObject({ code: 0 });
         expect(counterPackets(ns)).toBe(0);
 
-        const inside = run({ file: probe, argv: ['cgroup-probe', ns.path, String(port)], cgroup: cg.dir, method });
+        const inside = run({
+          file: probe,
+          argv: ['cgroup-probe', ns.path, String(port)],
+          cgroup: cg.dir,
+          method,
+        });
         expect(inside.exit).toMatchObject({ code: 0 });
         expect(cgroupOf(inside.out, hierarchy)).toBe(cg.name);
         expect(counterPackets(ns)).toBe(1);
-      }, 'nch7')));
+      }, 'nch7'),
+    ));
 
   it('accepts an open cgroup directory fd instead of a path', () =>
     withScratch(hierarchy, (cg) => {
@@ -131,10 +150,18 @@ describe.each(ways)('spawnInCgroup into $hierarchy via $method', ({ hierarchy, m
 describe('spawnInCgroup: the process it starts', () => {
   it('reports exit codes and signals like ChildProcess', () =>
     withScratch('cgroup2', (cg) => {
-      expect(run({ file: 'sh', argv: ['sh', '-c', 'exit 7'], cgroup: cg.dir }).exit).toMatchObject({ code: 7, signal: null });
-      expect(run({ file: 'sh', argv: ['sh', '-c', 'kill -TERM $$'], cgroup: cg.dir }).exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+      expect(run({ file: 'sh', argv: ['sh', '-c', 'exit 7'], cgroup: cg.dir }).exit).toMatchObject({
+        code: 7,
+        signal: null,
+      });
+      expect(run({ file: 'sh', argv: ['sh', '-c', 'kill -TERM $$'], cgroup: cg.dir }).exit).toMatchObject({
+        code: null,
+        signal: 'SIGTERM',
+      });
       // Node ignores SIGPIPE; the child must get the default disposition back (and die of it).
-      expect(run({ file: 'sh', argv: ['sh', '-c', 'kill -PIPE $$; echo survived'], cgroup: cg.dir })).toMatchObject({
+      expect(
+        run({ file: 'sh', argv: ['sh', '-c', 'kill -PIPE $$; echo survived'], cgroup: cg.dir }),
+      ).toMatchObject({
         out: '',
         exit: { code: null, signal: 'SIGPIPE' },
       });
@@ -155,7 +182,11 @@ describe('spawnInCgroup: the process it starts', () => {
       });
       const [cwd, ...rest] = r.out.trim().split('\n');
       expect(cwd).toBe('/proc');
-      expect(rest.filter((l) => l.includes('='))).toEqual(['NETCG_X=a b=c', 'PATH=/usr/bin:/bin', 'PWD=/proc']);
+      expect(rest.filter((l) => l.includes('='))).toEqual([
+        'NETCG_X=a b=c',
+        'PATH=/usr/bin:/bin',
+        'PWD=/proc',
+      ]);
       expect(parseInt(rest.at(-1)!, 8) & 0o4000).toBe(0); // O_NONBLOCK cleared
     }));
 
@@ -183,10 +214,16 @@ describe('spawnInCgroup: the process it starts', () => {
       const spawnIt = (o: Partial<SpawnInCgroupOptions>) => () =>
         addon.spawnInCgroup({ file: 'true', cgroup: cg.dir, stdio: [0, 1, 2], ...o });
       expect(spawnIt({ file: 'netcg-no-such-program-9f3a' })).toThrow(
-        expect.objectContaining({ code: 'ENOENT', op: 'spawn', message: expect.stringContaining('netcg-no-such-program-9f3a') }),
+        expect.objectContaining({
+          code: 'ENOENT',
+          op: 'spawn',
+          message: expect.stringContaining('netcg-no-such-program-9f3a'),
+        }),
       );
       expect(spawnIt({ file: probeSource })).toThrow(expect.objectContaining({ code: 'EACCES' }));
-      expect(spawnIt({ cwd: '/netcg-no-such-dir' })).toThrow(expect.objectContaining({ code: 'ENOENT', message: expect.stringContaining('chdir') }));
+      expect(spawnIt({ cwd: '/netcg-no-such-dir' })).toThrow(
+        expect.objectContaining({ code: 'ENOENT', message: expect.stringContaining('chdir') }),
+      );
       expect(children()).toBe(before);
       expect(cg.pids()).toEqual([]);
     }));
@@ -194,14 +231,24 @@ describe('spawnInCgroup: the process it starts', () => {
   it('PidfdWatch calls back once the child exits; pidfdWait(nonblocking) sees it running until then', async () => {
     const cg = createScratchCgroup('cgroup2');
     try {
-      const child = addon.spawnInCgroup({ file: 'sleep', argv: ['sleep', '600'], cgroup: cg.dir, stdio: [0, 1, 2] });
+      const child = addon.spawnInCgroup({
+        file: 'sleep',
+        argv: ['sleep', '600'],
+        cgroup: cg.dir,
+        stdio: [0, 1, 2],
+      });
       try {
         expect(addon.pidfdWait(child.pidfd, true)).toEqual({ exited: false });
         expect(cg.pids()).toEqual([child.pid]);
         const exited = new Promise<void>((resolve) => new addon.PidfdWatch(child.pidfd, resolve));
         process.kill(child.pid, 'SIGKILL');
         await exited;
-        expect(addon.pidfdWait(child.pidfd, true)).toEqual({ exited: true, pid: child.pid, code: null, signal: 'SIGKILL' });
+        expect(addon.pidfdWait(child.pidfd, true)).toEqual({
+          exited: true,
+          pid: child.pid,
+          code: null,
+          signal: 'SIGKILL',
+        });
         // Reaped: a second wait has nothing left.
         expect(() => addon.pidfdWait(child.pidfd, true)).toThrow(expect.objectContaining({ code: 'ECHILD' }));
       } finally {
@@ -229,13 +276,27 @@ describe('spawnInCgroup: the process it starts', () => {
     withScratch('net_cls', (cg) => {
       const spawnAny = addon.spawnInCgroup as unknown as (o: unknown) => unknown;
       const base = { file: 'true', stdio: [0, 1, 2] };
-      expect(() => spawnAny({ ...base, stdio: [0, 1] })).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('opts.stdio') }));
-      expect(() => spawnAny({ ...base, argv: ['true', 1] })).toThrow(expect.objectContaining({ message: expect.stringContaining('opts.argv[1]') }));
-      expect(() => spawnAny({ ...base, env: { A: 1 } })).toThrow(expect.objectContaining({ message: expect.stringContaining('opts.env.A') }));
-      expect(() => spawnAny({ ...base, method: 'vfork' })).toThrow(expect.objectContaining({ message: expect.stringContaining('opts.method') }));
+      expect(() => spawnAny({ ...base, stdio: [0, 1] })).toThrow(
+        expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('opts.stdio') }),
+      );
+      expect(() => spawnAny({ ...base, argv: ['true', 1] })).toThrow(
+        expect.objectContaining({ message: expect.stringContaining('opts.argv[1]') }),
+      );
+      expect(() => spawnAny({ ...base, env: { A: 1 } })).toThrow(
+        expect.objectContaining({ message: expect.stringContaining('opts.env.A') }),
+      );
+      expect(() => spawnAny({ ...base, method: 'vfork' })).toThrow(
+        expect.objectContaining({ message: expect.stringContaining('opts.method') }),
+      );
       // CLONE_INTO_CGROUP exists only for cgroup2.
-      expect(() => spawnAny({ ...base, cgroup: cg.dir, method: 'clone3' })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-      expect(() => spawnAny({ ...base, cgroup: '/tmp' })).toThrow(expect.objectContaining({ message: expect.stringContaining('not a cgroup') }));
-      expect(() => spawnAny({ ...base, cgroup: cg.dir, cgroupFd: 0 })).toThrow(expect.objectContaining({ message: expect.stringContaining('not both') }));
+      expect(() => spawnAny({ ...base, cgroup: cg.dir, method: 'clone3' })).toThrow(
+        expect.objectContaining({ code: 'EINVAL' }),
+      );
+      expect(() => spawnAny({ ...base, cgroup: '/tmp' })).toThrow(
+        expect.objectContaining({ message: expect.stringContaining('not a cgroup') }),
+      );
+      expect(() => spawnAny({ ...base, cgroup: cg.dir, cgroupFd: 0 })).toThrow(
+        expect.objectContaining({ message: expect.stringContaining('not both') }),
+      );
     }));
 });

@@ -13,7 +13,9 @@ let bench: Bench;
 let sleeper: ChildProcess | undefined;
 
 function status(): StatusSnapshot {
-  return JSON.parse(cliOk(['status', '-c', bench.configFile, '--netns', bench.topo.host.path, '--json']).stdout) as StatusSnapshot;
+  return JSON.parse(
+    cliOk(['status', '-c', bench.configFile, '--netns', bench.topo.host.path, '--json']).stdout,
+  ) as StatusSnapshot;
 }
 
 beforeAll(async () => {
@@ -36,7 +38,11 @@ describe('netcg status (kernel)', () => {
     const byName = Object.fromEntries(s.profiles.map((p) => [p.name, p]));
     expect(byName.unlocator!.match).toMatchObject({ kind: 'net_cls', classid: 42 });
     expect(byName.unlocator!.features).toEqual({ dns: { redirect: 5354 }, ipv6: 'reject' });
-    expect(byName.unlocator!.rules.map((r) => r.rule)).toEqual(['udp dport 53 redirect to :5354', 'tcp dport 53 redirect to :5354', 'reject']);
+    expect(byName.unlocator!.rules.map((r) => r.rule)).toEqual([
+      'udp dport 53 redirect to :5354',
+      'tcp dport 53 redirect to :5354',
+      'reject',
+    ]);
     expect(byName.vpn!.features.route).toMatchObject({ via: 'tun0', table: 43, mark: 43, link: 'up' });
     expect(s.shared.rules.map((r) => r.chain)).toContain('nat_output');
   });
@@ -53,7 +59,10 @@ describe('netcg status (kernel)', () => {
     }
     expect(members).toBe(before.members + 1);
 
-    for (let i = 0; i < 3; i++) expect(resolve(member(bench.topo.host, bench.configFile, 'unlocator'), { server: '127.0.0.1' }).answer).not.toBe('');
+    for (let i = 0; i < 3; i++)
+      expect(
+        resolve(member(bench.topo.host, bench.configFile, 'unlocator'), { server: '127.0.0.1' }).answer,
+      ).not.toBe('');
     const after = status().profiles.find((p) => p.name === 'unlocator')!;
     const udp = (p: typeof after) => p.rules.find((r) => r.rule.startsWith('udp dport 53'))!;
     expect(udp(after).packets - udp(before).packets).toBeGreaterThanOrEqual(3);
@@ -66,11 +75,15 @@ describe('netcg status (kernel)', () => {
 
   it('flags a rule deleted by hand on its profile, like netcg diff, and the human screen says DRIFT', () => {
     const listing = bench.topo.host.nft('-a', 'list', 'chain', 'inet', bench.names.table, 'route_vpn');
-    const handle = /# handle (\d+)/.exec(listing.split('\n').find((l) => l.includes('meta mark set')) ?? '')![1]!;
+    const handle = /# handle (\d+)/.exec(
+      listing.split('\n').find((l) => l.includes('meta mark set')) ?? '',
+    )![1]!;
     bench.topo.host.nft('delete', 'rule', 'inet', bench.names.table, 'route_vpn', 'handle', handle);
     const s = status();
     expect(s.inSync).toBe(false);
-    expect(s.profiles.find((p) => p.name === 'vpn')!.drift).toEqual([expect.stringMatching(/^\+ rule route_vpn\[0\]: /)]);
+    expect(s.profiles.find((p) => p.name === 'vpn')!.drift).toEqual([
+      expect.stringMatching(/^\+ rule route_vpn\[0\]: /),
+    ]);
     expect(s.profiles.find((p) => p.name === 'unlocator')!.drift).toEqual([]);
     const text = runCli(['status', '-c', bench.configFile, '--netns', bench.topo.host.path]);
     expect(text.code).toBe(0);

@@ -18,10 +18,23 @@ const cgroupParent = uniqueName('ncpkg');
 
 beforeAll(() => {
   project = mkdtempSync(join(tmpdir(), 'netcg-consumer-'));
-  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', project], { cwd: repo, encoding: 'utf8' }).trim().split('\n').pop()!;
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }));
+  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', project], {
+    cwd: repo,
+    encoding: 'utf8',
+  })
+    .trim()
+    .split('\n')
+    .pop()!;
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }),
+  );
   // A TypeScript consumer of a Node library has Node's types; netcg's declarations use Buffer.
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', join(project, packed), '@types/node@20'], { cwd: project, stdio: 'pipe' });
+  execFileSync(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', join(project, packed), '@types/node@20'],
+    { cwd: project, stdio: 'pipe' },
+  );
   ns = createNetns('ncpkg');
   ns.ip('link', 'add', 'tun0', 'type', 'veth', 'peer', 'name', 'tun0p');
   ns.ip('link', 'set', 'tun0', 'up');
@@ -49,12 +62,32 @@ describe('the packed package, used from another project', () => {
         `const p: Plan = plan({ ipRules: [], routes: [] }, compile(config, { linkRoutes: [] }));\n` +
         `const n: number = p.nft.length;\nconst r: ApplyReport | undefined = undefined;\nconst e: typeof ConfigError = ConfigError;\nexport { n, r, e };\n`,
     );
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] }, files: ['consumer.ts'] }));
-    execFileSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: project, stdio: 'pipe' });
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    execFileSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', project], {
+      cwd: project,
+      stdio: 'pipe',
+    });
   });
 
   it('drives loadConfig → diff → apply → down from the consumer, against the kernel', () => {
-    writeFileSync(join(project, 'netcg.yaml'), `table: pkgtest\ncgroupParent: ${cgroupParent}\nprofiles:\n  vpn:\n    classid: 1234\n    route: { via: tun0 }\n  dns:\n    classid: 1235\n    dns: { redirect: 5300 }\n`);
+    writeFileSync(
+      join(project, 'netcg.yaml'),
+      `table: pkgtest\ncgroupParent: ${cgroupParent}\nprofiles:\n  vpn:\n    classid: 1234\n    route: { via: tun0 }\n  dns:\n    classid: 1235\n    dns: { redirect: 5300 }\n`,
+    );
     writeFileSync(
       join(project, 'drive.mjs'),
       `import { loadConfig, NetlinkBackend, diff, apply, down, ConfigError, parseConfig } from 'netcg';\n` +
@@ -71,7 +104,14 @@ describe('the packed package, used from another project', () => {
         `} finally { backend.close(); }\n`,
     );
     const out = JSON.parse(execFileSync(process.execPath, ['drive.mjs'], { cwd: project, encoding: 'utf8' }));
-    expect(out).toEqual({ before: expect.any(Number), firstChanged: true, secondChanged: false, after: 0, configError: 'profiles.p.classid', deleted: true });
+    expect(out).toEqual({
+      before: expect.any(Number),
+      firstChanged: true,
+      secondChanged: false,
+      after: 0,
+      configError: 'profiles.p.classid',
+      deleted: true,
+    });
     expect(out.before).toBeGreaterThan(5);
   });
 });

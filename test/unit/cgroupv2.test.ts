@@ -37,7 +37,12 @@ function issues(text: string): string[] {
 describe('config: match', () => {
   it('accepts match: cgroupv2 without a classid, and keeps the classid optional', () => {
     const c = parseConfig(V2, 'netcg.yaml');
-    expect(c.profiles.unlocator).toEqual({ name: 'unlocator', match: 'cgroupv2', dns: { redirect: 5354 }, ipv6: 'reject' });
+    expect(c.profiles.unlocator).toEqual({
+      name: 'unlocator',
+      match: 'cgroupv2',
+      dns: { redirect: 5354 },
+      ipv6: 'reject',
+    });
     expect(c.profiles.legacy).toEqual({ name: 'legacy', classid: 42, dns: { redirect: 5355 } });
   });
 
@@ -48,14 +53,22 @@ describe('config: match', () => {
   it('refuses an unknown match, and a net_cls or auto profile without classid', () => {
     expect(issues('profiles:\n  a: { match: v3, ipv6: reject }\n')).toEqual([
       expect.stringMatching(/^profiles\.a\.classid: required key "classid" is missing/),
-      expect.stringMatching(/^profiles\.a\.match: match "v3" is not known; use auto .*, net_cls or cgroupv2$/),
+      expect.stringMatching(
+        /^profiles\.a\.match: match "v3" is not known; use auto .*, net_cls or cgroupv2$/,
+      ),
     ]);
-    expect(issues('profiles:\n  a: { match: net_cls, ipv6: reject }\n')).toEqual([expect.stringMatching(/needs a classid \(net_cls matches members by it\); add classid: N, or set match: cgroupv2/)]);
+    expect(issues('profiles:\n  a: { match: net_cls, ipv6: reject }\n')).toEqual([
+      expect.stringMatching(
+        /needs a classid \(net_cls matches members by it\); add classid: N, or set match: cgroupv2/,
+      ),
+    ]);
   });
 
   it('a routed cgroupv2 profile without classid, mark or table is told to set route.table', () => {
     expect(issues('profiles:\n  a: { match: cgroupv2, route: { via: tun0 } }\n')).toEqual([
-      expect.stringMatching(/^profiles\.a\.route: no profile routing via tun0 has a classid .*set route\.table/),
+      expect.stringMatching(
+        /^profiles\.a\.route: no profile routing via tun0 has a classid .*set route\.table/,
+      ),
     ]);
   });
 });
@@ -88,16 +101,29 @@ describe('compile: v2 dispatch', () => {
   const map = (name: string) => desired.table.maps.find((m) => m.name === name);
 
   it('puts v2 profiles in *_dispatch_v2 maps keyed by their 64-bit ID, net_cls ones in the classid maps', () => {
-    expect(desired.table.maps.map((m) => m.name)).toEqual(['dns_dispatch', 'dns_dispatch_v2', 'ipv6_dispatch_v2', 'route_dispatch_v2']);
+    expect(desired.table.maps.map((m) => m.name)).toEqual([
+      'dns_dispatch',
+      'dns_dispatch_v2',
+      'ipv6_dispatch_v2',
+      'route_dispatch_v2',
+    ]);
     expect(map('dns_dispatch_v2')).toMatchObject({ keyType: 46, keyLen: 8, flags: 8 });
-    expect(map('dns_dispatch_v2')!.elements).toEqual([{ key: hostU64(1754n), verdict: { code: 'jump', chain: 'dns_unlocator' } }]);
+    expect(map('dns_dispatch_v2')!.elements).toEqual([
+      { key: hostU64(1754n), verdict: { code: 'jump', chain: 'dns_unlocator' } },
+    ]);
     expect(readHostU64(map('route_dispatch_v2')!.elements[0]!.key)).toBe(0x1_0000_0001n);
   });
 
   it('dispatches by classid, then by socket cgroupv2 at level 2, one lookup per map', () => {
-    const rules = (chain: string) => desired.table.chains.find((c) => c.name === chain)!.rules.map((r) => ruleText(r.exprs));
-    expect(rules('nat_output')).toEqual(['counter meta cgroup vmap @dns_dispatch', 'counter socket cgroupv2 level 2 vmap @dns_dispatch_v2']);
-    expect(rules('filter_output')).toEqual(['meta nfproto ipv6 counter socket cgroupv2 level 2 vmap @ipv6_dispatch_v2']);
+    const rules = (chain: string) =>
+      desired.table.chains.find((c) => c.name === chain)!.rules.map((r) => ruleText(r.exprs));
+    expect(rules('nat_output')).toEqual([
+      'counter meta cgroup vmap @dns_dispatch',
+      'counter socket cgroupv2 level 2 vmap @dns_dispatch_v2',
+    ]);
+    expect(rules('filter_output')).toEqual([
+      'meta nfproto ipv6 counter socket cgroupv2 level 2 vmap @ipv6_dispatch_v2',
+    ]);
     expect(rules('route_output')).toEqual(['counter socket cgroupv2 level 2 vmap @route_dispatch_v2']);
   });
 
@@ -116,12 +142,18 @@ describe('compile: v2 dispatch', () => {
 
   it('auto profiles follow the host: all-v2 on a host without net_cls', () => {
     const seed = parseConfig('profiles:\n  a: { classid: 7, ipv6: reject }\n', 'x.yaml');
-    expect(compile(seed, { linkRoutes: [], cgroups: { netCls: false, ids: { a: 9n } } }).table.maps.map((m) => m.name)).toEqual(['ipv6_dispatch_v2']);
+    expect(
+      compile(seed, { linkRoutes: [], cgroups: { netCls: false, ids: { a: 9n } } }).table.maps.map(
+        (m) => m.name,
+      ),
+    ).toEqual(['ipv6_dispatch_v2']);
     expect(compile(seed, { linkRoutes: [] }).table.maps.map((m) => m.name)).toEqual(['ipv6_dispatch']);
   });
 });
 
 it('the set userdata is what nft 1.0.6 sends for `typeof socket cgroupv2 level 2 : verdict`', () => {
   // Read back with the addon from a map nft created in a throwaway namespace (see src/nft/udata.ts).
-  expect(cgroupV2VerdictMapUserdata().toString('hex')).toBe('000401000000010400000000030e00040a000000010600040300000004080004010000000100060400000000');
+  expect(cgroupV2VerdictMapUserdata().toString('hex')).toBe(
+    '000401000000010400000000030e00040a000000010600040300000004080004010000000100060400000000',
+  );
 });

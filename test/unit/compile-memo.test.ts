@@ -50,16 +50,21 @@ describe('compile memo', () => {
     const before = compile(c, FACTS);
     c.profiles.p1!.dns!.redirect = 6000;
     const after = compile(c, FACTS);
-    expect(after.table.chains.find((x) => x.name === 'dns_p1')).not.toEqual(before.table.chains.find((x) => x.name === 'dns_p1'));
+    expect(after.table.chains.find((x) => x.name === 'dns_p1')).not.toEqual(
+      before.table.chains.find((x) => x.name === 'dns_p1'),
+    );
     expect(after).toEqual(coldCompile(c));
-    expect(after.table.chains.find((x) => x.name === 'dns_p0')).toBe(before.table.chains.find((x) => x.name === 'dns_p0'));
+    expect(after.table.chains.find((x) => x.name === 'dns_p0')).toBe(
+      before.table.chains.find((x) => x.name === 'dns_p0'),
+    );
   });
 
   it('one session compiles the same config again with the same result (cgroup2 IDs added)', () => {
     const c = config([{ ...profile(0), match: 'cgroupv2' }, profile(1)]);
     const s = compileSession();
     const facts = { ...FACTS, cgroups: { netCls: true, ids: {} as Record<string, bigint> } };
-    const v2Elements = (d: ReturnType<typeof compile>) => d.table.maps.filter((m) => m.name.endsWith('_v2')).flatMap((m) => m.elements);
+    const v2Elements = (d: ReturnType<typeof compile>) =>
+      d.table.maps.filter((m) => m.name.endsWith('_v2')).flatMap((m) => m.elements);
     expect(v2Elements(s.compile(c, facts))).toEqual([]);
     facts.cgroups.ids = { p0: 77n };
     const second = s.compile(c, facts);
@@ -69,19 +74,31 @@ describe('compile memo', () => {
   });
 
   it('warm compiles equal cold ones, whatever was compiled before', () => {
-    const profilesArb = fc.uniqueArray(
-      fc.record({ i: fc.integer({ min: 0, max: 7 }), port: fc.constantFrom(5353, 5354), ipv6: fc.boolean(), route: fc.boolean(), v2: fc.boolean() }),
-      { selector: (p) => p.i, maxLength: 6 },
-    ).map((ps) =>
-      ps.map(({ i, port, ipv6, route, v2 }): ProfileConfig => ({
-        name: `p${i}`,
-        classid: 100 + i,
-        dns: { redirect: port },
-        ...(ipv6 ? { ipv6: 'reject' as const } : {}),
-        ...(route ? { route: { via: 'tun0', mark: 43, table: 43, copyLinkRoutes: false, masquerade: true } } : {}),
-        ...(v2 ? { match: 'cgroupv2' as const } : {}),
-      })),
-    );
+    const profilesArb = fc
+      .uniqueArray(
+        fc.record({
+          i: fc.integer({ min: 0, max: 7 }),
+          port: fc.constantFrom(5353, 5354),
+          ipv6: fc.boolean(),
+          route: fc.boolean(),
+          v2: fc.boolean(),
+        }),
+        { selector: (p) => p.i, maxLength: 6 },
+      )
+      .map((ps) =>
+        ps.map(
+          ({ i, port, ipv6, route, v2 }): ProfileConfig => ({
+            name: `p${i}`,
+            classid: 100 + i,
+            dns: { redirect: port },
+            ...(ipv6 ? { ipv6: 'reject' as const } : {}),
+            ...(route
+              ? { route: { via: 'tun0', mark: 43, table: 43, copyLinkRoutes: false, masquerade: true } }
+              : {}),
+            ...(v2 ? { match: 'cgroupv2' as const } : {}),
+          }),
+        ),
+      );
     fc.assert(
       fc.property(fc.array(profilesArb, { minLength: 1, maxLength: 4 }), (configs) => {
         const warm = configs.map((ps) => compile(config(ps), FACTS));

@@ -15,8 +15,17 @@ const FACTS: HostFacts = {
 // Meta values (mark, classid) are host byte order; these bytes are for a little-endian host (x86-64, arm64).
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s/g, ''), 'hex');
 const counter: Expr = { type: 'counter', packets: 0, bytes: 0 };
-const TYPEOF_CGROUP_VERDICT = hex('000401000000 010400000000 030e 000409000000 0106 000417000000 0408 000401000000 0100 060400000000');
-const MAP = { flags: 0x8, keyType: 4, keyLen: 4, dataType: 0xffffff00, dataLen: 16, userdata: TYPEOF_CGROUP_VERDICT };
+const TYPEOF_CGROUP_VERDICT = hex(
+  '000401000000 010400000000 030e 000409000000 0106 000417000000 0408 000401000000 0100 060400000000',
+);
+const MAP = {
+  flags: 0x8,
+  keyType: 4,
+  keyLen: 4,
+  dataType: 0xffffff00,
+  dataLen: 16,
+  userdata: TYPEOF_CGROUP_VERDICT,
+};
 
 /** nft's own expression lists for the seed ruleset (`nft --debug=netlink`), written out by hand. */
 const SEED: DesiredState = {
@@ -24,20 +33,48 @@ const SEED: DesiredState = {
     family: 'inet',
     name: 'netcg',
     maps: [
-      { name: 'dns_dispatch', ...MAP, elements: [{ key: hex('2a000000'), verdict: { code: 'jump', chain: 'dns_unlocator' } }] },
-      { name: 'ipv6_dispatch', ...MAP, elements: [{ key: hex('2a000000'), verdict: { code: 'jump', chain: 'ipv6_unlocator' } }] },
-      { name: 'route_dispatch', ...MAP, elements: [{ key: hex('2b000000'), verdict: { code: 'jump', chain: 'route_vpn' } }] },
+      {
+        name: 'dns_dispatch',
+        ...MAP,
+        elements: [{ key: hex('2a000000'), verdict: { code: 'jump', chain: 'dns_unlocator' } }],
+      },
+      {
+        name: 'ipv6_dispatch',
+        ...MAP,
+        elements: [{ key: hex('2a000000'), verdict: { code: 'jump', chain: 'ipv6_unlocator' } }],
+      },
+      {
+        name: 'route_dispatch',
+        ...MAP,
+        elements: [{ key: hex('2b000000'), verdict: { code: 'jump', chain: 'route_vpn' } }],
+      },
     ],
     chains: [
       {
         name: 'nat_output',
         hook: { type: 'nat', hook: 'output', priority: -100, policy: 'accept' },
-        rules: [{ exprs: [counter, { type: 'meta', key: 'cgroup', dreg: 1 }, { type: 'lookup', sreg: 1, set: 'dns_dispatch', dreg: 0 }] }],
+        rules: [
+          {
+            exprs: [
+              counter,
+              { type: 'meta', key: 'cgroup', dreg: 1 },
+              { type: 'lookup', sreg: 1, set: 'dns_dispatch', dreg: 0 },
+            ],
+          },
+        ],
       },
       {
         name: 'route_output',
         hook: { type: 'route', hook: 'output', priority: -150, policy: 'accept' },
-        rules: [{ exprs: [counter, { type: 'meta', key: 'cgroup', dreg: 1 }, { type: 'lookup', sreg: 1, set: 'route_dispatch', dreg: 0 }] }],
+        rules: [
+          {
+            exprs: [
+              counter,
+              { type: 'meta', key: 'cgroup', dreg: 1 },
+              { type: 'lookup', sreg: 1, set: 'route_dispatch', dreg: 0 },
+            ],
+          },
+        ],
       },
       {
         name: 'filter_output',
@@ -123,13 +160,45 @@ const SEED: DesiredState = {
     { family: 6, priority: 10000, fwmark: 43, table: 43, protocol: 110 },
   ],
   routes: [
-    { family: 4, table: 43, dst: '0.0.0.0/0', dev: 'tun0', scope: 'universe', protocol: 110, type: 'unicast' },
+    {
+      family: 4,
+      table: 43,
+      dst: '0.0.0.0/0',
+      dev: 'tun0',
+      scope: 'universe',
+      protocol: 110,
+      type: 'unicast',
+    },
     // failClosed (the default): the kill switch stays when tun0 and its route go away.
-    { family: 4, table: 43, dst: '0.0.0.0/0', dev: '', scope: 'universe', protocol: 110, type: 'unreachable' },
-    { family: 4, table: 43, dst: '198.18.0.0/24', dev: 'lan0', scope: 'link', protocol: 110, type: 'unicast' },
+    {
+      family: 4,
+      table: 43,
+      dst: '0.0.0.0/0',
+      dev: '',
+      scope: 'universe',
+      protocol: 110,
+      type: 'unreachable',
+    },
+    {
+      family: 4,
+      table: 43,
+      dst: '198.18.0.0/24',
+      dev: 'lan0',
+      scope: 'link',
+      protocol: 110,
+      type: 'unicast',
+    },
     { family: 6, table: 43, dst: '::/0', dev: 'tun0', scope: 'universe', protocol: 110, type: 'unicast' },
     { family: 6, table: 43, dst: '::/0', dev: '', scope: 'universe', protocol: 110, type: 'unreachable' },
-    { family: 6, table: 43, dst: '2001:db8:1::/64', dev: 'lan0', scope: 'universe', protocol: 110, type: 'unicast' },
+    {
+      family: 6,
+      table: 43,
+      dst: '2001:db8:1::/64',
+      dev: 'lan0',
+      scope: 'universe',
+      protocol: 110,
+      type: 'unicast',
+    },
   ],
   cgroups: [
     { profile: 'unlocator', path: 'netcg/unlocator', hierarchy: 'net_cls', classid: 42 },
@@ -168,9 +237,23 @@ describe('compile', () => {
     const postrouting = state.table.chains.find((c) => c.name === 'nat_postrouting')!;
     expect(postrouting.rules).toHaveLength(1);
     // Both chains set the same mark; the dispatch map jumps to each profile's own chain.
-    expect(state.table.chains.map((c) => c.name)).toEqual(['route_output', 'nat_postrouting', 'filter_prerouting', 'route_work', 'route_browser']);
-    expect(state.table.chains[3]!.rules[0]!.exprs[1]).toEqual({ type: 'immediate', dreg: 1, data: hex('32000000') });
-    expect(state.table.chains[4]!.rules[0]!.exprs[1]).toEqual({ type: 'immediate', dreg: 1, data: hex('32000000') });
+    expect(state.table.chains.map((c) => c.name)).toEqual([
+      'route_output',
+      'nat_postrouting',
+      'filter_prerouting',
+      'route_work',
+      'route_browser',
+    ]);
+    expect(state.table.chains[3]!.rules[0]!.exprs[1]).toEqual({
+      type: 'immediate',
+      dreg: 1,
+      data: hex('32000000'),
+    });
+    expect(state.table.chains[4]!.rules[0]!.exprs[1]).toEqual({
+      type: 'immediate',
+      dreg: 1,
+      data: hex('32000000'),
+    });
     expect(state.table.maps.map((m) => m.elements.map((e) => e.key.readUInt32LE(0)))).toEqual([[51, 50]]);
   });
 
@@ -184,22 +267,36 @@ describe('compile', () => {
 
   it('an empty profiles mapping gives an empty table', () => {
     const state = compile(parseConfig('table: empty\nprofiles: {}\n', 'x.yaml'), FACTS);
-    expect(state).toEqual({ table: { family: 'inet', name: 'empty', maps: [], chains: [] }, ipRules: [], routes: [], cgroups: [] });
+    expect(state).toEqual({
+      table: { family: 'inet', name: 'empty', maps: [], chains: [] },
+      ipRules: [],
+      routes: [],
+      cgroups: [],
+    });
   });
 
   it('a shared mark gets one connmark restore rule at prerouting', () => {
-    const config = parseConfig('profiles:\n  a: { classid: 51, route: { via: tun0 } }\n  b: { classid: 50, route: { via: tun0 } }\n', 'x.yaml');
+    const config = parseConfig(
+      'profiles:\n  a: { classid: 51, route: { via: tun0 } }\n  b: { classid: 50, route: { via: tun0 } }\n',
+      'x.yaml',
+    );
     const prerouting = compile(config, FACTS).table.chains.find((c) => c.name === 'filter_prerouting')!;
-    expect(prerouting.rules.map((r) => r.exprs[1])).toEqual([{ type: 'cmp', sreg: 1, op: 'eq', data: hex('32000000') }]);
+    expect(prerouting.rules.map((r) => r.exprs[1])).toEqual([
+      { type: 'cmp', sreg: 1, op: 'eq', data: hex('32000000') },
+    ]);
   });
 
   it('failClosed: false leaves out the unreachable routes (and only them)', () => {
     const on = compile(parseConfig('profiles:\n  v: { classid: 7, route: { via: wg0 } }\n', 'x.yaml'), FACTS);
-    const off = compile(parseConfig('profiles:\n  v: { classid: 7, route: { via: wg0, failClosed: false } }\n', 'x.yaml'), FACTS);
-    expect(on.routes.filter((r) => r.type === 'unreachable').map((r) => `${r.family} ${r.dst} table ${r.table} dev '${r.dev}'`)).toEqual([
-      "4 0.0.0.0/0 table 7 dev ''",
-      "6 ::/0 table 7 dev ''",
-    ]);
+    const off = compile(
+      parseConfig('profiles:\n  v: { classid: 7, route: { via: wg0, failClosed: false } }\n', 'x.yaml'),
+      FACTS,
+    );
+    expect(
+      on.routes
+        .filter((r) => r.type === 'unreachable')
+        .map((r) => `${r.family} ${r.dst} table ${r.table} dev '${r.dev}'`),
+    ).toEqual(["4 0.0.0.0/0 table 7 dev ''", "6 ::/0 table 7 dev ''"]);
     expect(off.routes).toEqual(on.routes.filter((r) => r.type !== 'unreachable'));
     expect(off.table).toEqual(on.table);
   });
@@ -213,7 +310,15 @@ describe('compile', () => {
       FACTS,
     );
     expect(state.routes).toEqual([
-      { family: 4, table: 700, dst: '0.0.0.0/0', dev: 'wg0', scope: 'universe', protocol: 110, type: 'unicast' },
+      {
+        family: 4,
+        table: 700,
+        dst: '0.0.0.0/0',
+        dev: 'wg0',
+        scope: 'universe',
+        protocol: 110,
+        type: 'unicast',
+      },
       { family: 6, table: 700, dst: '::/0', dev: 'wg0', scope: 'universe', protocol: 110, type: 'unicast' },
     ]);
     expect(state.ipRules).toEqual([
@@ -221,7 +326,9 @@ describe('compile', () => {
       { family: 6, priority: 500, fwmark: 0x70, table: 700, protocol: 110 },
     ]);
     expect(state.table.chains.map((c) => c.name)).toEqual(['route_output', 'filter_prerouting', 'route_v']);
-    expect(state.cgroups).toEqual([{ profile: 'v', path: 'apps/net/v', hierarchy: 'net_cls', classid: 7, owner: 'md' }]);
+    expect(state.cgroups).toEqual([
+      { profile: 'v', path: 'apps/net/v', hierarchy: 'net_cls', classid: 7, owner: 'md' },
+    ]);
   });
 
   it('copies a destination only once when the host has it on two links', () => {
@@ -231,7 +338,10 @@ describe('compile', () => {
         { family: 4, dst: '198.18.0.0/24', dev: 'lan1' },
       ],
     };
-    const state = compile(parseConfig('profiles:\n  v: { classid: 7, route: { via: wg0 } }\n', 'x.yaml'), facts);
+    const state = compile(
+      parseConfig('profiles:\n  v: { classid: 7, route: { via: wg0 } }\n', 'x.yaml'),
+      facts,
+    );
     expect(state.routes.filter((r) => r.dst === '198.18.0.0/24').map((r) => r.dev)).toEqual(['lan0']);
   });
 });

@@ -23,7 +23,10 @@ describe('netcg completion bash', () => {
     script = join(dir, 'netcg.bash');
     writeFileSync(script, cliOk(['completion', 'bash']).stdout);
     config = join(dir, 'my.yaml');
-    writeFileSync(config, 'profiles:\n  unlocator: { classid: 42, ipv6: reject }\n  vpn: { classid: 43, route: { via: tun0 } }\n');
+    writeFileSync(
+      config,
+      'profiles:\n  unlocator: { classid: 42, ipv6: reject }\n  vpn: { classid: 43, route: { via: tun0 } }\n',
+    );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -31,25 +34,48 @@ describe('netcg completion bash', () => {
   function complete(...words: string[]): string[] {
     const r = spawnSync(
       'bash',
-      ['-c', 'source "$SCRIPT" && COMP_WORDS=("$@") && COMP_CWORD=$(($# - 1)) && { _netcg; printf "%s\\n" "${COMPREPLY[@]}"; }', 'bash', 'netcg', ...words],
-      { encoding: 'utf8', env: { ...process.env, SCRIPT: script, PATH: `${dir}:${process.env.PATH}`, NETCG_CONFIG: config } },
+      [
+        '-c',
+        'source "$SCRIPT" && COMP_WORDS=("$@") && COMP_CWORD=$(($# - 1)) && { _netcg; printf "%s\\n" "${COMPREPLY[@]}"; }',
+        'bash',
+        'netcg',
+        ...words,
+      ],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, SCRIPT: script, PATH: `${dir}:${process.env.PATH}`, NETCG_CONFIG: config },
+      },
     );
     if (r.status !== 0) throw new Error(`bash exited ${r.status}: ${r.stderr}`);
     return r.stdout.split('\n').filter(Boolean).sort();
   }
 
   it('registers _netcg for netcg', () => {
-    const r = spawnSync('bash', ['-c', 'source "$1" && complete -p netcg', 'bash', script], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', 'source "$1" && complete -p netcg', 'bash', script], {
+      encoding: 'utf8',
+    });
     expect(r.stdout.trim()).toBe('complete -F _netcg netcg');
   });
 
   it('completes command names', () => {
-    expect(complete('')).toEqual(expect.arrayContaining(['apply', 'completion', 'diff', 'down', 'enroll', 'export', 'leave', 'ps', 'run']));
+    expect(complete('')).toEqual(
+      expect.arrayContaining([
+        'apply',
+        'completion',
+        'diff',
+        'down',
+        'enroll',
+        'export',
+        'leave',
+        'ps',
+        'run',
+      ]),
+    );
     expect(complete('ex')).toEqual(['export']);
     expect(complete('help', 'dow')).toEqual(['down']);
   });
 
-  it('completes each command\'s own options', () => {
+  it("completes each command's own options", () => {
     expect(complete('diff', '-')).toEqual(['--config', '--help', '--json', '--netns', '-c']);
     expect(complete('export', '--f')).toEqual(['--format']);
     expect(complete('apply', '--b')).toEqual(['--backend']);
@@ -81,7 +107,7 @@ describe('netcg completion bash', () => {
 });
 
 describe('netcg completion zsh', () => {
-  it('is the bash completion under zsh\'s bashcompinit', () => {
+  it("is the bash completion under zsh's bashcompinit", () => {
     const zsh = cliOk(['completion', 'zsh']).stdout;
     expect(zsh.startsWith('#compdef netcg\n')).toBe(true);
     expect(zsh).toContain('autoload -U +X bashcompinit && bashcompinit');

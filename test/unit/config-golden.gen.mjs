@@ -32,17 +32,74 @@ const chance = (p) => random() < p;
 const v = (yaml, json = yaml) => ({ yaml, json });
 const OMIT = Symbol('omit');
 
-const NAMES = ['unlocator', 'vpn', 'p0', 'p1', 'ok.name-1', 'a', 'b', 'c', 'with space', '../etc', 'tasks', 'net_cls.classid', 'cgroup.procs', 'constructor', '-x', '.x', 'x'.repeat(70), '42-vpn', 'toString'];
-const CLASSIDS = [v('42', 42), v('43', 43), v('44', 44), v('0', 0), v('0x2a', 42), v('"0x0010002b"', '0x0010002b'), v('"44"', '44'), v('1.5', 1.5), v('-1', -1), v('0x100000000', 4294967296), v('abc', 'abc'), v('255', 255), v('0xffffffff', 4294967295), v('"10:2a"', '10:2a')];
-const MATCH = [OMIT, OMIT, OMIT, v('auto', 'auto'), v('net_cls', 'net_cls'), v('cgroupv2', 'cgroupv2'), v('bogus', 'bogus')];
+const NAMES = [
+  'unlocator',
+  'vpn',
+  'p0',
+  'p1',
+  'ok.name-1',
+  'a',
+  'b',
+  'c',
+  'with space',
+  '../etc',
+  'tasks',
+  'net_cls.classid',
+  'cgroup.procs',
+  'constructor',
+  '-x',
+  '.x',
+  'x'.repeat(70),
+  '42-vpn',
+  'toString',
+];
+const CLASSIDS = [
+  v('42', 42),
+  v('43', 43),
+  v('44', 44),
+  v('0', 0),
+  v('0x2a', 42),
+  v('"0x0010002b"', '0x0010002b'),
+  v('"44"', '44'),
+  v('1.5', 1.5),
+  v('-1', -1),
+  v('0x100000000', 4294967296),
+  v('abc', 'abc'),
+  v('255', 255),
+  v('0xffffffff', 4294967295),
+  v('"10:2a"', '10:2a'),
+];
+const MATCH = [
+  OMIT,
+  OMIT,
+  OMIT,
+  v('auto', 'auto'),
+  v('net_cls', 'net_cls'),
+  v('cgroupv2', 'cgroupv2'),
+  v('bogus', 'bogus'),
+];
 const OWNER = [OMIT, OMIT, OMIT, v('md', 'md'), v('1000', 1000), v('"bad name"', 'bad name'), v('-1', -1)];
 const PORT = [v('5354', 5354), v('0', 0), v('70000', 70000), v('dns', 'dns'), v('53.5', 53.5)];
-const IFACES = [v('tun0', 'tun0'), v('wg0', 'wg0'), v('abcdefghijklmnop', 'abcdefghijklmnop'), v('"tun/0"', 'tun/0'), v('""', '')];
+const IFACES = [
+  v('tun0', 'tun0'),
+  v('wg0', 'wg0'),
+  v('abcdefghijklmnop', 'abcdefghijklmnop'),
+  v('"tun/0"', 'tun/0'),
+  v('""', ''),
+];
 const BOOLS = [v('true', true), v('false', false), v('yes', 'yes')];
 const TABLES = [v('100', 100), v('254', 254), v('43', 43), v('0', 0), v('45', 45)];
 
 function dns() {
-  return pick([OMIT, OMIT, { redirect: pick(PORT) }, { redirect: pick(PORT), ...(chance(0.2) ? { port: v('1', 1) } : {}) }, { redirct: v('1', 1) }, v('str', 'str'), v('', null)]);
+  return pick([
+    OMIT,
+    OMIT,
+    { redirect: pick(PORT) },
+    { redirect: pick(PORT), ...(chance(0.2) ? { port: v('1', 1) } : {}) },
+    { redirct: v('1', 1) },
+    v('str', 'str'),
+    v('', null),
+  ]);
 }
 function route() {
   if (chance(0.35)) return OMIT;
@@ -59,7 +116,13 @@ function route() {
 function profile() {
   const p = {};
   if (!chance(0.1)) p.classid = pick(CLASSIDS);
-  for (const [key, value] of [['match', pick(MATCH)], ['owner', pick(OWNER)], ['dns', dns()], ['ipv6', pick([OMIT, v('reject', 'reject'), v('reject', 'reject'), v('allow', 'allow')])], ['route', route()]])
+  for (const [key, value] of [
+    ['match', pick(MATCH)],
+    ['owner', pick(OWNER)],
+    ['dns', dns()],
+    ['ipv6', pick([OMIT, v('reject', 'reject'), v('reject', 'reject'), v('allow', 'allow')])],
+    ['route', route()],
+  ])
     if (value !== OMIT) p[key] = value;
   if (chance(0.05)) p.clasid = v('1', 1);
   if (chance(0.03)) return pick([v('', null), v('7', 7), v('str', 'str')]);
@@ -84,14 +147,17 @@ const isLeaf = (x) => typeof x === 'object' && x !== null && 'yaml' in x;
 const yamlKey = (k) => (/^[A-Za-z_][A-Za-z0-9_.\-]*$/.test(k) ? k : JSON.stringify(k));
 function flow(node) {
   if (isLeaf(node)) return node.yaml === '' ? 'null' : node.yaml;
-  return `{ ${Object.entries(node).map(([k, x]) => `${yamlKey(k)}: ${flow(x)}`).join(', ')} }`;
+  return `{ ${Object.entries(node)
+    .map(([k, x]) => `${yamlKey(k)}: ${flow(x)}`)
+    .join(', ')} }`;
 }
 function block(node, indent, flowDepth, lines) {
   for (const [k, x] of Object.entries(node)) {
     const pad = ' '.repeat(indent);
     const comment = chance(0.1) ? '   # note' : '';
     if (isLeaf(x)) lines.push(`${pad}${yamlKey(k)}:${x.yaml === '' ? '' : ` ${x.yaml}`}${comment}`);
-    else if (indent / 2 >= flowDepth || Object.keys(x).length === 0) lines.push(`${pad}${yamlKey(k)}: ${flow(x)}${comment}`);
+    else if (indent / 2 >= flowDepth || Object.keys(x).length === 0)
+      lines.push(`${pad}${yamlKey(k)}: ${flow(x)}${comment}`);
     else {
       lines.push(`${pad}${yamlKey(k)}:${comment}`);
       if (chance(0.1)) lines.push(`${pad}  # a comment`);
@@ -108,11 +174,20 @@ function mutate(text) {
   const lines = text.split('\n');
   const i = Math.floor(random() * Math.max(1, lines.length - 1));
   switch (Math.floor(random() * 5)) {
-    case 0: lines.splice(i, 0, lines[i]); break;
-    case 1: lines[i] = `\t${lines[i]}`; break;
-    case 2: lines[i] = lines[i].slice(0, Math.floor(random() * lines[i].length)); break;
-    case 3: lines[i] = ` ${lines[i]}`; break;
-    default: lines[i] = `${lines[i]} }`;
+    case 0:
+      lines.splice(i, 0, lines[i]);
+      break;
+    case 1:
+      lines[i] = `\t${lines[i]}`;
+      break;
+    case 2:
+      lines[i] = lines[i].slice(0, Math.floor(random() * lines[i].length));
+      break;
+    case 3:
+      lines[i] = ` ${lines[i]}`;
+      break;
+    default:
+      lines[i] = `${lines[i]} }`;
   }
   return lines.join('\n');
 }
@@ -194,21 +269,32 @@ function validConfig() {
   const profiles = {};
   const n = 1 + Math.floor(random() * 8);
   for (let i = 0; i < n; i++) {
-    const p = { classid: chance(0.5) ? v(String(100 + i), 100 + i) : v(`0x${(0x100000 + i).toString(16)}`, 0x100000 + i) };
+    const p = {
+      classid: chance(0.5)
+        ? v(String(100 + i), 100 + i)
+        : v(`0x${(0x100000 + i).toString(16)}`, 0x100000 + i),
+    };
     if (chance(0.2)) p.match = pick([v('auto', 'auto'), v('net_cls', 'net_cls')]);
     if (chance(0.2)) p.owner = pick([v('md', 'md'), v('1000', 1000)]);
     if (chance(0.6)) p.dns = { redirect: v('5354', 5354) };
     if (chance(0.5)) p.ipv6 = v('reject', 'reject');
-    if (!p.dns && !p.ipv6 || chance(0.5)) {
+    if ((!p.dns && !p.ipv6) || chance(0.5)) {
       p.route = { via: pick([v('tun0', 'tun0'), v('wg0', 'wg0')]) };
       if (chance(0.2)) p.route.copyLinkRoutes = v('true', true);
     }
-    profiles[chance(0.9) ? `p${i}` : pick(['unlocator', 'vpn', 'ok.name-1', 'constructor', '42-vpn']) + i] = p;
+    profiles[chance(0.9) ? `p${i}` : pick(['unlocator', 'vpn', 'ok.name-1', 'constructor', '42-vpn']) + i] =
+      p;
   }
   c.profiles = profiles;
   if (chance(0.25)) {
     const victim = pick(Object.values(profiles));
-    const [key, value] = pick([['classid', pick(CLASSIDS)], ['dns', dns()], ['route', route()], ['clasid', v('1', 1)], ['owner', pick(OWNER)]]);
+    const [key, value] = pick([
+      ['classid', pick(CLASSIDS)],
+      ['dns', dns()],
+      ['route', route()],
+      ['clasid', v('1', 1)],
+      ['owner', pick(OWNER)],
+    ]);
     if (value !== OMIT) victim[key] = value;
   }
   return c;
@@ -229,4 +315,6 @@ function outcome(text) {
 const cases = texts.map((text) => ({ text, ...outcome(text) }));
 writeFileSync('test/unit/config-golden.json', `[\n${cases.map((c) => JSON.stringify(c)).join(',\n')}\n]\n`);
 const failing = cases.filter((c) => !c.config).length;
-console.log(`wrote ${cases.length} cases (${cases.length - failing} valid, ${failing} with issues) to test/unit/config-golden.json`);
+console.log(
+  `wrote ${cases.length} cases (${cases.length - failing} valid, ${failing} with issues) to test/unit/config-golden.json`,
+);

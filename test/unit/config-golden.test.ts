@@ -17,7 +17,9 @@ interface GoldenCase {
   message?: string;
 }
 
-const cases = JSON.parse(readFileSync(new URL('./config-golden.json', import.meta.url), 'utf8')) as GoldenCase[];
+const cases = JSON.parse(
+  readFileSync(new URL('./config-golden.json', import.meta.url), 'utf8'),
+) as GoldenCase[];
 
 function outcome(text: string): Omit<GoldenCase, 'text'> {
   try {

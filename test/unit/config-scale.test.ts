@@ -19,7 +19,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function yamlText(n: number, edit: (i: number, lines: string[]) => string[] = (_, lines) => lines): string {
   const out = ['# generated', 'table: netcg', 'profiles:'];
   for (let i = 0; i < n; i++)
-    out.push(...edit(i, [`  p${i}:`, `    classid: ${1000 + i}`, '    dns:', '      redirect: 5354', '    ipv6: reject', '    route:', '      via: tun0']));
+    out.push(
+      ...edit(i, [
+        `  p${i}:`,
+        `    classid: ${1000 + i}`,
+        '    dns:',
+        '      redirect: 5354',
+        '    ipv6: reject',
+        '    route:',
+        '      via: tun0',
+      ]),
+    );
   return `${out.join('\n')}\n`;
 }
 
@@ -54,21 +64,39 @@ describe(`a config of ${N} profiles`, () => {
 
   it('loads from JSON (what bench/scenario.mjs writes) to the same profiles', () => {
     const profiles: Record<string, unknown> = {};
-    for (let i = 0; i < N; i++) profiles[`p${i}`] = { classid: 1000 + i, dns: { redirect: 5354 }, ipv6: 'reject', route: { via: 'tun0' } };
-    const config = loadConfig(write('big.json', JSON.stringify({ table: 'netcg', cgroupParent: 'netcg-bench', profiles })));
+    for (let i = 0; i < N; i++)
+      profiles[`p${i}`] = {
+        classid: 1000 + i,
+        dns: { redirect: 5354 },
+        ipv6: 'reject',
+        route: { via: 'tun0' },
+      };
+    const config = loadConfig(
+      write('big.json', JSON.stringify({ table: 'netcg', cgroupParent: 'netcg-bench', profiles })),
+    );
     expect(Object.keys(config.profiles)).toHaveLength(N);
     expect(config.cgroupParent).toBe('netcg-bench');
     expect(config.profiles.p9876).toEqual(expectedProfile(9876));
   });
 
   it('reports a mistake in the last profile at its line', () => {
-    const file = write('bad.yaml', yamlText(N, (i, lines) => (i === N - 1 ? lines.map((l) => l.replace(/classid: \d+/, 'classid: 0')) : lines)));
+    const file = write(
+      'bad.yaml',
+      yamlText(N, (i, lines) =>
+        i === N - 1 ? lines.map((l) => l.replace(/classid: \d+/, 'classid: 0')) : lines,
+      ),
+    );
     const line = 3 + 7 * (N - 1) + 2;
-    expect(() => loadConfig(file)).toThrow(`${file}:${line}:14: profiles.p${N - 1}.classid: classid 0 means "no class"`);
+    expect(() => loadConfig(file)).toThrow(
+      `${file}:${line}:14: profiles.p${N - 1}.classid: classid 0 means "no class"`,
+    );
   });
 
   it('reports the same mistake in every profile, each at its own line', () => {
-    const file = write('all-bad.yaml', yamlText(N, (_, lines) => lines.map((l) => l.replace('ipv6: reject', 'ipv6: allow'))));
+    const file = write(
+      'all-bad.yaml',
+      yamlText(N, (_, lines) => lines.map((l) => l.replace('ipv6: reject', 'ipv6: allow'))),
+    );
     let issues: ConfigError['issues'] = [];
     try {
       loadConfig(file);
@@ -80,7 +108,14 @@ describe(`a config of ${N} profiles`, () => {
   });
 
   it('reports a duplicate key deep in the file', () => {
-    const file = write('dup.yaml', yamlText(N, (i, lines) => (i === 9000 ? [...lines.slice(0, 2), '    classid: 7', ...lines.slice(2)] : lines)));
-    expect(() => loadConfig(file)).toThrow(`${file}:${3 + 7 * 9000 + 3}:5: profiles.p9000.classid: duplicate key "classid"`);
+    const file = write(
+      'dup.yaml',
+      yamlText(N, (i, lines) =>
+        i === 9000 ? [...lines.slice(0, 2), '    classid: 7', ...lines.slice(2)] : lines,
+      ),
+    );
+    expect(() => loadConfig(file)).toThrow(
+      `${file}:${3 + 7 * 9000 + 3}:5: profiles.p9000.classid: duplicate key "classid"`,
+    );
   });
 });

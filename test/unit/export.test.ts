@@ -9,7 +9,10 @@ import { renderNftScript } from '../../src/render/index.js';
 import { renderNftExport } from '../../src/render/nft-export.js';
 import { renderShScript } from '../../src/render/sh.js';
 
-const FACTS: HostFacts = { linkRoutes: [{ family: 4, dst: '198.18.0.0/24', dev: 'lan0' }], cgroups: { netCls: true, ids: {} } };
+const FACTS: HostFacts = {
+  linkRoutes: [{ family: 4, dst: '198.18.0.0/24', dev: 'lan0' }],
+  cgroups: { netCls: true, ids: {} },
+};
 const ROOTS = { netCls: '/sys/fs/cgroup/net_cls', cgroup2: '/sys/fs/cgroup/unified' };
 
 function exportOf(config: ReturnType<typeof loadConfig>, facts: HostFacts = FACTS) {
@@ -21,7 +24,7 @@ describe('export --format nft', () => {
   const text = renderNftExport(input);
   const commands = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
 
-  it('is the nft backend\'s table script, unchanged, as its only commands', () => {
+  it("is the nft backend's table script, unchanged, as its only commands", () => {
     expect(text.startsWith('#!/usr/sbin/nft -f\n')).toBe(true);
     expect(`${commands.join('\n')}\n`).toBe(renderNftScript(input.desired));
   });
@@ -41,7 +44,7 @@ describe('export --format nft', () => {
 });
 
 describe('export --format sh', () => {
-  it('renders the seed in the recipe\'s words, both families where the inet table acts on both', () => {
+  it("renders the seed in the recipe's words, both families where the inet table acts on both", () => {
     expect(renderShScript(exportOf(loadConfig('examples/seed.yaml')))).toBe(
       [
         '#!/bin/sh -e',
@@ -105,7 +108,9 @@ describe('export --format sh', () => {
     expect(sh).toContain('chown 0: "$CGROUP2/netcg/a" "$CGROUP2/netcg/a"/cgroup.procs');
     expect(sh).toContain('iptables -t mangle -A OUTPUT -m cgroup --path netcg/a -j MARK --set-mark 9\n');
     expect(sh).toContain('iptables -t mangle -A OUTPUT -m cgroup --cgroup 5 -j MARK --set-mark 9\n');
-    expect(sh.match(/^iptables -t nat -A POSTROUTING .*$/gm)).toEqual(['iptables -t nat -A POSTROUTING -m mark --mark 9 --out-interface wg0 -j MASQUERADE']);
+    expect(sh.match(/^iptables -t nat -A POSTROUTING .*$/gm)).toEqual([
+      'iptables -t nat -A POSTROUTING -m mark --mark 9 --out-interface wg0 -j MASQUERADE',
+    ]);
     expect(sh).not.toContain('echo 0 >');
   });
 });

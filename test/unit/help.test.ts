@@ -13,12 +13,33 @@ const commands = (): string[] => {
 describe('netcg help', () => {
   it('the top-level help has description, examples, files, environment, exit status, see also', () => {
     const top = cliOk(['--help']).stdout;
-    for (const heading of ['Usage: netcg', 'Commands:', 'Description:', 'Examples:', 'Files:', 'Environment:', 'Exit status:', 'See also:'])
+    for (const heading of [
+      'Usage: netcg',
+      'Commands:',
+      'Description:',
+      'Examples:',
+      'Files:',
+      'Environment:',
+      'Exit status:',
+      'See also:',
+    ])
       expect(top).toContain(heading);
-    expect(commands()).toEqual(expect.arrayContaining(['apply', 'diff', 'run', 'ps', 'down', 'enroll', 'leave', 'export', 'completion']));
+    expect(commands()).toEqual(
+      expect.arrayContaining([
+        'apply',
+        'diff',
+        'run',
+        'ps',
+        'down',
+        'enroll',
+        'leave',
+        'export',
+        'completion',
+      ]),
+    );
   });
 
-  it('every command\'s help has examples that use it and its exit status', () => {
+  it("every command's help has examples that use it and its exit status", () => {
     for (const cmd of commands()) {
       const text = cliOk(['help', cmd]).stdout;
       expect(text, cmd).toContain(`Usage: netcg ${cmd}`);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
-import { cgroupVerdictMapAttrs, cgroupVerdictMapUserdata, hostU32, ifname, port, readHostU32, readIfname } from '../../src/nft/index.js';
+import {
+  cgroupVerdictMapAttrs,
+  cgroupVerdictMapUserdata,
+  hostU32,
+  ifname,
+  port,
+  readHostU32,
+  readIfname,
+} from '../../src/nft/index.js';
 
 describe('set userdata for `typeof meta cgroup : verdict`', () => {
   it('is byte for byte what nft 1.0.6 stores (dumped with libnftnl from a map loaded by nft -f)', () => {
@@ -9,7 +17,7 @@ describe('set userdata for `typeof meta cgroup : verdict`', () => {
     );
   });
 
-  it('comes with nft\'s set attributes: a map, integer key of 4 bytes, verdict data of 16', () => {
+  it("comes with nft's set attributes: a map, integer key of 4 bytes, verdict data of 16", () => {
     expect(cgroupVerdictMapAttrs()).toEqual({
       flags: 0x8,
       keyType: 4,

@@ -13,7 +13,13 @@ export const FACTS: HostFacts = {
 };
 
 export function config(profiles: ProfileConfig[], table = 'netcg'): Config {
-  return { file: 'test.yaml', table, cgroupParent: 'netcg', ipRulePriority: 10000, profiles: Object.fromEntries(profiles.map((p) => [p.name, p])) };
+  return {
+    file: 'test.yaml',
+    table,
+    cgroupParent: 'netcg',
+    ipRulePriority: 10000,
+    profiles: Object.fromEntries(profiles.map((p) => [p.name, p])),
+  };
 }
 
 export function desired(profiles: ProfileConfig[], table = 'netcg'): DesiredState {
@@ -34,7 +40,11 @@ export function fullProfile(i: number, over: Partial<ProfileConfig> = {}): Profi
 
 export const seedProfiles: ProfileConfig[] = [
   { name: 'unlocator', classid: 42, dns: { redirect: 5354 }, ipv6: 'reject' },
-  { name: 'vpn', classid: 43, route: { via: 'tun0', mark: 43, table: 43, copyLinkRoutes: true, masquerade: true } },
+  {
+    name: 'vpn',
+    classid: 43,
+    route: { via: 'tun0', mark: 43, table: 43, copyLinkRoutes: true, masquerade: true },
+  },
 ];
 
 /** The kernel after a successful apply of `d` onto an empty namespace (handles assigned). */
@@ -47,7 +57,8 @@ export function installed(d: DesiredState): SimKernel {
 export function applyPlan(k: SimKernel, p: ReturnType<typeof plan>): void {
   for (const op of p.rtnl) {
     k.rtnl(op);
-    if (!k.rulesHaveRoutes()) throw new Error(`after ${op.verb} ${op.kind}: an ip rule points at a table without routes`);
+    if (!k.rulesHaveRoutes())
+      throw new Error(`after ${op.verb} ${op.kind}: an ip rule points at a table without routes`);
   }
   k.nft(p.nft);
 }

@@ -15,7 +15,10 @@ describe('formatPlan', () => {
   it('prints one line per object and the terraform-style summary', () => {
     const d = desired(seedProfiles);
     const k = installed(d);
-    const next = desired([{ ...seedProfiles[0]!, dns: { redirect: 5399 } }, { ...seedProfiles[1]!, classid: 44 }]);
+    const next = desired([
+      { ...seedProfiles[0]!, dns: { redirect: 5399 } },
+      { ...seedProfiles[1]!, classid: 44 },
+    ]);
     const text = formatPlan(plan(k.current(), next), { color: false });
     const handles = k.table!.chains.find((c) => c.name === 'dns_unlocator')!.rules.map((r) => r.handle);
     expect(text).toBe(
@@ -38,7 +41,9 @@ describe('formatPlan', () => {
     const d = desired(seedProfiles);
     const text = formatPlan(plan({ ipRules: [], routes: [] }, d), { color: true });
     expect(text).toContain(`${ESC}[32m+ table inet netcg: table inet netcg`);
-    expect(text).toContain(`${ESC}[32m+ ip rule ipv4 10000 fwmark 0x2b/0xffffffff lookup 43: ipv4 10000: from all fwmark 0x2b lookup 43 proto 110`);
+    expect(text).toContain(
+      `${ESC}[32m+ ip rule ipv4 10000 fwmark 0x2b/0xffffffff lookup 43: ipv4 10000: from all fwmark 0x2b lookup 43 proto 110`,
+    );
     expect(text).toContain(`${ESC}[32m+ route ipv6 ::/0 table 43: ipv6 default dev tun0 table 43 proto 110`);
     expect(text).toContain('Plan: 32 to add, 0 to change, 0 to destroy.');
   });
@@ -62,8 +67,24 @@ describe('planToJson', () => {
           action: '~',
           kind: 'route',
           id: 'ipv4 198.18.0.0/24 table 43',
-          before: { family: 4, table: 43, dst: '198.18.0.0/24', dev: 'eth9', scope: 'link', protocol: 110, type: 'unicast' },
-          after: { family: 4, table: 43, dst: '198.18.0.0/24', dev: 'lan0', scope: 'link', protocol: 110, type: 'unicast' },
+          before: {
+            family: 4,
+            table: 43,
+            dst: '198.18.0.0/24',
+            dev: 'eth9',
+            scope: 'link',
+            protocol: 110,
+            type: 'unicast',
+          },
+          after: {
+            family: 4,
+            table: 43,
+            dst: '198.18.0.0/24',
+            dev: 'lan0',
+            scope: 'link',
+            protocol: 110,
+            type: 'unicast',
+          },
         },
       ],
     });
@@ -74,11 +95,32 @@ describe('planToJson', () => {
     expect(json.version).toBe(1);
     const byKind = (k: string) => json.changes.find((c) => c.kind === k)!.after;
     expect(byKind('table')).toEqual({ family: 'inet', name: 'netcg' });
-    expect(byKind('map')).toEqual({ name: 'dns_dispatch', flags: 8, keyType: 4, keyLen: 4, dataType: 0xffffff00, dataLen: 16 });
-    expect(byKind('chain')).toEqual({ name: 'nat_output', hook: { type: 'nat', hook: 'output', priority: -100, policy: 'accept' } });
+    expect(byKind('map')).toEqual({
+      name: 'dns_dispatch',
+      flags: 8,
+      keyType: 4,
+      keyLen: 4,
+      dataType: 0xffffff00,
+      dataLen: 16,
+    });
+    expect(byKind('chain')).toEqual({
+      name: 'nat_output',
+      hook: { type: 'nat', hook: 'output', priority: -100, policy: 'accept' },
+    });
     expect(byKind('element')).toEqual({ map: 'dns_dispatch', key: '42', value: 'jump dns_unlocator' });
-    expect(byKind('rule')).toEqual({ chain: 'nat_output', text: 'counter meta cgroup vmap @dns_dispatch', position: 0 });
-    expect(byKind('ip rule')).toEqual({ family: 4, priority: 10000, fwmark: 43, fwmask: 0xffffffff, table: 43, protocol: 110 });
+    expect(byKind('rule')).toEqual({
+      chain: 'nat_output',
+      text: 'counter meta cgroup vmap @dns_dispatch',
+      position: 0,
+    });
+    expect(byKind('ip rule')).toEqual({
+      family: 4,
+      priority: 10000,
+      fwmark: 43,
+      fwmask: 0xffffffff,
+      table: 43,
+      protocol: 110,
+    });
     expect(JSON.stringify(json)).not.toContain('"type":"Buffer"');
   });
 });

@@ -38,7 +38,9 @@ const profilesArb = fc.uniqueArray(profileArb, { selector: (p) => p.name, maxLen
         ...(p.v2 ? { match: 'cgroupv2' as const } : {}),
         ...(p.dns !== undefined ? { dns: { redirect: p.dns } } : {}),
         ...(p.ipv6 ? { ipv6: 'reject' as const } : {}),
-        ...(v ? { route: { via: v.via, mark: v.mark, table: v.table, copyLinkRoutes: false, masquerade: true } } : {}),
+        ...(v
+          ? { route: { via: v.via, mark: v.mark, table: v.table, copyLinkRoutes: false, masquerade: true } }
+          : {}),
       };
     });
 });
@@ -53,7 +55,8 @@ function compileWith(profiles: ProfileConfig[], idBase: number) {
 function deepCopy<T>(value: T): T {
   if (Buffer.isBuffer(value)) return Buffer.from(value) as T;
   if (Array.isArray(value)) return value.map(deepCopy) as T;
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepCopy(v)])) as T;
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepCopy(v)])) as T;
   return value;
 }
 
@@ -89,50 +92,77 @@ describe('plan: identity fast path', () => {
 
   it('with any mix of shared and copied objects, and from a kernel read-back, the plan is the cold one', () => {
     fc.assert(
-      fc.property(profilesArb, profilesArb, fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }), (a, b, mask) => {
-        const before = compileWith(a, 1000);
-        const after = compileWith(b, 1000);
-        const mixed = { table: partlyShared(before.table, (i) => mask[i % 64]!), ipRules: before.ipRules, routes: before.routes };
-        expect(plan(mixed, after)).toEqual(plan(deepCopy(mixed), deepCopy(after)));
-        // From the simulated kernel (handles, nothing shared) moving to a state that shares with itself.
-        const k = installed(before);
-        const fromKernel = plan(k.current(), after);
-        expect(fromKernel).toEqual(plan(deepCopy(k.current()), deepCopy(after)));
-        applyPlan(k, fromKernel);
-        expect(plan(k.current(), after).nft).toEqual([]);
-      }),
+      fc.property(
+        profilesArb,
+        profilesArb,
+        fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }),
+        (a, b, mask) => {
+          const before = compileWith(a, 1000);
+          const after = compileWith(b, 1000);
+          const mixed = {
+            table: partlyShared(before.table, (i) => mask[i % 64]!),
+            ipRules: before.ipRules,
+            routes: before.routes,
+          };
+          expect(plan(mixed, after)).toEqual(plan(deepCopy(mixed), deepCopy(after)));
+          // From the simulated kernel (handles, nothing shared) moving to a state that shares with itself.
+          const k = installed(before);
+          const fromKernel = plan(k.current(), after);
+          expect(fromKernel).toEqual(plan(deepCopy(k.current()), deepCopy(after)));
+          applyPlan(k, fromKernel);
+          expect(plan(k.current(), after).nft).toEqual([]);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('re-created chains and maps: shared rules and elements that reference them are re-planned as cold', () => {
     fc.assert(
-      fc.property(profilesArb, fc.array(fc.boolean(), { minLength: 32, maxLength: 32 }), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), (a, chainMask, mapMask) => {
-        const k = installed(compileWith(a, 1000));
-        // Frozen, as compile's shared objects are (only those are matched by identity past a common prefix/suffix).
-        const have = deepFreeze(k.current().table!);
-        // The desired table shares every object with the read-back except the chains and
-        // maps whose attributes change (so they are deleted and re-created): the base
-        // chains' rules look the maps up, the maps' elements jump to the profile chains.
-        const want: TableState = {
-          ...have,
-          maps: have.maps.map((m, i) => (mapMask[i % 8] ? { ...m, flags: m.flags ^ 0x1000 } : m)),
-          chains: have.chains.map((c, i) =>
-            chainMask[i % 32] ? { ...c, hook: c.hook ? { ...c.hook, priority: c.hook.priority + 1 } : { type: 'filter', hook: 'input', priority: 7, policy: 'accept' } } : c,
-          ),
-        };
-        const current = { table: have, ipRules: [], routes: [] };
-        const desired = { table: want, ipRules: [], routes: [], cgroups: [] };
-        expect(plan(current, desired)).toEqual(plan(deepCopy(current), deepCopy(desired)));
-      }),
+      fc.property(
+        profilesArb,
+        fc.array(fc.boolean(), { minLength: 32, maxLength: 32 }),
+        fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+        (a, chainMask, mapMask) => {
+          const k = installed(compileWith(a, 1000));
+          // Frozen, as compile's shared objects are (only those are matched by identity past a common prefix/suffix).
+          const have = deepFreeze(k.current().table!);
+          // The desired table shares every object with the read-back except the chains and
+          // maps whose attributes change (so they are deleted and re-created): the base
+          // chains' rules look the maps up, the maps' elements jump to the profile chains.
+          const want: TableState = {
+            ...have,
+            maps: have.maps.map((m, i) => (mapMask[i % 8] ? { ...m, flags: m.flags ^ 0x1000 } : m)),
+            chains: have.chains.map((c, i) =>
+              chainMask[i % 32]
+                ? {
+                    ...c,
+                    hook: c.hook
+                      ? { ...c.hook, priority: c.hook.priority + 1 }
+                      : { type: 'filter', hook: 'input', priority: 7, policy: 'accept' },
+                  }
+                : c,
+            ),
+          };
+          const current = { table: have, ipRules: [], routes: [] };
+          const desired = { table: want, ipRules: [], routes: [], cgroups: [] };
+          expect(plan(current, desired)).toEqual(plan(deepCopy(current), deepCopy(desired)));
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('an unchanged config re-planned against its own compile output is empty without comparing anything', () => {
-    const profiles = Array.from({ length: 50 }, (_, i): ProfileConfig => ({ name: `p${i}`, classid: 100 + i, dns: { redirect: 5354 }, ipv6: 'reject' }));
+    const profiles = Array.from(
+      { length: 50 },
+      (_, i): ProfileConfig => ({ name: `p${i}`, classid: 100 + i, dns: { redirect: 5354 }, ipv6: 'reject' }),
+    );
     const d = compileWith(profiles, 1);
-    const again = compileWith(profiles.map((p) => ({ ...p, dns: { ...p.dns! } })), 1);
+    const again = compileWith(
+      profiles.map((p) => ({ ...p, dns: { ...p.dns! } })),
+      1,
+    );
     // Structurally equal configs from another load: compile hands out the same objects.
     expect(again.table.chains.slice(-3)).toEqual(d.table.chains.slice(-3));
     expect(again.table.chains.at(-1)).toBe(d.table.chains.at(-1));
@@ -153,11 +183,19 @@ describe('splitByIdentity', () => {
         const s = splitByIdentity(have, want);
         const inWant = new Set(want);
         const inHave = new Set(have);
-        expect(s.haveOnly).toEqual(have.flatMap((item, index) => (inWant.has(item) ? [] : [{ item, index }])));
-        expect(s.wantOnly).toEqual(want.flatMap((item, index) => (inHave.has(item) ? [] : [{ item, index }])));
+        expect(s.haveOnly).toEqual(
+          have.flatMap((item, index) => (inWant.has(item) ? [] : [{ item, index }])),
+        );
+        expect(s.wantOnly).toEqual(
+          want.flatMap((item, index) => (inHave.has(item) ? [] : [{ item, index }])),
+        );
         const shared: Array<{ item: object; haveIndex: number; wantIndex: number }> = [];
         s.eachShared((x) => shared.push(x));
-        expect(shared).toEqual(have.flatMap((item, haveIndex) => (inWant.has(item) ? [{ item, haveIndex, wantIndex: want.indexOf(item) }] : [])));
+        expect(shared).toEqual(
+          have.flatMap((item, haveIndex) =>
+            inWant.has(item) ? [{ item, haveIndex, wantIndex: want.indexOf(item) }] : [],
+          ),
+        );
         for (const x of shared) {
           expect(have[x.haveIndex]).toBe(x.item);
           expect(want[x.wantIndex]).toBe(x.item);

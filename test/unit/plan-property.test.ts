@@ -39,7 +39,17 @@ const profilesArb = fc.uniqueArray(profileArb, { selector: (p) => p.name, maxLen
         classid: p.classid,
         ...(p.dns !== undefined ? { dns: { redirect: p.dns } } : {}),
         ...(p.ipv6 ? { ipv6: 'reject' as const } : {}),
-        ...(v ? { route: { via: v.via, mark: v.mark, table: v.table, copyLinkRoutes: p.copyLinkRoutes, masquerade: p.masquerade } } : {}),
+        ...(v
+          ? {
+              route: {
+                via: v.via,
+                mark: v.mark,
+                table: v.table,
+                copyLinkRoutes: p.copyLinkRoutes,
+                masquerade: p.masquerade,
+              },
+            }
+          : {}),
       };
     });
 });
@@ -74,7 +84,17 @@ describe('plan: property', () => {
 
   it('repairs random out-of-band edits of A while moving to B', () => {
     const editArb = fc.array(
-      fc.record({ kind: fc.constantFrom('delete rule', 'foreign rule', 'foreign chain', 'delete element', 'delete route', 'delete ip rule'), pick: fc.nat() }),
+      fc.record({
+        kind: fc.constantFrom(
+          'delete rule',
+          'foreign rule',
+          'foreign chain',
+          'delete element',
+          'delete route',
+          'delete ip rule',
+        ),
+        pick: fc.nat(),
+      }),
       { maxLength: 4 },
     );
     fc.assert(
@@ -85,14 +105,42 @@ describe('plan: property', () => {
           const chains = t.chains.filter((c) => c.rules.length > 0);
           if (kind === 'delete rule' && chains.length > 0) {
             const c = chains[pick % chains.length]!;
-            k.nft([{ verb: 'delete', object: 'rule', family: 'inet', table: t.name, chain: c.name, handle: c.rules[pick % c.rules.length]!.handle! }]);
+            k.nft([
+              {
+                verb: 'delete',
+                object: 'rule',
+                family: 'inet',
+                table: t.name,
+                chain: c.name,
+                handle: c.rules[pick % c.rules.length]!.handle!,
+              },
+            ]);
           } else if (kind === 'foreign rule' && t.chains.length > 0) {
-            k.nft([{ verb: 'add', object: 'rule', family: 'inet', table: t.name, chain: t.chains[pick % t.chains.length]!.name, exprs: [counter()] }]);
+            k.nft([
+              {
+                verb: 'add',
+                object: 'rule',
+                family: 'inet',
+                table: t.name,
+                chain: t.chains[pick % t.chains.length]!.name,
+                exprs: [counter()],
+              },
+            ]);
           } else if (kind === 'foreign chain' && !t.chains.some((c) => c.name === `x${pick}`)) {
             k.nft([{ verb: 'add', object: 'chain', family: 'inet', table: t.name, name: `x${pick}` }]);
           } else if (kind === 'delete element') {
             const m = t.maps.filter((x) => x.elements.length > 0)[pick % Math.max(1, t.maps.length)];
-            if (m) k.nft([{ verb: 'delete', object: 'element', family: 'inet', table: t.name, set: m.name, elements: [m.elements[0]!] }]);
+            if (m)
+              k.nft([
+                {
+                  verb: 'delete',
+                  object: 'element',
+                  family: 'inet',
+                  table: t.name,
+                  set: m.name,
+                  elements: [m.elements[0]!],
+                },
+              ]);
           } else if (kind === 'delete route' && k.routes.length > 0) {
             // Out-of-band edits need not keep netcg's invariants: a rule may be left without routes.
             k.rtnl({ verb: 'del', kind: 'route', route: k.routes[pick % k.routes.length]! });

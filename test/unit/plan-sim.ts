@@ -3,13 +3,34 @@
 // something jumps to or a set a rule uses, no reference to a missing object) and
 // RtnlOps (EEXIST/ENOENT), assigning rule handles like the kernel does.
 import type { RtnlOp } from '../../src/backends/types.js';
-import type { ChainState, IpRuleSpec, MapState, NftElement, RouteSpec, RuleState, TableState } from '../../src/model.js';
+import type {
+  ChainState,
+  IpRuleSpec,
+  MapState,
+  NftElement,
+  RouteSpec,
+  RuleState,
+  TableState,
+} from '../../src/model.js';
 import type { NftOp } from '../../src/native/types.js';
-import { chainAttrsKey, elementKey, elementValueKey, ipRuleKey, mapAttrsKey, routeAttrsKey, routeIdentity, ruleContentKey, ruleReferences } from '../../src/plan/normalize.js';
+import {
+  chainAttrsKey,
+  elementKey,
+  elementValueKey,
+  ipRuleKey,
+  mapAttrsKey,
+  routeAttrsKey,
+  routeIdentity,
+  ruleContentKey,
+  ruleReferences,
+} from '../../src/plan/normalize.js';
 import type { CurrentState } from '../../src/plan/plan.js';
 
 export class SimError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(`${code}: ${message}`);
   }
 }
@@ -18,7 +39,8 @@ export class SimError extends Error {
 function clone<T>(x: T): T {
   if (Buffer.isBuffer(x)) return Buffer.from(x) as T;
   if (Array.isArray(x)) return x.map(clone) as T;
-  if (x !== null && typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, clone(v)])) as T;
+  if (x !== null && typeof x === 'object')
+    return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, clone(v)])) as T;
   return x;
 }
 
@@ -38,7 +60,11 @@ export class SimKernel {
   }
 
   current(): CurrentState {
-    return { ...(this.table ? { table: clone(this.table) } : {}), ipRules: clone(this.ipRules), routes: clone(this.routes) };
+    return {
+      ...(this.table ? { table: clone(this.table) } : {}),
+      ipRules: clone(this.ipRules),
+      routes: clone(this.routes),
+    };
   }
 
   /** All or nothing, like one nf_tables batch. */
@@ -49,7 +75,10 @@ export class SimKernel {
         try {
           this.nftOne(op);
         } catch (err) {
-          throw new SimError((err as SimError).code ?? 'EINVAL', `op ${i} ${op.verb} ${op.object}: ${(err as Error).message}`);
+          throw new SimError(
+            (err as SimError).code ?? 'EINVAL',
+            `op ${i} ${op.verb} ${op.object}: ${(err as Error).message}`,
+          );
         }
       });
     } catch (err) {
@@ -96,15 +125,23 @@ export class SimKernel {
       case 'set': {
         if (op.verb === 'add') {
           const want: MapState = {
-            name: op.name, flags: op.flags ?? 0, keyType: op.keyType ?? 0, keyLen: op.keyLen ?? 0, dataType: op.dataType ?? 0, dataLen: op.dataLen ?? 0,
-            ...(op.userdata ? { userdata: op.userdata } : {}), elements: [],
+            name: op.name,
+            flags: op.flags ?? 0,
+            keyType: op.keyType ?? 0,
+            keyLen: op.keyLen ?? 0,
+            dataType: op.dataType ?? 0,
+            dataLen: op.dataLen ?? 0,
+            ...(op.userdata ? { userdata: op.userdata } : {}),
+            elements: [],
           };
           const have = this.t().maps.find((m) => m.name === op.name);
-          if (have && mapAttrsKey(have) !== mapAttrsKey(want)) throw new SimError('EEXIST', `set ${op.name} exists with other attributes`);
+          if (have && mapAttrsKey(have) !== mapAttrsKey(want))
+            throw new SimError('EEXIST', `set ${op.name} exists with other attributes`);
           if (!have) this.t().maps.push(want);
         } else if (op.verb === 'delete') {
           this.map(op.name);
-          if (this.allRules().some((r) => ruleReferences(r.exprs).sets.includes(op.name))) throw new SimError('EBUSY', `set ${op.name} in use`);
+          if (this.allRules().some((r) => ruleReferences(r.exprs).sets.includes(op.name)))
+            throw new SimError('EBUSY', `set ${op.name} in use`);
           this.t().maps = this.t().maps.filter((m) => m.name !== op.name);
         } else throw new SimError('EOPNOTSUPP', op.verb);
         return;
@@ -113,13 +150,18 @@ export class SimKernel {
         if (op.verb === 'add') {
           const want: ChainState = { name: op.name, ...(op.hook ? { hook: op.hook } : {}), rules: [] };
           const have = this.t().chains.find((c) => c.name === op.name);
-          if (have && chainAttrsKey(have) !== chainAttrsKey(want)) throw new SimError('EOPNOTSUPP', `chain ${op.name} hook cannot change`);
+          if (have && chainAttrsKey(have) !== chainAttrsKey(want))
+            throw new SimError('EOPNOTSUPP', `chain ${op.name} hook cannot change`);
           if (!have) this.t().chains.push(want);
         } else if (op.verb === 'delete') {
           const c = this.chain(op.name);
           const jumps =
-            this.t().chains.some((o) => o !== c && o.rules.some((r) => ruleReferences(r.exprs).chains.includes(op.name))) ||
-            this.t().maps.some((m) => m.elements.some((e) => e.verdict && 'chain' in e.verdict && e.verdict.chain === op.name));
+            this.t().chains.some(
+              (o) => o !== c && o.rules.some((r) => ruleReferences(r.exprs).chains.includes(op.name)),
+            ) ||
+            this.t().maps.some((m) =>
+              m.elements.some((e) => e.verdict && 'chain' in e.verdict && e.verdict.chain === op.name),
+            );
           if (jumps) throw new SimError('EBUSY', `chain ${op.name} is referenced`);
           this.t().chains = this.t().chains.filter((x) => x !== c); // its own rules go with it, as in the kernel
         } else throw new SimError('EOPNOTSUPP', op.verb);
@@ -131,7 +173,8 @@ export class SimKernel {
           const i = m.elements.findIndex((x) => elementKey(x) === elementKey(e));
           if (op.verb === 'add') {
             this.checkJumpTarget(e);
-            if (i >= 0 && elementValueKey(m.elements[i]!) !== elementValueKey(e)) throw new SimError('EEXIST', `element ${elementKey(e)} exists`);
+            if (i >= 0 && elementValueKey(m.elements[i]!) !== elementValueKey(e))
+              throw new SimError('EEXIST', `element ${elementKey(e)} exists`);
             if (i < 0) m.elements.push(clone(e));
           } else if (op.verb === 'delete') {
             if (i < 0) throw new SimError('ENOENT', `no element ${elementKey(e)}`);
@@ -191,7 +234,13 @@ export function tableShape(t: TableState | undefined): string {
   if (!t) return 'no table';
   const maps = [...t.maps]
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((m) => `${m.name} ${mapAttrsKey(m)} {${m.elements.map((e) => `${elementKey(e)}:${elementValueKey(e)}`).sort().join(',')}}`);
+    .map(
+      (m) =>
+        `${m.name} ${mapAttrsKey(m)} {${m.elements
+          .map((e) => `${elementKey(e)}:${elementValueKey(e)}`)
+          .sort()
+          .join(',')}}`,
+    );
   const chains = [...t.chains]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((c) => `${c.name} ${chainAttrsKey(c)} [${c.rules.map((r) => ruleContentKey(r.exprs)).join(' ; ')}]`);
@@ -199,5 +248,8 @@ export function tableShape(t: TableState | undefined): string {
 }
 
 export function rtnlShape(s: { ipRules: IpRuleSpec[]; routes: RouteSpec[] }): string {
-  return [...s.ipRules.map(ipRuleKey).sort(), ...s.routes.map((r) => `${routeIdentity(r)} ${routeAttrsKey(r)}`).sort()].join('\n');
+  return [
+    ...s.ipRules.map(ipRuleKey).sort(),
+    ...s.routes.map((r) => `${routeIdentity(r)} ${routeAttrsKey(r)}`).sort(),
+  ].join('\n');
 }

@@ -4,9 +4,21 @@ import { compile } from '../../src/compile/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { NetcgError } from '../../src/errors.js';
 import type { Expr, HostFacts, TableState } from '../../src/model.js';
-import { renderIpBatch, renderIpBatches, renderNftDelete, renderNftScript, ruleText, type IpOp } from '../../src/render/index.js';
+import {
+  renderIpBatch,
+  renderIpBatches,
+  renderNftDelete,
+  renderNftScript,
+  ruleText,
+  type IpOp,
+} from '../../src/render/index.js';
 
-const FACTS: HostFacts = { linkRoutes: [{ family: 4, dst: '198.18.0.0/24', dev: 'lan0' }, { family: 6, dst: '2001:db8:1::/64', dev: 'lan0' }] };
+const FACTS: HostFacts = {
+  linkRoutes: [
+    { family: 4, dst: '198.18.0.0/24', dev: 'lan0' },
+    { family: 6, dst: '2001:db8:1::/64', dev: 'lan0' },
+  ],
+};
 
 describe('renderNftScript', () => {
   it('renders the seed as one atomic table replacement, objects in netlink order', () => {
@@ -48,10 +60,14 @@ describe('renderNftScript', () => {
     const table: TableState = {
       family: 'inet',
       name: 't',
-      maps: [{ name: 'm', flags: 0x8, keyType: 7, keyLen: 4, dataType: 0xffffff00, dataLen: 16, elements: [] }],
+      maps: [
+        { name: 'm', flags: 0x8, keyType: 7, keyLen: 4, dataType: 0xffffff00, dataLen: 16, elements: [] },
+      ],
       chains: [],
     };
-    expect(() => renderNftScript({ table, ipRules: [], routes: [], cgroups: [] })).toThrow(/map m is neither a "typeof meta cgroup" nor a "typeof socket cgroupv2" verdict map/);
+    expect(() => renderNftScript({ table, ipRules: [], routes: [], cgroups: [] })).toThrow(
+      /map m is neither a "typeof meta cgroup" nor a "typeof socket cgroupv2" verdict map/,
+    );
   });
 });
 
@@ -74,13 +90,28 @@ describe('ruleText (the decompiler)', () => {
   it('throws on anything else rather than guess', () => {
     const cases: Expr[][] = [
       [{ type: 'ct', key: 'state', dreg: 1 }],
-      [{ type: 'meta', key: 'skuid', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.alloc(4) }],
-      [{ type: 'meta', key: 'mark', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'neq', data: Buffer.alloc(4) }],
+      [
+        { type: 'meta', key: 'skuid', dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.alloc(4) },
+      ],
+      [
+        { type: 'meta', key: 'mark', dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'neq', data: Buffer.alloc(4) },
+      ],
       [{ type: 'meta', key: 'mark', dreg: 1 }],
-      [{ type: 'meta', key: 'cgroup', dreg: 1 }, { type: 'lookup', sreg: 1, set: 's' }],
-      [{ type: 'immediate', dreg: 1, data: Buffer.from([0, 53]) }, { type: 'redir', regProtoMin: 2, regProtoMax: 2, flags: 2 }],
+      [
+        { type: 'meta', key: 'cgroup', dreg: 1 },
+        { type: 'lookup', sreg: 1, set: 's' },
+      ],
+      [
+        { type: 'immediate', dreg: 1, data: Buffer.from([0, 53]) },
+        { type: 'redir', regProtoMin: 2, regProtoMax: 2, flags: 2 },
+      ],
       [{ type: 'reject', rejectType: 0, code: 3 }],
-      [{ type: 'meta', key: 'oifname', dreg: 1 }, { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from('tun0') }],
+      [
+        { type: 'meta', key: 'oifname', dreg: 1 },
+        { type: 'cmp', sreg: 1, op: 'eq', data: Buffer.from('tun0') },
+      ],
     ];
     for (const exprs of cases) expect(() => ruleText(exprs), JSON.stringify(exprs)).toThrow(NetcgError);
   });
@@ -100,7 +131,9 @@ describe('ip batches', () => {
   ];
 
   it('renders rules and routes of one family as `ip -batch` lines', () => {
-    expect(renderIpBatch(adds.filter((op) => (op.kind === 'rule' ? op.rule.family : op.route.family) === 4))).toBe(
+    expect(
+      renderIpBatch(adds.filter((op) => (op.kind === 'rule' ? op.rule.family : op.route.family) === 4)),
+    ).toBe(
       [
         'route add default dev tun0 table 43 proto 110 scope global',
         'route add unreachable default table 43 proto 110 scope global metric 4294967295',
@@ -112,9 +145,11 @@ describe('ip batches', () => {
     expect(renderIpBatch([{ verb: 'del', kind: 'rule', rule: { ...state.ipRules[1]!, fwmask: 0xff } }])).toBe(
       'rule del priority 10000 fwmark 0x2b/0xff table 43 protocol 110\n',
     );
-    expect(renderIpBatch([{ verb: 'add', kind: 'route', route: { ...state.routes[0]!, type: 'unreachable', dev: '' } }])).toBe(
-      'route add unreachable default table 43 proto 110 scope global metric 4294967295\n',
-    );
+    expect(
+      renderIpBatch([
+        { verb: 'add', kind: 'route', route: { ...state.routes[0]!, type: 'unreachable', dev: '' } },
+      ]),
+    ).toBe('route add unreachable default table 43 proto 110 scope global metric 4294967295\n');
   });
 
   it('refuses to mix families in one batch (iproute2 batch lines cannot carry -4/-6)', () => {
@@ -135,8 +170,16 @@ describe('ip batches', () => {
         input:
           'route add default dev tun0 table 43 proto 110 scope global\nroute add unreachable default table 43 proto 110 scope global metric 4294967295\nroute add 2001:db8:1::/64 dev lan0 table 43 proto 110 scope global\n',
       },
-      { family: 4, args: ['-4', '-batch', '-'], input: 'rule add priority 10000 fwmark 0x2b table 43 protocol 110\n' },
-      { family: 6, args: ['-6', '-batch', '-'], input: 'rule add priority 10000 fwmark 0x2b table 43 protocol 110\n' },
+      {
+        family: 4,
+        args: ['-4', '-batch', '-'],
+        input: 'rule add priority 10000 fwmark 0x2b table 43 protocol 110\n',
+      },
+      {
+        family: 6,
+        args: ['-6', '-batch', '-'],
+        input: 'rule add priority 10000 fwmark 0x2b table 43 protocol 110\n',
+      },
     ]);
   });
 });

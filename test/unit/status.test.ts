@@ -27,7 +27,9 @@ function kernelTable(packets: (chain: string, i: number) => number): TableState 
       ...c,
       rules: c.rules.map((r, i) => ({
         handle: handle++,
-        exprs: r.exprs.map((e) => (e.type === 'counter' ? { ...e, packets: packets(c.name, i), bytes: packets(c.name, i) * 100 } : e)),
+        exprs: r.exprs.map((e) =>
+          e.type === 'counter' ? { ...e, packets: packets(c.name, i), bytes: packets(c.name, i) * 100 } : e,
+        ),
       })),
     })),
     maps: desired.table.maps.map((m) => ({ ...m, elements: [...m.elements] })),
@@ -52,10 +54,19 @@ function snapshot(table: TableState | undefined, time: number): StatusSnapshot {
 
 describe('buildStatus', () => {
   it("gives each profile its match, members, features (with the via link's state) and its own rules' counters", () => {
-    const s = snapshot(kernelTable((chain, i) => (chain === 'dns_unlocator' ? 10 + i : 1)), 1000);
+    const s = snapshot(
+      kernelTable((chain, i) => (chain === 'dns_unlocator' ? 10 + i : 1)),
+      1000,
+    );
     expect(s.inSync).toBe(true);
     const [unlocator, vpn, web] = s.profiles;
-    expect(unlocator).toMatchObject({ name: 'unlocator', match: { kind: 'net_cls', classid: 42 }, members: 2, features: { dns: { redirect: 5354 }, ipv6: 'reject' }, drift: [] });
+    expect(unlocator).toMatchObject({
+      name: 'unlocator',
+      match: { kind: 'net_cls', classid: 42 },
+      members: 2,
+      features: { dns: { redirect: 5354 }, ipv6: 'reject' },
+      drift: [],
+    });
     expect(unlocator!.rules.map((r) => [r.chain, r.rule, r.packets, r.bytes])).toEqual([
       ['dns_unlocator', 'udp dport 53 redirect to :5354', 10, 1000],
       ['dns_unlocator', 'tcp dport 53 redirect to :5354', 11, 1100],
@@ -64,7 +75,9 @@ describe('buildStatus', () => {
     expect(unlocator!.totals).toEqual({ packets: 22, bytes: 2200 });
     expect(vpn!.features.route).toMatchObject({ via: 'tun0', link: 'down', mark: 43, table: 43 });
     expect(web!.match).toEqual({ kind: 'cgroupv2', cgroup: '/sys/fs/cgroup/netcg/web_v2', id: '4242' });
-    expect(s.shared.rules.map((r) => r.chain)).toEqual(expect.arrayContaining(['nat_output', 'route_output', 'filter_output']));
+    expect(s.shared.rules.map((r) => r.chain)).toEqual(
+      expect.arrayContaining(['nat_output', 'route_output', 'filter_output']),
+    );
     expect(s.shared.rules.some((r) => r.chain.endsWith('_unlocator'))).toBe(false);
   });
 
@@ -78,9 +91,16 @@ describe('buildStatus', () => {
     const s = snapshot(t, 1000);
     expect(s.inSync).toBe(false);
     const drift = Object.fromEntries(s.profiles.map((p) => [p.name, p.drift]));
-    expect(drift.vpn).toEqual(expect.arrayContaining([expect.stringMatching(/^\+ chain route_vpn: /), expect.stringMatching(/^\+ rule route_vpn\[0\]: /)]));
+    expect(drift.vpn).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\+ chain route_vpn: /),
+        expect.stringMatching(/^\+ rule route_vpn\[0\]: /),
+      ]),
+    );
     expect(drift.unlocator).toEqual([expect.stringMatching(/^\+ rule dns_unlocator\[1\]: tcp dport 53/)]);
-    expect(drift.web_v2).toEqual([expect.stringMatching(/^\+ element dns_dispatch_v2\[.*\]: .*jump dns_web_v2/)]);
+    expect(drift.web_v2).toEqual([
+      expect.stringMatching(/^\+ element dns_dispatch_v2\[.*\]: .*jump dns_web_v2/),
+    ]);
     expect(s.shared.drift.some((d) => d.startsWith('+ rule nat_output['))).toBe(true);
   });
 
@@ -95,8 +115,14 @@ describe('buildStatus', () => {
 
 describe('computeRates', () => {
   it('divides the counter deltas by the time between samples; a reset counter restarts from 0', () => {
-    const a = snapshot(kernelTable((c) => (c === 'dns_unlocator' ? 100 : 50)), 10_000);
-    const b = snapshot(kernelTable((c) => (c === 'dns_unlocator' ? 120 : 5)), 12_000);
+    const a = snapshot(
+      kernelTable((c) => (c === 'dns_unlocator' ? 100 : 50)),
+      10_000,
+    );
+    const b = snapshot(
+      kernelTable((c) => (c === 'dns_unlocator' ? 120 : 5)),
+      12_000,
+    );
     const r = computeRates(a, b);
     expect(r.seconds).toBe(2);
     expect(r.profiles.get('unlocator')).toEqual({ packets: 10 + 10 + 2.5, bytes: 2250 });
@@ -106,8 +132,14 @@ describe('computeRates', () => {
 
 describe('formatStatus', () => {
   it('fits 80 columns, with and without rate columns', () => {
-    const a = snapshot(kernelTable(() => 123_456_789), 0);
-    const b = snapshot(kernelTable(() => 987_654_321), 1000);
+    const a = snapshot(
+      kernelTable(() => 123_456_789),
+      0,
+    );
+    const b = snapshot(
+      kernelTable(() => 987_654_321),
+      1000,
+    );
     for (const opts of [{ color: false }, { color: false, rates: computeRates(a, b), footer: 'q quit' }]) {
       const lines = formatStatus(b, opts);
       for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(80);
@@ -120,7 +152,16 @@ describe('formatStatus', () => {
   });
 
   it('prints sizes compactly', () => {
-    expect([humanBytes(0), humanBytes(840), humanBytes(1536), humanBytes(50 * 1024 ** 2)]).toEqual(['0B', '840B', '1.5K', '50M']);
-    expect([compactCount(99_999), compactCount(123_456), compactCount(9_870_000)]).toEqual(['99999', '123K', '9.9M']);
+    expect([humanBytes(0), humanBytes(840), humanBytes(1536), humanBytes(50 * 1024 ** 2)]).toEqual([
+      '0B',
+      '840B',
+      '1.5K',
+      '50M',
+    ]);
+    expect([compactCount(99_999), compactCount(123_456), compactCount(9_870_000)]).toEqual([
+      '99999',
+      '123K',
+      '9.9M',
+    ]);
   });
 });

@@ -25,8 +25,12 @@ describe('contrib/systemd', () => {
   /** Writes units (name → text, with the stub's path) into a fresh subdirectory and verifies them there. */
   function verify(units: Record<string, string>): { code: number | null; output: string } {
     const sub = mkdtempSync(join(dir, 'v-'));
-    for (const [name, text] of Object.entries(units)) writeFileSync(join(sub, name), text.replaceAll('/usr/local/bin/netcg', join(dir, 'bin/netcg')));
-    const r = spawnSync('systemd-analyze', ['verify', '--man=no', ...Object.keys(units)], { cwd: sub, encoding: 'utf8' });
+    for (const [name, text] of Object.entries(units))
+      writeFileSync(join(sub, name), text.replaceAll('/usr/local/bin/netcg', join(dir, 'bin/netcg')));
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', ...Object.keys(units)], {
+      cwd: sub,
+      encoding: 'utf8',
+    });
     return { code: r.status, output: `${r.stdout}${r.stderr}`.trim() };
   }
 
@@ -54,12 +58,20 @@ describe('contrib/systemd', () => {
     ])
       expect(u.split('\n')).toContain(line);
     // A private mount namespace would hide the net_cls mount netcg may make from the host.
-    expect(u).not.toMatch(/^(ProtectSystem|PrivateTmp|ProtectHome|ProtectKernelTunables|ProtectControlGroups)=/m);
+    expect(u).not.toMatch(
+      /^(ProtectSystem|PrivateTmp|ProtectHome|ProtectKernelTunables|ProtectControlGroups)=/m,
+    );
   });
 
   it('netcg-watch.service runs `netcg watch` after netcg.service and reloads with SIGHUP', () => {
     const u = unitText('netcg-watch.service').split('\n');
-    for (const line of ['After=netcg.service', 'PartOf=netcg.service', 'ExecStart=/usr/local/bin/netcg watch -c /etc/netcg/config.yaml', 'ExecReload=/bin/kill -HUP $MAINPID', 'Restart=on-failure'])
+    for (const line of [
+      'After=netcg.service',
+      'PartOf=netcg.service',
+      'ExecStart=/usr/local/bin/netcg watch -c /etc/netcg/config.yaml',
+      'ExecReload=/bin/kill -HUP $MAINPID',
+      'Restart=on-failure',
+    ])
       expect(u).toContain(line);
   });
 });

@@ -16,7 +16,8 @@ void encodeCmp(nftnl_expr* e, const Fields& o, const std::string& path) {
   nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, getReg(o, "sreg", path));
   nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, keyIndex(getString(o, "op", path), kOps, kOpCount, path + ".op"));
   auto data = getBytes(o, "data", path);
-  if (data.empty() || data.size() > NFT_DATA_VALUE_MAXLEN) throw InputError{path + ".data", "must be 1..64 bytes"};
+  if (data.empty() || data.size() > NFT_DATA_VALUE_MAXLEN)
+    throw InputError{path + ".data", "must be 1..64 bytes"};
   nftnl_expr_set_data(e, NFTNL_EXPR_CMP_DATA, data.data(), uint32_t(data.size()));
 }
 

@@ -18,7 +18,8 @@ void encodeCt(nftnl_expr* e, const Fields& o, const std::string& path) {
   nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
   auto dreg = getOptReg(o, "dreg", path);
   auto sreg = getOptReg(o, "sreg", path);
-  if (dreg.has_value() == sreg.has_value()) throw InputError{path, "needs exactly one of dreg (load) or sreg (set)"};
+  if (dreg.has_value() == sreg.has_value())
+    throw InputError{path, "needs exactly one of dreg (load) or sreg (set)"};
   if (sreg && key != NFT_CT_MARK) throw InputError{path + ".key", "only the mark can be set"};
   if (dreg) nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, *dreg);
   if (sreg) nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, *sreg);

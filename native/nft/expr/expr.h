@@ -35,8 +35,8 @@ struct Kind {
 };
 
 // Defined one per file.
-extern const Kind kMeta, kCmp, kPayload, kImmediate, kBitwise, kLookup, kCounter, kRedir, kMasq,
-    kReject, kCt, kSocket, kFib;
+extern const Kind kMeta, kCmp, kPayload, kImmediate, kBitwise, kLookup, kCounter, kRedir, kMasq, kReject, kCt,
+    kSocket, kFib;
 
 // Encodes one JS expression; the caller owns the result (until nftnl_rule_add_expr).
 // Throws InputError naming `path`.
@@ -58,12 +58,30 @@ std::optional<Bytes> readBytes(const nftnl_expr* e, uint16_t attr);
 std::optional<std::string_view> readStr(const nftnl_expr* e, uint16_t attr);
 
 // One-line members for decoders.
-inline void put(Tape& t, const char* k, uint32_t v) { t.key(k); t.u32(v); }
-inline void put(Tape& t, const char* k, std::string_view v) { t.key(k); t.str(v); }
-inline void put(Tape& t, const char* k, const char* v) { t.key(k); t.str(v); }
-inline void put(Tape& t, const char* k, double v) { t.key(k); t.f64(v); }
-inline void put(Tape& t, const char* k, bool v) { t.key(k); t.boolean(v); }
-inline void put(Tape& t, const char* k, const Bytes& v) { t.key(k); t.bytes(v.data, v.len); }
+inline void put(Tape& t, const char* k, uint32_t v) {
+  t.key(k);
+  t.u32(v);
+}
+inline void put(Tape& t, const char* k, std::string_view v) {
+  t.key(k);
+  t.str(v);
+}
+inline void put(Tape& t, const char* k, const char* v) {
+  t.key(k);
+  t.str(v);
+}
+inline void put(Tape& t, const char* k, double v) {
+  t.key(k);
+  t.f64(v);
+}
+inline void put(Tape& t, const char* k, bool v) {
+  t.key(k);
+  t.boolean(v);
+}
+inline void put(Tape& t, const char* k, const Bytes& v) {
+  t.key(k);
+  t.bytes(v.data, v.len);
+}
 // A verdict object ({code} or {code, chain}); false when the code is unknown or a jump lacks its chain.
 bool putVerdict(Tape& t, const char* k, int32_t code, const char* chain);
 

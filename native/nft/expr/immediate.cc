@@ -24,7 +24,8 @@ void encodeImmediate(nftnl_expr* e, const Fields& o, const std::string& path) {
     return;
   }
   if (dreg == NFT_REG_VERDICT) throw InputError{path + ".dreg", "data cannot go to the verdict register"};
-  if (data->empty() || data->size() > NFT_DATA_VALUE_MAXLEN) throw InputError{path + ".data", "must be 1..64 bytes"};
+  if (data->empty() || data->size() > NFT_DATA_VALUE_MAXLEN)
+    throw InputError{path + ".data", "must be 1..64 bytes"};
   nftnl_expr_set_data(e, NFTNL_EXPR_IMM_DATA, data->data(), uint32_t(data->size()));
 }
 

@@ -11,18 +11,19 @@ namespace {
 
 // Indexed by enum nft_meta_keys; nullptr = a key we do not model.
 const char* const kKeys[] = {
-    "len",      "protocol", "priority", "mark",    "iif",     "oif",       "iifname",  "oifname",
-    "iiftype",  "oiftype",  "skuid",    "skgid",   "nftrace", "rtclassid", nullptr,    "nfproto",
-    "l4proto",  nullptr,    nullptr,    "pkttype", "cpu",     "iifgroup",  "oifgroup", "cgroup",
-    "prandom",
+    "len",     "protocol", "priority", "mark",     "iif",       "oif",    "iifname", "oifname", "iiftype",
+    "oiftype", "skuid",    "skgid",    "nftrace",  "rtclassid", nullptr,  "nfproto", "l4proto", nullptr,
+    nullptr,   "pkttype",  "cpu",      "iifgroup", "oifgroup",  "cgroup", "prandom",
 };
 constexpr size_t kKeyCount = sizeof kKeys / sizeof kKeys[0];
 
 void encodeMeta(nftnl_expr* e, const Fields& o, const std::string& path) {
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, keyIndex(getString(o, "key", path), kKeys, kKeyCount, path + ".key"));
+  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY,
+                     keyIndex(getString(o, "key", path), kKeys, kKeyCount, path + ".key"));
   auto dreg = getOptReg(o, "dreg", path);
   auto sreg = getOptReg(o, "sreg", path);
-  if (dreg.has_value() == sreg.has_value()) throw InputError{path, "needs exactly one of dreg (load) or sreg (set)"};
+  if (dreg.has_value() == sreg.has_value())
+    throw InputError{path, "needs exactly one of dreg (load) or sreg (set)"};
   if (dreg) nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, *dreg);
   if (sreg) nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, *sreg);
 }

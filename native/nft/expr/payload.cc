@@ -15,7 +15,8 @@ const char* const kBases[] = {"ll", "network", "transport"};
 constexpr size_t kBaseCount = sizeof kBases / sizeof kBases[0];
 
 void encodePayload(nftnl_expr* e, const Fields& o, const std::string& path) {
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, keyIndex(getString(o, "base", path), kBases, kBaseCount, path + ".base"));
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE,
+                     keyIndex(getString(o, "base", path), kBases, kBaseCount, path + ".base"));
   nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, getU32(o, "offset", path));
   uint32_t len = getU32(o, "len", path);
   if (len == 0 || len > NFT_DATA_VALUE_MAXLEN) throw InputError{path + ".len", "must be 1..64"};

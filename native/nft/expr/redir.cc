@@ -14,7 +14,8 @@ void encodeRedir(nftnl_expr* e, const Fields& o, const std::string& path) {
   if (min) nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, *min);
   if (max) nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MAX, *max);
   // The kernel dumps flags only when non-zero, so 0 is "absent".
-  if (auto flags = getOptU32(o, "flags", path); flags && *flags != 0) nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_FLAGS, *flags);
+  if (auto flags = getOptU32(o, "flags", path); flags && *flags != 0)
+    nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_FLAGS, *flags);
 }
 
 bool decodeRedir(const nftnl_expr* e, Tape& out) {

@@ -11,8 +11,8 @@ namespace netcg::nft::expr {
 
 namespace {
 
-const Kind* const kKinds[] = {&kMeta,    &kCmp,   &kPayload, &kImmediate, &kBitwise, &kLookup, &kCounter,
-                              &kRedir,   &kMasq,  &kReject,  &kCt,        &kSocket,  &kFib};
+const Kind* const kKinds[] = {&kMeta,  &kCmp,  &kPayload, &kImmediate, &kBitwise, &kLookup, &kCounter,
+                              &kRedir, &kMasq, &kReject,  &kCt,        &kSocket,  &kFib};
 
 const Kind* findKind(const char* name) {
   for (const Kind* k : kKinds)
