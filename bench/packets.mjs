@@ -89,7 +89,7 @@ export function packetsPerSecond(targets, sender, track) {
     for (const t of targets) cgroups.push(memberCgroup(t.classid, track));
     const rates = targets.map(() => []);
     for (let run = 0; run < RUNS; run++) {
-      targets.forEach((t, i) => rates[i].push(sendOnce(t.ns, sender, cgroups[i].tasks)));
+      for (const [i, t] of targets.entries()) rates[i].push(sendOnce(t.ns, sender, cgroups[i].tasks));
     }
     return rates.map((runs) => ({ pps: median(runs), runs }));
   } finally {

@@ -28,7 +28,7 @@ import {
 } from './cgroups/cgroup2.js';
 import { netClsAvailable } from './cgroups/match.js';
 import { sameSpec, type CgroupMemory, type VerifiedCgroup } from './cgroups/verified.js';
-import { type Backend, type ReadState, type RtnlOp } from './backends/types.js';
+import type { Backend, ReadState, RtnlOp } from './backends/types.js';
 import {
   ensureNetCls,
   ensureProfileCgroup,
@@ -257,7 +257,7 @@ function isGenerationRace(err: unknown): boolean {
 
 /** The host's facts plus which hierarchies exist (IDs are added once the cgroups do). */
 function withCgroupFacts(
-  config: Config,
+  _config: Config,
   facts: HostFacts,
 ): HostFacts & { cgroups: NonNullable<HostFacts['cgroups']> } {
   return { ...facts, cgroups: { netCls: netClsAvailable(), ids: {} } };

@@ -13,7 +13,7 @@
 // sit in different cgroups, or a threaded cgroup whose cgroup.procs cannot be
 // read) is read per PID. Either way the answer is a snapshot: a process may
 // move right after, as with any read of /proc.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { addon } from './native/index.js';
@@ -68,7 +68,7 @@ export function listMembers(
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
     if (++visited > maxCgroups) return undefined;
     let procs: string;
-    let entries;
+    let entries: Dirent[];
     try {
       // Something mounted on a cgroup directory (another hierarchy, say) is not this hierarchy:
       // its cgroup.procs would place PIDs here that are not. Every cgroup shares its root's device.

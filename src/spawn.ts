@@ -85,7 +85,7 @@ export class ProfileChildProcess extends EventEmitter {
       throw err;
     }
 
-    let spawned;
+    let spawned: ReturnType<typeof addon.spawnInCgroup>;
     try {
       spawned = addon.spawnInCgroup({
         file: command,

@@ -4,7 +4,9 @@
 // src/apply.ts sequences them, so ordering and rollback are written once.
 import type { HostFacts, IpRuleSpec, RouteSpec, TableState } from '../model.js';
 import type { NftOp } from '../native/types.js';
-import type { CurrentState } from '../plan/plan.js';
+import type { CurrentState, RtnlOp } from '../plan/types.js';
+
+export type { RtnlOp } from '../plan/types.js';
 
 export type BackendName = 'netlink' | 'nft';
 
@@ -20,10 +22,6 @@ export interface OwnedState {
   ipRules: IpRuleSpec[];
   routes: RouteSpec[];
 }
-
-export type RtnlOp =
-  | { verb: 'add' | 'del'; kind: 'rule'; rule: IpRuleSpec }
-  | { verb: 'add' | 'del'; kind: 'route'; route: RouteSpec };
 
 /** netcg's objects as read back, plus the nf_tables generation they were read at. */
 export interface ReadState extends CurrentState {

@@ -14,7 +14,7 @@ export interface CgroupMount {
 }
 
 /** Undo mountinfo's octal escapes (\040 for space, etc.). */
-function unescape(field: string): string {
+function unescapeOctal(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
@@ -30,9 +30,9 @@ export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
     if (fsType !== 'cgroup' && fsType !== 'cgroup2') continue;
     const superOpts = (post[2] ?? '').split(',');
     mounts.push({
-      mountPoint: unescape(pre[4] ?? ''),
+      mountPoint: unescapeOctal(pre[4] ?? ''),
       fsType,
-      root: unescape(pre[3] ?? '/'),
+      root: unescapeOctal(pre[3] ?? '/'),
       controllers:
         fsType === 'cgroup'
           ? superOpts.filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent'))

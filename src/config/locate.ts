@@ -1,7 +1,7 @@
 // Maps a key path (as zod and validate.ts report it) back to a position in the
 // YAML source, so every issue reads like a compiler diagnostic: FILE:LINE:COL.
 import {
-  LineCounter,
+  type LineCounter,
   isMap,
   isPair,
   isScalar,
@@ -93,7 +93,7 @@ export function repeatedKeys(doc: Document): number[] | undefined {
  */
 export function offsetOfPath(doc: Document, path: readonly string[], at: 'key' | 'value'): number {
   let node: unknown = doc.contents;
-  let keyNode: unknown = undefined;
+  let keyNode: unknown;
   for (const segment of path) {
     if (!isMap(node)) break;
     const pair = pairOf(node, segment);

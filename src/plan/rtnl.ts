@@ -8,9 +8,8 @@
 // changed route), so a caller may run the first part before the nf_tables batch
 // and the rest after it (see splitRtnl).
 import type { IpRuleSpec, RouteSpec } from '../model.js';
-import type { RtnlOp } from '../backends/types.js';
 import { ipRuleKey, routeAttrsKey, routeIdentity } from './normalize.js';
-import type { Change } from './plan.js';
+import type { Change, RtnlOp } from './types.js';
 import { ipRuleView, routeView } from './views.js';
 
 const ruleId = (r: IpRuleSpec) => {

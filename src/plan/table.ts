@@ -29,7 +29,7 @@ import {
   rulesEqual,
 } from './normalize.js';
 import { splitByIdentity } from './identity.js';
-import type { Change } from './plan.js';
+import type { Change } from './types.js';
 import { chainView, elementView, mapView, ruleView, tableView, type ObjectView } from './views.js';
 
 interface TablePlan {
@@ -212,7 +212,8 @@ export function planTable(have: TableState | undefined, want: TableState): Table
   for (const { item: c, index } of split.wantOnly) {
     chainRank.set(c.name, index);
     if (haveChains.has(c.name) && !goneChains.has(c.name)) continue;
-    c.rules.forEach((rule, position) => ruleAdds.push({ chain: c.name, rule, position, rank: index }));
+    for (const [position, rule] of c.rules.entries())
+      ruleAdds.push({ chain: c.name, rule, position, rank: index });
   }
   // Additions go chain by chain in the desired order (deterministic, independent of the kernel's chain order).
   ruleAdds.sort((x, y) => x.rank - y.rank || x.position - y.position);

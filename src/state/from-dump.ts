@@ -31,13 +31,11 @@ export function tableFromDump(dump: NftDump, table: string): TableState | undefi
       elements: s.elements.map((e) => ({ ...e })),
     }));
 
-  const chains = dump.chains
-    .filter(mine)
-    .map((c) => ({
-      name: c.name,
-      ...(c.hook ? { hook: { ...c.hook } } : {}),
-      rules: [] as TableState['chains'][number]['rules'],
-    }));
+  const chains = dump.chains.filter(mine).map((c) => ({
+    name: c.name,
+    ...(c.hook ? { hook: { ...c.hook } } : {}),
+    rules: [] as TableState['chains'][number]['rules'],
+  }));
   const byName = new Map(chains.map((c) => [c.name, c]));
   for (const r of dump.rules) {
     if (!mine(r)) continue;

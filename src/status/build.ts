@@ -206,7 +206,7 @@ function allRules(s: StatusSnapshot): RuleCounter[][] {
 export function computeRates(prev: StatusSnapshot, cur: StatusSnapshot): Rates {
   const seconds = Math.max((cur.time - prev.time) / 1000, 1e-3);
   const before = new Map<string, RuleCounter>();
-  for (const list of allRules(prev)) list.forEach((r, i) => before.set(ruleRateKey(r, i), r));
+  for (const list of allRules(prev)) for (const [i, r] of list.entries()) before.set(ruleRateKey(r, i), r);
   const delta = (now: number, then: number | undefined) =>
     (then === undefined || now < then ? now : now - then) / seconds;
   const rules = new Map<string, { packets: number; bytes: number }>();

@@ -54,7 +54,7 @@ function cut(s: string, width: number): string {
   return `${visible.slice(0, width - 1)}…`;
 }
 
-function fit(label: string, width: number): string {
+function fitWidth(label: string, width: number): string {
   return label.length <= width ? label.padEnd(width) : `${label.slice(0, width - 1)}…`;
 }
 
@@ -94,7 +94,7 @@ export function formatStatus(s: StatusSnapshot, opts: ScreenOptions): string[] {
     const rateCols = rates
       ? `${rate(rt?.packets ?? 0).padStart(9)}${humanBytes(rt?.bytes ?? 0).padStart(9)}`
       : '';
-    return `  ${fit(label, LABEL)}${nums}${rateCols}`;
+    return `  ${fitWidth(label, LABEL)}${nums}${rateCols}`;
   };
 
   for (const p of s.profiles) {
@@ -105,12 +105,12 @@ export function formatStatus(s: StatusSnapshot, opts: ScreenOptions): string[] {
       `${c.bold(c.cyan(p.name))}  ${matchText(p)}  ${members}${rateText}${p.drift.length > 0 ? `  ${c.yellow('drift')}` : ''}`,
     );
     lines.push(`  ${featuresText(p)}`);
-    p.rules.forEach((r, i) => lines.push(ruleLine(r, i, r.rule)));
+    for (const [i, r] of p.rules.entries()) lines.push(ruleLine(r, i, r.rule));
     for (const d of p.drift) lines.push(c.yellow(`  ! ${d}`));
   }
   if (s.shared.rules.length > 0 || s.shared.drift.length > 0) {
     lines.push(c.bold('shared base chains'));
-    s.shared.rules.forEach((r, i) => lines.push(ruleLine(r, i, `${r.chain}: ${r.rule}`)));
+    for (const [i, r] of s.shared.rules.entries()) lines.push(ruleLine(r, i, `${r.chain}: ${r.rule}`));
     for (const d of s.shared.drift) lines.push(c.yellow(`  ! ${d}`));
   }
   if (!s.table.exists) lines.push(c.yellow(`table inet ${s.table.name} does not exist: run \`netcg apply\``));

@@ -43,7 +43,7 @@ function startDaemon(file: string, ns: Netns, json: boolean): Daemon {
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
-    let nl;
+    let nl: number;
     while ((nl = out.indexOf('\n')) >= 0) {
       records.push(JSON.parse(out.slice(0, nl)) as Record<string, unknown>);
       out = out.slice(nl + 1);

@@ -4,20 +4,13 @@
 // kernel state, the same failing op, and the same input error.
 import { describe, expect, test } from 'vitest';
 
-import { type Netns } from '../helpers/netns.js';
+import type { Netns } from '../helpers/netns.js';
 import { bytes, ifname, u32le, caught, useNetnsHandle } from '../helpers/handle.js';
 import { compile } from '../../src/compile/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { replaceTableOps } from '../../src/backends/netlink.js';
 import { encodeOps } from '../../src/native/optape.js';
-import {
-  NetlinkError,
-  type Expr,
-  type NetlinkHandle,
-  type NftDump,
-  type NftHook,
-  type NftOp,
-} from '../../src/native/index.js';
+import type { Expr, NetlinkHandle, NftDump, NftHook, NftOp } from '../../src/native/index.js';
 
 const b = bytes;
 

@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 
 import type { Netns } from '../helpers/netns.js';
 import { u32le, caught, useNetnsHandle } from '../helpers/handle.js';
-import { NetlinkError, type NetlinkHandle, type NftOp } from '../../src/native/index.js';
+import type { NetlinkHandle, NftOp } from '../../src/native/index.js';
 
 // nft's userdata for `typeof meta cgroup : verdict` (see nft-expr-roundtrip.test.ts).
 const cgroupVmapUserdata = Buffer.from(
@@ -254,16 +254,14 @@ describe('big rulesets', () => {
 
     // Rules are deleted by handle, also in one batch.
     h.nftCommit(
-      dump.rules
-        .slice(0, 10)
-        .map((r) => ({
-          verb: 'delete',
-          object: 'rule',
-          family: 'inet',
-          table: 'big',
-          chain: 'c',
-          handle: r.handle,
-        })),
+      dump.rules.slice(0, 10).map((r) => ({
+        verb: 'delete',
+        object: 'rule',
+        family: 'inet',
+        table: 'big',
+        chain: 'c',
+        handle: r.handle,
+      })),
     );
     expect(h.nftDump({ table: 'big' }).rules).toHaveLength(N - 10);
     h.nftCommit([{ verb: 'delete', object: 'table', family: 'inet', name: 'big' }]);

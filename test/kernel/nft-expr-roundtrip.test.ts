@@ -4,9 +4,9 @@
 // for that expression.
 import { describe, expect, test } from 'vitest';
 
-import { type Netns } from '../helpers/netns.js';
+import type { Netns } from '../helpers/netns.js';
 import { bytes, ifname, u32le, useNetnsHandle } from '../helpers/handle.js';
-import { type Expr, type NetlinkHandle, type NftHook, type NftOp } from '../../src/native/index.js';
+import type { Expr, NetlinkHandle, NftHook, NftOp } from '../../src/native/index.js';
 
 const b = bytes;
 

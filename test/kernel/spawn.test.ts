@@ -46,7 +46,7 @@ interface Finished {
 /** Spawns with stdout (and stderr) on a pipe, reads it to EOF, then reaps through the pidfd. */
 function run(opts: Omit<SpawnInCgroupOptions, 'stdio'>): Finished {
   const [r, w] = addon.pipe();
-  let child;
+  let child: ReturnType<typeof addon.spawnInCgroup>;
   try {
     child = addon.spawnInCgroup({ ...opts, stdio: [0, w, w] });
   } finally {

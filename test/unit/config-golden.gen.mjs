@@ -144,7 +144,7 @@ function config() {
 }
 
 const isLeaf = (x) => typeof x === 'object' && x !== null && 'yaml' in x;
-const yamlKey = (k) => (/^[A-Za-z_][A-Za-z0-9_.\-]*$/.test(k) ? k : JSON.stringify(k));
+const yamlKey = (k) => (/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(k) ? k : JSON.stringify(k));
 function flow(node) {
   if (isLeaf(node)) return node.yaml === '' ? 'null' : node.yaml;
   return `{ ${Object.entries(node)

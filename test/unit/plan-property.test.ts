@@ -9,7 +9,7 @@ import type { ProfileConfig } from '../../src/config/index.js';
 import { counter } from '../../src/nft/index.js';
 import { isEmptyPlan, plan } from '../../src/plan/plan.js';
 import { applyPlan, desired, installed } from './plan-fixtures.js';
-import { rtnlShape, SimKernel, tableShape } from './plan-sim.js';
+import { rtnlShape, type SimKernel, tableShape } from './plan-sim.js';
 
 const VIAS = [
   { via: 'tun0', mark: 43, table: 43 },

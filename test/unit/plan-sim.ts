@@ -188,8 +188,8 @@ export class SimKernel {
         if (op.verb === 'add') {
           const exprs = op.exprs ?? [];
           const refs = ruleReferences(exprs);
-          refs.sets.forEach((s) => this.map(s));
-          refs.chains.forEach((x) => this.chain(x));
+          for (const s of refs.sets) this.map(s);
+          for (const x of refs.chains) this.chain(x);
           c.rules.push({ exprs: clone(exprs), handle: this.nextHandle++ });
         } else if (op.verb === 'delete') {
           const i = c.rules.findIndex((r) => r.handle === op.handle);

@@ -9,7 +9,10 @@ import { rtnlShape, SimKernel, tableShape } from './plan-sim.js';
 
 const kinds = (ops: NftOp[]) => ops.map((o) => `${o.verb} ${o.object}`);
 const countKinds = (ops: NftOp[]) =>
-  kinds(ops).reduce<Record<string, number>>((acc, k) => ({ ...acc, [k]: (acc[k] ?? 0) + 1 }), {});
+  kinds(ops).reduce<Record<string, number>>((acc, k) => {
+    acc[k] = (acc[k] ?? 0) + 1;
+    return acc;
+  }, {});
 
 function chainOf(t: TableState, name: string) {
   const c = t.chains.find((x) => x.name === name);
