@@ -1,5 +1,6 @@
 # Sourced by scripts/*.sh: installs the Debian packages that are missing, and only
-# those (so re-running a script on a set-up machine touches nothing).
+# those (so re-running a script on a set-up machine touches nothing). Waits for the
+# dpkg lock, so scripts run side by side do not fail on each other.
 #   ensure_debs WHO PACKAGE...     WHO names the caller in messages
 ensure_debs() {
   local who=$1 pkg
@@ -14,6 +15,6 @@ ensure_debs() {
     exit 1
   fi
   echo "netcg $who: installing ${need[*]}" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 }
