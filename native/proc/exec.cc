@@ -15,6 +15,7 @@
 #include "../errors.h"
 #include "cstrings.h"
 #include "proc.h"
+#include "signals.h"
 
 namespace netcg::proc {
 namespace {
@@ -35,15 +36,9 @@ ProcessState resetForExec() {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &saved.mask);
 
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    struct sigaction old {};
-    // Fails for the realtime signals glibc reserves for itself; those are not ours.
-    if (sigaction(sig, &dfl, &old) == 0) saved.actions.emplace_back(sig, old);
-  }
+  // Only the ignored ones: execve resets the caught ones by itself.
+  resetDispositionsForExec(
+      false, [&](int sig, const struct sigaction& old) { saved.actions.emplace_back(sig, old); });
 
   for (int fd = 0; fd <= 2; ++fd) {
     const int flags = fcntl(fd, F_GETFL);

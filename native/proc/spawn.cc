@@ -12,11 +12,13 @@
 #include <linux/sched.h>
 #include <linux/magic.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -27,6 +29,7 @@
 #include "../js.h"
 #include "cstrings.h"
 #include "proc.h"
+#include "signals.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -70,6 +73,7 @@ struct Plan {
   int stdio[3] = {-1, -1, -1};
   int procsFd = -1;  // fork way: tasks / cgroup.procs to write "0" (= the writer) into
   int errWrite = -1;
+  int fdLimit = 65536;  // RLIMIT_NOFILE's soft limit, read before fork (see childMain)
 };
 
 // Async-signal-safe from here to execve: raw syscalls and plain loops only.
@@ -83,12 +87,9 @@ struct Plan {
 
 [[noreturn]] void childMain(const Plan& p) {
   // Inherited with every signal blocked (see spawn()), so no Node handler can
-  // run here; put every disposition back to the default before unblocking.
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);  // glibc's reserved ones fail: fine
-  }
+  // run here; put the ignored and the caught dispositions back to the default
+  // before unblocking (the caught ones too: a handler must not run in this copy).
+  resetDispositionsForExec(true, [](int, const struct sigaction&) {});
 
   // Writing "0" moves the writer itself (v1 and v2 alike): no getpid needed.
   if (p.procsFd >= 0) {
@@ -113,7 +114,8 @@ struct Plan {
   }
   // Only stdio survives exec, whatever the rest of the process left inheritable.
   if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    for (int fd = 3; fd < 65536; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);  // pre-5.11 kernels
+    // Kernels before 5.11: every fd the process may hold is below its soft limit.
+    for (int fd = 3; fd < p.fdLimit; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
 
   if (p.hasCwd && chdir(p.cwd.c_str()) != 0) childFail(p, kStageCwd, errno);
@@ -191,6 +193,9 @@ Request parse(const Napi::Object& o) {
     }
   }
   if (p.argv.empty()) p.argv.push_back(p.file);
+  if (struct rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    p.fdLimit = static_cast<int>(std::min<rlim_t>(rl.rlim_cur, 1 << 30));
+  }
 
   std::string searchPath;
   bool envHasPath = false;

@@ -65,6 +65,7 @@ describe('addon.exec', () => {
     const r = runExec({ file: 'cat', argv: ['cat', '/proc/self/status'] });
     expect(r.out).toMatch(/^SigBlk:\s*0{16}$/m);
     expect(r.out).toMatch(/^SigIgn:\s*0{16}$/m);
+    expect(r.out).toMatch(/^SigCgt:\s*0{16}$/m); // Node's SIGUSR2 handler did not survive
   });
 
   it('hands over stdio open and blocking, undoing close-on-exec and O_NONBLOCK', () => {

@@ -169,9 +169,18 @@ describe('spawnInCgroup: the process it starts', () => {
 
   it('starts with no ignored or blocked signals, blocking stdio, the given env and cwd', () =>
     withScratch('net_cls', (cg) => {
-      const status = run({ file: 'cat', argv: ['cat', '/proc/self/status'], cgroup: cg.dir }).out;
+      // A handler in this (Node) process must not be inherited by the forked child either.
+      const handler = () => {};
+      process.on('SIGUSR2', handler);
+      let status: string;
+      try {
+        status = run({ file: 'cat', argv: ['cat', '/proc/self/status'], cgroup: cg.dir }).out;
+      } finally {
+        process.off('SIGUSR2', handler);
+      }
       expect(status).toMatch(/^SigBlk:\s*0{16}$/m);
       expect(status).toMatch(/^SigIgn:\s*0{16}$/m);
+      expect(status).toMatch(/^SigCgt:\s*0{16}$/m);
 
       const r = run({
         file: 'sh',
