@@ -177,7 +177,9 @@ export const ownerSchema = z
         input: owner,
       });
   })
-  .describe("user who may enroll processes without root (net_cls: tasks and cgroup.procs are chowned to them; cgroup v2: the profile's cgroup is delegated to them)");
+  .describe(
+    "user who may enroll processes without root (net_cls: tasks and cgroup.procs are chowned to them; cgroup v2: the profile's cgroup is delegated to them)",
+  );
 
 /** How members are told apart: a net_cls classid (cgroup v1), the cgroup's ID (cgroup v2), or whichever the host has. */
 export const MATCH_KINDS = ['auto', 'net_cls', 'cgroupv2'] as const;
@@ -223,7 +225,9 @@ export const configSchema = z
             `table ${show(i.input)} is not an nft identifier; use a letter or _ then letters, digits, _ or - (at most 64)`,
         })
         .optional()
-        .describe(`nft table (family inet) that netcg owns; apply changes only what differs, in one transaction; default ${DEFAULT_TABLE}`),
+        .describe(
+          `nft table (family inet) that netcg owns; apply changes only what differs, in one transaction; default ${DEFAULT_TABLE}`,
+        ),
       cgroupParent: z
         .string({ error: expected('a cgroup directory name') })
         .superRefine((parent, ctx) => {
