@@ -14,7 +14,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { locateKey, type Config, type MatchKind, type ProfileConfig } from './config/index.js';
+import {
+  AllocationError,
+  locateKey,
+  withHostNumbers,
+  type Config,
+  type MatchKind,
+  type ProfileConfig,
+} from './config/index.js';
 import { compileSession, compileSysctls } from './compile/index.js';
 import { ensureSysctls, type SysctlChange } from './sysctls.js';
 import { NetcgError } from './errors.js';
@@ -67,7 +74,47 @@ export interface ApplyReport {
   cgroup2?: string;
   /** Sysctls of the target namespace netcg had to set (e.g. src_valid_mark for strict rp_filter); empty when all were right. */
   sysctls: SysctlChange[];
+  /** The routing tables and marks netcg picked (profiles that set neither nor a classid). */
+  numbers: PickedNumbers[];
   warnings: string[];
+}
+
+/** A profile's routing table and mark, picked by netcg (docs/config.md, "Numbers netcg picks"). */
+export interface PickedNumbers {
+  profile: string;
+  via: string;
+  table: number;
+  mark: number;
+}
+
+/** The numbers netcg picked for `config`'s profiles, in config order. */
+export function pickedNumbers(config: Config): PickedNumbers[] {
+  const out: PickedNumbers[] = [];
+  for (const p of Object.values(config.profiles))
+    if (p.route?.allocated)
+      out.push({ profile: p.name, via: p.route.via, table: p.route.table, mark: p.route.mark });
+  return out;
+}
+
+/**
+ * `config` with its picked numbers checked against what the host uses (foreign
+ * routes and ip rules): the same object unless one collides (src/config/allocate.ts).
+ */
+export function onHost(config: Config, backend: Backend): Config {
+  if (!backend.hostNumbers) return config;
+  let any = false;
+  for (const name in config.profiles) if (config.profiles[name]!.route?.allocated) any = true;
+  if (!any) return config;
+  try {
+    return withHostNumbers(config, backend.hostNumbers());
+  } catch (err) {
+    if (!(err instanceof AllocationError)) throw err;
+    throw new NetcgError(
+      'ENOTABLE',
+      `${config.file}: every routing table/mark netcg could pick for ${err.key} is in use on this host; set route.table (and route.mark) for those profiles`,
+      { cause: err },
+    );
+  }
 }
 
 export interface ProfileMatch {
@@ -154,19 +201,21 @@ function restoreTable(backend: Backend, previous: TableState | undefined, name: 
 }
 
 /** What `netcg diff` shows and `netcg apply` would do. Reads only. */
-export function diff(
-  config: Config,
-  backend: Backend,
-): { plan: Plan; desired: DesiredState; current: ReadState } {
+export function diff(config: Config, backend: Backend): DiffResult {
   return diffWith(config, backend, READ_EVERY_TIME);
 }
 
+export interface DiffResult {
+  plan: Plan;
+  desired: DesiredState;
+  current: ReadState;
+  /** The config compared: the one given, with picked numbers moved off any the host uses (see onHost). */
+  config: Config;
+}
+
 /** diff() with the current state from `source` (the Reconciler's memory). */
-export function diffWith(
-  config: Config,
-  backend: Backend,
-  source: StateSource,
-): { plan: Plan; desired: DesiredState; current: ReadState } {
+export function diffWith(given: Config, backend: Backend, source: StateSource): DiffResult {
+  const config = onHost(given, backend);
   const facts = withCgroupFacts(config, backend.hostFacts());
   const v2 = findCgroup2();
   // The IDs of the v2 cgroups as they are now: a re-created cgroup shows as a stale element.
@@ -180,7 +229,7 @@ export function diffWith(
     );
   const desired = session.compile(config, facts);
   const { current, plan: p } = source.planFor(backend, desired);
-  return { plan: p, desired, current };
+  return { plan: p, desired, current, config };
 }
 
 export function apply(config: Config, backend: Backend): ApplyReport {
@@ -284,7 +333,8 @@ function matchesOf(
   });
 }
 
-function applyLocked(config: Config, backend: Backend, source: StateSource): ApplyReport {
+function applyLocked(given: Config, backend: Backend, source: StateSource): ApplyReport {
+  const config = onHost(given, backend);
   const session = compileSession();
   const compile = (c: Config, f: HostFacts) => session.compile(c, f);
   const baseFacts = withCgroupFacts(config, backend.hostFacts());
@@ -471,6 +521,7 @@ function applyLocked(config: Config, backend: Backend, source: StateSource): App
       ...(netCls ? { netCls } : {}),
       ...(cgroup2 ? { cgroup2 } : {}),
       sysctls,
+      numbers: pickedNumbers(config),
       warnings,
     };
   }

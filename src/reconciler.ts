@@ -26,7 +26,14 @@
 // deletes a rule is thrown away and made again from a full read-back. Profiles
 // coming and going do not delete rules by handle (their chains go, with their rules;
 // the dispatch maps lose an element), so this is rare.
-import { applyWith, diffWith, readState, type ApplyReport, type StateSource } from './apply.js';
+import {
+  applyWith,
+  diffWith,
+  readState,
+  type ApplyReport,
+  type DiffResult,
+  type StateSource,
+} from './apply.js';
 import type { Backend, ReadState } from './backends/types.js';
 import { CgroupMemory } from './cgroups/verified.js';
 import type { Config } from './config/index.js';
@@ -93,7 +100,7 @@ export class Reconciler {
   }
 
   /** What apply would do, like diff(): reads only. */
-  diff(config: Config): { plan: Plan; desired: DesiredState; current: ReadState } {
+  diff(config: Config): DiffResult {
     this.open();
     return diffWith(config, this.backend, this.source);
   }

@@ -8,6 +8,7 @@ import {
   type RouteSpec,
   type TableState,
 } from '../model.js';
+import type { HostNumbers } from '../config/allocate.js';
 import type { NetlinkHandle, NftOp, RtRoute } from '../native/types.js';
 import { openHandle } from '../native/index.js';
 import { encodeOps } from '../native/optape.js';
@@ -107,6 +108,34 @@ export class NetlinkBackend implements Backend {
       }
     }
     return { linkRoutes };
+  }
+
+  /**
+   * Foreign ip rules (read once) and, per asked table, whether a route that is not
+   * netcg's lives there (a dump of that table only, both families, asked lazily).
+   */
+  hostNumbers(): HostNumbers {
+    const rules = ([4, 6] as const)
+      .flatMap((f) => this.h.ruleDump(f))
+      .filter((r) => r.protocol !== NETCG_RTPROT);
+    const ruleTables = new Set(rules.map((r) => r.table));
+    const marks = rules
+      .filter((r) => r.fwmark !== undefined && r.fwmark !== 0)
+      .map((r) => ({ mark: r.fwmark!, mask: r.fwmask ?? 0xffffffff }));
+    const asked = new Map<number, boolean>();
+    const tableInUse = (table: number): boolean => {
+      let used = asked.get(table);
+      if (used === undefined) {
+        used =
+          ruleTables.has(table) ||
+          ([4, 6] as const).some((f) =>
+            this.h.routeDump(f, table).some((r) => r.table === table && r.protocol !== NETCG_RTPROT),
+          );
+        asked.set(table, used);
+      }
+      return used;
+    };
+    return { tableInUse, marks };
   }
 
   readOwned(table: string): OwnedState {

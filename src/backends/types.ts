@@ -2,6 +2,7 @@
 // (the addon, no process spawned) and the nft backend (`nft -f`, `ip -batch`:
 // the tests' oracle and a fallback). Both expose the same small set of effects;
 // src/apply.ts sequences them, so ordering and rollback are written once.
+import type { HostNumbers } from '../config/allocate.js';
 import type { HostFacts, IpRuleSpec, RouteSpec, TableState } from '../model.js';
 import type { NftOp } from '../native/types.js';
 import type { CurrentState, RtnlOp } from '../plan/types.js';
@@ -35,6 +36,8 @@ export interface Backend {
   readonly netns?: string;
   links(): LinkInfo[];
   hostFacts(): HostFacts;
+  /** Routing tables and marks the host uses besides netcg (for the numbers netcg picks); absent: not checked. */
+  hostNumbers?(): HostNumbers;
   readOwned(table: string): OwnedState;
   /** netcg's table (decoded into the model), ip rules and routes. Backends that cannot decode tables lack it; apply then replaces the table whole. */
   readState?(table: string): ReadState;

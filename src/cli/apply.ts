@@ -31,6 +31,10 @@ function printReport(r: ApplyReport, file: string): void {
       `  profile ${m.profile}: matched by ${how}${m.requested === 'auto' ? ', chosen by match: auto' : ''} · ${m.cgroup}`,
     );
   }
+  for (const n of r.numbers)
+    out.push(
+      `  profile ${n.profile}: routing table ${n.table}, mark 0x${n.mark.toString(16)} (picked by netcg)`,
+    );
   for (const s of r.sysctls) out.push(`  sysctl ${s.key} = ${s.value} (was ${s.previous})`);
   for (const c of r.cgroups)
     if (c.action !== 'unchanged')

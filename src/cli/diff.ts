@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { diff } from '../apply.js';
+import { diff, pickedNumbers } from '../apply.js';
 import { loadConfig } from '../config/index.js';
 import { formatPlan, planToJson } from '../plan/format.js';
 import { isEmptyPlan } from '../plan/plan.js';
@@ -27,9 +27,18 @@ export function register(program: Command): void {
     )
     .action((opts: { config?: string; netns?: string; json?: boolean }) => {
       const config = loadConfig(configPath(opts.config));
-      const { plan } = withBackend('netlink', opts.netns, (b) => diff(config, b));
-      if (opts.json) printJson(planToJson(plan));
-      else process.stdout.write(formatPlan(plan, { color: pc.isColorSupported }));
+      const { plan, config: compared } = withBackend('netlink', opts.netns, (b) => diff(config, b));
+      const numbers = pickedNumbers(compared);
+      if (opts.json) printJson({ ...planToJson(plan), numbers });
+      else {
+        for (const n of numbers)
+          process.stdout.write(
+            pc.dim(
+              `# profile ${n.profile}: routing table ${n.table}, mark 0x${n.mark.toString(16)} (picked by netcg)\n`,
+            ),
+          );
+        process.stdout.write(formatPlan(plan, { color: pc.isColorSupported }));
+      }
       process.exitCode = isEmptyPlan(plan) ? 0 : 2;
     });
 }

@@ -20,3 +20,14 @@ export {
   type RouteConfig,
   type RawConfig,
 } from './schema.js';
+export {
+  AUTO_BASE,
+  AUTO_SLOTS,
+  AllocationError,
+  allocate,
+  allocationKey,
+  candidate,
+  isAutoNumber,
+  withHostNumbers,
+  type HostNumbers,
+} from './allocate.js';

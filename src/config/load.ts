@@ -110,6 +110,7 @@ function normalize(data: ParsedConfig, file: string, routing: ReadonlyMap<string
           copyLinkRoutes: r.copyLinkRoutes,
           masquerade: r.masquerade,
           failClosed: r.failClosed,
+          ...(r.allocated ? { allocated: true as const } : {}),
         };
       }
       return [name, profile];

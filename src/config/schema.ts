@@ -116,7 +116,7 @@ function u32(what: string, min: number) {
 }
 
 export const markSchema = u32('mark', 1).describe(
-  "firewall mark set on members' packets and matched by the ip rule; default: derived (see docs/config.md)",
+  "firewall mark set on members' packets and matched by the ip rule; default: the lowest classid routing via the same interface, else the table, else picked by netcg (see docs/config.md)",
 );
 
 export const routingTableSchema = u32('table', 1)
@@ -130,7 +130,7 @@ export const routingTableSchema = u32('table', 1)
       });
   })
   .describe(
-    "routing table that holds the profile's routes; default: derived (see docs/config.md); not 0, 253, 254 or 255",
+    "routing table that holds the profile's routes; default: the lowest classid routing via the same interface, else the mark, else picked by netcg (see docs/config.md); not 0, 253, 254 or 255",
   );
 
 export const dnsSchema = z
@@ -292,6 +292,8 @@ export interface RouteConfig {
    * away. The loader always sets it; absent (a RouteConfig built by hand) means the default, true.
    */
   failClosed?: boolean;
+  /** netcg picked mark and table (the profile sets neither, nor a classid): src/config/allocate.ts. */
+  allocated?: true;
 }
 
 /** A checked, normalized config. `profiles` keeps the file's order. */

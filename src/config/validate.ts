@@ -13,6 +13,7 @@ import {
   routeSchema,
   type RawRoute,
 } from './schema.js';
+import { AllocationError, allocate, allocationKey, type HostNumbers } from './allocate.js';
 
 /** An issue located by key path; `at: 'key'` points at the key itself rather than its value. */
 export interface PathIssue {
@@ -34,6 +35,8 @@ export interface Routing {
   copyLinkRoutes: boolean;
   masquerade: boolean;
   failClosed: boolean;
+  /** True when netcg picked mark and table (no classid, no route.table, no route.mark): see allocate.ts. */
+  allocated?: true;
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -52,7 +55,10 @@ function hex(n: number): string {
  * reserves, a table used for two interfaces, a mark that would select two tables,
  * and profiles that share a table or masquerade rule but disagree about it.
  */
-export function deriveRouting(profiles: RoutedProfile[]): {
+export function deriveRouting(
+  profiles: RoutedProfile[],
+  host?: HostNumbers,
+): {
   routing: Map<string, Routing>;
   issues: PathIssue[];
 } {
@@ -61,6 +67,7 @@ export function deriveRouting(profiles: RoutedProfile[]): {
   for (const p of profiles)
     if (p.classid !== undefined)
       lowestClassid.set(p.route.via, Math.min(p.classid, lowestClassid.get(p.route.via) ?? Infinity));
+  const allocated = allocatedNumbers(profiles, lowestClassid, host);
 
   const routing = new Map<string, Routing>();
   const tableOwner = new Map<
@@ -71,25 +78,27 @@ export function deriveRouting(profiles: RoutedProfile[]): {
   const masqOwner = new Map<string, { masquerade: boolean; name: string }>();
   for (const p of profiles) {
     const { via } = p.route;
-    const shared = lowestClassid.get(via);
-    // Without any classid (cgroup v2 only), the mark and the table default to each other.
-    const mark = p.route.mark ?? shared ?? p.route.table;
-    const table = p.route.table ?? shared ?? p.route.mark;
-    if (mark === undefined || table === undefined) {
-      // cgroup v2 profiles need no classid, so there may be nothing to derive from.
+    const auto = allocated.get(p.name);
+    if (auto === null) {
       issues.push({
         path: ['profiles', p.name, 'route'],
         at: 'key',
-        message: `no profile routing via ${via} has a classid to derive the mark and routing table from; set route.table (and optionally route.mark), e.g. table: 100`,
+        message: `netcg found no free routing table and mark for this profile (every candidate is in use); set route.table (and optionally route.mark), e.g. table: 100`,
       });
       continue;
     }
+    const shared = lowestClassid.get(via);
+    // Without any classid (cgroup v2 only), the mark and the table default to each other.
+    const mark = auto ?? p.route.mark ?? shared ?? p.route.table;
+    const table = auto ?? p.route.table ?? shared ?? p.route.mark;
+    if (mark === undefined || table === undefined) continue; // not reached: allocated above
     const r: Routing = {
       mark,
       table,
       copyLinkRoutes: p.route.copyLinkRoutes ?? DEFAULT_COPY_LINK_ROUTES,
       masquerade: p.route.masquerade ?? DEFAULT_MASQUERADE,
       failClosed: p.route.failClosed ?? DEFAULT_FAIL_CLOSED,
+      ...(auto !== undefined ? { allocated: true as const } : {}),
     };
     routing.set(p.name, r);
     const at = (key: keyof RawRoute): string[] =>
@@ -152,6 +161,56 @@ export function deriveRouting(profiles: RoutedProfile[]): {
       });
   }
   return { routing, issues };
+}
+
+/** Whether netcg picks this profile's numbers: no classid, no route.table, no route.mark. */
+export function picksNumbers(p: { classid?: number; route: Pick<RawRoute, 'mark' | 'table'> }): boolean {
+  return p.classid === undefined && p.route.mark === undefined && p.route.table === undefined;
+}
+
+/**
+ * Per profile whose numbers netcg picks, its number (table = mark), or null when
+ * none is free; the numbers the config sets itself are never picked.
+ */
+function allocatedNumbers(
+  profiles: RoutedProfile[],
+  lowestClassid: ReadonlyMap<string, number>,
+  host: HostNumbers | undefined,
+): Map<string, number | null> {
+  const tables = new Set<number>();
+  const marks = new Set<number>();
+  const keys = new Map<string, string>();
+  for (const p of profiles) {
+    if (picksNumbers(p)) {
+      keys.set(
+        p.name,
+        allocationKey({
+          via: p.route.via,
+          copyLinkRoutes: p.route.copyLinkRoutes ?? DEFAULT_COPY_LINK_ROUTES,
+          failClosed: p.route.failClosed ?? DEFAULT_FAIL_CLOSED,
+          masquerade: p.route.masquerade ?? DEFAULT_MASQUERADE,
+        }),
+      );
+      continue;
+    }
+    const shared = lowestClassid.get(p.route.via);
+    const mark = p.route.mark ?? shared ?? p.route.table;
+    const table = p.route.table ?? shared ?? p.route.mark;
+    if (mark !== undefined) marks.add(mark);
+    if (table !== undefined) tables.add(table);
+  }
+  const out = new Map<string, number | null>();
+  if (keys.size === 0) return out;
+  let numbers: Map<string, number>;
+  try {
+    numbers = allocate(keys.values(), { tables, marks }, host);
+  } catch (err) {
+    if (!(err instanceof AllocationError)) throw err;
+    for (const name of keys.keys()) out.set(name, null);
+    return out;
+  }
+  for (const [name, key] of keys) out.set(name, numbers.get(key)!);
+  return out;
 }
 
 /** Every cross-value issue of a raw config; tolerant of any shape (the schema reports shape errors). */

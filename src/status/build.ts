@@ -164,6 +164,7 @@ export function buildStatus(input: StatusInput): StatusSnapshot {
                 mark: p.route.mark,
                 masquerade: p.route.masquerade,
                 link: linkState(input.links, p.route.via),
+                ...(p.route.allocated ? { allocated: true as const } : {}),
               },
             }
           : {}),

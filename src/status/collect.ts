@@ -36,9 +36,9 @@ export function profileCgroups(config: Config): Record<string, ProfileCgroupInfo
 
 /** One sample: everything `netcg status` shows, read now. */
 export function collectStatus(config: Config, backend: Backend): StatusSnapshot {
-  const { plan, current } = diff(config, backend);
+  const { plan, current, config: compared } = diff(config, backend);
   return buildStatus({
-    config,
+    config: compared,
     table: current.table,
     plan,
     links: backend.links(),

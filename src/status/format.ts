@@ -70,7 +70,7 @@ export function featuresText(p: ProfileStatus): string {
   if (f.ipv6) parts.push('ipv6 reject');
   if (f.route)
     parts.push(
-      `via ${f.route.via} (${f.route.link}) table ${f.route.table} mark 0x${f.route.mark.toString(16)}`,
+      `via ${f.route.via} (${f.route.link}) table ${f.route.table} mark 0x${f.route.mark.toString(16)}${f.route.allocated ? ' (picked)' : ''}`,
     );
   return parts.join(' · ');
 }

@@ -31,7 +31,15 @@ export interface ProfileMatchStatus {
 export interface ProfileFeatures {
   dns?: { redirect: number };
   ipv6?: 'reject';
-  route?: { via: string; table: number; mark: number; masquerade: boolean; link: LinkState };
+  route?: {
+    via: string;
+    table: number;
+    mark: number;
+    masquerade: boolean;
+    link: LinkState;
+    /** Present (true) when netcg picked table and mark (docs/config.md, "Numbers netcg picks"). */
+    allocated?: true;
+  };
 }
 
 export interface ProfileStatus {

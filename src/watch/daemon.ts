@@ -17,7 +17,7 @@ import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import type { ApplyReport } from '../apply.js';
+import { onHost, type ApplyReport } from '../apply.js';
 import { findCgroup2, readCgroupIds } from '../cgroups/cgroup2.js';
 import { netClsAvailable } from '../cgroups/match.js';
 import { compile } from '../compile/index.js';
@@ -157,7 +157,8 @@ export class WatchDaemon {
   /** The desired state's dependencies (interfaces, tables, cgroups), for triggers.ts. */
   private computeScope(): WatchScope {
     const facts = { ...this.backend.hostFacts(), cgroups: { netCls: netClsAvailable(), ids: {} } };
-    return scopeOf(this.config, compile(this.config, facts));
+    const config = onHost(this.config, this.backend);
+    return scopeOf(config, compile(config, facts));
   }
 
   private onEvents(batch: NetlinkEvent[]): void {
