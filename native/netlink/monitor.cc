@@ -10,6 +10,9 @@
 // Lost events are reported, not hidden: when the kernel could not queue a
 // notification (receive buffer full) recv fails with ENOBUFS; that becomes an
 // {source: 'overrun'} event, after which the caller must assume anything changed.
+// The overrun also flags the socket (EPOLLERR), on which libuv stops the poll:
+// OnReadable drains and starts it again. A monitor that cannot go on says so with
+// a last {source: 'error'} event and stops; active() tells whether it listens.
 #include "netlink/monitor.h"
 
 #include <linux/netfilter/nfnetlink.h>
@@ -44,6 +47,7 @@ class NetlinkMonitor : public Napi::ObjectWrap<NetlinkMonitor> {
                            InstanceMethod<&NetlinkMonitor::Close>("close"),
                            InstanceMethod<&NetlinkMonitor::Ref>("ref"),
                            InstanceMethod<&NetlinkMonitor::Unref>("unref"),
+                           InstanceMethod<&NetlinkMonitor::Active>("active"),
                        });
   }
 
@@ -136,7 +140,7 @@ class NetlinkMonitor : public Napi::ObjectWrap<NetlinkMonitor> {
       if (need < 0) {
         if (errno == EINTR) continue;
         if (errno == ENOBUFS) {
-          out.push_back({{"source", std::string("overrun")}, {"bus", std::string(bus.name)}});
+          out.push_back(overrun(bus));
           continue;  // the error is consumed; what is still queued is readable
         }
         return;  // EAGAIN: drained (anything else: nothing to read either)
@@ -149,7 +153,7 @@ class NetlinkMonitor : public Napi::ObjectWrap<NetlinkMonitor> {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == ENOBUFS) {
-          out.push_back({{"source", std::string("overrun")}, {"bus", std::string(bus.name)}});
+          out.push_back(overrun(bus));
           continue;
         }
         return;
@@ -179,18 +183,77 @@ class NetlinkMonitor : public Napi::ObjectWrap<NetlinkMonitor> {
     return o;
   }
 
-  static void OnReadable(uv_poll_t* handle, int status, int events) {
+  // libuv's poll callback. `status` < 0 means the kernel flagged the socket with
+  // an error (EPOLLERR: the ENOBUFS of an overrun) and libuv has *stopped* the
+  // handle: draining reads the error (which clears it) and the poll is started
+  // again, or the monitor would go deaf. No C++ exception may cross libuv.
+  static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
     auto* bus = static_cast<Bus*>(handle->data);
     NetlinkMonitor* self = bus->owner;
+    try {
+      self->onReadable(*bus, status);
+    } catch (const std::exception& e) {
+      self->fail(*bus, EIO, std::string("monitor callback: ") + e.what());
+    } catch (...) {
+      self->fail(*bus, EIO, "monitor callback: unknown C++ exception");
+    }
+  }
+
+  void onReadable(Bus& bus, int status) {
     std::vector<events::Event> batch;
-    self->drain(*bus, batch);
-    if (batch.empty()) return;
-    Napi::Env env = self->Env();
+    drain(bus, batch);
+    if (status < 0 && bus.poll != nullptr) {
+      const int rc = uv_poll_start(bus.poll, UV_READABLE, &NetlinkMonitor::OnReadable);
+      if (rc != 0) {
+        deliver(batch);  // what was read still counts
+        fail(bus, -rc, std::string("cannot re-arm the poll after ") + uv_err_name(status));
+        return;
+      }
+      // An EPOLLERR without a pending socket error (nothing drained) is still an
+      // event the kernel could not deliver: report it as an overrun.
+      if (batch.empty()) batch.push_back(overrun(bus));
+    }
+    deliver(batch);
+  }
+
+  static events::Event overrun(const Bus& bus) {
+    return {{"source", std::string("overrun")}, {"bus", std::string(bus.name)}};
+  }
+
+  // The monitor cannot go on: it stops (both buses) and hands the JS callback one
+  // {source: 'error', bus, errno, message} event, its last. The caller decides
+  // what a dead monitor means (the watch daemon logs it and exits non-zero).
+  void fail(Bus& bus, int errnum, const std::string& message) {
+    if (!watching_) return;
+    events::Event ev{{"source", std::string("error")},
+                     {"bus", std::string(bus.name)},
+                     {"errno", double(errnum)},
+                     {"message", message}};
+    std::vector<events::Event> last{std::move(ev)};
+    try {
+      Napi::Env env = Env();
+      Napi::HandleScope scope(env);
+      Napi::Object keep = Value();
+      Napi::Function cb = onEvents_.Value();
+      stop();
+      call(env, keep, cb, last);
+    } catch (...) {
+      // Nothing left to tell JS with; stopped polls let the daemon's watchdog see it.
+      stop();
+    }
+  }
+
+  void deliver(const std::vector<events::Event>& batch) {
+    if (batch.empty() || !watching_) return;
+    Napi::Env env = Env();
     Napi::HandleScope scope(env);
     // A local handle keeps the wrapper alive even if the callback close()s it
-    // and drops every reference; `self` is not touched after the callback.
-    Napi::Object keep = self->Value();
-    Napi::Function cb = self->onEvents_.Value();
+    // and drops every reference; `this` is not touched after the callback.
+    call(env, Value(), onEvents_.Value(), batch);
+  }
+
+  static void call(Napi::Env env, Napi::Object keep, Napi::Function cb,
+                   const std::vector<events::Event>& batch) {
     Napi::Array arr = Napi::Array::New(env, batch.size());
     for (size_t i = 0; i < batch.size(); i++) arr.Set(uint32_t(i), toJs(env, batch[i]));
     // MakeCallback so promise jobs queued by the callback run afterwards; a
@@ -236,6 +299,15 @@ class NetlinkMonitor : public Napi::ObjectWrap<NetlinkMonitor> {
     for (Bus* bus : {&rtnl_, &nft_})
       if (bus->poll != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(bus->poll));
     return info.This();
+  }
+
+  // True while both buses are polled: what a watchdog checks (false once closed
+  // or failed; a stopped poll that nothing re-arms would otherwise go unnoticed).
+  Napi::Value Active(const Napi::CallbackInfo& info) {
+    bool active = watching_;
+    for (Bus* bus : {&rtnl_, &nft_})
+      active = active && bus->poll != nullptr && uv_is_active(reinterpret_cast<uv_handle_t*>(bus->poll));
+    return Napi::Boolean::New(info.Env(), active);
   }
 
   void Finalize(Napi::Env) override { finalizing_ = true; }

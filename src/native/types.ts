@@ -326,7 +326,9 @@ export type NetlinkEvent =
   /** Sent after each nf_tables commit: the new generation and who committed it. */
   | { source: 'nft'; type: 'newgen'; genid?: number; pid?: number; comm?: string }
   /** The receive buffer overflowed: events of `bus` were lost, so anything may have changed. */
-  | { source: 'overrun'; bus: 'rtnl' | 'nft' };
+  | { source: 'overrun'; bus: 'rtnl' | 'nft' }
+  /** The monitor could not go on (a poll it could not re-arm, an internal error): its last event; it has stopped. */
+  | { source: 'error'; bus: 'rtnl' | 'nft'; errno: number; message: string };
 
 export type NftEventType =
   | 'newtable'
@@ -350,6 +352,8 @@ export interface NetlinkMonitor {
   /** Like a socket: by default the monitor keeps the event loop alive. */
   unref(): NetlinkMonitor;
   ref(): NetlinkMonitor;
+  /** True while both buses are listened to; false once closed or failed (see the 'error' event). */
+  active(): boolean;
 }
 
 /** One PID's outcome: each PID is one write(2), so one refusal never stops the others. */

@@ -54,6 +54,8 @@ export function triggerOf(
   switch (event.source) {
     case 'overrun':
       return `events lost (${event.bus} receive buffer overrun)`;
+    case 'error':
+      return undefined; // the monitor stopped: the daemon's concern (daemon.ts), not a repair's
     case 'link': {
       const name = event.ifname ?? ifnames.get(event.ifindex);
       if (name === undefined || !scope.devices.has(name)) return undefined;

@@ -258,5 +258,34 @@ describe('NetlinkMonitor', () => {
       300,
     );
     expect(seen.some((e) => e.source === 'overrun')).toBe(false);
+
+    // The watchdog: the overrun flagged the socket (EPOLLERR), on which libuv
+    // stops the poll. The monitor re-armed it, so a later event still arrives.
+    expect(m.active()).toBe(true);
+    ns.nft('add', 'table', 'inet', 'after_overrun');
+    await expectEvent(
+      (e) => e.source === 'nft' && e.type === 'newtable' && e.table === 'after_overrun',
+      mine,
+    );
+    // And a second overrun is reported and survived the same way.
+    const overruns = mine.filter((e) => e.source === 'overrun').length;
+    for (let i = 0; i < 300; i++)
+      h.routeDel({ family: 4, table: 4343, dst: `198.51.100.${i % 250}`, dstLen: 32, oif, priority: i });
+    await expectEvent(() => mine.filter((e) => e.source === 'overrun').length > overruns, mine);
+    ns.nft('add', 'table', 'inet', 'after_second_overrun');
+    await expectEvent(
+      (e) => e.source === 'nft' && e.type === 'newtable' && e.table === 'after_second_overrun',
+      mine,
+    );
+    expect(m.active()).toBe(true);
+    expect(mine.some((e) => e.source === 'error')).toBe(false);
+  });
+
+  it('is inactive once closed', () => {
+    const m = new addon.NetlinkMonitor({ netns: ns.path }, () => {});
+    monitors.push(m);
+    expect(m.active()).toBe(true);
+    m.close();
+    expect(m.active()).toBe(false);
   });
 });
