@@ -1,18 +1,11 @@
-// What every command shares: where the config comes from, which backend to use,
-// and how results and errors are printed (human text, or --json for programs).
+// What the commands' actions share (loaded only when a command runs): which backend
+// to use, and how results and errors are printed (human text, or --json for programs).
 import { err as pc } from './colors.js';
 
 import type { Backend, BackendName } from '../backends/types.js';
 import { NetlinkBackend } from '../backends/netlink.js';
 import { NftBackend } from '../backends/nft.js';
 import { ConfigError, NetcgError } from '../errors.js';
-
-export const DEFAULT_CONFIG = '/etc/netcg/config.yaml';
-
-/** -c FILE, else $NETCG_CONFIG, else /etc/netcg/config.yaml. */
-export function configPath(flag: string | undefined): string {
-  return flag ?? process.env.NETCG_CONFIG ?? DEFAULT_CONFIG;
-}
 
 export function openBackend(name: string, netns: string | undefined): Backend {
   const backend = name as BackendName;

@@ -1,47 +1,9 @@
-// `netcg export`: prints the policy a config describes, for auditing (nft) or for
-// porting to a host without netcg (sh). It reads host facts only (link routes of
-// the target namespace, which cgroup hierarchies exist, IDs of existing cgroup v2
-// profile cgroups) and changes nothing.
+// `netcg export`: the policy a config describes as an nft script or as
+// iptables/ip commands (the work is in actions/export.ts).
 import type { Command } from 'commander';
 
-import { compile } from '../compile/index.js';
-import { loadConfig, type Config } from '../config/index.js';
-import { NetcgError } from '../errors.js';
-import type { HostFacts } from '../model.js';
-import { findCgroup2, readCgroupIds } from '../cgroups/cgroup2.js';
-import { netClsAvailable } from '../cgroups/match.js';
-import { findNetCls } from '../cgroups/netcls.js';
-import { renderNftExport } from '../render/nft-export.js';
-import { renderShScript } from '../render/sh.js';
-import { configPath, withBackend } from './common.js';
-
-export const EXPORT_FORMATS = ['nft', 'sh'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
-/** Where net_cls would be when the host has none mounted yet (apply mounts it there). */
-const DEFAULT_NET_CLS = '/sys/fs/cgroup/net_cls';
-
-/** The text `netcg export` prints for `config` on a host described by `linkRoutes` (from the target namespace). */
-export function exportPolicy(
-  config: Config,
-  format: ExportFormat,
-  linkRoutes: HostFacts['linkRoutes'],
-): string {
-  const cgroup2 = findCgroup2();
-  const facts: HostFacts = { linkRoutes, cgroups: { netCls: netClsAvailable(), ids: {} } };
-  // As diff does: v2 profile cgroups that already exist contribute their IDs; missing ones get no map element.
-  if (cgroup2)
-    facts.cgroups!.ids = readCgroupIds(
-      cgroup2,
-      compile(config, facts).cgroups.filter((c) => c.hierarchy === 'cgroupv2'),
-    );
-  const input = {
-    config,
-    desired: compile(config, facts),
-    roots: { netCls: findNetCls() ?? DEFAULT_NET_CLS, cgroup2 },
-  };
-  return format === 'nft' ? renderNftExport(input) : renderShScript(input);
-}
+import { lazy } from './lazy.js';
+import { configOption, netnsOption } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -60,12 +22,9 @@ export function register(program: Command): void {
         'Routes copied from the main table (copyLinkRoutes) are read from the target namespace: ' +
         '--netns PATH, else the current one.',
     )
-    .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
+    .addOption(configOption())
     .option('-f, --format <format>', 'nft or sh', 'nft')
-    .option(
-      '--netns <path>',
-      'read host facts (link routes) from this network namespace, e.g. /run/netns/NAME',
-    )
+    .addOption(netnsOption('read host facts (link routes) from this network namespace, e.g. /run/netns/NAME'))
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -74,11 +33,5 @@ export function register(program: Command): void {
         '  netcg export --netns /run/netns/box --format nft\n\n' +
         'Exit status: 0 printed, 1 error (bad config, unknown format, namespace not found).',
     )
-    .action((opts: { config?: string; format: string; netns?: string }) => {
-      if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format))
-        throw new NetcgError('EUSAGE', `unknown export format '${opts.format}': use nft or sh`);
-      const config = loadConfig(configPath(opts.config));
-      const { linkRoutes } = withBackend('netlink', opts.netns, (b) => b.hostFacts());
-      process.stdout.write(exportPolicy(config, opts.format as ExportFormat, linkRoutes));
-    });
+    .action(lazy(() => import('./actions/export.js')));
 }

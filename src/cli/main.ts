@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// netcg's command line: each command lives in its own file and only parses
-// arguments, calls the library, and prints.
+// netcg's command line. Each command is defined in its own file (src/cli/<name>.ts:
+// its options and its manual, which --help, `netcg help`, the man pages and the
+// completion script all read) and does its work in src/cli/actions/<name>.ts,
+// imported only when that command runs. So --help, --version, completion and
+// `help CMD` load commander and these definitions only, never the addon, and each
+// command loads just what it uses (docs/bench/startup.md has the times).
 import { Command, CommanderError } from 'commander';
 
-import * as applyCmd from './apply.js';
-import * as diffCmd from './diff.js';
-import * as downCmd from './down.js';
-import * as psCmd from './ps.js';
-import * as runCmd from './run.js';
-import { reportError } from './common.js';
+import { defineCommands } from './commands.js';
+import { packageVersion } from './version.js';
 
 const program = new Command();
 program
@@ -18,26 +18,12 @@ program
       'profile decides where their packets go: their own DNS server, no IPv6, or out ' +
       'through a VPN interface. netcg speaks nf_tables and rtnetlink directly.',
   )
-  .version('0.1.0')
+  .version(packageVersion())
   .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
-for (const cmd of [
-  applyCmd,
-  diffCmd,
-  runCmd,
-  psCmd,
-  downCmd,
-  await import('./enroll.js'),
-  await import('./leave.js'),
-])
-  cmd.register(program);
-(await import('./status.js')).register(program);
-(await import('./doctor.js')).register(program);
-(await import('./export.js')).register(program);
-(await import('./watch.js')).register(program);
-(await import('./completion.js')).register(program);
+defineCommands(program);
 
 program.addHelpText(
   'after',
@@ -87,5 +73,5 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 1;
-  else process.exitCode = reportError(err, json);
+  else process.exitCode = (await import('./common.js')).reportError(err, json);
 }

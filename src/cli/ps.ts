@@ -1,19 +1,7 @@
 import type { Command } from 'commander';
-import { out as pc } from './colors.js';
 
-import { loadConfig } from '../config/index.js';
-import { NetcgError } from '../errors.js';
-import { members, type Member } from '../cgroups/members.js';
-import { locateProfileCgroup } from '../launcher.js';
-import { configPath, printJson } from './common.js';
-
-interface ProfileMembers {
-  profile: string;
-  match: 'net_cls' | 'cgroupv2';
-  classid: number | null;
-  cgroup: string | null;
-  members: Member[];
-}
+import { lazy } from './lazy.js';
+import { configOption, jsonOption } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -25,37 +13,11 @@ export function register(program: Command): void {
         'member: pid, user, command line. Reads the cgroup files only; needs no privileges.',
     )
     .argument('[profile]', 'only this profile')
-    .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
-    .option('--json', 'print as JSON')
+    .addOption(configOption())
+    .addOption(jsonOption('print as JSON'))
     .addHelpText(
       'after',
       "\nExamples:\n  netcg ps\n  netcg ps vpn --json | jq '.profiles[0].members[].pid'\n\nExit status: 0 listed, 1 error (bad config, unknown profile).",
     )
-    .action((profile: string | undefined, opts: { config?: string; json?: boolean }) => {
-      const config = loadConfig(configPath(opts.config));
-      const names = profile === undefined ? Object.keys(config.profiles) : [profile];
-      if (profile !== undefined && !Object.hasOwn(config.profiles, profile)) {
-        throw new NetcgError(
-          'ENOPROFILE',
-          `no profile named '${profile}' in the config (profiles: ${Object.keys(config.profiles).join(', ')})`,
-        );
-      }
-      const rows: ProfileMembers[] = names.map((name) => {
-        const { match, dir } = locateProfileCgroup(config, name);
-        const classid = match === 'net_cls' ? (config.profiles[name]!.classid ?? null) : null;
-        return { profile: name, match, classid, cgroup: dir ?? null, members: dir ? members(dir) : [] };
-      });
-      if (opts.json) {
-        printJson({ profiles: rows });
-        return;
-      }
-      for (const r of rows) {
-        const how = r.match === 'net_cls' ? `classid ${r.classid}` : 'cgroup v2';
-        process.stdout.write(
-          `${pc.bold(r.profile)} ${pc.dim(`${how} · ${r.cgroup ?? 'no cgroup'}`)} ${r.members.length} member(s)\n`,
-        );
-        for (const m of r.members)
-          process.stdout.write(`  ${String(m.pid).padStart(7)}  ${m.user.padEnd(10)} ${m.command}\n`);
-      }
-    });
+    .action(lazy(() => import('./actions/ps.js')));
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 
-import { loadConfig } from '../config/index.js';
-import { joinAndExec } from '../launcher.js';
-import { configPath } from './common.js';
+import { lazy } from './lazy.js';
+import { configOption } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -17,15 +16,11 @@ export function register(program: Command): void {
     )
     .argument('<profile>', 'profile name from the config')
     .argument('[command...]', 'the command and its arguments (use -- before options meant for it)')
-    .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
+    .addOption(configOption())
     .passThroughOptions()
     .addHelpText(
       'after',
       "\nExamples:\n  netcg run unlocator -- dig example.org\n  netcg run vpn firefox\n  netcg run -c ~/netcg.yaml vpn          # a shell inside the profile\n\nExit status: the command's own; 1 if netcg could not start it.",
     )
-    .action((profile: string, command: string[], opts: { config?: string }) => {
-      // With pass-through options commander keeps the `--` separator; it is ours, not the command's.
-      const argv = command[0] === '--' ? command.slice(1) : command;
-      joinAndExec(loadConfig(configPath(opts.config)), profile, argv);
-    });
+    .action(lazy(() => import('./actions/run.js')));
 }

@@ -1,8 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 
-import { DEFAULT_DEBOUNCE_MS, runWatch } from '../watch/daemon.js';
-import { jsonLogger, textLogger } from '../watch/log.js';
-import { configPath } from './common.js';
+import { DEFAULT_DEBOUNCE_MS } from '../watch/defaults.js';
+import { lazy } from './lazy.js';
+import { configOption, jsonOption, netnsOption } from './options.js';
 
 function parseDebounce(value: string): number {
   const n = Number(value);
@@ -39,9 +39,9 @@ export function register(program: Command): void {
         'and the running one is kept); SIGTERM and SIGINT stop it cleanly (exit status 0). ' +
         "netcg's objects stay in place when it stops; `netcg down` removes them.",
     )
-    .option('-c, --config <file>', 'config file (default: $NETCG_CONFIG, then /etc/netcg/config.yaml)')
-    .option('--netns <path>', 'watch and repair inside this network namespace, e.g. /run/netns/vpn')
-    .option('--json', 'log JSON lines on stdout instead of text on stderr (schema: docs/watch-json.md)')
+    .addOption(configOption())
+    .addOption(netnsOption('watch and repair inside this network namespace, e.g. /run/netns/vpn'))
+    .addOption(jsonOption('log JSON lines on stdout instead of text on stderr (schema: docs/watch-json.md)'))
     .option(
       '--debounce <ms>',
       'how long to gather a burst of events before repairing',
@@ -67,13 +67,5 @@ export function register(program: Command): void {
         'Unit: contrib/systemd/netcg-watch.service runs `netcg watch -c /etc/netcg/config.yaml`.',
       ].join('\n'),
     )
-    .action(async (opts: { config?: string; netns?: string; json?: boolean; debounce: number }) => {
-      await runWatch({
-        configFile: configPath(opts.config),
-        ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
-        debounceMs: opts.debounce,
-        log: opts.json ? jsonLogger() : textLogger(),
-      });
-      process.exitCode = 0;
-    });
+    .action(lazy(() => import('./actions/watch.js')));
 }

@@ -28,10 +28,12 @@ import type { NetlinkEvent, NetlinkMonitor } from '../native/types.js';
 import type { PlanSummary } from '../plan/plan.js';
 import { Reconciler } from '../reconciler.js';
 import { DeferringBackend } from './backend.js';
+import { DEFAULT_DEBOUNCE_MS } from './defaults.js';
 import type { ChangeRef, WatchLogger } from './log.js';
 import { OwnCommitFilter, scopeOf, triggerOf, withoutImplied, type WatchScope } from './triggers.js';
 
-export const DEFAULT_DEBOUNCE_MS = 50;
+export { DEFAULT_DEBOUNCE_MS } from './defaults.js';
+
 /** Failures in a row after which event-driven retries are spaced out too. */
 const FAILURES_BEFORE_SPACING = 3;
 const MAX_RETRY_MS = 30_000;

@@ -1,0 +1,53 @@
+import { apply, type ApplyReport } from '../../apply.js';
+import { loadConfig } from '../../config/index.js';
+import { formatPlan, planToJson } from '../../plan/format.js';
+import { out as pc } from '../colors.js';
+import { printJson, withBackend } from '../common.js';
+import { configPath } from '../options.js';
+
+function printReport(r: ApplyReport, file: string): void {
+  const out: string[] = [];
+  if (!r.changed) {
+    out.push(`${pc.green('no changes')}: the kernel already matches ${file} (nothing was sent)`);
+  } else {
+    out.push(formatPlan(r.plan, { color: pc.isColorSupported }).trimEnd());
+    const { add, change, destroy } = r.summary;
+    out.push(
+      `${pc.green('applied')} ${file} with the ${r.backend} backend: ${add} added, ${change} changed, ${destroy} destroyed`,
+    );
+  }
+  out.push(
+    `  table inet ${r.table.name}: ${r.table.maps} maps, ${r.table.chains} chains, ${r.table.rules} rules`,
+  );
+  if (r.attempts > 1) out.push(`  re-planned ${r.attempts - 1} time(s): nf_tables changed while applying`);
+  if (r.netCls?.mountedNow) out.push(`  mounted the net_cls cgroup hierarchy at ${r.netCls.mountPoint}`);
+  for (const m of r.matches) {
+    const how =
+      m.match === 'net_cls'
+        ? 'net_cls classid (meta cgroup)'
+        : `cgroup v2 ID ${m.id ?? '?'} (socket cgroupv2)`;
+    out.push(
+      `  profile ${m.profile}: matched by ${how}${m.requested === 'auto' ? ', chosen by match: auto' : ''} · ${m.cgroup}`,
+    );
+  }
+  for (const n of r.numbers)
+    out.push(
+      `  profile ${n.profile}: routing table ${n.table}, mark 0x${n.mark.toString(16)} (picked by netcg)`,
+    );
+  for (const s of r.sysctls) out.push(`  sysctl ${s.key} = ${s.value} (was ${s.previous})`);
+  for (const c of r.cgroups)
+    if (c.action !== 'unchanged')
+      out.push(`  cgroup ${c.path}: ${c.action}${c.detail ? ` (${c.detail})` : ''}`);
+  for (const w of r.warnings) out.push(`  ${pc.yellow('warning:')} ${w}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+export function action(opts: { config?: string; backend: string; netns?: string; json?: boolean }): void {
+  const file = configPath(opts.config);
+  const config = loadConfig(file);
+  const report = withBackend(opts.backend, opts.netns, (b) => apply(config, b));
+  if (opts.json) {
+    const { plan, ...rest } = report;
+    printJson({ ok: true, config: file, ...rest, plan: planToJson(plan) });
+  } else printReport(report, file);
+}

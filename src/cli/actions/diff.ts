@@ -1,0 +1,25 @@
+import { diff, pickedNumbers } from '../../apply.js';
+import { loadConfig } from '../../config/index.js';
+import { formatPlan, planToJson } from '../../plan/format.js';
+import { isEmptyPlan } from '../../plan/plan.js';
+import { out as pc } from '../colors.js';
+import { printJson, withBackend } from '../common.js';
+import { configPath } from '../options.js';
+
+export function action(opts: { config?: string; netns?: string; json?: boolean }): void {
+  const config = loadConfig(configPath(opts.config));
+  const { plan, config: compared } = withBackend('netlink', opts.netns, (b) => diff(config, b));
+  const numbers = pickedNumbers(compared);
+  if (opts.json) printJson({ ...planToJson(plan), numbers });
+  else {
+    for (const n of numbers)
+      process.stdout.write(
+        pc.dim(
+          `# profile ${n.profile}: routing table ${n.table}, mark 0x${n.mark.toString(16)} (picked by netcg)
+`,
+        ),
+      );
+    process.stdout.write(formatPlan(plan, { color: pc.isColorSupported }));
+  }
+  process.exitCode = isEmptyPlan(plan) ? 0 : 2;
+}

@@ -1,0 +1,20 @@
+import { down } from '../../apply.js';
+import { loadConfig } from '../../config/index.js';
+import { out as pc } from '../colors.js';
+import { printJson, withBackend } from '../common.js';
+import { configPath } from '../options.js';
+
+export function action(opts: { config?: string; backend: string; netns?: string; json?: boolean }): void {
+  const config = loadConfig(configPath(opts.config));
+  const r = withBackend(opts.backend, opts.netns, (b) => down(config, b));
+  if (opts.json) {
+    printJson({ ok: true, ...r });
+    return;
+  }
+  const out = [
+    `${pc.green('down')}: table inet ${r.table.name} ${r.table.deleted ? 'deleted' : 'was not present'}`,
+    `  ip rules removed: ${r.ipRules.length}, routes removed: ${r.routes.length}`,
+    ...r.cgroups.map((c) => `  cgroup ${c.path}: ${c.action}${c.detail ? ` (${c.detail})` : ''}`),
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+}

@@ -1,0 +1,51 @@
+// `netcg export`: prints the policy a config describes, for auditing (nft) or for
+// porting to a host without netcg (sh). It reads host facts only (link routes of
+// the target namespace, which cgroup hierarchies exist, IDs of existing cgroup v2
+// profile cgroups) and changes nothing.
+import { findCgroup2, readCgroupIds } from '../../cgroups/cgroup2.js';
+import { netClsAvailable } from '../../cgroups/match.js';
+import { findNetCls } from '../../cgroups/netcls.js';
+import { compile } from '../../compile/index.js';
+import { loadConfig, type Config } from '../../config/index.js';
+import { NetcgError } from '../../errors.js';
+import type { HostFacts } from '../../model.js';
+import { renderNftExport } from '../../render/nft-export.js';
+import { renderShScript } from '../../render/sh.js';
+import { withBackend } from '../common.js';
+import { configPath } from '../options.js';
+
+export const EXPORT_FORMATS = ['nft', 'sh'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** Where net_cls would be when the host has none mounted yet (apply mounts it there). */
+const DEFAULT_NET_CLS = '/sys/fs/cgroup/net_cls';
+
+/** The text `netcg export` prints for `config` on a host described by `linkRoutes` (from the target namespace). */
+export function exportPolicy(
+  config: Config,
+  format: ExportFormat,
+  linkRoutes: HostFacts['linkRoutes'],
+): string {
+  const cgroup2 = findCgroup2();
+  const facts: HostFacts = { linkRoutes, cgroups: { netCls: netClsAvailable(), ids: {} } };
+  // As diff does: v2 profile cgroups that already exist contribute their IDs; missing ones get no map element.
+  if (cgroup2)
+    facts.cgroups!.ids = readCgroupIds(
+      cgroup2,
+      compile(config, facts).cgroups.filter((c) => c.hierarchy === 'cgroupv2'),
+    );
+  const input = {
+    config,
+    desired: compile(config, facts),
+    roots: { netCls: findNetCls() ?? DEFAULT_NET_CLS, cgroup2 },
+  };
+  return format === 'nft' ? renderNftExport(input) : renderShScript(input);
+}
+
+export function action(opts: { config?: string; format: string; netns?: string }): void {
+  if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format))
+    throw new NetcgError('EUSAGE', `unknown export format '${opts.format}': use nft or sh`);
+  const config = loadConfig(configPath(opts.config));
+  const { linkRoutes } = withBackend('netlink', opts.netns, (b) => b.hostFacts());
+  process.stdout.write(exportPolicy(config, opts.format as ExportFormat, linkRoutes));
+}

@@ -1,0 +1,43 @@
+import { members, type Member } from '../../cgroups/members.js';
+import { loadConfig } from '../../config/index.js';
+import { NetcgError } from '../../errors.js';
+import { locateProfileCgroup } from '../../launcher.js';
+import { out as pc } from '../colors.js';
+import { printJson } from '../common.js';
+import { configPath } from '../options.js';
+
+interface ProfileMembers {
+  profile: string;
+  match: 'net_cls' | 'cgroupv2';
+  classid: number | null;
+  cgroup: string | null;
+  members: Member[];
+}
+
+export function action(profile: string | undefined, opts: { config?: string; json?: boolean }): void {
+  const config = loadConfig(configPath(opts.config));
+  const names = profile === undefined ? Object.keys(config.profiles) : [profile];
+  if (profile !== undefined && !Object.hasOwn(config.profiles, profile)) {
+    throw new NetcgError(
+      'ENOPROFILE',
+      `no profile named '${profile}' in the config (profiles: ${Object.keys(config.profiles).join(', ')})`,
+    );
+  }
+  const rows: ProfileMembers[] = names.map((name) => {
+    const { match, dir } = locateProfileCgroup(config, name);
+    const classid = match === 'net_cls' ? (config.profiles[name]!.classid ?? null) : null;
+    return { profile: name, match, classid, cgroup: dir ?? null, members: dir ? members(dir) : [] };
+  });
+  if (opts.json) {
+    printJson({ profiles: rows });
+    return;
+  }
+  for (const r of rows) {
+    const how = r.match === 'net_cls' ? `classid ${r.classid}` : 'cgroup v2';
+    process.stdout.write(
+      `${pc.bold(r.profile)} ${pc.dim(`${how} · ${r.cgroup ?? 'no cgroup'}`)} ${r.members.length} member(s)\n`,
+    );
+    for (const m of r.members)
+      process.stdout.write(`  ${String(m.pid).padStart(7)}  ${m.user.padEnd(10)} ${m.command}\n`);
+  }
+}
