@@ -51,6 +51,8 @@ Napi::Error makeNetlinkError(Napi::Env env, const NetlinkFailure& f, Napi::Value
   std::string message = f.op + ": " + std::strerror(f.errnum) + " (" + code + ")";
   if (!f.extAckMsg.empty()) message += ": " + f.extAckMsg;
   if (f.failedIndex >= 0) message += " [index " + std::to_string(f.failedIndex) + "]";
+  if (!f.detail.empty()) message += ": " + f.detail;
+  if (f.acksLost) message += " (some acknowledgements were lost)";
 
   Napi::Object props = Napi::Object::New(env);
   props.Set("code", code);
@@ -61,6 +63,8 @@ Napi::Error makeNetlinkError(Napi::Env env, const NetlinkFailure& f, Napi::Value
   props.Set("extAckOffset",
             f.extAckOffset >= 0 ? Napi::Number::New(env, double(f.extAckOffset)) : env.Undefined());
   props.Set("index", f.failedIndex >= 0 ? Napi::Number::New(env, double(f.failedIndex)) : env.Undefined());
+  if (f.dumpInterrupted) props.Set("dumpInterrupted", true);
+  if (f.acksLost) props.Set("acksLost", true);
   return construct(env, message, props);
 }
 

@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "js.h"
 #include "nft/nft.h"
+#include "rtnl/attrs.h"
 #include "rtnl/rtnl.h"
 
 namespace netcg {
@@ -65,6 +66,7 @@ Napi::Function NetlinkHandle::Define(Napi::Env env) {
                          InstanceMethod<&NetlinkHandle::RouteDel>("routeDel"),
                          InstanceMethod<&NetlinkHandle::RouteDump>("routeDump"),
                          InstanceMethod<&NetlinkHandle::LinkDump>("linkDump"),
+                         InstanceMethod<&NetlinkHandle::SocketInfo>("socketInfo"),
                          InstanceMethod<&NetlinkHandle::Close>("close"),
                      });
 }
@@ -170,9 +172,56 @@ Napi::Value NetlinkHandle::RuleDel(const Napi::CallbackInfo& info) {
       [&](const NetlinkFailure&) -> Napi::Value { return rule; });
 }
 
+namespace {
+
+// routeDump(4 | 6, table?) or routeDump({ family, table?, protocol?, type?, oif? }).
+rtnl::RouteFilter routeFilterArg(const Napi::CallbackInfo& info) {
+  rtnl::RouteFilter f;
+  if (info.Length() > 0 && info[0].IsObject()) {
+    Napi::Object o = info[0].As<Napi::Object>();
+    f.af = rtnl::afFromFamily(getU32(o, "family", "filter"), "filter");
+    f.table = getOptU32(o, "table", "filter");
+    f.oif = getOptU32(o, "oif", "filter");
+    f.protocol = rtnl::getOptU8(o, "protocol", "filter");
+    f.type = rtnl::getOptU8(o, "type", "filter");
+    return f;
+  }
+  f.af = argFamily46(info, 0) == 6 ? AF_INET6 : AF_INET;
+  if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
+    if (!info[1].IsNumber()) throw InputError{"table", "expected a number"};
+    double t = info[1].As<Napi::Number>().DoubleValue();
+    if (!(t >= 0 && t <= 4294967295.0) || t != double(uint32_t(t))) throw InputError{"table", "out of range"};
+    f.table = uint32_t(t);
+  }
+  return f;
+}
+
+// ruleDump(4 | 6) or ruleDump({ family, table?, protocol? }).
+rtnl::RuleFilter ruleFilterArg(const Napi::CallbackInfo& info) {
+  rtnl::RuleFilter f;
+  if (info.Length() > 0 && info[0].IsObject()) {
+    Napi::Object o = info[0].As<Napi::Object>();
+    f.af = rtnl::afFromFamily(getU32(o, "family", "filter"), "filter");
+    f.table = getOptU32(o, "table", "filter");
+    f.protocol = rtnl::getOptU8(o, "protocol", "filter");
+    return f;
+  }
+  f.af = argFamily46(info, 0) == 6 ? AF_INET6 : AF_INET;
+  return f;
+}
+
+Napi::Object buffersJs(Napi::Env env, const BufferSizes& b) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("rcvbuf", b.rcvbuf);
+  o.Set("sndbuf", b.sndbuf);
+  return o;
+}
+
+}  // namespace
+
 Napi::Value NetlinkHandle::RuleDump(const Napi::CallbackInfo& info) {
-  int family = argFamily46(info, 0);
-  return guarded(info.Env(), [&]() -> Napi::Value { return rtnl::ruleDump(info.Env(), route(), family); });
+  return guarded(info.Env(),
+                 [&]() -> Napi::Value { return rtnl::ruleDump(info.Env(), route(), ruleFilterArg(info)); });
 }
 
 Napi::Value NetlinkHandle::RouteAdd(const Napi::CallbackInfo& info) {
@@ -198,17 +247,21 @@ Napi::Value NetlinkHandle::RouteDel(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NetlinkHandle::RouteDump(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(),
+                 [&]() -> Napi::Value { return rtnl::routeDump(info.Env(), route(), routeFilterArg(info)); });
+}
+
+Napi::Value NetlinkHandle::SocketInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int family = argFamily46(info, 0);
-  std::optional<uint32_t> table;
-  if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
-    if (!info[1].IsNumber()) throw makeInputError(env, "table", "expected a number");
-    double t = info[1].As<Napi::Number>().DoubleValue();
-    if (!(t >= 0 && t <= 4294967295.0) || t != double(uint32_t(t)))
-      throw makeInputError(env, "table", "out of range");
-    table = uint32_t(t);
-  }
-  return guarded(env, [&]() -> Napi::Value { return rtnl::routeDump(env, route(), family, table); });
+  return guarded(env, [&]() -> Napi::Value {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("strictChecking", route().strictChecking());
+    o.Set("dumpRetries", double(route().dumpRetries() + nft().dumpRetries()));
+    o.Set("dumpMessages", double(route().dumpMessages() + nft().dumpMessages()));
+    o.Set("nft", buffersJs(env, nft().buffers()));
+    o.Set("route", buffersJs(env, route().buffers()));
+    return o;
+  });
 }
 
 Napi::Value NetlinkHandle::LinkDump(const Napi::CallbackInfo& info) {

@@ -28,6 +28,7 @@ class NetlinkHandle : public Napi::ObjectWrap<NetlinkHandle> {
   Napi::Value RouteDel(const Napi::CallbackInfo& info);
   Napi::Value RouteDump(const Napi::CallbackInfo& info);
   Napi::Value LinkDump(const Napi::CallbackInfo& info);
+  Napi::Value SocketInfo(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   NetlinkSocket& nft();

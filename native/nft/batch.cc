@@ -206,12 +206,12 @@ class Encoder {
         const std::string ep = path + ".exprs[" + std::to_string(j) + "]";
         std::optional<Fields> eo = exprs.object(j);
         if (!eo) throw InputError{ep, "expected an object"};
-        nftnl_expr* e = expr::encode(*eo, ep);
+        ExprPtr e = expr::encode(*eo, ep);
         if (getString(*eo, "type", ep) == "lookup") {
           auto id = sets_.find({family, table, getString(*eo, "set", ep)});
-          if (id != sets_.end()) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id->second);
+          if (id != sets_.end()) nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_SET_ID, id->second);
         }
-        nftnl_rule_add_expr(r.get(), e);  // the rule owns it now
+        nftnl_rule_add_expr(r.get(), e.release());  // the rule owns it now
       }
       if (auto ud = getOptBytes(o, "userdata", path)) {
         if (ud->size() > NFT_USERDATA_MAXLEN) throw InputError{path + ".userdata", "too long"};
@@ -321,7 +321,7 @@ class Encoder {
   // Adds one element to `s`; returns a generous estimate of its encoded size.
   size_t element(nftnl_set* s, const Fields& o, const std::string& path) {
     nftnl_set_elem* e = nftnl_set_elem_alloc();
-    if (e == nullptr) throw NetlinkFailure{ENOMEM, "nft.alloc", "", -1, -1, false};
+    if (e == nullptr) throw NetlinkFailure::of(ENOMEM, "nft.alloc");
     nftnl_set_elem_add(s, e);  // the set owns it from here, even if we throw below
     auto key = getBytes(o, "key", path);
     if (key.empty() || key.size() > NFT_DATA_VALUE_MAXLEN)
@@ -352,13 +352,6 @@ class Encoder {
   uint32_t nextSetId_ = 1;
 };
 
-NetlinkFailure failure(int errnum, const std::string& op) {
-  NetlinkFailure f;
-  f.errnum = errnum;
-  f.op = op;
-  return f;
-}
-
 // Sends the batch and collects the kernel's verdict on it.
 //
 // Why not NetlinkSocket::request (an ack per message): at 10,000 profiles a
@@ -371,54 +364,15 @@ NetlinkFailure failure(int errnum, const std::string& op) {
 // ERESTART, a failed commit) come on BEGIN's seq.
 void sendAndCheck(NetlinkSocket& s, const Batch& batch, uint32_t beginSeq) {
   const std::string op = "nft.commit";
-  const int fd = s.fd();
-  const uint32_t port = s.portId();
   const size_t count = batch.messages();
   const uint32_t endSeq = beginSeq + uint32_t(count - 1);
   const uint32_t confirmSeq = endSeq - 1;  // the last op message, sent with NLM_F_ACK
-
-  std::vector<char> rx(64 * 1024);
-  // Replies left over from an earlier request that ended in an error would
-  // otherwise be read as foreign replies to this one.
-  while (::recv(fd, rx.data(), rx.size(), MSG_DONTWAIT | MSG_TRUNC) > 0) {
-  }
-  // Large batches need a send buffer at least as large as the datagram.
-  int sndbuf = 0;
-  socklen_t sl = sizeof sndbuf;
-  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) == 0 && size_t(sndbuf) < batch.size() + 65536) {
-    int want = int(batch.size() + 65536);
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0)
-      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
-  }
-
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  ssize_t sent;
-  do {
-    sent = ::sendto(fd, batch.data(), batch.size(), 0, reinterpret_cast<const sockaddr*>(&kernel),
-                    sizeof kernel);
-  } while (sent < 0 && errno == EINTR);
-  if (sent < 0) throw failure(errno, op);
-  if (size_t(sent) != batch.size()) throw failure(EMSGSIZE, op);
-
+  // Room for an error ack per message, ~1 KiB each (as nft(8) sizes it), so a
+  // failing batch reports its first error rather than ENOBUFS.
+  s.send(batch.data(), batch.size(), std::max<size_t>(count * 1024, 256 * 1024), op);
   BatchReplyReader reader(
-      port, beginSeq, endSeq, confirmSeq, [&](size_t m) { return batch.opOf(m); }, op);
-  for (;;) {
-    ssize_t need = ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-    if (need < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // everything the batch caused is read
-      throw failure(errno, op);
-    }
-    if (size_t(need) > rx.size()) rx.resize(size_t(need));
-    ssize_t n = ::recv(fd, rx.data(), rx.size(), MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      throw failure(errno, op);
-    }
-    reader.feed(rx.data(), size_t(n));
-  }
+      s.portId(), beginSeq, endSeq, confirmSeq, [&](size_t m) { return batch.opOf(m); }, op);
+  s.receive(reader, op);
   reader.finish();
 }
 

@@ -21,7 +21,7 @@
 
 namespace netcg::nft {
 
-class BatchReplyReader {
+class BatchReplyReader : public Receiver {
  public:
   // opOf(m): the index of the op that produced message m of the batch (-1 for BEGIN/END).
   BatchReplyReader(uint32_t portId, uint32_t beginSeq, uint32_t endSeq, uint32_t confirmSeq,
@@ -32,6 +32,16 @@ class BatchReplyReader {
         confirmSeq_(confirmSeq),
         opOf_(std::move(opOf)),
         op_(std::move(op)) {}
+
+  // nfnetlink answers a batch inside sendmsg: everything is queued by the time
+  // the loop reads, so it reads until nothing is left.
+  void datagram(const char* data, size_t n) override { feed(data, n); }
+  // ENOBUFS: the receive buffer overflowed with error acks. The first ones are
+  // queued (the kernel drops what does not fit), so reading goes on and the
+  // first real error is still the one reported, flagged acksLost.
+  void overrun() override { acksLost_ = true; }
+  bool done() const override { return false; }
+  bool waitForMore() const override { return false; }
 
   // Walks the messages of one datagram of `n` bytes at `data` (aligned as recv(2)
   // leaves it). Throws NetlinkFailure on a foreign, unexpected or truncated reply.
@@ -59,23 +69,27 @@ class BatchReplyReader {
 
   // Once everything queued is read: throws the first failure, or EPROTO when the
   // batch was neither refused nor acknowledged.
+  // With lost acks and no error among those read, the outcome is unknown: ENOBUFS.
   void finish() const {
-    if (failed_) throw first_;
-    if (!confirmed_) throw failure(EPROTO, op_ + " (the batch was not acknowledged)");
+    if (failed_) {
+      NetlinkFailure f = first_;
+      f.acksLost = acksLost_;
+      throw f;
+    }
+    if (confirmed_) return;
+    if (!acksLost_) throw failure(EPROTO, op_ + " (the batch was not acknowledged)");
+    NetlinkFailure f = failure(ENOBUFS, op_);
+    f.acksLost = true;
+    throw f;
   }
 
  private:
-  static NetlinkFailure failure(int errnum, const std::string& op) {
-    NetlinkFailure f;
-    f.errnum = errnum;
-    f.op = op;
-    return f;
-  }
+  static NetlinkFailure failure(int errnum, const std::string& op) { return NetlinkFailure::of(errnum, op); }
 
   uint32_t portId_, beginSeq_, endSeq_, confirmSeq_;
   std::function<int64_t(size_t)> opOf_;
   std::string op_;
-  bool failed_ = false, confirmed_ = false;
+  bool failed_ = false, confirmed_ = false, acksLost_ = false;
   NetlinkFailure first_;
 };
 

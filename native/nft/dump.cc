@@ -27,13 +27,6 @@ namespace {
 
 constexpr int kMaxAttempts = 10;
 
-NetlinkFailure fail(int errnum, const std::string& op) {
-  NetlinkFailure f;
-  f.errnum = errnum;
-  f.op = op;
-  return f;
-}
-
 // Sends one dump request (built by `build` into a buffer) and hands every reply
 // message to `each`.
 template <typename Build>
@@ -77,7 +70,7 @@ const char* hookName(uint16_t family, uint32_t hook) {
 // libnftnl reads the nfgenmsg header of every message without checking that
 // the message holds one; the kernel always sends it, a hostile peer may not.
 void requireNfgenmsg(const nlmsghdr* nlh, const char* op) {
-  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg)) throw fail(EBADMSG, op);
+  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg)) throw NetlinkFailure::of(EBADMSG, op);
 }
 
 const char* nulString(const nlattr* a) {
@@ -247,7 +240,7 @@ void DumpDecoder::table(const nlmsghdr* nlh) {
   requireNfgenmsg(nlh, "nft.dump.table");
   nlh = guarded(nlh);
   auto tb = owned<TablePtr>(nftnl_table_alloc());
-  if (nftnl_table_nlmsg_parse(nlh, tb.get()) < 0) throw fail(EBADMSG, "nft.dump.table");
+  if (nftnl_table_nlmsg_parse(nlh, tb.get()) < 0) throw NetlinkFailure::of(EBADMSG, "nft.dump.table");
   uint16_t family = uint16_t(nftnl_table_get_u32(tb.get(), NFTNL_TABLE_FAMILY));
   const char* name = nftnl_table_get_str(tb.get(), NFTNL_TABLE_NAME);
   const char* fam = familyName(family);
@@ -268,7 +261,7 @@ void DumpDecoder::chain(const nlmsghdr* nlh) {
   requireNfgenmsg(nlh, "nft.dump.chain");
   nlh = guarded(nlh);
   auto c = owned<ChainPtr>(nftnl_chain_alloc());
-  if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) throw fail(EBADMSG, "nft.dump.chain");
+  if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) throw NetlinkFailure::of(EBADMSG, "nft.dump.chain");
   uint16_t family = uint16_t(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY));
   const char* table = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE);
   const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
@@ -326,13 +319,11 @@ void DumpDecoder::rule(const nlmsghdr* nlh) {
     putU64(t_, "position", nftnl_rule_get_u64(r.get(), NFTNL_RULE_POSITION));
   t_.key("exprs");
   t_.beginArray();
-  nftnl_expr_iter* it = nftnl_expr_iter_create(r.get());
-  if (it == nullptr) throw fail(ENOMEM, "nft.alloc");
-  for (nftnl_expr* e = nftnl_expr_iter_next(it); e != nullptr; e = nftnl_expr_iter_next(it)) {
+  auto it = owned<ExprIterPtr>(nftnl_expr_iter_create(r.get()));
+  for (nftnl_expr* e = nftnl_expr_iter_next(it.get()); e != nullptr; e = nftnl_expr_iter_next(it.get())) {
     t_.item();
     expr::decode(e, t_);
   }
-  nftnl_expr_iter_destroy(it);
   t_.end();
   if (nftnl_rule_is_set(r.get(), NFTNL_RULE_USERDATA)) {
     uint32_t len = 0;
@@ -389,9 +380,9 @@ void DumpDecoder::ruleWithUnknownExprs(const nlmsghdr* nlh) {
 SetPtr DumpDecoder::set(const nlmsghdr* nlh) {
   requireNfgenmsg(nlh, "nft.dump.set");
   nlh = guarded(nlh);
-  if (!setExprNamesWellFormed(nlh)) throw fail(EBADMSG, "nft.dump.set");
+  if (!setExprNamesWellFormed(nlh)) throw NetlinkFailure::of(EBADMSG, "nft.dump.set");
   auto set = owned<SetPtr>(nftnl_set_alloc());
-  if (nftnl_set_nlmsg_parse(nlh, set.get()) < 0) throw fail(EBADMSG, "nft.dump.set");
+  if (nftnl_set_nlmsg_parse(nlh, set.get()) < 0) throw NetlinkFailure::of(EBADMSG, "nft.dump.set");
   uint16_t family = uint16_t(nftnl_set_get_u32(set.get(), NFTNL_SET_FAMILY));
   const char* table = nftnl_set_get_str(set.get(), NFTNL_SET_TABLE);
   // Without its table a set cannot be described or its elements asked for (found by native/fuzz).
@@ -432,16 +423,16 @@ void DumpDecoder::elements(const nlmsghdr* nlh) {
   requireNfgenmsg(nlh, "nft.dump.elements");
   nlh = guarded(nlh);
   blankUnknownElementAttrs(reinterpret_cast<nlmsghdr*>(guard_.data()));
-  if (!elementsWellFormed(nlh)) throw fail(EBADMSG, "nft.dump.elements");
+  if (!elementsWellFormed(nlh)) throw NetlinkFailure::of(EBADMSG, "nft.dump.elements");
   auto holder = owned<SetPtr>(nftnl_set_alloc());
-  if (nftnl_set_elems_nlmsg_parse(nlh, holder.get()) < 0) throw fail(EBADMSG, "nft.dump.elements");
-  nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(holder.get());
-  if (it == nullptr) throw fail(ENOMEM, "nft.alloc");
-  for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e != nullptr; e = nftnl_set_elems_iter_next(it)) {
+  if (nftnl_set_elems_nlmsg_parse(nlh, holder.get()) < 0)
+    throw NetlinkFailure::of(EBADMSG, "nft.dump.elements");
+  auto it = owned<SetElemsIterPtr>(nftnl_set_elems_iter_create(holder.get()));
+  for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it.get()); e != nullptr;
+       e = nftnl_set_elems_iter_next(it.get())) {
     t_.item();
     elementObject(e);
   }
-  nftnl_set_elems_iter_destroy(it);
 }
 
 void DumpDecoder::elementObject(nftnl_set_elem* e) {
@@ -585,12 +576,12 @@ class TapeToJs {
       case Tag::False:
         return Napi::Boolean::New(env_, false);
     }
-    throw fail(EBADMSG, "nft.dump (bad tape)");
+    throw NetlinkFailure::of(EBADMSG, "nft.dump (bad tape)");
   }
 
  private:
   void need(size_t n) const {
-    if (size_ - at_ < n) throw fail(EBADMSG, "nft.dump (short tape)");
+    if (size_ - at_ < n) throw NetlinkFailure::of(EBADMSG, "nft.dump (short tape)");
   }
   template <typename T>
   T take() {
@@ -601,7 +592,7 @@ class TapeToJs {
     return v;
   }
   napi_value string(uint32_t i) {
-    if (i >= strings_.size()) throw fail(EBADMSG, "nft.dump (bad string index)");
+    if (i >= strings_.size()) throw NetlinkFailure::of(EBADMSG, "nft.dump (bad string index)");
     return strings_[i];
   }
   Napi::Env env_;
@@ -660,7 +651,10 @@ Napi::Object dump(Napi::Env env, NetlinkSocket& s, std::optional<uint16_t> famil
     out.Set("genid", before);
     return out;
   }
-  throw fail(EAGAIN, "nft.dump (the ruleset kept changing)");
+  NetlinkFailure f = NetlinkFailure::of(EAGAIN, "nft.dump (the ruleset kept changing)");
+  f.dumpInterrupted = true;
+  f.detail = "still inconsistent after " + std::to_string(kMaxAttempts) + " attempts";
+  throw f;
 }
 
 }  // namespace netcg::nft

@@ -8,6 +8,7 @@
 
 #include "js.h"
 #include "nft/nft.h"
+#include "nft/objects.h"
 
 namespace netcg::nft {
 
@@ -21,16 +22,14 @@ uint32_t genid(NetlinkSocket& s) {
   s.request(
       buf.data(), nlh->nlmsg_len, seq, seq,
       [&](const nlmsghdr* reply) {
-        nftnl_gen* gen = nftnl_gen_alloc();
-        if (gen == nullptr) throw NetlinkFailure{ENOMEM, "nft.genid", "", -1, -1, false};
-        if (nftnl_gen_nlmsg_parse(reply, gen) >= 0 && nftnl_gen_is_set(gen, NFTNL_GEN_ID)) {
-          id = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
+        auto gen = owned<GenPtr>(nftnl_gen_alloc());
+        if (nftnl_gen_nlmsg_parse(reply, gen.get()) >= 0 && nftnl_gen_is_set(gen.get(), NFTNL_GEN_ID)) {
+          id = nftnl_gen_get_u32(gen.get(), NFTNL_GEN_ID);
           seen = true;
         }
-        nftnl_gen_free(gen);
       },
       "nft.genid");
-  if (!seen) throw NetlinkFailure{EBADMSG, "nft.genid (no generation in reply)", "", -1, -1, false};
+  if (!seen) throw NetlinkFailure::of(EBADMSG, "nft.genid (no generation in reply)");
   return id;
 }
 

@@ -41,6 +41,31 @@ struct DecodedRoute {
 // An RTM_NEWROUTE of family `af`, in `table` when given; cached clones are skipped.
 std::optional<DecodedRoute> decodeRoute(const nlmsghdr* msg, int af, std::optional<uint32_t> table);
 
+// Which routes a dump asks for. A strictly checking kernel filters by all of
+// these itself (rtm_table/RTA_TABLE, rtm_protocol, rtm_type, RTA_OIF); the
+// same test runs on every reply too, so an older kernel that ignores the filter
+// yields the same answer, only slower.
+struct RouteFilter {
+  int af = AF_INET;
+  std::optional<uint32_t> table, oif;
+  std::optional<uint8_t> protocol, type;
+  bool matches(const DecodedRoute& r) const {
+    return (!table || r.table == *table) && (!oif || r.oif == oif) &&
+           (!protocol || r.protocol == *protocol) && (!type || r.type == *type);
+  }
+};
+
+// Rules cannot be filtered by the kernel (fib_valid_dumprule_req accepts no
+// filter), and are few: this one runs on the replies only.
+struct RuleFilter {
+  int af = AF_INET;
+  std::optional<uint32_t> table;
+  std::optional<uint8_t> protocol;
+  bool matches(const DecodedRule& r) const {
+    return (!table || r.table == *table) && (!protocol || r.protocol == protocol);
+  }
+};
+
 struct DecodedLink {
   uint32_t index = 0;
   std::string name;

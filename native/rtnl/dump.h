@@ -1,6 +1,7 @@
 // One rtnetlink dump request, shared by ruleDump, routeDump and linkDump: the
-// request is the same in all three (a GET with NLM_F_DUMP and a family header),
-// only the header struct and the decoder differ.
+// request is the same in all three (a GET with NLM_F_DUMP and a family header,
+// plus the filter attributes a strictly checking kernel honours), only the
+// header struct and the decoder differ.
 #pragma once
 
 #include <libmnl/libmnl.h>
@@ -17,8 +18,9 @@
 namespace netcg::rtnl {
 
 // Sends `type` (RTM_GETRULE/GETROUTE/GETLINK) as a dump whose extra header is a
-// zeroed `Header` prepared by `fill`, and returns every reply `decode` accepts
-// (it returns nullopt for messages that are not ours to report).
+// zeroed `Header` prepared by `fill(nlh, header)` (which may add attributes),
+// and returns every reply `decode` accepts (it returns nullopt for messages that
+// are not ours to report). An interrupted dump is retried (NetlinkSocket::dump).
 template <typename Header, typename Fill, typename Decode>
 auto dumpAll(NetlinkSocket& s, uint16_t type, const char* op, Fill fill, Decode decode) {
   using Decoded = typename decltype(decode(static_cast<const nlmsghdr*>(nullptr)))::value_type;
@@ -26,15 +28,14 @@ auto dumpAll(NetlinkSocket& s, uint16_t type, const char* op, Fill fill, Decode 
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = type;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  nlh->nlmsg_seq = s.nextSeq();
-  fill(*static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header))));
+  fill(nlh, *static_cast<Header*>(mnl_nlmsg_put_extra_header(nlh, sizeof(Header))));
   std::vector<Decoded> out;
-  s.request(
-      buf, nlh->nlmsg_len, nlh->nlmsg_seq, nlh->nlmsg_seq,
+  s.dump(
+      buf, nlh->nlmsg_len,
       [&](const nlmsghdr* msg) {
         if (auto d = decode(msg)) out.push_back(std::move(*d));
       },
-      op);
+      [&] { out.clear(); }, op);
   return out;
 }
 

@@ -50,7 +50,7 @@ std::optional<DecodedLink> decodeLink(const nlmsghdr* msg) {
 
 Napi::Array linkDump(Napi::Env env, NetlinkSocket& s) {
   const auto links = dumpAll<ifinfomsg>(
-      s, RTM_GETLINK, "rtnl.link.dump", [](ifinfomsg& h) { h.ifi_family = AF_UNSPEC; },
+      s, RTM_GETLINK, "rtnl.link.dump", [](nlmsghdr*, ifinfomsg& h) { h.ifi_family = AF_UNSPEC; },
       [](const nlmsghdr* msg) { return decodeLink(msg); });
 
   Napi::Array out = Napi::Array::New(env, links.size());

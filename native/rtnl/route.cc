@@ -125,13 +125,45 @@ void routeChange(NetlinkSocket& s, const Napi::Object& route, bool add) {
       add ? "rtnl.route.add" : "rtnl.route.del");
 }
 
-Napi::Array routeDump(Napi::Env env, NetlinkSocket& s, int family, std::optional<uint32_t> table) {
-  const int af = afFromFamily(static_cast<uint32_t>(family), "routeDump");
+namespace {
 
-  const auto routes = dumpAll<rtmsg>(
-      s, RTM_GETROUTE, "rtnl.route.dump", [af](rtmsg& h) { h.rtm_family = static_cast<uint8_t>(af); },
-      [af, table](const nlmsghdr* msg) { return decodeRoute(msg, af, table); });
+// The dump request's header and attributes: the filter, for a kernel that
+// honours it. Without strict checking the kernel would read these fields its
+// own legacy way, so the request is then the bare family.
+void putRouteFilter(nlmsghdr* nlh, rtmsg& h, const RouteFilter& f, bool strict) {
+  h.rtm_family = static_cast<uint8_t>(f.af);
+  if (!strict) return;
+  if (f.table) {
+    h.rtm_table = *f.table < 256 ? static_cast<uint8_t>(*f.table) : static_cast<uint8_t>(RT_TABLE_UNSPEC);
+    mnl_attr_put_u32(nlh, RTA_TABLE, *f.table);
+  }
+  if (f.protocol) h.rtm_protocol = *f.protocol;
+  if (f.type) h.rtm_type = *f.type;
+  if (f.oif) mnl_attr_put_u32(nlh, RTA_OIF, *f.oif);
+}
 
+std::vector<DecodedRoute> dumpRoutes(NetlinkSocket& s, const RouteFilter& f) {
+  try {
+    return dumpAll<rtmsg>(
+        s, RTM_GETROUTE, "rtnl.route.dump",
+        [&](nlmsghdr* nlh, rtmsg& h) { putRouteFilter(nlh, h, f, s.strictChecking()); },
+        [&](const nlmsghdr* msg) -> std::optional<DecodedRoute> {
+          auto r = decodeRoute(msg, f.af, f.table);
+          if (r && !f.matches(*r)) return std::nullopt;
+          return r;
+        });
+  } catch (const NetlinkFailure& e) {
+    // A filtered table that does not exist (ENOENT), a device that does not (ENODEV):
+    // no route matches. Only a strict kernel answers so.
+    if (s.strictChecking() && ((f.table && e.errnum == ENOENT) || (f.oif && e.errnum == ENODEV))) return {};
+    throw;
+  }
+}
+
+}  // namespace
+
+Napi::Array routeDump(Napi::Env env, NetlinkSocket& s, const RouteFilter& filter) {
+  const std::vector<DecodedRoute> routes = dumpRoutes(s, filter);
   Napi::Array out = Napi::Array::New(env, routes.size());
   for (size_t i = 0; i < routes.size(); ++i) {
     const DecodedRoute& r = routes[i];

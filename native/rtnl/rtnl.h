@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "../netlink/socket.h"
+#include "decode.h"
 
 namespace netcg::rtnl {
 
@@ -16,11 +17,12 @@ namespace netcg::rtnl {
 // A delete carries every identifying field given, so it only matches that rule.
 // Throws NetlinkFailure or InputError.
 void ruleChange(NetlinkSocket& s, const Napi::Object& rule, bool add);
-Napi::Array ruleDump(Napi::Env env, NetlinkSocket& s, int family);  // family 4|6
+Napi::Array ruleDump(Napi::Env env, NetlinkSocket& s, const RuleFilter& filter);
 
 void routeChange(NetlinkSocket& s, const Napi::Object& route, bool add);
-// `table` filters in userspace: without strict checking the kernel returns all tables.
-Napi::Array routeDump(Napi::Env env, NetlinkSocket& s, int family, std::optional<uint32_t> table);
+// Asks the kernel for the matching routes only when it checks strictly (see
+// RouteFilter); a table or device that does not exist yields no routes.
+Napi::Array routeDump(Napi::Env env, NetlinkSocket& s, const RouteFilter& filter);
 
 Napi::Array linkDump(Napi::Env env, NetlinkSocket& s);
 

@@ -115,12 +115,15 @@ void ruleChange(NetlinkSocket& s, const Napi::Object& rule, bool add) {
       add ? "rtnl.rule.add" : "rtnl.rule.del");
 }
 
-Napi::Array ruleDump(Napi::Env env, NetlinkSocket& s, int family) {
-  const int af = afFromFamily(static_cast<uint32_t>(family), "ruleDump");
-
+Napi::Array ruleDump(Napi::Env env, NetlinkSocket& s, const RuleFilter& filter) {
   const auto rules = dumpAll<fib_rule_hdr>(
-      s, RTM_GETRULE, "rtnl.rule.dump", [af](fib_rule_hdr& h) { h.family = static_cast<uint8_t>(af); },
-      [af](const nlmsghdr* msg) { return decodeRule(msg, af); });
+      s, RTM_GETRULE, "rtnl.rule.dump",
+      [&](nlmsghdr*, fib_rule_hdr& h) { h.family = static_cast<uint8_t>(filter.af); },
+      [&](const nlmsghdr* msg) -> std::optional<DecodedRule> {
+        auto r = decodeRule(msg, filter.af);
+        if (r && !filter.matches(*r)) return std::nullopt;
+        return r;
+      });
 
   Napi::Array out = Napi::Array::New(env, rules.size());
   for (size_t i = 0; i < rules.size(); ++i) {

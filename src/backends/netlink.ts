@@ -98,7 +98,13 @@ export class NetlinkBackend implements Backend {
     const names = this.linkNames();
     const linkRoutes: HostFacts['linkRoutes'] = [];
     for (const family of [4, 6] as const) {
-      for (const r of this.h.routeDump(family, RT_TABLE_MAIN)) {
+      // The kernel's own unicast routes of the main table only: a full routing table costs nothing here.
+      for (const r of this.h.routeDump({
+        family,
+        table: RT_TABLE_MAIN,
+        protocol: RTPROT_KERNEL,
+        type: RTN.unicast,
+      })) {
         if (r.table !== RT_TABLE_MAIN || r.protocol !== RTPROT_KERNEL || r.type !== RTN.unicast || r.gateway)
           continue;
         if (family === 4 && r.scope !== SCOPE.link) continue;
@@ -148,7 +154,7 @@ export class NetlinkBackend implements Backend {
     const ipRules: IpRuleSpec[] = [];
     const routes: RouteSpec[] = [];
     for (const family of [4, 6] as const) {
-      for (const r of this.h.ruleDump(family)) {
+      for (const r of this.h.ruleDump({ family, protocol: NETCG_RTPROT })) {
         if (r.protocol !== NETCG_RTPROT) continue;
         ipRules.push({
           family,
@@ -159,7 +165,8 @@ export class NetlinkBackend implements Backend {
           ...(r.fwmask !== undefined ? { fwmask: r.fwmask } : {}),
         });
       }
-      for (const r of this.h.routeDump(family))
+      // Asked of the kernel by protocol: the host's other routes are never sent, however many.
+      for (const r of this.h.routeDump({ family, protocol: NETCG_RTPROT }))
         if (r.protocol === NETCG_RTPROT) routes.push(this.toRouteSpec(r, names));
     }
     return { ipRules, routes };

@@ -20,6 +20,10 @@ export interface NetlinkErrorProps {
   index?: number;
   /** For input errors: the field path, e.g. 'ops[3].exprs[1].key'. */
   path?: string;
+  /** A dump the kernel kept flagging inconsistent (NLM_F_DUMP_INTR) through every retry. */
+  dumpInterrupted?: boolean;
+  /** ENOBUFS while reading a batch's acks: the error is the first one read; later ones were lost. */
+  acksLost?: boolean;
 }
 
 export class NetlinkError extends NetcgError {
@@ -30,6 +34,8 @@ export class NetlinkError extends NetcgError {
   readonly extAckOffset: number | undefined;
   readonly index: number | undefined;
   readonly path: string | undefined;
+  readonly dumpInterrupted: boolean;
+  readonly acksLost: boolean;
 
   constructor(message: string, props: NetlinkErrorProps = {}) {
     super(props.code ?? 'EUNKNOWN', message);
@@ -41,5 +47,7 @@ export class NetlinkError extends NetcgError {
     this.extAckOffset = props.extAckOffset;
     this.index = props.index;
     this.path = props.path;
+    this.dumpInterrupted = props.dumpInterrupted ?? false;
+    this.acksLost = props.acksLost ?? false;
   }
 }

@@ -212,6 +212,44 @@ export interface RtLink {
   kind?: string; // IFLA_INFO_KIND (veth, tun, ...)
 }
 
+/**
+ * What routeDump asks for. On a kernel with strict checking (NETLINK_GET_STRICT_CHK, Linux 4.20+, see
+ * socketInfo().strictChecking) the kernel filters itself and sends only the matching routes, so the cost
+ * does not depend on the size of other tables; otherwise the same filter runs on every reply. A table or
+ * `oif` that does not exist yields []. Generic: which routes matter is the caller's policy.
+ */
+export interface RtRouteFilter {
+  family: 4 | 6;
+  /** Routing table id (any u32; 254 = main). Absent: all tables. */
+  table?: number;
+  /** RTPROT_* of the routes (netcg's is 110). */
+  protocol?: number;
+  /** RTN_* (1 unicast, 6 blackhole, 7 unreachable, 8 prohibit). */
+  type?: number;
+  /** Output device ifindex. */
+  oif?: number;
+}
+
+/** What ruleDump returns. The kernel cannot filter rule dumps; the filter runs on the replies (rules are few). */
+export interface RtRuleFilter {
+  family: 4 | 6;
+  table?: number;
+  protocol?: number;
+}
+
+/** The sockets of a NetlinkHandle as the kernel set them up (diagnostics, tests, benchmarks). */
+export interface NetlinkSocketInfo {
+  /** The kernel honours dump filters (NETLINK_GET_STRICT_CHK accepted on the rtnetlink socket). */
+  strictChecking: boolean;
+  /** Dumps restarted after the kernel flagged them interrupted (NLM_F_DUMP_INTR), since the handle opened. */
+  dumpRetries: number;
+  /** Data messages received by dumps since the handle opened: what a filter saved. */
+  dumpMessages: number;
+  /** Buffer sizes the kernel granted (bytes, as getsockopt reports them: twice the usable payload). */
+  nft: { rcvbuf: number; sndbuf: number };
+  route: { rcvbuf: number; sndbuf: number };
+}
+
 /** Bound to one network namespace (vishvananda/netlink's Handle): sockets live as long as it. */
 export interface NetlinkHandle {
   nftCommit(ops: NftOp[] | NftOpsTape, opts?: NftCommitOptions): void;
@@ -220,11 +258,15 @@ export interface NetlinkHandle {
   nftGenid(): number;
   ruleAdd(rule: RtRule): void;
   ruleDel(rule: RtRule): void;
-  ruleDump(family: 4 | 6): RtRule[];
+  /** Rules of one family (and table/protocol when given). Interrupted dumps are retried (NetlinkError.dumpInterrupted when they keep failing). */
+  ruleDump(filter: 4 | 6 | RtRuleFilter): RtRule[];
   routeAdd(route: RtRoute): void;
   routeDel(route: RtRoute): void;
+  /** Routes matching `filter` (see RtRouteFilter); `routeDump(family, table)` is the short form. */
+  routeDump(filter: RtRouteFilter): RtRoute[];
   routeDump(family: 4 | 6, table?: number): RtRoute[];
   linkDump(): RtLink[];
+  socketInfo(): NetlinkSocketInfo;
   close(): void;
 }
 

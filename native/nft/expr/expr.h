@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nft/objects.h"
 #include "nft/optape.h"
 #include "nft/tape.h"
 
@@ -40,7 +41,7 @@ extern const Kind kMeta, kCmp, kPayload, kImmediate, kBitwise, kLookup, kCounter
 
 // Encodes one JS expression; the caller owns the result (until nftnl_rule_add_expr).
 // Throws InputError naming `path`.
-nftnl_expr* encode(const Fields& o, const std::string& path);
+ExprPtr encode(const Fields& o, const std::string& path);
 // Writes one kernel expression as an object on `out`; never throws for malformed
 // or unknown input (an unknown one is { type, unknown: true }).
 void decode(const nftnl_expr* e, Tape& out);

@@ -30,18 +30,13 @@ const void* sized(const nftnl_expr* e, uint16_t attr, uint32_t size) {
 
 }  // namespace
 
-nftnl_expr* encode(const Fields& o, const std::string& path) {
+ExprPtr encode(const Fields& o, const std::string& path) {
   std::string type = getString(o, "type", path);
   const Kind* kind = findKind(type.c_str());
   if (kind == nullptr) throw InputError{path + ".type", "unknown expression type '" + type + "'"};
-  nftnl_expr* e = nftnl_expr_alloc(kind->name);
-  if (e == nullptr) throw InputError{path + ".type", "libnftnl cannot build '" + type + "'"};
-  try {
-    kind->encode(e, o, path);
-  } catch (...) {
-    nftnl_expr_free(e);
-    throw;
-  }
+  ExprPtr e(nftnl_expr_alloc(kind->name));
+  if (!e) throw InputError{path + ".type", "libnftnl cannot build '" + type + "'"};
+  kind->encode(e.get(), o, path);
   return e;
 }
 
