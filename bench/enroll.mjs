@@ -4,7 +4,7 @@
 // 1,000 live `sleep` processes moved back and forth between two throwaway cgroups:
 //   - the library's Enroller (kept cgroup.procs fd, one write(2) per PID), in the
 //     steady state (moving between profiles) and on a first enroll, which also
-//     finds where each process came from (src/enroll-origins.ts: the hierarchy's
+//     finds where each process came from (src/process/enroll-origins.ts: the hierarchy's
 //     cgroup listings, or /proc/PID/cgroup per PID when there are many cgroups);
 //   - a minimal C loop doing one write(2) per PID on an open fd (the physical limit,
 //     compiled here with cc, timed inside the program). Both write cgroup.procs

@@ -7,17 +7,17 @@
 // In NETNS, the library's apply path minus the cgroup step (which `nft -f` +
 // `ip -batch` do not do either, so the comparison is like for like): compile,
 // readState, plan, then send the plan (routes and ip rules, one nf_tables batch
-// guarded by the dump's generation id) — exactly what src/apply.ts does, timed
+// guarded by the dump's generation id) — exactly what src/apply/apply.ts does, timed
 // phase by phase. Then the no-op re-apply (the library's diff(): compile +
 // readState + plan, asserted empty) and adding one profile (same, plus sending).
 // In NETNS2, when given, the library's own apply() as a user gets it, N profile
 // cgroups under CGROUP_PARENT included, and apply() again with nothing to change.
 // The caller removes CGROUP_PARENT.
 import { performance } from 'node:perf_hooks';
-import { apply, readState } from '../dist/apply.js';
+import { apply, readState } from '../dist/apply/apply.js';
 import { compile } from '../dist/compile/index.js';
 import { NetlinkBackend } from '../dist/backends/netlink.js';
-import { Reconciler } from '../dist/reconciler.js';
+import { Reconciler } from '../dist/apply/reconciler.js';
 import { isEmptyPlan, plan, splitRtnl } from '../dist/plan/plan.js';
 import { benchConfig, TABLE } from './scenario.mjs';
 
@@ -41,7 +41,7 @@ function planAgainst(config, backend, phases) {
   return { genid: r.value.genid, desired: c.value, p: p.value };
 }
 
-/** Sends a plan the way src/apply.ts does: additions, the nf_tables batch, then removals. */
+/** Sends a plan the way src/apply/apply.ts does: additions, the nf_tables batch, then removals. */
 function sendPlan(p, genid, backend, phases) {
   phases.sendMs = time(() => {
     const { before, after } = splitRtnl(p.rtnl);
@@ -60,7 +60,7 @@ function planAndSend(config, backend, phases) {
 }
 
 /**
- * The long-lived library path (src/reconciler.ts), same process, in NETNS2 where
+ * The long-lived library path (src/apply/reconciler.ts), same process, in NETNS2 where
  * apply() left N profiles. One Reconciler.apply() to learn the state (a full read),
  * then, each from memory (asserted: nf_tables generation unchanged, no dump):
  *   - no-op, diff steps: Reconciler.diff() = compile + GETGEN + rtnl dumps + plan

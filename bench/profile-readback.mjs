@@ -7,7 +7,7 @@
 // Add `--cpu-prof` to node to get a V8 profile of the whole run.
 // Works in one throwaway namespace (scenario.mjs), removed at the end.
 import { performance } from 'node:perf_hooks';
-import { readState } from '../dist/apply.js';
+import { readState } from '../dist/apply/apply.js';
 import { compile } from '../dist/compile/index.js';
 import { NetlinkBackend } from '../dist/backends/netlink.js';
 import { openHandle } from '../dist/native/index.js';

@@ -2,7 +2,7 @@
 // namespace that has the interface those profiles route through. Profiles are
 // p0..p{N-1} with classid 1000+i, each with DNS redirect, IPv6 reject and a route
 // via tun0 (so they share one mark, one table and one ip rule per family).
-import { createNetns } from '../dist/demo/netns.js';
+import { createNetns } from '../build-testbed/testbed/netns.js';
 import { parseConfig } from '../dist/config/index.js';
 
 export const FIRST_CLASSID = 1000;

@@ -22,7 +22,16 @@ fi
 # TypeScript: rebuild when any source is newer than the last build.
 stamp=dist/.build-stamp
 if [ ! -f "$stamp" ] || [ -n "$(find src tsconfig.json tsconfig.build.json -newer "$stamp" -print -quit)" ]; then
+  rm -rf dist # no stale modules left behind by moved or deleted sources
   npx --no-install tsc -p tsconfig.build.json
   chmod +x dist/cli/main.js 2>/dev/null || true
+  touch "$stamp"
+fi
+
+# The network test bed (test/testbed: namespaces, resolvers, probes) that `npm run demo`,
+# the e2e tests and the benchmarks run; built apart from dist/, which does not ship it.
+stamp=build-testbed/.build-stamp
+if [ ! -f "$stamp" ] || [ -n "$(find test/testbed tsconfig.json tsconfig.testbed.json -newer "$stamp" -print -quit)" ]; then
+  npx --no-install tsc -p tsconfig.testbed.json
   touch "$stamp"
 fi

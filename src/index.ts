@@ -25,17 +25,31 @@ export {
 } from './plan/plan.js';
 export { formatPlan, planToJson, DIFF_JSON_VERSION, type PlanJson } from './plan/format.js';
 export { tableFromDump } from './state/from-dump.js';
-export { apply, diff, down, readState, MAX_ATTEMPTS, type ApplyReport, type DownReport } from './apply.js';
-export { Reconciler, type GenerationBackend, type ReadKind } from './reconciler.js';
+export {
+  apply,
+  diff,
+  down,
+  readState,
+  MAX_ATTEMPTS,
+  type ApplyReport,
+  type DownReport,
+} from './apply/apply.js';
+export { Reconciler, type GenerationBackend, type ReadKind } from './apply/reconciler.js';
 export { NetlinkBackend } from './backends/netlink.js';
 export { NftBackend } from './backends/nft.js';
 export type { Backend, BackendName, ReadState, RtnlOp, OwnedState, LinkInfo } from './backends/types.js';
-export { NetcgError, ConfigError, type ConfigIssue } from './errors.js';
+export { NetcgError, ConfigError, type ConfigIssue } from './shared/errors.js';
 export { NetlinkError } from './native/errors.js';
-export { lockNamespace } from './lock.js';
-export * from './model.js';
-export { Enroller, openSocketCount, profileHierarchy, type EnrollResult } from './enroll.js';
-export { spawn, spawnInCgroup, ProfileChildProcess, type SpawnOptions, type StdioOption } from './spawn.js';
+export { lockNamespace } from './apply/lock.js';
+export * from './shared/model.js';
+export { Enroller, openSocketCount, profileHierarchy, type EnrollResult } from './process/enroll.js';
+export {
+  spawn,
+  spawnInCgroup,
+  ProfileChildProcess,
+  type SpawnOptions,
+  type StdioOption,
+} from './process/spawn.js';
 export { WatchDaemon, runWatch, DEFAULT_DEBOUNCE_MS, type WatchOptions } from './watch/daemon.js';
 export {
   jsonLogger,

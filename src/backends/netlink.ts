@@ -7,7 +7,7 @@ import {
   type IpRuleSpec,
   type RouteSpec,
   type TableState,
-} from '../model.js';
+} from '../shared/model.js';
 import type { HostNumbers } from '../config/allocate.js';
 import type { NetlinkHandle, NftOp, RtRoute } from '../native/types.js';
 import { openHandle } from '../native/index.js';

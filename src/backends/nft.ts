@@ -5,8 +5,14 @@
 // `ip netns exec` leaves /sys (and so the cgroup mounts) alone.
 import { execFileSync } from 'node:child_process';
 
-import { NetcgError } from '../errors.js';
-import { NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec, type TableState } from '../model.js';
+import { NetcgError } from '../shared/errors.js';
+import {
+  NETCG_RTPROT,
+  type HostFacts,
+  type IpRuleSpec,
+  type RouteSpec,
+  type TableState,
+} from '../shared/model.js';
 import { renderIpBatches, renderNftTableScript } from '../render/index.js';
 import type { Backend, LinkInfo, OwnedState, RtnlOp } from './types.js';
 

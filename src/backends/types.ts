@@ -1,9 +1,9 @@
 // A backend is where netcg's desired state meets a kernel: the netlink backend
 // (the addon, no process spawned) and the nft backend (`nft -f`, `ip -batch`:
 // the tests' oracle and a fallback). Both expose the same small set of effects;
-// src/apply.ts sequences them, so ordering and rollback are written once.
+// src/apply/apply.ts sequences them, so ordering and rollback are written once.
 import type { HostNumbers } from '../config/allocate.js';
-import type { HostFacts, IpRuleSpec, RouteSpec, TableState } from '../model.js';
+import type { HostFacts, IpRuleSpec, RouteSpec, TableState } from '../shared/model.js';
 import type { NftOp } from '../native/types.js';
 import type { CurrentState, RtnlOp } from '../plan/types.js';
 

@@ -7,8 +7,8 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { NetcgError } from '../errors.js';
-import type { CgroupSpec } from '../model.js';
+import { NetcgError } from '../shared/errors.js';
+import type { CgroupSpec } from '../shared/model.js';
 import { addon } from '../native/index.js';
 import { findCgroup2Mount, readCgroupMounts, type CgroupMount } from './mountinfo.js';
 import { cgroupPids, type CgroupChange } from './netcls.js';

@@ -5,8 +5,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { NetcgError } from '../errors.js';
-import type { CgroupSpec } from '../model.js';
+import { NetcgError } from '../shared/errors.js';
+import type { CgroupSpec } from '../shared/model.js';
 import { findNetClsMount, readCgroupMounts, type CgroupMount } from './mountinfo.js';
 import { handToOwner } from './owner.js';
 

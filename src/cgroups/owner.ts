@@ -4,7 +4,7 @@
 // cgroup.subtree_control). Only what differs is changed, so re-applies are no-ops.
 import { chownSync, statSync } from 'node:fs';
 
-import { NetcgError } from '../errors.js';
+import { NetcgError } from '../shared/errors.js';
 import { lookupUser } from './users.js';
 
 /** Chowns `paths` to `owner`; returns whether anything changed. */

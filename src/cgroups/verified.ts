@@ -26,7 +26,7 @@
 import { statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { CgroupSpec } from '../model.js';
+import type { CgroupSpec } from '../shared/model.js';
 
 interface ParentStamp {
   dev: bigint;

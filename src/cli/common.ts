@@ -5,7 +5,7 @@ import { err as pc } from './colors.js';
 import type { Backend, BackendName } from '../backends/types.js';
 import { NetlinkBackend } from '../backends/netlink.js';
 import { NftBackend } from '../backends/nft.js';
-import { ConfigError, NetcgError } from '../errors.js';
+import { ConfigError, NetcgError } from '../shared/errors.js';
 
 export function openBackend(name: string, netns: string | undefined): Backend {
   const backend = name as BackendName;

@@ -2,8 +2,8 @@
 // input gives a deep-equal output, with objects in the order the backends create
 // them (profiles in the config file's order).
 import type { Config, ProfileConfig } from '../config/index.js';
-import type { CgroupSpec, DesiredState, HostFacts } from '../model.js';
-import { profileLevel, resolveMatch } from '../cgroups/match.js';
+import type { CgroupSpec, DesiredState, HostFacts } from '../shared/model.js';
+import { profileLevel, resolveMatch } from './match.js';
 import { compileIpRules, compileRoutes, routesOf } from './routing.js';
 import { compileTable, memoizedCgroupSpec, newMemoScope, type MemoScope } from './table.js';
 

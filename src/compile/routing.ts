@@ -4,7 +4,7 @@
 // Everything is tagged with NETCG_RTPROT so netcg only ever touches its own.
 import type { ProfileConfig, RouteConfig } from '../config/index.js';
 import { DEFAULT_FAIL_CLOSED } from '../config/schema.js';
-import { NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec } from '../model.js';
+import { NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec } from '../shared/model.js';
 
 const FAMILIES = [4, 6] as const;
 const DEFAULT_DST = { 4: '0.0.0.0/0', 6: '::/0' } as const;

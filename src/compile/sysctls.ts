@@ -1,5 +1,5 @@
 // The sysctls the ruleset depends on, as values the target namespace must have.
-// Pure: apply (src/sysctls.ts) reads the kernel's values and writes only those that differ.
+// Pure: apply (src/apply/sysctls.ts) reads the kernel's values and writes only those that differ.
 import type { Config } from '../config/index.js';
 
 /** A sysctl by its dotted name (net.ipv4.conf.all.src_valid_mark) and the value netcg needs. */

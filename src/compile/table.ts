@@ -14,7 +14,7 @@ import type {
   NftHook,
   RuleState,
   TableState,
-} from '../model.js';
+} from '../shared/model.js';
 import {
   IPPROTO_TCP,
   IPPROTO_UDP,

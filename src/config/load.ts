@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 
-import { ConfigError, NetcgError, type ConfigIssue } from '../errors.js';
+import { ConfigError, NetcgError, type ConfigIssue } from '../shared/errors.js';
 import { lineCol, offsetOfPath, pathAtOffset, repeatedKeys } from './locate.js';
 import {
   DEFAULT_CGROUP_PARENT,

@@ -271,7 +271,7 @@ export type RawRoute = z.input<typeof routeSchema>;
 /** A profile with every default applied and mark/table derived. */
 export interface ProfileConfig {
   name: string;
-  /** As written; absent means auto. Resolved per host by resolveMatch (src/cgroups/match.ts). */
+  /** As written; absent means auto. Resolved per host by resolveMatch (src/compile/match.ts). */
   match?: MatchKind;
   /** Required unless match is cgroupv2 (then kept, but not used for matching). */
   classid?: number;

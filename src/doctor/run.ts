@@ -1,5 +1,5 @@
 // runDoctor: all checks over the gathered inputs, in the order they are printed. Pure.
-import { resolveMatch } from '../cgroups/match.js';
+import { resolveMatch } from '../compile/match.js';
 import { findNetClsMount, parseCgroupMounts } from '../cgroups/mountinfo.js';
 import { parseNetClsEnabled } from '../cgroups/match.js';
 import { checkForeignChains } from './chains.js';

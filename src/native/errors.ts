@@ -1,7 +1,7 @@
 // The error the addon throws for every kernel or system-call failure (and for
 // malformed input, with code 'EINVAL' and `path`). The addon receives this class
 // in init() and constructs it directly, so `instanceof NetlinkError` holds.
-import { NetcgError } from '../errors.js';
+import { NetcgError } from '../shared/errors.js';
 
 export interface NetlinkErrorProps {
   /** Symbolic errno, e.g. 'EEXIST', 'ENOENT', 'ERESTART'; 'EINVAL' for bad input. */

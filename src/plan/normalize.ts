@@ -18,7 +18,7 @@ import type {
   NftHook,
   RouteSpec,
   Verdict,
-} from '../model.js';
+} from '../shared/model.js';
 
 /** JSON with sorted keys, Buffers as hex and undefined dropped: a stable text for any plain value. */
 export function canonicalJson(value: unknown): string {

@@ -3,7 +3,7 @@
 // deterministic: same inputs, deep-equal plan. It never looks at anything netcg
 // does not own: `current` holds only netcg's table and its protocol-tagged ip
 // rules and routes, so foreign objects cannot appear in a plan.
-import type { DesiredState } from '../model.js';
+import type { DesiredState } from '../shared/model.js';
 import { planRtnl } from './rtnl.js';
 import { planTable } from './table.js';
 import type { ChangeAction, CurrentState, Plan, PlanSummary } from './types.js';

@@ -7,7 +7,7 @@
 // Steps 1-2 are all additions and 3-4 all deletions (except the delete half of a
 // changed route), so a caller may run the first part before the nf_tables batch
 // and the rest after it (see splitRtnl).
-import type { IpRuleSpec, RouteSpec } from '../model.js';
+import type { IpRuleSpec, RouteSpec } from '../shared/model.js';
 import { ipRuleKey, routeAttrsKey, routeIdentity } from './normalize.js';
 import type { Change, RtnlOp } from './types.js';
 import { ipRuleView, routeView } from './views.js';

@@ -17,7 +17,7 @@
 // the current one (greedy subsequence match); every other current rule is deleted
 // and the rest of the desired list is appended. A rule missing at the end of a chain
 // costs one add; one missing in the middle also re-adds the rules after it.
-import type { ChainState, MapState, NftElement, RuleState, TableState } from '../model.js';
+import type { ChainState, MapState, NftElement, RuleState, TableState } from '../shared/model.js';
 import type { NftOp } from '../native/types.js';
 import {
   chainAttrsKey,

@@ -1,6 +1,6 @@
 // The plan's vocabulary, shared by the planner, the backends that execute a plan
 // and everything that prints one. Types only: importing it never creates a cycle.
-import type { IpRuleSpec, RouteSpec, TableState } from '../model.js';
+import type { IpRuleSpec, RouteSpec, TableState } from '../shared/model.js';
 import type { NftOp } from '../native/types.js';
 import type { ObjectView } from './views.js';
 

@@ -10,7 +10,7 @@ import type {
   NftHook,
   RouteSpec,
   TableState,
-} from '../model.js';
+} from '../shared/model.js';
 import { readHostU32 } from '../nft/index.js';
 import { ruleText } from '../render/decompile.js';
 import { canonicalCidr, normalizeHook, normalizeIpRule, verdictKey } from './normalize.js';

@@ -7,7 +7,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-import { NetcgError } from '../errors.js';
+import { NetcgError } from '../shared/errors.js';
 import { findCgroup2Mount, readCgroupMounts } from '../cgroups/mountinfo.js';
 
 /** Where nft resolves `socket cgroupv2` paths (fixed in nftables: SYSFS_CGROUPSV2_PATH). */

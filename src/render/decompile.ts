@@ -2,7 +2,7 @@
 // (src/nft/exprs.ts is the other direction). It is the nft backend's way to install
 // a DesiredState and the tests' way to compare with `nft` itself, so it refuses
 // anything it does not recognise rather than guess.
-import { NetcgError } from '../errors.js';
+import { NetcgError } from '../shared/errors.js';
 import type { Expr } from '../native/types.js';
 import {
   IFNAMSIZ,

@@ -2,8 +2,8 @@
 // carry -4/-6 (iproute2 reads only a command per line, and `ip rule` cannot infer
 // the family from its arguments), so each family is its own batch, run as
 // `ip -4 -batch -` / `ip -6 -batch -`: renderIpBatches does the split.
-import { NetcgError } from '../errors.js';
-import { FAIL_CLOSED_METRIC, type IpRuleSpec, type RouteSpec } from '../model.js';
+import { NetcgError } from '../shared/errors.js';
+import { FAIL_CLOSED_METRIC, type IpRuleSpec, type RouteSpec } from '../shared/model.js';
 
 /** Same shape as the backends' RtnlOp. */
 export type IpOp =

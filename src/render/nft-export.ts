@@ -5,7 +5,7 @@
 // commands. Comments keep the file loadable by nft while showing an auditor the
 // whole policy in one place.
 import type { Config } from '../config/index.js';
-import type { DesiredState } from '../model.js';
+import type { DesiredState } from '../shared/model.js';
 import type { IpOp } from './ip.js';
 import { renderNftTableScript } from './nft.js';
 import { ipCommandLines } from './sh.js';

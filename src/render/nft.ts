@@ -2,9 +2,9 @@
 // one transaction (nft -f is atomic) and creates objects in exactly the order the
 // netlink backend sends them (table, maps, chains, elements, rules), so the two
 // backends can be compared object for object.
-import { NetcgError } from '../errors.js';
+import { NetcgError } from '../shared/errors.js';
 import type { Verdict } from '../native/types.js';
-import type { ChainState, DesiredState, MapState, TableState } from '../model.js';
+import type { ChainState, DesiredState, MapState, TableState } from '../shared/model.js';
 import { cgroupV2VerdictMapAttrs, cgroupVerdictMapAttrs, readHostU32, readHostU64 } from '../nft/index.js';
 import { nftCgroupV2Path } from './cgroup-path.js';
 import { ruleText } from './decompile.js';

@@ -8,7 +8,7 @@
 // for ip6tables too, and its ip rules/routes are exactly the ones netcg adds
 // (priority and `protocol 110` included, so `ip rule` shows the same thing).
 import type { Config, ProfileConfig } from '../config/index.js';
-import type { CgroupSpec, DesiredState } from '../model.js';
+import type { CgroupSpec, DesiredState } from '../shared/model.js';
 import { renderIpBatch, type IpOp } from './ip.js';
 
 export interface ShExportInput {

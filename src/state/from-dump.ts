@@ -2,7 +2,7 @@
 // planner compares like with like. Pure: the addon's dump in, TableState out.
 // Objects keep the kernel's order (maps, chains, and rules within a chain as the
 // dump lists them); rules keep their handles, which is how they are deleted.
-import type { MapState, TableState } from '../model.js';
+import type { MapState, TableState } from '../shared/model.js';
 import type { NftDump } from '../native/types.js';
 
 /** NFT_SET_ANONYMOUS: a set nft creates for a literal `{ a, b }` inside one rule; it lives and dies with that rule. */

@@ -3,7 +3,7 @@
 // unit-tested with fixtures.
 import type { Config, ProfileConfig } from '../config/index.js';
 import type { LinkInfo } from '../backends/types.js';
-import type { Expr, TableState } from '../model.js';
+import type { Expr, TableState } from '../shared/model.js';
 import type { Change, Plan } from '../plan/plan.js';
 import {
   exprsText,

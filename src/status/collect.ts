@@ -2,11 +2,11 @@
 // ip rules, routes, and the plan), links, and each profile's cgroup. Reads only.
 import { existsSync } from 'node:fs';
 
-import { diff } from '../apply.js';
+import { diff } from '../apply/apply.js';
 import type { Backend } from '../backends/types.js';
 import { members } from '../cgroups/members.js';
 import type { Config } from '../config/index.js';
-import { locateProfileCgroup } from '../launcher.js';
+import { locateProfileCgroup } from '../cgroups/profile.js';
 import { addon } from '../native/index.js';
 import { buildStatus, type ProfileCgroupInfo } from './build.js';
 import type { StatusSnapshot } from './model.js';

@@ -12,7 +12,7 @@
 import { NetlinkBackend } from '../backends/netlink.js';
 import type { LinkInfo, RtnlOp } from '../backends/types.js';
 import type { Change } from '../plan/plan.js';
-import type { RouteSpec } from '../model.js';
+import type { RouteSpec } from '../shared/model.js';
 
 export class DeferringBackend extends NetlinkBackend {
   /** Interfaces whose routes are deferred for the next apply; set by the daemon before each apply. */

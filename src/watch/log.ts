@@ -2,7 +2,7 @@
 // human line on stderr or as one JSON object per line on stdout (--json; the
 // schema is docs/watch-json.md). The daemon builds records; only this file
 // knows how they look.
-import type { ConfigIssue } from '../errors.js';
+import type { ConfigIssue } from '../shared/errors.js';
 import type { PlanSummary } from '../plan/plan.js';
 import type { Change } from '../plan/plan.js';
 

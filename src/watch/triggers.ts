@@ -8,8 +8,8 @@
 // until the next one, an extra one is a no-op plan. So anything that *could*
 // matter counts: an overrun (events lost) always does.
 import type { Config } from '../config/index.js';
-import type { DesiredState } from '../model.js';
-import { NETCG_RTPROT } from '../model.js';
+import type { DesiredState } from '../shared/model.js';
+import { NETCG_RTPROT } from '../shared/model.js';
 import type { NetlinkEvent } from '../native/types.js';
 
 const RT_TABLE_MAIN = 254;

@@ -1,5 +1,5 @@
 // Issue 5, "Fail closed", with real packets in the bench (host/lan/vpn namespaces,
-// see src/demo/topology.ts), strict rp_filter (1) on every interface of the host
+// see test/testbed/topology.ts), strict rp_filter (1) on every interface of the host
 // namespace. Every "nothing leaked" claim is an nft counter in the namespace where
 // a leak would arrive, and each has a control that makes the same counter move,
 // so a zero means "blocked", not "the probe never ran".

@@ -1,5 +1,5 @@
 // The e2e bench (topology + daemons + unique config); shared with `npm run demo`.
-export { startBench, type Bench } from '../../src/demo/bench.js';
+export { startBench, type Bench } from '../testbed/bench.js';
 export {
   benchConfig,
   ECHO_PORT,
@@ -8,6 +8,6 @@ export {
   PROFILES,
   UNLOCATOR_DNS,
   type BenchNames,
-} from '../../src/demo/config.js';
-export { removeCgroupParent, profileCgroupDir } from '../../src/demo/cgroups.js';
-export { echo, launch, member, outsider, resolve, type Launcher } from '../../src/demo/probes.js';
+} from '../testbed/config.js';
+export { removeCgroupParent, profileCgroupDir } from '../testbed/cgroups.js';
+export { echo, launch, member, outsider, resolve, type Launcher } from '../testbed/probes.js';

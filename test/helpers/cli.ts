@@ -4,8 +4,8 @@
 // echo programs run from dist/).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { NETCG_CLI } from '../../src/demo/probes.js';
-import type { Netns } from '../../src/demo/netns.js';
+import { NETCG_CLI } from '../testbed/probes.js';
+import type { Netns } from '../testbed/netns.js';
 
 export { NETCG_CLI };
 

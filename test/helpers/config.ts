@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { removeCgroupParent } from '../../src/demo/cgroups.js';
+import { removeCgroupParent } from '../testbed/cgroups.js';
 import { uniqueName } from './netns.js';
 
 export interface TempConfig {

@@ -11,7 +11,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { cgroup2Mounts, netClsMounts } from '../../src/demo/cgroups.js';
+import { cgroup2Mounts, netClsMounts } from '../testbed/cgroups.js';
 import { createNetns, type Netns } from './netns.js';
 
 /** The interface every generated config routes through: one end of a veth pair. */

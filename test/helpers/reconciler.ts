@@ -1,6 +1,6 @@
 // A Reconciler over its own NetlinkBackend in a test namespace, both closed afterwards.
 import { NetlinkBackend } from '../../src/backends/netlink.js';
-import { Reconciler } from '../../src/reconciler.js';
+import { Reconciler } from '../../src/apply/reconciler.js';
 
 export function withReconciler<T>(netns: string, fn: (r: Reconciler) => T): T {
   const backend = new NetlinkBackend(netns);

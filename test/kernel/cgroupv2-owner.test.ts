@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { apply, down } from '../../src/apply.js';
+import { apply, down } from '../../src/apply/apply.js';
 import { NetlinkBackend } from '../../src/backends/netlink.js';
 import { DELEGATED_FILES, findCgroup2 } from '../../src/cgroups/cgroup2.js';
 import { loadConfig, type Config } from '../../src/config/index.js';

@@ -8,13 +8,13 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { apply, diff, down } from '../../src/apply.js';
+import { apply, diff, down } from '../../src/apply/apply.js';
 import { NetlinkBackend } from '../../src/backends/netlink.js';
 import { NftBackend } from '../../src/backends/nft.js';
 import { findCgroup2 } from '../../src/cgroups/cgroup2.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { buildTopology, type Topology } from '../../src/demo/topology.js';
-import { benchConfig } from '../../src/demo/config.js';
+import { buildTopology, type Topology } from '../testbed/topology.js';
+import { benchConfig } from '../testbed/config.js';
 import { addon } from '../../src/native/index.js';
 import { isEmptyPlan } from '../../src/plan/plan.js';
 import { tempConfig, type TempConfig } from '../helpers/config.js';

@@ -10,7 +10,7 @@ import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 
 import type { Config } from '../../src/config/index.js';
-import { Enroller } from '../../src/enroll.js';
+import { Enroller } from '../../src/process/enroll.js';
 import { addon } from '../../src/native/index.js';
 import {
   createScratchCgroup,

@@ -1,4 +1,4 @@
-// Where an Enroller finds processes before a first enroll (src/enroll-origins.ts),
+// Where an Enroller finds processes before a first enroll (src/process/enroll-origins.ts),
 // on the real kernel: the cgroup listing and the per-PID /proc reads give the
 // same answers as /proc/PID/cgroup read from JS, over a nested scratch tree in
 // both hierarchies; the listing gives up past its budget; and a v1 process
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
-import { cgroupCount, cgroupDirsOf, listMembers } from '../../src/enroll-origins.js';
+import { cgroupCount, cgroupDirsOf, listMembers } from '../../src/process/enroll-origins.js';
 import {
   createScratchCgroup,
   cgroupOfPid,
@@ -168,7 +168,7 @@ describe('the cgroup listing and mounts', () => {
   // In a private mount namespace (unshare -m) so the host's mounts stay as they are; the listing runs
   // there from dist/ (npm run build:ts first, as for the CLI tests).
   it('does not descend into another hierarchy mounted on a cgroup directory', async () => {
-    const origins = fileURLToPath(new URL('../../dist/enroll-origins.js', import.meta.url));
+    const origins = fileURLToPath(new URL('../../dist/process/enroll-origins.js', import.meta.url));
     const script = `const { listMembers } = await import(${JSON.stringify(origins)});
       const m = listMembers(process.argv[1], new Set([Number(process.argv[2])]), 1e6);
       process.stdout.write(JSON.stringify(m ? [...m] : null));`;

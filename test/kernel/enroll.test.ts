@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findCgroup2Mount, readCgroupMounts } from '../../src/cgroups/mountinfo.js';
 import { findNetCls } from '../../src/cgroups/netcls.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { Enroller, openSocketCount } from '../../src/enroll.js';
+import { Enroller, openSocketCount } from '../../src/process/enroll.js';
 import {
   createScratchCgroup,
   cgroupOfPid,

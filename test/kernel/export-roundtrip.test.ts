@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { apply } from '../../src/apply.js';
+import { apply } from '../../src/apply/apply.js';
 import { NetlinkBackend } from '../../src/backends/netlink.js';
 import { loadConfig } from '../../src/config/index.js';
-import { buildTopology, type Topology } from '../../src/demo/topology.js';
+import { buildTopology, type Topology } from '../testbed/topology.js';
 import { cliOk } from '../helpers/cli.js';
 import { seedText, tempConfig, type TempConfig } from '../helpers/config.js';
 import { createNetns, type Netns } from '../helpers/netns.js';

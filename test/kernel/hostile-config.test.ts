@@ -18,11 +18,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { apply, down } from '../../src/apply.js';
+import { apply, down } from '../../src/apply/apply.js';
 import { NetlinkBackend } from '../../src/backends/netlink.js';
 import { loadConfig } from '../../src/config/index.js';
-import { removeCgroupParent } from '../../src/demo/cgroups.js';
-import { ConfigError, NetcgError } from '../../src/errors.js';
+import { removeCgroupParent } from '../testbed/cgroups.js';
+import { ConfigError, NetcgError } from '../../src/shared/errors.js';
 import type { Config } from '../../src/config/schema.js';
 import {
   mutatedConfigArb,

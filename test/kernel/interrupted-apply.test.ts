@@ -26,12 +26,12 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { apply, diff, down } from '../../src/apply.js';
+import { apply, diff, down } from '../../src/apply/apply.js';
 import { NetlinkBackend } from '../../src/backends/netlink.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { Config } from '../../src/config/schema.js';
-import { removeCgroupParent } from '../../src/demo/cgroups.js';
-import { lockNamespace } from '../../src/lock.js';
+import { removeCgroupParent } from '../testbed/cgroups.js';
+import { lockNamespace } from '../../src/apply/lock.js';
 import { isEmptyPlan, summarize } from '../../src/plan/plan.js';
 import { NETCG_CLI, cliOk, runCli } from '../helpers/cli.js';
 import { uniqueName, type Netns } from '../helpers/netns.js';

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { lockNamespace } from '../../src/lock.js';
+import { lockNamespace } from '../../src/apply/lock.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 
 let ns: Netns;
@@ -23,7 +23,7 @@ afterAll(() => {
 
 /** A child process that takes the lock, says "locked", and holds it until killed. */
 async function holder(path: string) {
-  const lockModule = new URL('../../dist/lock.js', import.meta.url).pathname;
+  const lockModule = new URL('../../dist/apply/lock.js', import.meta.url).pathname;
   const child = spawn(
     process.execPath,
     [

@@ -5,7 +5,7 @@
 // in afterAll even when a test fails.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { apply, diff, down, type PickedNumbers } from '../../src/apply.js';
+import { apply, diff, down, type PickedNumbers } from '../../src/apply/apply.js';
 import { NetlinkBackend } from '../../src/backends/netlink.js';
 import { allocationKey, candidate, loadConfig } from '../../src/config/index.js';
 import { collectStatus } from '../../src/status/index.js';

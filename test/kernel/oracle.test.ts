@@ -3,11 +3,11 @@
 // desired state — compared as the text `nft list` and `ip` print.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { apply, down } from '../../src/apply.js';
+import { apply, down } from '../../src/apply/apply.js';
 import { NetlinkBackend } from '../../src/backends/netlink.js';
 import { NftBackend } from '../../src/backends/nft.js';
 import { loadConfig } from '../../src/config/index.js';
-import { buildTopology, type Topology } from '../../src/demo/topology.js';
+import { buildTopology, type Topology } from '../testbed/topology.js';
 import { seedText, tempConfig, type TempConfig } from '../helpers/config.js';
 
 describe('netlink backend vs nft backend (oracle) on examples/seed.yaml', () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetlinkBackend, replaceTableOps } from '../../src/backends/netlink.js';
 import { compile } from '../../src/compile/index.js';
 import type { ProfileConfig } from '../../src/config/index.js';
-import type { DesiredState } from '../../src/model.js';
+import type { DesiredState } from '../../src/shared/model.js';
 import { openHandle, type NetlinkHandle } from '../../src/native/index.js';
 import { formatPlan } from '../../src/plan/format.js';
 import { isEmptyPlan, plan, splitRtnl, type CurrentState, type Plan } from '../../src/plan/plan.js';

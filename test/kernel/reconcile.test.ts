@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { apply, diff } from '../../src/apply.js';
+import { apply, diff } from '../../src/apply/apply.js';
 import { NetlinkBackend } from '../../src/backends/netlink.js';
 import type { Backend } from '../../src/backends/types.js';
 import { loadConfig, parseConfig } from '../../src/config/index.js';

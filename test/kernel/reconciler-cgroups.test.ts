@@ -9,12 +9,12 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { diff } from '../../src/apply.js';
+import { diff } from '../../src/apply/apply.js';
 import { NetlinkBackend } from '../../src/backends/netlink.js';
 import { findCgroup2 } from '../../src/cgroups/cgroup2.js';
 import { findNetCls } from '../../src/cgroups/netcls.js';
 import { parseConfig, type Config } from '../../src/config/index.js';
-import { removeCgroupParent } from '../../src/demo/cgroups.js';
+import { removeCgroupParent } from '../testbed/cgroups.js';
 import { addon } from '../../src/native/index.js';
 import { isEmptyPlan } from '../../src/plan/plan.js';
 import { createNetns, uniqueName, type Netns } from '../helpers/netns.js';

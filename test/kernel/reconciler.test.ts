@@ -1,4 +1,4 @@
-// The long-lived Reconciler (src/reconciler.ts): a re-apply with nf_tables untouched
+// The long-lived Reconciler (src/apply/reconciler.ts): a re-apply with nf_tables untouched
 // is answered from memory (one GETGEN instead of a dump) and sends nothing; any
 // nf_tables commit by anyone moves the generation and forces a full read-back that
 // repairs out-of-band edits; rtnetlink is re-read every time, so a deleted route is
@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 
-import { diff } from '../../src/apply.js';
+import { diff } from '../../src/apply/apply.js';
 import { NetlinkBackend } from '../../src/backends/netlink.js';
 import { parseConfig, type Config } from '../../src/config/index.js';
-import { removeCgroupParent } from '../../src/demo/cgroups.js';
+import { removeCgroupParent } from '../testbed/cgroups.js';
 import { createNetns, uniqueName, type Netns } from '../helpers/netns.js';
 import { withReconciler } from '../helpers/reconciler.js';
 

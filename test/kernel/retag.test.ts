@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
-import { Enroller } from '../../src/enroll.js';
+import { Enroller } from '../../src/process/enroll.js';
 import { createScratchCgroup, cgroupOfPid, type ScratchCgroup } from '../fixtures/scratch-cgroup.js';
 import { withNetns, type Netns } from '../helpers/netns.js';
 import type { Config } from '../../src/config/index.js';

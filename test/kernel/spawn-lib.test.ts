@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { findNetCls } from '../../src/cgroups/netcls.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { spawn, spawnInCgroup, type ProfileChildProcess } from '../../src/spawn.js';
+import { spawn, spawnInCgroup, type ProfileChildProcess } from '../../src/process/spawn.js';
 import { cgroupOf, createScratchCgroup } from '../fixtures/scratch-cgroup.js';
 import { tempConfig, type TempConfig } from '../helpers/config.js';
 import { withNetns, type Netns } from '../helpers/netns.js';

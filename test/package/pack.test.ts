@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { removeCgroupParent } from '../../src/demo/cgroups.js';
+import { removeCgroupParent } from '../testbed/cgroups.js';
 import { createNetns, uniqueName, type Netns } from '../helpers/netns.js';
 
 const repo = new URL('../..', import.meta.url).pathname;

@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 
 import { compile } from '../../src/compile/index.js';
 import { parseConfig } from '../../src/config/index.js';
-import { ConfigError } from '../../src/errors.js';
-import { parseNetClsEnabled, profileLevel, resolveMatch } from '../../src/cgroups/match.js';
+import { ConfigError } from '../../src/shared/errors.js';
+import { parseNetClsEnabled } from '../../src/cgroups/match.js';
+import { profileLevel, resolveMatch } from '../../src/compile/match.js';
 import { cgroupV2VerdictMapUserdata, hostU64, readHostU64 } from '../../src/nft/index.js';
 import { ruleText } from '../../src/render/index.js';
 

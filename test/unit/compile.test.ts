@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { compile } from '../../src/compile/index.js';
 import { loadConfig, parseConfig } from '../../src/config/index.js';
-import type { DesiredState, Expr, HostFacts } from '../../src/model.js';
+import type { DesiredState, Expr, HostFacts } from '../../src/shared/model.js';
 
 const FACTS: HostFacts = {
   linkRoutes: [

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { parseConfig, type Config } from '../../src/config/index.js';
-import { ConfigError, type ConfigIssue } from '../../src/errors.js';
+import { ConfigError, type ConfigIssue } from '../../src/shared/errors.js';
 
 interface GoldenCase {
   text: string;

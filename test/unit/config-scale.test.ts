@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { loadConfig, type ProfileConfig } from '../../src/config/index.js';
-import type { ConfigError } from '../../src/errors.js';
+import type { ConfigError } from '../../src/shared/errors.js';
 
 const N = 10_000;
 const dir = mkdtempSync(join(tmpdir(), 'netcg-config-scale-'));

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
 import { closestKey, configSchema, loadConfig, parseConfig, type Config } from '../../src/config/index.js';
-import { ConfigError, NetcgError, type ConfigIssue } from '../../src/errors.js';
+import { ConfigError, NetcgError, type ConfigIssue } from '../../src/shared/errors.js';
 
 const FILE = 'netcg.yaml';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { compile } from '../../src/compile/index.js';
 import { loadConfig, parseConfig } from '../../src/config/index.js';
-import type { HostFacts } from '../../src/model.js';
+import type { HostFacts } from '../../src/shared/model.js';
 import { renderNftScript } from '../../src/render/index.js';
 import { renderNftExport } from '../../src/render/nft-export.js';
 import { renderShScript } from '../../src/render/sh.js';

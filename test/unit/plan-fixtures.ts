@@ -1,7 +1,7 @@
 // Desired states for the plan tests, built by the real compile from configs.
 import { compile } from '../../src/compile/index.js';
 import type { Config, ProfileConfig } from '../../src/config/index.js';
-import type { DesiredState, HostFacts } from '../../src/model.js';
+import type { DesiredState, HostFacts } from '../../src/shared/model.js';
 import { plan, type CurrentState } from '../../src/plan/plan.js';
 import { SimKernel } from './plan-sim.js';
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { compile } from '../../src/compile/index.js';
 import type { ProfileConfig } from '../../src/config/index.js';
-import type { TableState } from '../../src/model.js';
+import type { TableState } from '../../src/shared/model.js';
 import { splitByIdentity } from '../../src/plan/identity.js';
 import { plan } from '../../src/plan/plan.js';
 import { applyPlan, config, FACTS, installed } from './plan-fixtures.js';

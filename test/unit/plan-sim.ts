@@ -11,7 +11,7 @@ import type {
   RouteSpec,
   RuleState,
   TableState,
-} from '../../src/model.js';
+} from '../../src/shared/model.js';
 import type { NftOp } from '../../src/native/types.js';
 import {
   chainAttrsKey,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import type { TableState } from '../../src/model.js';
+import type { TableState } from '../../src/shared/model.js';
 import type { NftOp } from '../../src/native/types.js';
 import { counter, hostU32, matchDport, IPPROTO_TCP } from '../../src/nft/index.js';
 import { isEmptyPlan, plan, splitRtnl, summarize } from '../../src/plan/plan.js';

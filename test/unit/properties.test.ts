@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 
 import { compile } from '../../src/compile/index.js';
 import { isCgroupFileName, parseConfig } from '../../src/config/index.js';
-import type { HostFacts } from '../../src/model.js';
+import type { HostFacts } from '../../src/shared/model.js';
 import { readHostU32 } from '../../src/nft/index.js';
 import { renderIpBatches, renderNftScript, type IpOp } from '../../src/render/index.js';
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 import { compile } from '../../src/compile/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import { NetcgError } from '../../src/errors.js';
-import type { Expr, HostFacts, TableState } from '../../src/model.js';
+import { NetcgError } from '../../src/shared/errors.js';
+import type { Expr, HostFacts, TableState } from '../../src/shared/model.js';
 import {
   renderIpBatch,
   renderIpBatches,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { compile } from '../../src/compile/index.js';
 import { parseConfig } from '../../src/config/index.js';
-import type { TableState } from '../../src/model.js';
+import type { TableState } from '../../src/shared/model.js';
 import { plan } from '../../src/plan/plan.js';
 import { buildStatus, computeRates } from '../../src/status/build.js';
 import { compactCount, formatStatus, humanBytes } from '../../src/status/format.js';

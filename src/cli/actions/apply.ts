@@ -1,4 +1,4 @@
-import { apply, type ApplyReport } from '../../apply.js';
+import { apply, type ApplyReport } from '../../apply/apply.js';
 import { loadConfig } from '../../config/index.js';
 import { formatPlan, planToJson } from '../../plan/format.js';
 import { out as pc } from '../colors.js';

@@ -5,7 +5,7 @@
 import type { Command, Option } from 'commander';
 
 import { loadConfig } from '../../config/index.js';
-import { NetcgError } from '../../errors.js';
+import { NetcgError } from '../../shared/errors.js';
 import { configPath } from '../options.js';
 
 const SHELLS = ['bash', 'zsh'] as const;

@@ -1,4 +1,4 @@
-import { diff, pickedNumbers } from '../../apply.js';
+import { diff, pickedNumbers } from '../../apply/apply.js';
 import { loadConfig } from '../../config/index.js';
 import { formatPlan, planToJson } from '../../plan/format.js';
 import { isEmptyPlan } from '../../plan/plan.js';

@@ -1,4 +1,4 @@
-import { down } from '../../apply.js';
+import { down } from '../../apply/apply.js';
 import { loadConfig } from '../../config/index.js';
 import { out as pc } from '../colors.js';
 import { printJson, withBackend } from '../common.js';

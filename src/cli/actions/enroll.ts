@@ -1,7 +1,7 @@
 import { loadConfig } from '../../config/index.js';
-import { Enroller, openSocketCount, profileHierarchy, type EnrollResult } from '../../enroll.js';
-import { NetcgError } from '../../errors.js';
-import { profileCgroupDir } from '../../launcher.js';
+import { Enroller, openSocketCount, profileHierarchy, type EnrollResult } from '../../process/enroll.js';
+import { NetcgError } from '../../shared/errors.js';
+import { profileCgroupDir } from '../../cgroups/profile.js';
 import { err as errColors, out as pc } from '../colors.js';
 import { printJson } from '../common.js';
 import { configPath } from '../options.js';

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../config/index.js';
-import { Enroller, type EnrollResult } from '../../enroll.js';
+import { Enroller, type EnrollResult } from '../../process/enroll.js';
 import { printJson } from '../common.js';
 import { configPath } from '../options.js';
 import { parsePids, printOutcomes } from './enroll.js';

@@ -1,7 +1,7 @@
 import { members, type Member } from '../../cgroups/members.js';
 import { loadConfig } from '../../config/index.js';
-import { NetcgError } from '../../errors.js';
-import { locateProfileCgroup } from '../../launcher.js';
+import { NetcgError } from '../../shared/errors.js';
+import { locateProfileCgroup } from '../../cgroups/profile.js';
 import { out as pc } from '../colors.js';
 import { printJson } from '../common.js';
 import { configPath } from '../options.js';

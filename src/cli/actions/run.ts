@@ -1,5 +1,5 @@
 import { loadConfig } from '../../config/index.js';
-import { joinAndExec } from '../../launcher.js';
+import { joinAndExec } from '../../process/exec.js';
 import { configPath } from '../options.js';
 
 export function action(profile: string, command: string[], opts: { config?: string }): void {

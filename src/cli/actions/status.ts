@@ -1,6 +1,6 @@
 import type { Backend } from '../../backends/types.js';
 import { loadConfig, type Config } from '../../config/index.js';
-import { NetcgError } from '../../errors.js';
+import { NetcgError } from '../../shared/errors.js';
 import { collectStatus, computeRates, formatStatus, type StatusSnapshot } from '../../status/index.js';
 import { out as pc } from '../colors.js';
 import { openBackend, printJson, withBackend } from '../common.js';

@@ -2,9 +2,9 @@
 // current, desired -> kernel) and the planner. Rules are kernel expression lists,
 // the same shape the addon encodes and decodes, so desired and current compare
 // directly.
-import type { Expr, NftElement, NftHook, RtRule } from './native/types.js';
+import type { Expr, NftElement, NftHook, RtRule } from '../native/types.js';
 
-export type { Expr, NftElement, NftHook, Verdict } from './native/types.js';
+export type { Expr, NftElement, NftHook, Verdict } from '../native/types.js';
 
 export interface RuleState {
   exprs: Expr[];

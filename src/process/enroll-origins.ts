@@ -16,7 +16,7 @@
 import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { addon } from './native/index.js';
+import { addon } from '../native/index.js';
 
 /** Below this many PIDs the per-PID reads cost less than a walk could save. */
 const MIN_PIDS_FOR_LISTING = 32;

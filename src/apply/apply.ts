@@ -21,21 +21,21 @@ import {
   type Config,
   type MatchKind,
   type ProfileConfig,
-} from './config/index.js';
-import { compileSession, compileSysctls } from './compile/index.js';
+} from '../config/index.js';
+import { compileSession, compileSysctls } from '../compile/index.js';
 import { ensureSysctls, type SysctlChange } from './sysctls.js';
-import { NetcgError } from './errors.js';
-import type { CgroupSpec, DesiredState, HostFacts, TableState } from './model.js';
+import { NetcgError } from '../shared/errors.js';
+import type { CgroupSpec, DesiredState, HostFacts, TableState } from '../shared/model.js';
 import {
   ensureV2ProfileCgroup,
   findCgroup2,
   readCgroupIds,
   removeV2ProfileCgroup,
   requireCgroup2,
-} from './cgroups/cgroup2.js';
-import { netClsAvailable } from './cgroups/match.js';
-import { sameSpec, type CgroupMemory, type VerifiedCgroup } from './cgroups/verified.js';
-import type { Backend, ReadState, RtnlOp } from './backends/types.js';
+} from '../cgroups/cgroup2.js';
+import { netClsAvailable } from '../cgroups/match.js';
+import { sameSpec, type CgroupMemory, type VerifiedCgroup } from '../cgroups/verified.js';
+import type { Backend, ReadState, RtnlOp } from '../backends/types.js';
 import {
   ensureNetCls,
   ensureProfileCgroup,
@@ -45,12 +45,11 @@ import {
   removeProfileCgroup,
   type CgroupChange,
   type NetClsHierarchy,
-} from './cgroups/netcls.js';
+} from '../cgroups/netcls.js';
 import { lockNamespace } from './lock.js';
-import { addon } from './native/index.js';
-import type { NftOp } from './native/types.js';
-import { isEmptyPlan, plan, splitRtnl, summarize, type Plan, type PlanSummary } from './plan/plan.js';
-import { replaceTableOps } from './backends/netlink.js';
+import { addon } from '../native/index.js';
+import type { NftOp } from '../native/types.js';
+import { isEmptyPlan, plan, splitRtnl, summarize, type Plan, type PlanSummary } from '../plan/plan.js';
 
 /** How often apply re-reads and re-plans when nf_tables changed under it. */
 export const MAX_ATTEMPTS = 5;
@@ -238,7 +237,7 @@ export function apply(config: Config, backend: Backend): ApplyReport {
 
 /**
  * Where apply gets "what the kernel has" and whom it tells what it left. The
- * one-shot apply reads everything back every time; the Reconciler (src/reconciler.ts)
+ * one-shot apply reads everything back every time; the Reconciler (src/apply/reconciler.ts)
  * answers from memory while the nf_tables generation id says nothing changed.
  */
 export interface StateSource {
@@ -558,5 +557,3 @@ export function down(config: Config, backend: Backend): DownReport {
     release();
   }
 }
-
-export { replaceTableOps };

@@ -16,12 +16,12 @@ import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:f
 import { constants } from 'node:os';
 import { join } from 'node:path';
 
-import type { Config } from './config/index.js';
-import { NetcgError } from './errors.js';
+import type { Config } from '../config/index.js';
+import { NetcgError } from '../shared/errors.js';
 import { cgroupDirsOf } from './enroll-origins.js';
-import { profileCgroupDir } from './launcher.js';
-import { readCgroupMounts, type CgroupMount } from './cgroups/mountinfo.js';
-import { addon, type CgroupProcs } from './native/index.js';
+import { profileCgroupDir } from '../cgroups/profile.js';
+import { readCgroupMounts, type CgroupMount } from '../cgroups/mountinfo.js';
+import { addon, type CgroupProcs } from '../native/index.js';
 
 export type EnrollResult =
   | { pid: number; ok: true }

@@ -2,8 +2,8 @@
 // the addon (a short-lived thread that enters the namespace: no process is
 // spawned, Node's own threads never change namespace). Only values that differ are
 // written, and apply reports exactly those.
-import type { SysctlValues } from './compile/sysctls.js';
-import { addon } from './native/index.js';
+import type { SysctlValues } from '../compile/sysctls.js';
+import { addon } from '../native/index.js';
 
 export interface SysctlChange {
   key: string;

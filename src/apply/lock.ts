@@ -4,8 +4,8 @@
 // apply never leaves a stale lock behind.
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 
-import { NetcgError } from './errors.js';
-import { addon } from './native/index.js';
+import { NetcgError } from '../shared/errors.js';
+import { addon } from '../native/index.js';
 
 export const LOCK_DIR = '/run/netcg';
 

@@ -15,9 +15,9 @@ import { closeSync, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
-import type { Config } from './config/index.js';
-import { profileCgroupDir } from './launcher.js';
-import { addon, type PidfdWatch } from './native/index.js';
+import type { Config } from '../config/index.js';
+import { profileCgroupDir } from '../cgroups/profile.js';
+import { addon, type PidfdWatch } from '../native/index.js';
 
 export type StdioOption = 'pipe' | 'inherit' | 'ignore' | number;
 

@@ -34,11 +34,11 @@ import {
   type DiffResult,
   type StateSource,
 } from './apply.js';
-import type { Backend, ReadState } from './backends/types.js';
-import { CgroupMemory } from './cgroups/verified.js';
-import type { Config } from './config/index.js';
-import type { DesiredState, TableState } from './model.js';
-import { plan, type Plan } from './plan/plan.js';
+import type { Backend, ReadState } from '../backends/types.js';
+import { CgroupMemory } from '../cgroups/verified.js';
+import type { Config } from '../config/index.js';
+import type { DesiredState, TableState } from '../shared/model.js';
+import { plan, type Plan } from '../plan/plan.js';
 
 /** What the Reconciler needs beyond a Backend: the generation id, and rtnetlink alone. NetlinkBackend has both. */
 export interface GenerationBackend extends Backend {

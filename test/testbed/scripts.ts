@@ -1,7 +1,7 @@
 // Where the bench's own node programs (echo-server, probe) are on disk. They run as
-// separate processes inside namespaces and cgroups, so they must be plain JS: from
-// dist/ they sit next to this module; when this module is loaded from src/ (vitest)
-// we use the built copies in dist/demo.
+// separate processes inside namespaces and cgroups, so they must be plain JS: built
+// (tsconfig.testbed.json, by scripts/setup.sh) they sit next to this module; when this
+// module is loaded from test/testbed (vitest) we use the built copies in build-testbed/.
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,9 @@ const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
 export const PACKAGE_ROOT = resolve(here, '..', '..');
 
 export function benchScript(name: 'echo-server' | 'probe'): string {
-  const path = fromSource ? join(PACKAGE_ROOT, 'dist', 'demo', `${name}.js`) : join(here, `${name}.js`);
-  if (!existsSync(path)) throw new Error(`${path} is missing: build first (npm run build:ts)`);
+  const path = fromSource
+    ? join(PACKAGE_ROOT, 'build-testbed', 'testbed', `${name}.js`)
+    : join(here, `${name}.js`);
+  if (!existsSync(path)) throw new Error(`${path} is missing: build first (npm run build:testbed)`);
   return path;
 }
