@@ -6,7 +6,9 @@
 //                 (BEGIN, ops' messages, END; seqs from kSeq); bit 3: each op
 //                 made two messages (as a chunked element list does)
 //   then datagrams, each: u16 length (little endian), that many bytes
-//   (a last datagram shorter than its length takes what is left)
+//   (a last datagram shorter than its length takes what is left; an empty one
+//   stands for a recv(2) that failed with ENOBUFS, which the receive loop
+//   reports to its Receiver as an overrun)
 //
 // Each datagram is one recv(2) of a reply, fed to the same ReplyReader and
 // decoders the addon uses. Replies carry port id kPortId and sequence kSeq

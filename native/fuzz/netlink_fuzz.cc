@@ -142,18 +142,28 @@ struct Datagrams {
   }
 };
 
-// Feeds the datagrams as the receive loop would, until the reader is done.
+// Hands one datagram to a Receiver as NetlinkSocket::receive does; an empty
+// datagram stands for a recv(2) that failed with ENOBUFS (an overrun).
+void deliver(Receiver& r, const std::vector<char>& d) {
+  if (d.empty())
+    r.overrun();
+  else
+    r.datagram(d.data(), d.size());
+}
+
+// Feeds the datagrams as the receive loop would, until the reader is done or,
+// once it no longer waits for more (after an error or lost acks), to the end.
 bool drive(const Datagrams& in, bool isDump, uint32_t lastSeq, const OnMessage& each) {
-  ReplyReader reader(fuzz::kPortId, fuzz::kSeq, lastSeq, isDump, "fuzz");
+  ReplyReader reader(fuzz::kPortId, fuzz::kSeq, lastSeq, isDump, "fuzz", each);
   try {
     for (const auto& d : in.list) {
       if (reader.done()) break;
       if (setjmp(gExitJump) != 0) return false;  // libnftnl called exit()
       gDecoding = true;
-      reader.feed(d.data(), d.size(), each);
+      deliver(reader, d);
       gDecoding = false;
     }
-    if (!reader.done() && !reader.failed()) return false;  // would block for more
+    if (!reader.done() && reader.waitForMore()) return false;  // would block for more
     reader.finish();
     return true;
   } catch (const NetlinkFailure&) {
@@ -245,10 +255,11 @@ void decodeBatchAcks(uint8_t options, const Datagrams& in) {
   };
   nft::BatchReplyReader reader(fuzz::kPortId, begin, end, end - 1, opOf, "fuzz");
   try {
-    for (const auto& d : in.list) reader.feed(d.data(), d.size());
+    for (const auto& d : in.list) deliver(reader, d);
     reader.finish();
   } catch (const NetlinkFailure& f) {
     if (f.errnum <= 0 || f.errnum > 4095) bad("batch failure without an errno");
+    if (f.acksLost && f.errnum != ENOBUFS && f.failedIndex < -1) bad("lost acks without the first error");
     if (f.failedIndex < -1 || f.failedIndex > int64_t(count)) bad("batch failure names no op");
   }
 }
