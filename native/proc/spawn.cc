@@ -276,6 +276,159 @@ pid_t clone3IntoCgroup(int cgroupFd, int* pidfd) {
   throw makeSysError(env, f.errnum, "spawn", std::string(stageName(f.stage)) + " " + p.file);
 }
 
+// The cgroup the child joins, opened and checked; which hierarchy it is decides the
+// way in (only cgroup2 supports CLONE_INTO_CGROUP).
+struct CgroupTarget {
+  bool present = false;
+  int dirFd = -1;
+  bool v2 = false;
+};
+
+CgroupTarget openCgroup(Napi::Env env, const Request& req, ParentFds& fds) {
+  CgroupTarget t;
+  t.present = req.cgroupFd >= 0 || !req.cgroupPath.empty();
+  t.dirFd = req.cgroupFd;
+  if (!req.cgroupPath.empty()) {
+    fds.dir = t.dirFd = open(req.cgroupPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (t.dirFd < 0) {
+      const int err = errno;
+      throw makeSysError(env, err, "open", req.cgroupPath);
+    }
+  }
+  if (t.present) {
+    struct statfs fs {};
+    if (fstatfs(t.dirFd, &fs) != 0) {
+      const int err = errno;
+      throw makeSysError(env, err, "fstatfs", "cgroup");
+    }
+    t.v2 = fs.f_type == CGROUP2_SUPER_MAGIC;
+    if (!t.v2 && fs.f_type != CGROUP_SUPER_MAGIC)
+      throw makeInputError(env, "opts.cgroup", "is not a cgroup directory");
+  } else if (req.method == Method::Clone3) {
+    throw makeInputError(env, "opts.method", "clone3 needs a cgroup");
+  }
+  if (req.method == Method::Clone3 && !t.v2)
+    throw makeInputError(env, "opts.method", "clone3 needs a cgroup2 directory");
+  return t;
+}
+
+// The pipe the child reports a failed exec through (its write end is close-on-exec).
+void openErrorPipe(Napi::Env env, Plan& p, ParentFds& fds) {
+  int pipeFds[2];
+  if (pipe2(pipeFds, O_CLOEXEC) != 0) {
+    const int err = errno;
+    throw makeSysError(env, err, "pipe2", "spawn error pipe");
+  }
+  fds.errRead = pipeFds[0];
+  fds.errWrite = p.errWrite = pipeFds[1];
+}
+
+// Every signal blocked across the fork, so the child starts with no Node handler
+// able to run (the child resets dispositions, then unblocks); the parent's mask is
+// restored when this goes out of scope, exceptions included.
+class AllSignalsBlocked {
+ public:
+  AllSignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved_);
+  }
+  ~AllSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  AllSignalsBlocked(const AllSignalsBlocked&) = delete;
+  AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
+
+ private:
+  sigset_t saved_;
+};
+
+// The fork way: the file the child writes "0" into to join the cgroup.
+void openProcsFile(Napi::Env env, const CgroupTarget& t, Plan& p, ParentFds& fds) {
+  // v1: "0" into `tasks` moves just the writing thread, which in a fresh
+  // fork child is the whole process (fork copies only the calling thread).
+  // For that case the kernel skips the global threadgroup rwsem, which a
+  // cgroup.procs write takes for writing and which then can wait for an
+  // RCU grace period: milliseconds, measured in about one spawn in ten.
+  // cgroup2 has no `tasks` (and cgroup.threads only in threaded mode); a
+  // v1 cgroup whose `tasks` we may not write still has cgroup.procs.
+  const char* file = t.v2 ? "cgroup.procs" : "tasks";
+  fds.procs = p.procsFd = openat(t.dirFd, file, O_WRONLY | O_CLOEXEC);
+  if (p.procsFd < 0 && !t.v2)
+    fds.procs = p.procsFd = openat(t.dirFd, file = "cgroup.procs", O_WRONLY | O_CLOEXEC);
+  if (p.procsFd < 0) {
+    const int err = errno;
+    throw makeSysError(env, err, "open", file);
+  }
+}
+
+struct Started {
+  pid_t pid = -1;
+  int pidfd = -1;
+  bool viaClone3 = false;
+};
+
+// clone3 into the cgroup where it can, else fork (the child joins, then execs).
+Started startChild(Napi::Env env, Request& req, const CgroupTarget& t, ParentFds& fds) {
+  Plan& p = req.plan;
+  Started s;
+  int forkErr = 0;
+  {
+    AllSignalsBlocked blocked;
+    if (t.present && t.v2 && req.method != Method::Fork) {
+      s.pid = clone3IntoCgroup(t.dirFd, &s.pidfd);
+      if (s.pid == 0) childMain(p);
+      if (s.pid > 0)
+        s.viaClone3 = true;
+      else
+        forkErr = errno;
+      // Kernels without clone3 (or CLONE_INTO_CGROUP) fall back to the fork way.
+      const bool unsupported = forkErr == ENOSYS || forkErr == E2BIG;
+      if (s.pid < 0 && (req.method == Method::Clone3 || !unsupported))
+        throw makeSysError(env, forkErr, "clone3", "CLONE_INTO_CGROUP " + p.file);
+    }
+    if (!s.viaClone3) {
+      if (t.present) openProcsFile(env, t, p, fds);
+      s.pid = fork();
+      if (s.pid == 0) childMain(p);
+      forkErr = errno;
+    }
+  }
+  if (s.pid < 0) throw makeSysError(env, forkErr, "fork", p.file);
+  return s;
+}
+
+void reap(pid_t pid) {
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// Waits until the child has exec'd (EOF on the error pipe: the write end was
+// close-on-exec) or reports why it could not; makes sure there is a pidfd.
+void awaitExec(Napi::Env env, Started& s, const Plan& p, ParentFds& fds) {
+  // The child is ours until we reap it (Node's libuv only reaps its own PIDs),
+  // so the PID cannot be reused before pidfd_open: this pidfd is the child's.
+  if (!s.viaClone3) s.pidfd = static_cast<int>(syscall(SYS_pidfd_open, s.pid, 0));
+  const int pidfdErr = errno;
+
+  close(fds.errWrite);
+  fds.errWrite = -1;
+  ChildFailure failure{};
+  ssize_t n;
+  do n = read(fds.errRead, &failure, sizeof failure);
+  while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof failure)) {
+    reap(s.pid);
+    if (s.pidfd >= 0) close(s.pidfd);
+    throwChildFailure(env, failure, p);
+  }
+  if (s.pidfd < 0) {
+    // Running, but we could not get a handle to wait on it: kill and reap.
+    kill(s.pid, SIGKILL);
+    reap(s.pid);
+    throw makeSysError(env, pidfdErr, "pidfd_open", p.file);
+  }
+}
+
 }  // namespace
 
 Napi::Value SpawnInCgroup(const Napi::CallbackInfo& info) {
@@ -287,125 +440,16 @@ Napi::Value SpawnInCgroup(const Napi::CallbackInfo& info) {
   } catch (const InputError& e) {
     throw makeInputError(env, e.path, e.what);
   }
-  Plan& p = req.plan;
   ParentFds fds;
-
-  // Which hierarchy decides the way in: only cgroup2 supports CLONE_INTO_CGROUP.
-  const bool hasCgroup = req.cgroupFd >= 0 || !req.cgroupPath.empty();
-  int dirFd = req.cgroupFd;
-  bool v2 = false;
-  if (!req.cgroupPath.empty()) {
-    fds.dir = dirFd = open(req.cgroupPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirFd < 0) {
-      const int err = errno;
-      throw makeSysError(env, err, "open", req.cgroupPath);
-    }
-  }
-  if (hasCgroup) {
-    struct statfs fs {};
-    if (fstatfs(dirFd, &fs) != 0) {
-      const int err = errno;
-      throw makeSysError(env, err, "fstatfs", "cgroup");
-    }
-    v2 = fs.f_type == CGROUP2_SUPER_MAGIC;
-    if (!v2 && fs.f_type != CGROUP_SUPER_MAGIC)
-      throw makeInputError(env, "opts.cgroup", "is not a cgroup directory");
-  } else if (req.method == Method::Clone3) {
-    throw makeInputError(env, "opts.method", "clone3 needs a cgroup");
-  }
-  if (req.method == Method::Clone3 && !v2)
-    throw makeInputError(env, "opts.method", "clone3 needs a cgroup2 directory");
-
-  int pipeFds[2];
-  if (pipe2(pipeFds, O_CLOEXEC) != 0) {
-    const int err = errno;
-    throw makeSysError(env, err, "pipe2", "spawn error pipe");
-  }
-  fds.errRead = pipeFds[0];
-  fds.errWrite = p.errWrite = pipeFds[1];
-
-  // Block every signal across the fork so the child starts with no Node
-  // handler able to run; the child resets dispositions, then unblocks.
-  sigset_t all, saved;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &saved);
-
-  bool viaClone3 = false;
-  int pidfd = -1;
-  pid_t pid = -1;
-  int forkErr = 0;
-  if (hasCgroup && v2 && req.method != Method::Fork) {
-    pid = clone3IntoCgroup(dirFd, &pidfd);
-    if (pid == 0) childMain(p);
-    if (pid > 0)
-      viaClone3 = true;
-    else
-      forkErr = errno;
-    // Kernels without clone3 (or CLONE_INTO_CGROUP) fall back to the fork way.
-    const bool unsupported = forkErr == ENOSYS || forkErr == E2BIG;
-    if (pid < 0 && (req.method == Method::Clone3 || !unsupported)) {
-      pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-      throw makeSysError(env, forkErr, "clone3", "CLONE_INTO_CGROUP " + p.file);
-    }
-  }
-  if (!viaClone3) {
-    if (hasCgroup) {
-      // v1: "0" into `tasks` moves just the writing thread, which in a fresh
-      // fork child is the whole process (fork copies only the calling thread).
-      // For that case the kernel skips the global threadgroup rwsem, which a
-      // cgroup.procs write takes for writing and which then can wait for an
-      // RCU grace period: milliseconds, measured in about one spawn in ten.
-      // cgroup2 has no `tasks` (and cgroup.threads only in threaded mode); a
-      // v1 cgroup whose `tasks` we may not write still has cgroup.procs.
-      const char* file = v2 ? "cgroup.procs" : "tasks";
-      fds.procs = p.procsFd = openat(dirFd, file, O_WRONLY | O_CLOEXEC);
-      if (p.procsFd < 0 && !v2)
-        fds.procs = p.procsFd = openat(dirFd, file = "cgroup.procs", O_WRONLY | O_CLOEXEC);
-      if (p.procsFd < 0) {
-        const int err = errno;
-        pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-        throw makeSysError(env, err, "open", file);
-      }
-    }
-    pid = fork();
-    if (pid == 0) childMain(p);
-    forkErr = errno;
-  }
-  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-  if (pid < 0) throw makeSysError(env, forkErr, "fork", p.file);
-
-  // The child is ours until we reap it (Node's libuv only reaps its own PIDs),
-  // so the PID cannot be reused before pidfd_open: this pidfd is the child's.
-  if (!viaClone3) pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  const int pidfdErr = errno;
-
-  // EOF on the error pipe = execve succeeded (the write end was close-on-exec).
-  close(fds.errWrite);
-  fds.errWrite = -1;
-  ChildFailure failure{};
-  ssize_t n;
-  do n = read(fds.errRead, &failure, sizeof failure);
-  while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof failure)) {
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (pidfd >= 0) close(pidfd);
-    throwChildFailure(env, failure, p);
-  }
-  if (pidfd < 0) {
-    // Running, but we could not get a handle to wait on it: kill and reap.
-    kill(pid, SIGKILL);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    throw makeSysError(env, pidfdErr, "pidfd_open", p.file);
-  }
+  const CgroupTarget target = openCgroup(env, req, fds);
+  openErrorPipe(env, req.plan, fds);
+  Started child = startChild(env, req, target, fds);
+  awaitExec(env, child, req.plan, fds);
 
   Napi::Object out = Napi::Object::New(env);
-  out.Set("pid", pid);
-  out.Set("pidfd", pidfd);
-  out.Set("method", viaClone3 ? "clone3" : "fork");
+  out.Set("pid", child.pid);
+  out.Set("pidfd", child.pidfd);
+  out.Set("method", child.viaClone3 ? "clone3" : "fork");
   return out;
 }
 

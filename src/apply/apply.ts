@@ -11,9 +11,6 @@
 //      refuses the batch (ERESTART) and apply re-reads and re-plans;
 //   4. rtnetlink removals; if one fails, the table is planned back to what it was
 //      and the additions are undone.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-
 import {
   AllocationError,
   locateKey,
@@ -22,23 +19,15 @@ import {
   type MatchKind,
   type ProfileConfig,
 } from '../config/index.js';
-import { compileSession, compileSysctls } from '../compile/index.js';
+import { compileSession, compileSysctls, type CompileSession } from '../compile/index.js';
 import { ensureSysctls, type SysctlChange } from './sysctls.js';
 import { NetcgError } from '../shared/errors.js';
 import type { CgroupSpec, DesiredState, HostFacts, TableState } from '../shared/model.js';
-import {
-  ensureV2ProfileCgroup,
-  findCgroup2,
-  readCgroupIds,
-  removeV2ProfileCgroup,
-  requireCgroup2,
-} from '../cgroups/cgroup2.js';
+import { findCgroup2, removeV2ProfileCgroup } from '../cgroups/cgroup2.js';
 import { netClsAvailable } from '../cgroups/match.js';
-import { sameSpec, type CgroupMemory, type VerifiedCgroup } from '../cgroups/verified.js';
+import type { CgroupMemory } from '../cgroups/verified.js';
 import type { Backend, ReadState, RtnlOp } from '../backends/types.js';
 import {
-  ensureNetCls,
-  ensureProfileCgroup,
   findNetCls,
   listProfileCgroups,
   removeParentIfEmpty,
@@ -47,9 +36,18 @@ import {
   type NetClsHierarchy,
 } from '../cgroups/netcls.js';
 import { lockNamespace } from './lock.js';
-import { addon } from '../native/index.js';
 import type { NftOp } from '../native/types.js';
 import { isEmptyPlan, plan, splitRtnl, summarize, type Plan, type PlanSummary } from '../plan/plan.js';
+import {
+  cgroup2Ids,
+  currentCgroup2Ids,
+  ensureCgroups,
+  mountHierarchies,
+  newCgroupRun,
+  removeStaleCgroups,
+  type CgroupRun,
+} from './cgroups.js';
+import { UndoLog } from './undo.js';
 
 /** How often apply re-reads and re-plans when nf_tables changed under it. */
 export const MAX_ATTEMPTS = 5;
@@ -215,12 +213,12 @@ export interface DiffResult {
 /** diff() with the current state from `source` (the Reconciler's memory). */
 export function diffWith(given: Config, backend: Backend, source: StateSource): DiffResult {
   const config = onHost(given, backend);
-  const facts = withCgroupFacts(config, backend.hostFacts());
+  const facts = withCgroupFacts(backend.hostFacts());
   const v2 = findCgroup2();
   // The IDs of the v2 cgroups as they are now: a re-created cgroup shows as a stale element.
   const session = compileSession();
   if (facts.cgroups && v2)
-    facts.cgroups.ids = cgroupIds(
+    facts.cgroups.ids = currentCgroup2Ids(
       v2,
       config.cgroupParent,
       session.cgroups(config, facts).filter((c) => c.hierarchy === 'cgroupv2'),
@@ -253,22 +251,6 @@ export interface StateSource {
   invalidate(): void;
   /** The profile cgroups verified by earlier applies (the Reconciler's); absent: check every one. */
   readonly cgroups?: CgroupMemory;
-}
-
-/** cgroup2 IDs of `specs`: those `memory` still vouches for, the others read now. */
-function cgroupIds(
-  root: string,
-  parentPath: string,
-  specs: CgroupSpec[],
-  memory: CgroupMemory | undefined,
-): Record<string, bigint> {
-  const known = memory?.knownIds(root, parentPath, specs) ?? new Map<string, bigint>();
-  const ids = readCgroupIds(
-    root,
-    specs.filter((c) => !known.has(c.profile)),
-  );
-  for (const [profile, id] of known) ids[profile] = id;
-  return ids;
 }
 
 const READ_EVERY_TIME: StateSource = {
@@ -304,17 +286,14 @@ function isGenerationRace(err: unknown): boolean {
 }
 
 /** The host's facts plus which hierarchies exist (IDs are added once the cgroups do). */
-function withCgroupFacts(
-  _config: Config,
-  facts: HostFacts,
-): HostFacts & { cgroups: NonNullable<HostFacts['cgroups']> } {
+function withCgroupFacts(facts: HostFacts): HostFacts & { cgroups: NonNullable<HostFacts['cgroups']> } {
   return { ...facts, cgroups: { netCls: netClsAvailable(), ids: {} } };
 }
 
 /** `specs` are in `profiles`' order (compile keeps the config's order). */
 function matchesOf(
   profiles: readonly ProfileConfig[],
-  specs: CgroupSpec[],
+  specs: readonly CgroupSpec[],
   roots: { netCls?: string; cgroup2?: string },
   ids: Record<string, bigint>,
 ): ProfileMatch[] {
@@ -332,198 +311,142 @@ function matchesOf(
   });
 }
 
+/** What one attempt executed. */
+interface Executed {
+  desired: DesiredState;
+  current: ReadState;
+  plan: Plan;
+  facts: HostFacts & { cgroups: NonNullable<HostFacts['cgroups']> };
+  /** Whether an nf_tables batch (or a whole table) was sent. */
+  sentNft: boolean;
+}
+
 function applyLocked(given: Config, backend: Backend, source: StateSource): ApplyReport {
   const config = onHost(given, backend);
   const session = compileSession();
-  const compile = (c: Config, f: HostFacts) => session.compile(c, f);
-  const baseFacts = withCgroupFacts(config, backend.hostFacts());
-  const specs = session.cgroups(config, baseFacts);
-  const usesV2 = specs.some((c) => c.hierarchy === 'cgroupv2');
-  const netCls = specs.some((c) => c.hierarchy === 'net_cls') ? ensureNetCls(addon.mount) : undefined;
-  const cgroup2 = usesV2 ? requireCgroup2() : undefined;
-  const rootOf = (spec: CgroupSpec) => (spec.hierarchy === 'net_cls' ? netCls!.mountPoint : cgroup2!);
+  const hierarchies = mountHierarchies(session.cgroups(config, withCgroupFacts(backend.hostFacts())));
   for (let attempt = 1; ; attempt++) {
-    const facts = withCgroupFacts(config, backend.hostFacts());
-    // Without cgroup v2 profiles there are no IDs to add: this is already the desired state.
-    let desired = compile(config, facts);
-    checkInterfaces(desired, backend, config);
-    const undo: Array<() => void> = [];
-    const rollback = () => {
-      for (const step of undo.reverse()) {
-        try {
-          step();
-        } catch {
-          /* best effort: the original failure is what gets reported */
-        }
-      }
-    };
-
-    const cgroups: CgroupChange[] = [];
-    // Per hierarchy root: what earlier applies verified and still holds (Reconciler
-    // only), and what this one verified (remembered for the next one on success).
-    const memory = source.cgroups;
-    const trusted = new Map(
-      [...new Set(specs.map(rootOf))].map((root) => [root, memory?.trusted(root, config.cgroupParent)]),
-    );
-    const verified = new Map([...trusted.keys()].map((root) => [root, new Map<string, VerifiedCgroup>()]));
-    let p: Plan;
-    let current: ReadState;
+    const run = newCgroupRun(hierarchies, config.cgroupParent, source.cgroups);
+    const undo = new UndoLog();
+    let done: Executed;
     try {
-      // A parent directory this apply creates is removed on rollback too (after its
-      // profile cgroups: undo runs in reverse), so a failed apply leaves no cgroup.
-      for (const root of new Set(specs.map(rootOf))) {
-        if (!existsSync(join(root, config.cgroupParent)))
-          undo.push(() => removeParentIfEmpty(root, config.cgroupParent));
-      }
-      for (const spec of specs) {
-        const root = rootOf(spec);
-        const known = trusted.get(root)?.cgroups.get(spec.profile);
-        if (known && sameSpec(known.spec, spec)) {
-          cgroups.push({ profile: spec.profile, path: known.dir, action: 'unchanged' });
-          verified.get(root)!.set(spec.profile, known);
-          continue;
-        }
-        const change =
-          spec.hierarchy === 'net_cls' ? ensureProfileCgroup(root, spec) : ensureV2ProfileCgroup(root, spec);
-        cgroups.push(change);
-        // compile's specs are frozen (never changed later), so no private copy is needed.
-        if (memory)
-          verified
-            .get(root)!
-            .set(spec.profile, { spec: Object.isFrozen(spec) ? spec : { ...spec }, dir: change.path });
-        if (change.action === 'created')
-          undo.push(() =>
-            (spec.hierarchy === 'net_cls' ? removeProfileCgroup : removeV2ProfileCgroup)(
-              root,
-              spec.profile,
-              spec.path,
-            ),
-          );
-      }
-      // IDs only exist once the cgroups do; compile stays pure and gets them as facts.
-      if (cgroup2) {
-        const v2 = specs.filter((c) => c.hierarchy === 'cgroupv2');
-        const known = verified.get(cgroup2)!;
-        facts.cgroups.ids = readCgroupIds(
-          cgroup2,
-          v2.filter((c) => known.get(c.profile)?.id === undefined),
-        );
-        for (const c of v2) {
-          const v = known.get(c.profile);
-          if (v?.id !== undefined) facts.cgroups.ids[c.profile] = v.id;
-          else if (v && facts.cgroups.ids[c.profile] !== undefined)
-            known.set(c.profile, { ...v, id: facts.cgroups.ids[c.profile]! });
-        }
-        desired = compile(config, facts);
-      }
-      ({ current, plan: p } = source.planFor(backend, desired));
-      const { before, after } = splitRtnl(p.rtnl);
-      for (const op of before) {
-        backend.rtnl(op);
-        undo.push(() => backend.rtnl(invert(op)));
-      }
-      if (p.nft.length > 0 || (!backend.commitNft && !isEmptyPlan(p))) {
-        commitTable(backend, p.nft, desired.table, current.genid);
-        undo.push(() => restoreTable(backend, current.table, desired.table.name));
-      }
-      for (const op of after) {
-        try {
-          backend.rtnl(op);
-        } catch (err) {
-          // Already gone is what a removal wants (someone removed it since the read).
-          if (op.verb === 'del' && ['ENOENT', 'ESRCH'].includes((err as { code?: string }).code ?? ''))
-            continue;
-          throw err;
-        }
-        undo.push(() => backend.rtnl(invert(op)));
-      }
+      done = executeAttempt(config, backend, source, session, run, undo);
     } catch (err) {
       source.invalidate();
-      rollback();
+      undo.rollback();
       if (isGenerationRace(err) && attempt < MAX_ATTEMPTS) continue;
-      if (isGenerationRace(err)) {
-        throw new NetcgError(
-          'ERESTART',
-          `nf_tables kept changing while netcg applied (${attempt} attempts); nothing was changed. Is another tool rewriting the ruleset?`,
-          { cause: err },
-        );
-      }
-      throw err;
+      throw isGenerationRace(err) ? raceLost(err, attempt) : err;
     }
-
-    const sentNft = p.nft.length > 0 || (!backend.commitNft && !isEmptyPlan(p));
-    source.committed(
-      backend,
-      desired.table,
-      current.genid === undefined ? undefined : sentNft ? nextGenid(current.genid) : current.genid,
-    );
-
-    // The new policy is in force; drop the cgroups of profiles the config no longer
-    // has, and those left in the other hierarchy by a profile whose match changed.
-    const warnings: string[] = [];
-    let wantedByName: Map<string, CgroupSpec['hierarchy']> | undefined;
-    const wanted = () => (wantedByName ??= new Map(specs.map((c) => [c.profile, c.hierarchy])));
-    const stale: Array<[CgroupSpec['hierarchy'], string | undefined, typeof removeProfileCgroup]> = [
-      ['net_cls', netCls?.mountPoint ?? findNetCls(), removeProfileCgroup],
-      ['cgroupv2', cgroup2 ?? findCgroup2(), removeV2ProfileCgroup],
-    ];
-    for (const [hierarchy, root, remove] of stale) {
-      if (!root) continue;
-      // Under a parent the memory vouches for, the subdirectories are known without a
-      // listing: the remembered ones, plus those just verified (all of them wanted).
-      const t = trusted.get(root);
-      // Every wanted profile of this hierarchy, when this apply verified with a memory (Reconciler).
-      const mine = memory ? verified.get(root) : undefined;
-      let children: ReadonlySet<string>;
-      if (t && mine) {
-        // Copied only when something was added (the remembered set is kept as it is otherwise).
-        let added: Set<string> | undefined;
-        for (const name of mine.keys()) if (!t.children.has(name)) (added ??= new Set(t.children)).add(name);
-        children = added ?? t.children;
-      } else children = new Set(listProfileCgroups(root, config.cgroupParent));
-      const gone: string[] = [];
-      for (const name of children) {
-        if (mine ? mine.has(name) : wanted().get(name) === hierarchy) continue;
-        const change = remove(root, name, `${config.cgroupParent}/${name}`);
-        cgroups.push(change);
-        if (change.action === 'kept')
-          warnings.push(
-            `cgroup ${change.path} of ${wanted().has(name) ? 'profile' : 'removed profile'} ${name} is no longer used but kept: ${change.detail}`,
-          );
-        else gone.push(name);
-      }
-      if (gone.length > 0) {
-        const left = new Set(children);
-        for (const name of gone) left.delete(name);
-        children = left;
-      }
-      if (!specs.some((c) => c.hierarchy === hierarchy)) removeParentIfEmpty(root, config.cgroupParent);
-      else if (memory && mine) memory.record(root, config.cgroupParent, mine, children);
-    }
-
+    source.committed(backend, done.desired.table, genidAfter(done));
+    const warnings = removeStaleCgroups(run);
     // After the commit, so a failed apply changes no sysctl either.
     const sysctls = ensureSysctls(backend.netns, compileSysctls(config));
-    return {
-      backend: backend.name,
-      plan: p,
-      summary: summarize(p),
-      changed: !isEmptyPlan(p),
-      attempts: attempt,
-      table: tableCounts(desired.table),
-      cgroups,
-      matches: matchesOf(
-        session.profiles(config),
-        specs,
-        { ...(netCls ? { netCls: netCls.mountPoint } : {}), ...(cgroup2 ? { cgroup2 } : {}) },
-        facts.cgroups.ids,
-      ),
-      ...(netCls ? { netCls } : {}),
-      ...(cgroup2 ? { cgroup2 } : {}),
-      sysctls,
-      numbers: pickedNumbers(config),
-      warnings,
-    };
+    return applyReport(config, backend, session, run, done, { attempts: attempt, sysctls, warnings });
   }
+}
+
+/**
+ * One attempt, in the order that keeps a failure harmless: check, cgroups, compile
+ * with their IDs, plan, execute. Every effect pushes its inverse on `undo`.
+ */
+function executeAttempt(
+  config: Config,
+  backend: Backend,
+  source: StateSource,
+  session: CompileSession,
+  run: CgroupRun,
+  undo: UndoLog,
+): Executed {
+  const facts = withCgroupFacts(backend.hostFacts());
+  // Without cgroup v2 profiles there are no IDs to add: this is already the desired state.
+  let desired = session.compile(config, facts);
+  checkInterfaces(desired, backend, config);
+  ensureCgroups(run, undo);
+  // IDs only exist once the cgroups do; compile stays pure and gets them as facts.
+  if (run.h.cgroup2) {
+    facts.cgroups.ids = cgroup2Ids(run);
+    desired = session.compile(config, facts);
+  }
+  const { current, plan: p } = source.planFor(backend, desired);
+  const sentNft = executePlan(backend, p, desired.table, current, undo);
+  return { desired, current, plan: p, facts, sentNft };
+}
+
+/** rtnetlink additions, the nf_tables batch (guarded by the read's genid), rtnetlink removals. Returns whether nf_tables was sent. */
+function executePlan(
+  backend: Backend,
+  p: Plan,
+  desired: TableState,
+  current: ReadState,
+  undo: UndoLog,
+): boolean {
+  const { before, after } = splitRtnl(p.rtnl);
+  for (const op of before) {
+    backend.rtnl(op);
+    undo.push(() => backend.rtnl(invert(op)));
+  }
+  const sendNft = p.nft.length > 0 || (!backend.commitNft && !isEmptyPlan(p));
+  if (sendNft) {
+    commitTable(backend, p.nft, desired, current.genid);
+    undo.push(() => restoreTable(backend, current.table, desired.name));
+  }
+  for (const op of after) {
+    try {
+      backend.rtnl(op);
+    } catch (err) {
+      // Already gone is what a removal wants (someone removed it since the read).
+      if (op.verb === 'del' && ['ENOENT', 'ESRCH'].includes((err as { code?: string }).code ?? '')) continue;
+      throw err;
+    }
+    undo.push(() => backend.rtnl(invert(op)));
+  }
+  return sendNft;
+}
+
+/** The generation after the attempt: the guard + 1 when a batch was sent, else the one planned at. */
+function genidAfter(done: Executed): number | undefined {
+  const genid = done.current.genid;
+  if (genid === undefined) return undefined;
+  return done.sentNft ? nextGenid(genid) : genid;
+}
+
+function raceLost(err: unknown, attempts: number): NetcgError {
+  return new NetcgError(
+    'ERESTART',
+    `nf_tables kept changing while netcg applied (${attempts} attempts); nothing was changed. Is another tool rewriting the ruleset?`,
+    { cause: err },
+  );
+}
+
+function applyReport(
+  config: Config,
+  backend: Backend,
+  session: CompileSession,
+  run: CgroupRun,
+  done: Executed,
+  rest: Pick<ApplyReport, 'attempts' | 'sysctls' | 'warnings'>,
+): ApplyReport {
+  const { netCls, cgroup2 } = run.h;
+  return {
+    backend: backend.name,
+    plan: done.plan,
+    summary: summarize(done.plan),
+    changed: !isEmptyPlan(done.plan),
+    attempts: rest.attempts,
+    table: tableCounts(done.desired.table),
+    cgroups: run.changes,
+    matches: matchesOf(
+      session.profiles(config),
+      run.h.specs,
+      { ...(netCls ? { netCls: netCls.mountPoint } : {}), ...(cgroup2 ? { cgroup2 } : {}) },
+      done.facts.cgroups.ids,
+    ),
+    ...(netCls ? { netCls } : {}),
+    ...(cgroup2 ? { cgroup2 } : {}),
+    sysctls: rest.sysctls,
+    numbers: pickedNumbers(config),
+    warnings: rest.warnings,
+  };
 }
 
 /** Removes everything netcg created for `config`, and nothing else. */

@@ -70,14 +70,8 @@ export function deriveRouting(
   const allocated = allocatedNumbers(profiles, lowestClassid, host);
 
   const routing = new Map<string, Routing>();
-  const tableOwner = new Map<
-    number,
-    { via: string; name: string; copyLinkRoutes: boolean; failClosed: boolean }
-  >();
-  const markOwner = new Map<number, { table: number; name: string }>();
-  const masqOwner = new Map<string, { masquerade: boolean; name: string }>();
+  const sharing = new SharingCheck(issues);
   for (const p of profiles) {
-    const { via } = p.route;
     const auto = allocated.get(p.name);
     if (auto === null) {
       issues.push({
@@ -87,80 +81,117 @@ export function deriveRouting(
       });
       continue;
     }
-    const shared = lowestClassid.get(via);
-    // Without any classid (cgroup v2 only), the mark and the table default to each other.
-    const mark = auto ?? p.route.mark ?? shared ?? p.route.table;
-    const table = auto ?? p.route.table ?? shared ?? p.route.mark;
-    if (mark === undefined || table === undefined) continue; // not reached: allocated above
-    const r: Routing = {
-      mark,
-      table,
-      copyLinkRoutes: p.route.copyLinkRoutes ?? DEFAULT_COPY_LINK_ROUTES,
-      masquerade: p.route.masquerade ?? DEFAULT_MASQUERADE,
-      failClosed: p.route.failClosed ?? DEFAULT_FAIL_CLOSED,
-      ...(auto !== undefined ? { allocated: true as const } : {}),
-    };
+    const r = routingOf(p, auto, lowestClassid.get(p.route.via));
+    if (!r) continue; // not reached: allocated above
     routing.set(p.name, r);
-    const at = (key: keyof RawRoute): string[] =>
-      p.route[key] === undefined ? ['profiles', p.name, 'route'] : ['profiles', p.name, 'route', key];
-
     const reserved = RESERVED_TABLES.get(r.table);
     if (reserved && p.route.table === undefined) {
       issues.push({
-        path: at('table'),
+        path: routeKeyPath(p, 'table'),
         at: 'key',
-        message: `the derived routing table ${r.table} (the lowest classid among profiles routing via ${via}) is the kernel's "${reserved}" table; set route.table explicitly, e.g. table: 100`,
+        message: `the derived routing table ${r.table} (the lowest classid among profiles routing via ${p.route.via}) is the kernel's "${reserved}" table; set route.table explicitly, e.g. table: 100`,
       });
       continue;
     }
+    sharing.table(p, r);
+    sharing.mark(p, r);
+    sharing.masquerade(p, r);
+  }
+  return { routing, issues };
+}
 
-    const tableUser = tableOwner.get(r.table);
-    if (!tableUser)
-      tableOwner.set(r.table, {
+/** A profile's routing: picked numbers, else its own, else the interface's lowest classid. */
+function routingOf(
+  p: RoutedProfile,
+  auto: number | undefined,
+  shared: number | undefined,
+): Routing | undefined {
+  // Without any classid (cgroup v2 only), the mark and the table default to each other.
+  const mark = auto ?? p.route.mark ?? shared ?? p.route.table;
+  const table = auto ?? p.route.table ?? shared ?? p.route.mark;
+  if (mark === undefined || table === undefined) return undefined;
+  return {
+    mark,
+    table,
+    copyLinkRoutes: p.route.copyLinkRoutes ?? DEFAULT_COPY_LINK_ROUTES,
+    masquerade: p.route.masquerade ?? DEFAULT_MASQUERADE,
+    failClosed: p.route.failClosed ?? DEFAULT_FAIL_CLOSED,
+    ...(auto !== undefined ? { allocated: true as const } : {}),
+  };
+}
+
+/** The key an issue about `key` points at: the key when the profile sets it, else its route. */
+function routeKeyPath(p: RoutedProfile, key: keyof RawRoute): string[] {
+  return p.route[key] === undefined ? ['profiles', p.name, 'route'] : ['profiles', p.name, 'route', key];
+}
+
+/** Profiles that share a table, a mark or a masquerade rule must agree about it; the first one seen owns it. */
+class SharingCheck {
+  private readonly tables = new Map<
+    number,
+    { via: string; name: string; copyLinkRoutes: boolean; failClosed: boolean }
+  >();
+  private readonly marks = new Map<number, { table: number; name: string }>();
+  private readonly masqs = new Map<string, { masquerade: boolean; name: string }>();
+
+  constructor(private readonly issues: PathIssue[]) {}
+
+  private report(p: RoutedProfile, key: keyof RawRoute, message: string): void {
+    this.issues.push({ path: routeKeyPath(p, key), at: 'key', message });
+  }
+
+  table(p: RoutedProfile, r: Routing): void {
+    const { via } = p.route;
+    const user = this.tables.get(r.table);
+    if (!user)
+      this.tables.set(r.table, {
         via,
         name: p.name,
         copyLinkRoutes: r.copyLinkRoutes,
         failClosed: r.failClosed,
       });
-    else if (tableUser.via !== via)
-      issues.push({
-        path: at('table'),
-        at: 'key',
-        message: `routing table ${r.table} already routes via ${tableUser.via} (profile "${tableUser.name}"); a table has one default route, so give this profile (via ${via}) its own table`,
-      });
-    else if (tableUser.copyLinkRoutes !== r.copyLinkRoutes)
-      issues.push({
-        path: at('copyLinkRoutes'),
-        at: 'key',
-        message: `copyLinkRoutes is ${r.copyLinkRoutes} here but ${tableUser.copyLinkRoutes} for profile "${tableUser.name}", which shares routing table ${r.table}; set the same value on both`,
-      });
-    else if (tableUser.failClosed !== r.failClosed)
-      issues.push({
-        path: at('failClosed'),
-        at: 'key',
-        message: `failClosed is ${r.failClosed} here but ${tableUser.failClosed} for profile "${tableUser.name}", which shares routing table ${r.table} (the kill switch is a route in that table); set the same value on both`,
-      });
-
-    const markUser = markOwner.get(r.mark);
-    if (!markUser) markOwner.set(r.mark, { table: r.table, name: p.name });
-    else if (markUser.table !== r.table)
-      issues.push({
-        path: at('mark'),
-        at: 'key',
-        message: `mark ${r.mark} (${hex(r.mark)}) already selects routing table ${markUser.table} (profile "${markUser.name}"); one mark can select only one table, so give this profile another mark`,
-      });
-
-    const masqKey = `${r.mark}/${via}`;
-    const masqUser = masqOwner.get(masqKey);
-    if (!masqUser) masqOwner.set(masqKey, { masquerade: r.masquerade, name: p.name });
-    else if (masqUser.masquerade !== r.masquerade)
-      issues.push({
-        path: at('masquerade'),
-        at: 'key',
-        message: `masquerade is ${r.masquerade} here but ${masqUser.masquerade} for profile "${masqUser.name}", which shares mark ${r.mark} and ${via}; set the same value on both`,
-      });
+    else if (user.via !== via)
+      this.report(
+        p,
+        'table',
+        `routing table ${r.table} already routes via ${user.via} (profile "${user.name}"); a table has one default route, so give this profile (via ${via}) its own table`,
+      );
+    else if (user.copyLinkRoutes !== r.copyLinkRoutes)
+      this.report(
+        p,
+        'copyLinkRoutes',
+        `copyLinkRoutes is ${r.copyLinkRoutes} here but ${user.copyLinkRoutes} for profile "${user.name}", which shares routing table ${r.table}; set the same value on both`,
+      );
+    else if (user.failClosed !== r.failClosed)
+      this.report(
+        p,
+        'failClosed',
+        `failClosed is ${r.failClosed} here but ${user.failClosed} for profile "${user.name}", which shares routing table ${r.table} (the kill switch is a route in that table); set the same value on both`,
+      );
   }
-  return { routing, issues };
+
+  mark(p: RoutedProfile, r: Routing): void {
+    const user = this.marks.get(r.mark);
+    if (!user) this.marks.set(r.mark, { table: r.table, name: p.name });
+    else if (user.table !== r.table)
+      this.report(
+        p,
+        'mark',
+        `mark ${r.mark} (${hex(r.mark)}) already selects routing table ${user.table} (profile "${user.name}"); one mark can select only one table, so give this profile another mark`,
+      );
+  }
+
+  masquerade(p: RoutedProfile, r: Routing): void {
+    const key = `${r.mark}/${p.route.via}`;
+    const user = this.masqs.get(key);
+    if (!user) this.masqs.set(key, { masquerade: r.masquerade, name: p.name });
+    else if (user.masquerade !== r.masquerade)
+      this.report(
+        p,
+        'masquerade',
+        `masquerade is ${r.masquerade} here but ${user.masquerade} for profile "${user.name}", which shares mark ${r.mark} and ${p.route.via}; set the same value on both`,
+      );
+  }
 }
 
 /** Whether netcg picks this profile's numbers: no classid, no route.table, no route.mark. */

@@ -28,7 +28,7 @@ import {
   ruleReferences,
   rulesEqual,
 } from './normalize.js';
-import { splitByIdentity } from './identity.js';
+import { splitByIdentity, type IdentitySplit } from './identity.js';
 import type { Change } from './types.js';
 import { chainView, elementView, mapView, ruleView, tableView, type ObjectView } from './views.js';
 
@@ -138,8 +138,50 @@ function planRules(
 
 export function planTable(have: TableState | undefined, want: TableState): TablePlan {
   if (!have) return createTable(want);
-  const base: Base = { family: want.family, table: want.name };
+  const d = compareTables(have, want);
+  const rules = planChainRules(d);
+  const elements = planMapElements(d);
+  return {
+    ops: tableOps(d, rules, elements),
+    changes: [
+      ...namedChanges('map', have.maps, want.maps, d.wantMaps, d.haveMaps, d.replacedMaps, mapView),
+      ...namedChanges(
+        'chain',
+        d.split.haveOnly.map(({ item }) => item),
+        d.split.wantOnly.map(({ item }) => item),
+        new Map(d.split.wantOnly.map(({ item }) => [item.name, item])),
+        d.haveChains,
+        d.replacedChains,
+        chainView,
+      ),
+      ...ruleChanges(rules.chainRank, rules.dels, rules.adds),
+      ...elementChanges(elements.dels, elements.adds),
+    ],
+  };
+}
 
+/** Both tables indexed, and what goes away or is re-created. */
+interface TableComparison {
+  base: Base;
+  have: TableState;
+  want: TableState;
+  split: IdentitySplit<ChainState>;
+  haveMaps: Map<string, MapState>;
+  wantMaps: Map<string, MapState>;
+  /** Chains not shared by identity, by name. */
+  haveChains: Map<string, ChainState>;
+  wantChains: Map<string, { chain: ChainState; index: number }>;
+  replacedMaps: Set<string>;
+  goneMaps: Set<string>;
+  replacedChains: Set<string>;
+  goneChains: Set<string>;
+  /** Whether a rule references a map or chain that goes away (it must go first). */
+  referencesGone(r: RuleState): boolean;
+  /** Whether an element jumps to a chain that goes away. */
+  jumpsToGone(e: NftElement): boolean;
+}
+
+function compareTables(have: TableState, want: TableState): TableComparison {
   // Chains on both sides as the very same object (an unchanged profile's, see
   // src/plan/identity.ts) are equal by construction: only the rest is compared.
   const split = splitByIdentity(have.chains, want.chains);
@@ -167,110 +209,132 @@ export function planTable(have: TableState | undefined, want: TableState): Table
     ...split.haveOnly.filter(({ item }) => !wantChains.has(item.name)).map(({ item }) => item.name),
     ...replacedChains,
   ]);
-
   const nothingGone = goneMaps.size === 0 && goneChains.size === 0;
-  const referencesGone = (r: RuleState) => {
-    if (nothingGone) return false;
-    const refs = ruleReferences(r.exprs);
-    return refs.sets.some((s) => goneMaps.has(s)) || refs.chains.some((c) => goneChains.has(c));
+  return {
+    base: { family: want.family, table: want.name },
+    have,
+    want,
+    split,
+    haveMaps,
+    wantMaps,
+    haveChains,
+    wantChains,
+    replacedMaps,
+    goneMaps,
+    replacedChains,
+    goneChains,
+    referencesGone(r) {
+      if (nothingGone) return false;
+      const refs = ruleReferences(r.exprs);
+      return refs.sets.some((s) => goneMaps.has(s)) || refs.chains.some((c) => goneChains.has(c));
+    },
+    jumpsToGone: (e) => e.verdict !== undefined && 'chain' in e.verdict && goneChains.has(e.verdict.chain),
   };
-  const jumpsToGone = (e: NftElement) =>
-    e.verdict !== undefined && 'chain' in e.verdict && goneChains.has(e.verdict.chain);
+}
 
-  // The chains whose rules need planning, in the current table's order: those not
-  // shared, and shared ones only when something they may reference goes away (a
-  // shared chain's rules are otherwise kept as they are).
-  const toPlan: Array<{
-    have: ChainState;
-    haveIndex: number;
-    want: ChainState | undefined;
-    wantIndex: number | undefined;
-  }> = [];
-  for (const { item, index } of split.haveOnly) {
-    const w = goneChains.has(item.name) ? undefined : wantChains.get(item.name);
+interface RulePlan {
+  /** Where each chain that gets rule ops stands in the desired table (for ordering). */
+  chainRank: Map<string, number>;
+  dels: Array<{ chain: string; rule: RuleState }>;
+  adds: Array<{ chain: string; rule: RuleState; position: number; rank: number }>;
+}
+
+interface ChainToPlan {
+  have: ChainState;
+  haveIndex: number;
+  want: ChainState | undefined;
+  wantIndex: number | undefined;
+}
+
+/**
+ * The chains whose rules need planning, in the current table's order: those not
+ * shared, and shared ones only when something they may reference goes away (a
+ * shared chain's rules are otherwise kept as they are).
+ */
+function chainsToPlan(d: TableComparison): ChainToPlan[] {
+  const toPlan: ChainToPlan[] = [];
+  for (const { item, index } of d.split.haveOnly) {
+    const w = d.goneChains.has(item.name) ? undefined : d.wantChains.get(item.name);
     toPlan.push({ have: item, haveIndex: index, want: w?.chain, wantIndex: w?.index });
   }
-  if (!nothingGone) {
-    split.eachShared(({ item, haveIndex, wantIndex }) =>
+  if (d.goneMaps.size > 0 || d.goneChains.size > 0) {
+    d.split.eachShared(({ item, haveIndex, wantIndex }) =>
       toPlan.push({ have: item, haveIndex, want: item, wantIndex }),
     );
     toPlan.sort((a, b) => a.haveIndex - b.haveIndex);
   }
-  // Where each chain that gets rule ops stands in the desired table (for ordering).
-  const chainRank = new Map<string, number>();
-  const ruleDels: Array<{ chain: string; rule: RuleState }> = [];
-  const ruleAdds: Array<{ chain: string; rule: RuleState; position: number; rank: number }> = [];
+  return toPlan;
+}
+
+function planChainRules(d: TableComparison): RulePlan {
+  const plan: RulePlan = { chainRank: new Map(), dels: [], adds: [] };
   const none: RuleState[] = [];
-  for (const c of toPlan) {
-    const { del, add } = planRules(c.have.rules, c.want?.rules ?? none, referencesGone);
+  for (const c of chainsToPlan(d)) {
+    const { del, add } = planRules(c.have.rules, c.want?.rules ?? none, (r) => d.referencesGone(r));
     if (del.length === 0 && add.length === 0) continue;
-    if (c.wantIndex !== undefined) chainRank.set(c.have.name, c.wantIndex);
-    for (const rule of del) ruleDels.push({ chain: c.have.name, rule });
-    if (c.want) for (const a of add) ruleAdds.push({ chain: c.have.name, ...a, rank: c.wantIndex! });
+    if (c.wantIndex !== undefined) plan.chainRank.set(c.have.name, c.wantIndex);
+    for (const rule of del) plan.dels.push({ chain: c.have.name, rule });
+    if (c.want) for (const a of add) plan.adds.push({ chain: c.have.name, ...a, rank: c.wantIndex! });
   }
   // Chains that are new or re-created get all their rules.
-  for (const { item: c, index } of split.wantOnly) {
-    chainRank.set(c.name, index);
-    if (haveChains.has(c.name) && !goneChains.has(c.name)) continue;
+  for (const { item: c, index } of d.split.wantOnly) {
+    plan.chainRank.set(c.name, index);
+    if (d.haveChains.has(c.name) && !d.goneChains.has(c.name)) continue;
     for (const [position, rule] of c.rules.entries())
-      ruleAdds.push({ chain: c.name, rule, position, rank: index });
+      plan.adds.push({ chain: c.name, rule, position, rank: index });
   }
   // Additions go chain by chain in the desired order (deterministic, independent of the kernel's chain order).
-  ruleAdds.sort((x, y) => x.rank - y.rank || x.position - y.position);
+  plan.adds.sort((x, y) => x.rank - y.rank || x.position - y.position);
+  return plan;
+}
 
-  const elemDels: Array<{ map: string; element: NftElement }> = [];
-  const elemAdds: Array<{ map: string; element: NftElement }> = [];
-  // Maps on both sides (not re-created): element by element. Deletions are listed in
-  // the current maps' order, additions in the desired maps' order.
+interface ElementPlan {
+  dels: Array<{ map: string; element: NftElement }>;
+  adds: Array<{ map: string; element: NftElement }>;
+}
+
+/**
+ * Maps on both sides (not re-created): element by element. Deletions are listed in
+ * the current maps' order, additions in the desired maps' order; new and re-created
+ * maps get all their elements.
+ */
+function planMapElements(d: TableComparison): ElementPlan {
+  const plan: ElementPlan = { dels: [], adds: [] };
   const kept = new Map<string, { dels: NftElement[]; adds: NftElement[] }>();
-  for (const h of have.maps) {
-    const w = goneMaps.has(h.name) ? undefined : wantMaps.get(h.name);
-    if (w) kept.set(h.name, planElements(h.elements, w.elements, jumpsToGone, goneChains.size > 0));
+  for (const h of d.have.maps) {
+    const w = d.goneMaps.has(h.name) ? undefined : d.wantMaps.get(h.name);
+    if (w) kept.set(h.name, planElements(h.elements, w.elements, d.jumpsToGone, d.goneChains.size > 0));
   }
-  for (const h of have.maps)
-    for (const element of kept.get(h.name)?.dels ?? []) elemDels.push({ map: h.name, element });
-  for (const w of want.maps) {
+  for (const h of d.have.maps)
+    for (const element of kept.get(h.name)?.dels ?? []) plan.dels.push({ map: h.name, element });
+  for (const w of d.want.maps) {
     const elements =
-      kept.get(w.name)?.adds ?? (goneMaps.has(w.name) || !haveMaps.has(w.name) ? w.elements : []);
-    for (const element of elements) elemAdds.push({ map: w.name, element });
+      kept.get(w.name)?.adds ?? (d.goneMaps.has(w.name) || !d.haveMaps.has(w.name) ? w.elements : []);
+    for (const element of elements) plan.adds.push({ map: w.name, element });
   }
+  return plan;
+}
 
+/** The batch, in the order the header comment gives. */
+function tableOps(d: TableComparison, rules: RulePlan, elements: ElementPlan): NftOp[] {
+  const { base } = d;
   const ops: NftOp[] = [];
-  for (const { chain, rule } of ruleDels)
+  for (const { chain, rule } of rules.dels)
     ops.push({ verb: 'delete', object: 'rule', ...base, chain, handle: rule.handle! });
-  for (const [map, elements] of groupByMap(elemDels, have.maps))
-    ops.push({ verb: 'delete', object: 'element', ...base, set: map, elements });
-  for (const m of have.maps)
-    if (goneMaps.has(m.name)) ops.push({ verb: 'delete', object: 'set', ...base, name: m.name });
-  for (const { item: c } of split.haveOnly)
-    if (goneChains.has(c.name)) ops.push({ verb: 'delete', object: 'chain', ...base, name: c.name });
-  for (const m of want.maps)
-    if (!haveMaps.has(m.name) || replacedMaps.has(m.name)) ops.push(mapAddOp(base, m));
-  for (const { item: c } of split.wantOnly)
-    if (!haveChains.has(c.name) || replacedChains.has(c.name)) ops.push(chainAddOp(base, c));
-  for (const [map, elements] of groupByMap(elemAdds, want.maps))
-    ops.push({ verb: 'add', object: 'element', ...base, set: map, elements });
-  for (const { chain, rule } of ruleAdds) ops.push(ruleAddOp(base, chain, rule));
-
-  const haveRest = split.haveOnly.map(({ item }) => item);
-  const wantRest = split.wantOnly.map(({ item }) => item);
-  return {
-    ops,
-    changes: [
-      ...namedChanges('map', have.maps, want.maps, wantMaps, haveMaps, replacedMaps, mapView),
-      ...namedChanges(
-        'chain',
-        haveRest,
-        wantRest,
-        new Map(wantRest.map((c) => [c.name, c])),
-        haveChains,
-        replacedChains,
-        chainView,
-      ),
-      ...ruleChanges(chainRank, ruleDels, ruleAdds),
-      ...elementChanges(elemDels, elemAdds),
-    ],
-  };
+  for (const [map, elems] of groupByMap(elements.dels, d.have.maps))
+    ops.push({ verb: 'delete', object: 'element', ...base, set: map, elements: elems });
+  for (const m of d.have.maps)
+    if (d.goneMaps.has(m.name)) ops.push({ verb: 'delete', object: 'set', ...base, name: m.name });
+  for (const { item: c } of d.split.haveOnly)
+    if (d.goneChains.has(c.name)) ops.push({ verb: 'delete', object: 'chain', ...base, name: c.name });
+  for (const m of d.want.maps)
+    if (!d.haveMaps.has(m.name) || d.replacedMaps.has(m.name)) ops.push(mapAddOp(base, m));
+  for (const { item: c } of d.split.wantOnly)
+    if (!d.haveChains.has(c.name) || d.replacedChains.has(c.name)) ops.push(chainAddOp(base, c));
+  for (const [map, elems] of groupByMap(elements.adds, d.want.maps))
+    ops.push({ verb: 'add', object: 'element', ...base, set: map, elements: elems });
+  for (const { chain, rule } of rules.adds) ops.push(ruleAddOp(base, chain, rule));
+  return ops;
 }
 
 /**
