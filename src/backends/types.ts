@@ -51,12 +51,3 @@ export interface Backend {
   rtnl(op: RtnlOp): void;
   close(): void;
 }
-
-/** Stable identity of an ip rule / route, for set differences. */
-export function ruleKey(r: IpRuleSpec): string {
-  return `${r.family}|${r.priority}|${r.fwmark}|${r.fwmask ?? 0xffffffff}|${r.table}`;
-}
-
-export function routeKey(r: RouteSpec): string {
-  return `${r.family}|${r.table}|${r.dst}|${r.dev}|${r.type}|${r.scope}`;
-}

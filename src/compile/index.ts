@@ -17,16 +17,6 @@ export {
 export { compileIpRules, compileRoutes } from './routing.js';
 export { compileSysctls, type SysctlValues } from './sysctls.js';
 
-/** Every profile's hierarchy on a host described by `facts` (net_cls assumed available when facts say nothing). */
-export function resolveMatches(config: Config, facts: HostFacts): Record<string, CgroupSpec['hierarchy']> {
-  return Object.fromEntries(compileCgroups(config, facts).map((c) => [c.profile, c.hierarchy]));
-}
-
-/** The profile cgroups alone (what apply creates before it can know cgroup2 IDs): compile(...).cgroups without the rest. */
-export function compileCgroups(config: Config, facts: HostFacts): CgroupSpec[] {
-  return cgroupsOf(config, Object.values(config.profiles), facts);
-}
-
 function cgroupOf(config: Config, p: ProfileConfig, netCls: boolean): CgroupSpec {
   const hierarchy = resolveMatch(p, netCls);
   const spec: CgroupSpec = { profile: p.name, path: `${config.cgroupParent}/${p.name}`, hierarchy };

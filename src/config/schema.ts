@@ -265,7 +265,6 @@ export const configSchema = z
 
 /** The file as written (after YAML parsing), before defaults and derivation. */
 export type RawConfig = z.input<typeof configSchema>;
-export type RawProfile = z.input<typeof profileSchema>;
 export type RawRoute = z.input<typeof routeSchema>;
 
 /** A profile with every default applied and mark/table derived. */

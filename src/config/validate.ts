@@ -244,11 +244,6 @@ function allocatedNumbers(
   return out;
 }
 
-/** Every cross-value issue of a raw config; tolerant of any shape (the schema reports shape errors). */
-export function checkRelations(raw: unknown): PathIssue[] {
-  return relationsOf(raw).issues;
-}
-
 /**
  * The cross-value issues, and the routing derived on the way: for a config without
  * issues that is every routed profile's, so the loader need not derive it again.

@@ -253,10 +253,6 @@ function expandIpv6(addr: string): number[] {
   return [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
 }
 
-export function normalizeRoute(r: RouteSpec): RouteSpec {
-  return { ...r, dst: canonicalCidr(r.dst, r.family) };
-}
-
 /** A route's identity in the kernel: one route per destination in a table (netcg sets no metric or tos). */
 export function routeIdentity(r: RouteSpec): string {
   // A fail-closed route shares its destination with the unicast default but has its

@@ -137,12 +137,3 @@ export class OwnCommitFilter {
     return out;
   }
 }
-
-/** Keeps index -> name of the links seen (link events carry both; later address events only the index). */
-export function trackLinks(ifnames: Map<number, string>, batch: readonly NetlinkEvent[]): void {
-  for (const e of batch) {
-    if (e.source !== 'link') continue;
-    if (e.type === 'del') ifnames.delete(e.ifindex);
-    else if (e.ifname !== undefined) ifnames.set(e.ifindex, e.ifname);
-  }
-}
