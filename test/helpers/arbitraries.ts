@@ -52,11 +52,6 @@ export const profileNameArb = fc
   .map(([first, rest]) => first + rest)
   .filter((n) => !isCgroupFileName(n));
 
-/** A classid as users write it: decimal or 0x hex, as a number or a string. */
-const _classidArb = fc
-  .integer({ min: 1, max: 0xffff })
-  .chain((n) => fc.constantFrom<number | string>(n, String(n), `0x${n.toString(16).padStart(8, '0')}`));
-
 function profileArb(via: string): fc.Arbitrary<ProfileSpec> {
   return fc
     .record(
