@@ -31,12 +31,16 @@ import {
   matchMark,
   matchNfproto,
   matchCtMark,
+  matchDaddrLocal,
+  matchL4proto,
   matchOifname,
   redirectToPort,
   reject,
+  rejectTcpReset,
   restoreMarkFromCt,
   saveMarkToCt,
   setMark,
+  verdict,
 } from '../nft/index.js';
 
 const DNS_PORT = 53;
@@ -48,9 +52,19 @@ const HOOKS = {
   filter_output: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' },
   nat_postrouting: { type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' },
   filter_prerouting: { type: 'filter', hook: 'prerouting', priority: -150, policy: 'accept' },
+  // After nat_output (dstnat): the first nat chain that maps a connection wins, so a
+  // member's DNS over TCP goes to the `dns` redirect, not to the proxy.
+  nat_proxy: { type: 'nat', hook: 'output', priority: -99, policy: 'accept' },
+  filter_offline: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' },
+  filter_udp: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' },
 } as const satisfies Record<string, NftHook>;
 
-type Feature = 'dns' | 'ipv6' | 'route';
+/**
+ * A feature names its verdict maps and its profiles' chains (`<feature>_<profile>`),
+ * so feature names never contain '_' (a chain name must say which profile it is).
+ */
+type Feature = 'dns' | 'ipv6' | 'route' | 'offline' | 'proxy' | 'udp';
+const FEATURES: readonly Feature[] = ['dns', 'ipv6', 'route', 'offline', 'proxy', 'udp'];
 
 export const dispatchMapName = (feature: Feature): string => `${feature}_dispatch`;
 export const dispatchV2MapName = (feature: Feature): string => `${feature}_dispatch_v2`;
@@ -270,6 +284,65 @@ function profileChains(p: ProfileConfig): ChainState[] {
       name: profileChainName('route', p.name),
       rules: [rule(counter(), setMark(p.route.mark), saveMarkToCt())],
     });
+  if (p.network === 'offline') chains.push(offlineChain(p.name));
+  if (p.proxy) chains.push(...proxyChains(p));
+  return chains;
+}
+
+/**
+ * `network: offline`: loopback only, i.e. packets addressed to the host itself
+ * (`fib daddr type local`: 127.0.0.0/8, ::1 and the host's own addresses; none of
+ * it leaves the machine). Not `oifname "lo"`: at this hook the output device is
+ * the one routing chose before a `dns` redirect rewrote the destination. DNS (port 53, even to a resolver on loopback,
+ * which would ask the network for them) is refused first; a `dns` redirect has
+ * already rewritten members' queries to its port at nat_output, so those pass as
+ * loopback traffic. Everything else fails at once: TCP with a reset, the rest with
+ * ICMP/ICMPv6 port unreachable (a hard error even for unconnected UDP sockets).
+ */
+function offlineChain(profile: string): ChainState {
+  return {
+    name: profileChainName('offline', profile),
+    rules: [
+      rule(matchDport(IPPROTO_UDP, DNS_PORT), counter(), reject()),
+      rule(matchDport(IPPROTO_TCP, DNS_PORT), counter(), rejectTcpReset()),
+      rule(matchDaddrLocal(true), counter(), verdict('accept')),
+      rule(matchL4proto(IPPROTO_TCP), counter(), rejectTcpReset()),
+      rule(counter(), reject()),
+    ],
+  };
+}
+
+/**
+ * `proxy`: members' TCP to anything but the host's own addresses is redirected to
+ * the proxy's port (nat keeps the original destination for SO_ORIGINAL_DST). With
+ * `udp: reject`, their UDP is rejected, except queries the `dns` redirect sent to
+ * its local port (they arrive here already rewritten, at filter priority).
+ */
+function proxyChains(p: ProfileConfig): ChainState[] {
+  const proxy = p.proxy!;
+  const chains: ChainState[] = [
+    {
+      name: profileChainName('proxy', p.name),
+      rules: [rule(matchL4proto(IPPROTO_TCP), matchDaddrLocal(false), counter(), redirectToPort(proxy.tcp))],
+    },
+  ];
+  if (proxy.udp === 'reject')
+    chains.push({
+      name: profileChainName('udp', p.name),
+      rules: [
+        ...(p.dns
+          ? [
+              rule(
+                matchDport(IPPROTO_UDP, p.dns.redirect),
+                matchDaddrLocal(true),
+                counter(),
+                verdict('return'),
+              ),
+            ]
+          : []),
+        rule(counter(), reject()),
+      ],
+    });
   return chains;
 }
 
@@ -294,7 +367,7 @@ export function compileTable(
   // One pass over the profiles: each feature's classid elements and cgroup v2
   // users, the routed profiles (in config order: masquerade and restore rules
   // follow it) and the profiles' own chains.
-  const users = { dns: { v1: [], v2: [] }, ipv6: { v1: [], v2: [] }, route: { v1: [], v2: [] } } as Record<
+  const users = Object.fromEntries(FEATURES.map((f) => [f, { v1: [], v2: [] }])) as unknown as Record<
     Feature,
     { v1: NftElement[]; v2: ProfileConfig[] }
   >;
@@ -310,12 +383,17 @@ export function compileTable(
       useFeature(users.route, 'route', p, m, isV2);
       routed.push(p);
     }
+    if (p.network === 'offline') useFeature(users.offline, 'offline', p, m, isV2);
+    if (p.proxy) {
+      useFeature(users.proxy, 'proxy', p, m, isV2);
+      if (p.proxy.udp === 'reject') useFeature(users.udp, 'udp', p, m, isV2);
+    }
     for (const c of (m.chains ??= deepFreeze(profileChains(p)))) own.push(c);
   }
   const uses = (f: Feature) => users[f].v1.length > 0 || users[f].v2.length > 0;
 
   const maps: MapState[] = [];
-  for (const f of ['dns', 'ipv6', 'route'] as const) {
+  for (const f of FEATURES) {
     if (users[f].v1.length > 0) maps.push(dispatchMap(f, users[f].v1));
     if (users[f].v2.length > 0) maps.push(dispatchV2Map(f, users[f].v2, v2.ids));
   }
@@ -335,6 +413,9 @@ export function compileTable(
   if (uses('dns')) chains.push(dispatchChain('nat_output', 'dns'));
   if (uses('route')) chains.push(dispatchChain('route_output', 'route'));
   if (uses('ipv6')) chains.push(dispatchChain('filter_output', 'ipv6', matchNfproto(NFPROTO_IPV6)));
+  if (uses('proxy')) chains.push(dispatchChain('nat_proxy', 'proxy'));
+  if (uses('offline')) chains.push(dispatchChain('filter_offline', 'offline'));
+  if (uses('udp')) chains.push(dispatchChain('filter_udp', 'udp', matchL4proto(IPPROTO_UDP)));
   const masq = masqueradeKeys(routed);
   if (masq.length > 0)
     chains.push(

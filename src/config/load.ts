@@ -14,10 +14,12 @@ import {
   DEFAULT_IP_RULE_PRIORITY,
   DEFAULT_MATCH,
   DEFAULT_TABLE,
+  GATEWAY_AUTO,
   configSchema,
   dnsSchema,
   parseClassid,
   profileSchema,
+  proxySchema,
   routeSchema,
   type Config,
   type ProfileConfig,
@@ -37,7 +39,9 @@ function knownKeysAt(path: readonly string[]): string[] {
           ? dnsSchema.shape
           : path.length === 3 && path[2] === 'route'
             ? routeSchema.shape
-            : {};
+            : path.length === 3 && path[2] === 'proxy'
+              ? proxySchema.shape
+              : {};
   return Object.keys(shape);
 }
 
@@ -91,6 +95,18 @@ function fromZod(issues: z.core.$ZodIssue[]): PathIssue[] {
   return out;
 }
 
+/** A route's gateways as normalized: `gateway: auto` also means `gateway6: auto` unless gateway6 is written. */
+function gatewaysOf(route: { gateway?: string | undefined; gateway6?: string | undefined }): {
+  gateway?: string;
+  gateway6?: string;
+} {
+  const out: { gateway?: string; gateway6?: string } = {};
+  if (route.gateway !== undefined) out.gateway = route.gateway;
+  const six = route.gateway6 ?? (route.gateway === GATEWAY_AUTO ? GATEWAY_AUTO : undefined);
+  if (six !== undefined) out.gateway6 = six;
+  return out;
+}
+
 /** The config with defaults applied; `routing` is what relationsOf derived for it (it has no issues). */
 function normalize(data: ParsedConfig, file: string, routing: ReadonlyMap<string, Routing>): Config {
   const profiles = Object.fromEntries(
@@ -111,8 +127,12 @@ function normalize(data: ParsedConfig, file: string, routing: ReadonlyMap<string
           masquerade: r.masquerade,
           failClosed: r.failClosed,
           ...(r.allocated ? { allocated: true as const } : {}),
+          ...gatewaysOf(p.route),
         };
       }
+      if (p.network) profile.network = p.network;
+      if (p.proxy)
+        profile.proxy = p.proxy.udp ? { tcp: p.proxy.tcp, udp: p.proxy.udp } : { tcp: p.proxy.tcp };
       return [name, profile];
     }),
   );

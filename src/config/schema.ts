@@ -4,6 +4,8 @@
 // live in validate.ts. The schema is exported so a JSON Schema can be generated
 // (`z.toJSONSchema(configSchema, { io: 'input' })`). Every message says what is
 // wrong and what would be right.
+import { isIPv4, isIPv6 } from 'node:net';
+
 import { z } from 'zod';
 
 export const DEFAULT_TABLE = 'netcg';
@@ -140,10 +142,37 @@ export const dnsSchema = z
   )
   .describe("redirect members' DNS queries to a local port");
 
+/** `auto`: the main table's default route on `via` gives the gateway (followed by `netcg watch`). */
+export const GATEWAY_AUTO = 'auto';
+
+/** A gateway key's value: `auto` or an address of the family (checked with node:net's isIPv4/isIPv6). */
+function gatewaySchema(family: 4 | 6) {
+  const what = family === 4 ? 'an IPv4 address like 198.18.10.1' : 'an IPv6 address like 2001:db8::1';
+  const ok = family === 4 ? isIPv4 : isIPv6;
+  return z.string({ error: expected(`${what} or auto`) }).superRefine((value, ctx) => {
+    if (value !== GATEWAY_AUTO && !ok(value))
+      ctx.addIssue({
+        code: 'custom',
+        input: value,
+        message: `gateway${family === 6 ? '6' : ''} "${value}" is not ${what}; write the address, or auto for the main table's default route on via${family === 4 && isIPv6(value) ? ' (an IPv6 gateway goes in gateway6)' : ''}`,
+      });
+  });
+}
+
 export const routeSchema = z
   .strictObject(
     {
       via: ifnameSchema.describe("interface that members' traffic is policy-routed out of, e.g. tun0"),
+      gateway: gatewaySchema(4)
+        .optional()
+        .describe(
+          "next hop on `via` for members' IPv4 (an Ethernet or Wi-Fi `via` needs one), or auto: the gateway of the main table's default route on `via`, followed by `netcg watch`; auto also sets gateway6: auto unless gateway6 is given",
+        ),
+      gateway6: gatewaySchema(6)
+        .optional()
+        .describe(
+          "next hop on `via` for members' IPv6, or auto (the main table's IPv6 default route on `via`); without it, while gateway is an address, members' IPv6 is unreachable",
+        ),
       mark: markSchema.optional(),
       table: routingTableSchema.optional(),
       copyLinkRoutes: z
@@ -166,6 +195,39 @@ export const routeSchema = z
     { error: expected('a mapping like { via: tun0 }') },
   )
   .describe("policy-route members' traffic out of an interface");
+
+export const proxySchema = z
+  .strictObject(
+    {
+      tcp: portSchema.describe(
+        "local port that members' TCP to non-local destinations (both families) is redirected to; the original destination stays readable with SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST",
+      ),
+      udp: z
+        .literal('reject', {
+          error: (i) =>
+            `proxy.udp ${show(i.input)} is not supported; the only value is "reject" (omit the key to leave UDP alone)`,
+        })
+        .optional()
+        .describe(
+          '"reject": members\' UDP is rejected, except their DNS that `dns` redirects (a proxy such as Tor carries no UDP)',
+        ),
+    },
+    { error: expected('a mapping like { tcp: 9040 } or { tcp: 9040, udp: reject }') },
+  )
+  .describe(
+    "transparent proxy: redirect members' TCP to a local port (Tor's TransPort, v2ray's dokodemo-door)",
+  );
+
+export const NETWORK_MODES = ['offline'] as const;
+
+export const networkSchema = z
+  .literal('offline', {
+    error: (i) =>
+      `network ${show(i.input)} is not supported; the only value is "offline" (omit the key for normal networking)`,
+  })
+  .describe(
+    '"offline": members may talk to loopback only (IPv4 and IPv6); everything else is rejected at once (TCP reset, ICMP unreachable); DNS only through a `dns` redirect',
+  );
 
 export const ownerSchema = z
   .union([z.string(), z.number().int().min(0)], { error: expected('a user name or a numeric uid') })
@@ -210,8 +272,10 @@ export const profileSchema = z
         .optional()
         .describe('"reject": every IPv6 packet members send is rejected'),
       route: routeSchema.optional(),
+      network: networkSchema.optional(),
+      proxy: proxySchema.optional(),
     },
-    { error: expected('a mapping with classid and at least one of dns, ipv6, route') },
+    { error: expected('a mapping with classid and at least one of dns, ipv6, route, network, proxy') },
   )
   .describe('a set of processes (a cgroup: net_cls or cgroup v2) and the policy for their traffic');
 
@@ -278,6 +342,13 @@ export interface ProfileConfig {
   dns?: { redirect: number };
   ipv6?: 'reject';
   route?: RouteConfig;
+  network?: 'offline';
+  proxy?: ProxyConfig;
+}
+
+export interface ProxyConfig {
+  tcp: number;
+  udp?: 'reject';
 }
 
 export interface RouteConfig {
@@ -293,6 +364,10 @@ export interface RouteConfig {
   failClosed?: boolean;
   /** netcg picked mark and table (the profile sets neither, nor a classid): src/config/allocate.ts. */
   allocated?: true;
+  /** Next hop for IPv4 on `via`: an address, or 'auto' (resolved from the main table by the host facts). Absent: `default dev VIA`. */
+  gateway?: string;
+  /** The same for IPv6. */
+  gateway6?: string;
 }
 
 /** A checked, normalized config. `profiles` keeps the file's order. */

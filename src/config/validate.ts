@@ -245,6 +245,21 @@ function allocatedNumbers(
 }
 
 /**
+ * `network: offline` keeps members on loopback, so a route out of an interface or a
+ * redirect to a proxy (which would carry their traffic out) contradicts it.
+ */
+function offlineConflicts(name: string, profile: Record<string, unknown>): PathIssue[] {
+  if (profile.network !== 'offline') return [];
+  return (['route', 'proxy'] as const)
+    .filter((key) => profile[key] !== undefined)
+    .map((key) => ({
+      path: ['profiles', name, key],
+      at: 'key' as const,
+      message: `profile "${name}" is offline (network: offline keeps members on loopback), so ${key} could never carry their traffic; remove ${key} or network`,
+    }));
+}
+
+/**
  * The cross-value issues, and the routing derived on the way: for a config without
  * issues that is every routed profile's, so the loader need not derive it again.
  */
@@ -263,12 +278,19 @@ export function relationsOf(raw: unknown): { issues: PathIssue[]; routing: Map<s
       });
     if (!isMapping(profile)) continue;
 
-    if (profile.dns === undefined && profile.ipv6 === undefined && profile.route === undefined)
+    if (
+      profile.dns === undefined &&
+      profile.ipv6 === undefined &&
+      profile.route === undefined &&
+      profile.network === undefined &&
+      profile.proxy === undefined
+    )
       issues.push({
         path: ['profiles', name],
         at: 'key',
-        message: `profile "${name}" has no effect; give it at least one of dns: { redirect: PORT }, ipv6: reject, route: { via: IFACE }`,
+        message: `profile "${name}" has no effect; give it at least one of dns: { redirect: PORT }, ipv6: reject, route: { via: IFACE }, network: offline, proxy: { tcp: PORT }`,
       });
+    issues.push(...offlineConflicts(name, profile));
 
     if (profile.classid === undefined) {
       if (profile.match !== 'cgroupv2')

@@ -121,3 +121,33 @@ export function restoreMarkFromCt(): Expr[] {
     { type: 'meta', key: 'mark', sreg: REG_1 },
   ];
 }
+
+/** NFTA_FIB_F_DADDR with NFT_FIB_RESULT_ADDRTYPE: `fib daddr type`; RTN_LOCAL is the kernel's "local" type. */
+export const NFTA_FIB_F_DADDR = 2;
+export const NFT_FIB_RESULT_ADDRTYPE = 3;
+export const RTN_LOCAL = 2;
+/** NFT_REJECT_TCP_RST: `reject with tcp reset`. */
+export const NFT_REJECT_TCP_RST = 1;
+
+/** `meta l4proto tcp` / `meta l4proto udp` on its own (not as a dport's dependency). */
+export function matchL4proto(l4proto: number): Expr[] {
+  return [metaLoad('l4proto'), cmpEq(u8(l4proto))];
+}
+
+/** `fib daddr type local` (eq) or `fib daddr type != local`: whether the destination is one of the host's addresses. */
+export function matchDaddrLocal(local: boolean): Expr[] {
+  return [
+    { type: 'fib', flags: NFTA_FIB_F_DADDR, result: NFT_FIB_RESULT_ADDRTYPE, dreg: REG_1 },
+    { type: 'cmp', sreg: REG_1, op: local ? 'eq' : 'neq', data: hostU32(RTN_LOCAL) },
+  ];
+}
+
+/** `reject with tcp reset` (needs a `meta l4proto tcp` match before it). */
+export function rejectTcpReset(): Expr[] {
+  return [{ type: 'reject', rejectType: NFT_REJECT_TCP_RST, code: 0 }];
+}
+
+/** A terminal verdict statement: `accept`, `return`, `drop`. */
+export function verdict(code: 'accept' | 'return' | 'drop'): Expr[] {
+  return [{ type: 'immediate', dreg: REG_VERDICT, verdict: { code } }];
+}

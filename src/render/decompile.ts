@@ -13,6 +13,10 @@ import {
   NF_NAT_RANGE_PROTO_SPECIFIED,
   NFT_REJECT_ICMPX_PORT_UNREACH,
   NFT_REJECT_ICMPX_UNREACH,
+  NFT_REJECT_TCP_RST,
+  NFTA_FIB_F_DADDR,
+  NFT_FIB_RESULT_ADDRTYPE,
+  RTN_LOCAL,
   TRANSPORT_DPORT_OFFSET,
   REG_VERDICT,
   readHostU32,
@@ -90,6 +94,7 @@ function metaLoad(r: Reader, load: ExprOf<'meta'> & { dreg: number }): string {
     case 'l4proto': {
       const proto = r.cmpEq(reg, 1, 'meta l4proto')[0]!;
       const name = L4PROTO_NAMES[proto] ?? r.fail(`unknown l4proto ${proto}`);
+      if (r.peek()?.type !== 'payload') return `meta l4proto ${name}`;
       r.expect(
         'payload',
         (p) => p.base === 'transport' && p.offset === TRANSPORT_DPORT_OFFSET && p.len === 2,
@@ -142,6 +147,26 @@ function immediate(r: Reader, imm: ExprOf<'immediate'> & { data: Buffer }): stri
   return r.fail(`an immediate followed by ${JSON.stringify(user)}`);
 }
 
+/** `fib daddr type local` / `fib daddr type != local`: the only fib match netcg compiles. */
+function fibDaddrType(r: Reader, fib: ExprOf<'fib'>): string {
+  if (fib.flags !== NFTA_FIB_F_DADDR || fib.result !== NFT_FIB_RESULT_ADDRTYPE)
+    r.fail(`fib flags ${fib.flags} result ${fib.result} is not \`fib daddr type\``);
+  const cmp = r.expect(
+    'cmp',
+    (c) => (c.op === 'eq' || c.op === 'neq') && c.sreg === fib.dreg && c.data.length === 4,
+    'cmp eq/neq of 4 bytes (fib daddr type)',
+  );
+  if (readHostU32(cmp.data) !== RTN_LOCAL) r.fail('fib daddr type compared with another type than local');
+  return `fib daddr type ${cmp.op === 'neq' ? '!= ' : ''}local`;
+}
+
+/** A `reject` statement: plain (ICMPx port unreachable) or `with tcp reset`. */
+function rejectText(r: Reader, e: ExprOf<'reject'>): string {
+  if (e.rejectType === NFT_REJECT_ICMPX_UNREACH && e.code === NFT_REJECT_ICMPX_PORT_UNREACH) return 'reject';
+  if (e.rejectType === NFT_REJECT_TCP_RST) return 'reject with tcp reset';
+  return r.fail(`${JSON.stringify(e)} is not a reject netcg compiles`);
+}
+
 /** The nft text of one rule, e.g. `udp dport 53 counter redirect to :5354`. */
 export function ruleText(exprs: readonly Expr[]): string {
   const r = new Reader(exprs);
@@ -160,12 +185,14 @@ export function ruleText(exprs: readonly Expr[]): string {
       );
       parts.push(`socket cgroupv2 level ${e.level} vmap @${lookup.set}`);
     } else if (e.type === 'counter') parts.push('counter');
+    else if (e.type === 'reject') parts.push(rejectText(r, e));
+    else if (e.type === 'fib') parts.push(fibDaddrType(r, e));
     else if (
-      e.type === 'reject' &&
-      e.rejectType === NFT_REJECT_ICMPX_UNREACH &&
-      e.code === NFT_REJECT_ICMPX_PORT_UNREACH
+      e.type === 'immediate' &&
+      'verdict' in e &&
+      (e.verdict.code === 'accept' || e.verdict.code === 'return' || e.verdict.code === 'drop')
     )
-      parts.push('reject');
+      parts.push(e.verdict.code);
     else if (e.type === 'masq' && e.regProtoMin === undefined && e.regProtoMax === undefined && !e.flags)
       parts.push('masquerade');
     else r.fail(`${JSON.stringify(e)} is not an expression netcg compiles`);

@@ -60,7 +60,40 @@ function profileLines(p: ProfileConfig, spec: CgroupSpec): string[] {
     // netcg's `ct mark set meta mark`: the connection remembers the mark for its replies.
     for (const cmd of BOTH) lines.push(`${cmd} -t mangle -A OUTPUT ${m} -j CONNMARK --save-mark`);
   }
-  return lines;
+  return [...lines, ...offlineLines(p, m), ...proxyLines(p, m)];
+}
+
+/** netcg's offline_<profile> chain: DNS refused, loopback allowed, the rest rejected (TCP with a reset). */
+function offlineLines(p: ProfileConfig, m: string): string[] {
+  if (p.network !== 'offline') return [];
+  return BOTH.flatMap((cmd) => [
+    `${cmd} -A OUTPUT ${m} -p udp --dport 53 -j REJECT`,
+    `${cmd} -A OUTPUT ${m} -p tcp --dport 53 -j REJECT --reject-with tcp-reset`,
+    `${cmd} -A OUTPUT ${m} -m addrtype --dst-type LOCAL -j ACCEPT`,
+    `${cmd} -A OUTPUT ${m} -p tcp -j REJECT --reject-with tcp-reset`,
+    `${cmd} -A OUTPUT ${m} -j REJECT`,
+  ]);
+}
+
+/**
+ * netcg's proxy_<profile> and udp_<profile> chains. The UDP exception (the `dns`
+ * redirect's port on a local address) is written as two rejects: not that port, or
+ * not local.
+ */
+function proxyLines(p: ProfileConfig, m: string): string[] {
+  if (!p.proxy) return [];
+  const { tcp, udp } = p.proxy;
+  return BOTH.flatMap((cmd) => [
+    `${cmd} -t nat -A OUTPUT ${m} -p tcp -m addrtype ! --dst-type LOCAL -j REDIRECT --to-ports ${tcp}`,
+    ...(udp !== 'reject'
+      ? []
+      : p.dns
+        ? [
+            `${cmd} -A OUTPUT ${m} -p udp ! --dport ${p.dns.redirect} -j REJECT`,
+            `${cmd} -A OUTPUT ${m} -p udp -m addrtype ! --dst-type LOCAL -j REJECT`,
+          ]
+        : [`${cmd} -A OUTPUT ${m} -p udp -j REJECT`]),
+  ]);
 }
 
 /** One MASQUERADE per distinct (mark, via), as netcg's nat_postrouting chain has. */

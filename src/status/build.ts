@@ -43,7 +43,7 @@ export interface StatusInput {
   time: number;
 }
 
-const FEATURE_PREFIXES = ['dns_', 'ipv6_', 'route_'] as const;
+const FEATURE_PREFIXES = ['dns_', 'ipv6_', 'route_', 'offline_', 'proxy_', 'udp_'] as const;
 
 /** The profile whose own chain this is (`<feature>_<profile>`), if any. */
 export function profileOfChain(chain: string, profiles: Record<string, unknown>): string | undefined {
@@ -168,6 +168,8 @@ export function buildStatus(input: StatusInput): StatusSnapshot {
               },
             }
           : {}),
+        ...(p.network ? { network: p.network } : {}),
+        ...(p.proxy ? { proxy: { ...p.proxy } } : {}),
       },
       rules,
       totals: rules.reduce((t, r) => ({ packets: t.packets + r.packets, bytes: t.bytes + r.bytes }), {

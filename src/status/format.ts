@@ -72,6 +72,8 @@ export function featuresText(p: ProfileStatus): string {
     parts.push(
       `via ${f.route.via} (${f.route.link}) table ${f.route.table} mark 0x${f.route.mark.toString(16)}${f.route.allocated ? ' (picked)' : ''}`,
     );
+  if (f.network) parts.push(`network ${f.network}`);
+  if (f.proxy) parts.push(`tcp → proxy :${f.proxy.tcp}${f.proxy.udp ? ' · udp reject' : ''}`);
   return parts.join(' · ');
 }
 

@@ -40,6 +40,8 @@ export interface ProfileFeatures {
     /** Present (true) when netcg picked table and mark (docs/config.md, "Numbers netcg picks"). */
     allocated?: true;
   };
+  network?: 'offline';
+  proxy?: { tcp: number; udp?: 'reject' };
 }
 
 export interface ProfileStatus {

@@ -283,6 +283,19 @@ const cases: Array<{ name: string; hook?: NftHook; exprs: Expr[]; extra?: (t: st
     ],
   },
   {
+    name: 'fib daddr type != local (the proxy rule) and accept/return verdicts',
+    hook: natOut,
+    exprs: [
+      { type: 'meta', key: 'l4proto', dreg: 1 },
+      { type: 'cmp', sreg: 1, op: 'eq', data: b(6) },
+      { type: 'fib', flags: 2, result: 3, dreg: 1 },
+      { type: 'cmp', sreg: 1, op: 'neq', data: u32le(2) },
+      { type: 'counter', packets: 0, bytes: 0 },
+      { type: 'immediate', dreg: 1, data: b(0x23, 0x50) },
+      { type: 'redir', regProtoMin: 1, regProtoMax: 1, flags: 2 },
+    ],
+  },
+  {
     name: 'fib saddr . iif oif',
     hook: filterPre,
     exprs: [
@@ -350,6 +363,25 @@ describe('what nft itself reads back', () => {
     const text = ns.nft('list', 'table', 'inet', table);
     expect(text).toMatch(/counter packets 0 bytes 0 meta cgroup vmap @dispatch/);
     expect(text).toMatch(/map dispatch \{\s+typeof meta cgroup : verdict\s+elements = \{ 42 : jump p \}/);
+  });
+});
+
+describe('what nft reads back for the offline and proxy rules (issue 11)', () => {
+  test('`fib daddr type != local ... redirect to :9040` and `fib daddr type local accept`', () => {
+    const proxy = cases.find((c) => c.name.startsWith('fib daddr type != local'))!;
+    const t1 = `rt${tableSeq}`;
+    roundTrip(proxy.exprs, proxy.hook);
+    expect(ns.nft('list', 'table', 'inet', t1)).toMatch(
+      /meta l4proto tcp fib daddr type != local counter packets 0 bytes 0 redirect to :9040/,
+    );
+    const t2 = `rt${tableSeq}`;
+    const accept: Expr[] = [
+      { type: 'fib', flags: 2, result: 3, dreg: 1 },
+      { type: 'cmp', sreg: 1, op: 'eq', data: u32le(2) },
+      { type: 'immediate', dreg: 0, verdict: { code: 'accept' } },
+    ];
+    expect(roundTrip(accept, filterOut)).toEqual(accept);
+    expect(ns.nft('list', 'table', 'inet', t2)).toMatch(/fib daddr type local accept/);
   });
 });
 

@@ -337,7 +337,7 @@ describe('parseConfig: bad input, each located at FILE:LINE:COL and key path', (
 
   it('a profile with no effect is an error', () => {
     expect(onlyIssue('profiles:\n  idle:\n    classid: 43\n', 2, 3, 'profiles.idle')).toBe(
-      'profile "idle" has no effect; give it at least one of dns: { redirect: PORT }, ipv6: reject, route: { via: IFACE }',
+      'profile "idle" has no effect; give it at least one of dns: { redirect: PORT }, ipv6: reject, route: { via: IFACE }, network: offline, proxy: { tcp: PORT }',
     );
   });
 
