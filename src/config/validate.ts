@@ -244,6 +244,19 @@ function allocatedNumbers(
   return out;
 }
 
+/** route.gateway/gateway6 are in the schema, but compile does not route through a gateway yet: refuse rather than ignore. */
+function gatewayNotYet(name: string, profile: Record<string, unknown>): PathIssue[] {
+  const route = profile.route;
+  if (!isMapping(route)) return [];
+  return (['gateway', 'gateway6'] as const)
+    .filter((key) => route[key] !== undefined)
+    .map((key) => ({
+      path: ['profiles', name, 'route', key],
+      at: 'key' as const,
+      message: `route.${key} is not supported by this version of netcg yet (routing through a gateway is being built, issue 11); remove it`,
+    }));
+}
+
 /**
  * `network: offline` keeps members on loopback, so a route out of an interface or a
  * redirect to a proxy (which would carry their traffic out) contradicts it.
@@ -290,7 +303,7 @@ export function relationsOf(raw: unknown): { issues: PathIssue[]; routing: Map<s
         at: 'key',
         message: `profile "${name}" has no effect; give it at least one of dns: { redirect: PORT }, ipv6: reject, route: { via: IFACE }, network: offline, proxy: { tcp: PORT }`,
       });
-    issues.push(...offlineConflicts(name, profile));
+    issues.push(...offlineConflicts(name, profile), ...gatewayNotYet(name, profile));
 
     if (profile.classid === undefined) {
       if (profile.match !== 'cgroupv2')
