@@ -363,8 +363,19 @@ export type NetlinkEvent =
       fwmark?: number;
       protocol?: number;
     }
-  /** One nf_tables notification; `chain` for chains and rules, `set` for sets and elements. */
-  | { source: 'nft'; type: NftEventType; family?: NftFamily; table?: string; chain?: string; set?: string }
+  /**
+   * One nf_tables notification; `chain` for chains and rules, `set` for sets and elements.
+   * `count`: this many identical notifications in a row (a set's elements), folded into one.
+   */
+  | {
+      source: 'nft';
+      type: NftEventType;
+      family?: NftFamily;
+      table?: string;
+      chain?: string;
+      set?: string;
+      count?: number;
+    }
   /** Sent after each nf_tables commit: the new generation and who committed it. */
   | { source: 'nft'; type: 'newgen'; genid?: number; pid?: number; comm?: string }
   /** The receive buffer overflowed: events of `bus` were lost, so anything may have changed. */

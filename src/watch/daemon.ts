@@ -29,7 +29,7 @@ import type { PlanSummary } from '../plan/plan.js';
 import { Reconciler } from '../apply/reconciler.js';
 import { DeferringBackend } from './backend.js';
 import { DEFAULT_DEBOUNCE_MS } from './defaults.js';
-import type { ChangeRef, WatchLogger } from './log.js';
+import type { ChangeRef, FatalReason, WatchLogger } from './log.js';
 import { OwnCommitFilter, scopeOf, triggerOf, withoutImplied, type WatchScope } from './triggers.js';
 
 export { DEFAULT_DEBOUNCE_MS } from './defaults.js';
@@ -37,6 +37,22 @@ export { DEFAULT_DEBOUNCE_MS } from './defaults.js';
 /** Failures in a row after which event-driven retries are spaced out too. */
 const FAILURES_BEFORE_SPACING = 3;
 const MAX_RETRY_MS = 30_000;
+/** How often the watchdog checks that the monitor still listens (also the ref'd handle that keeps the loop alive). */
+const WATCHDOG_MS = 1_000;
+/** Exit status of a daemon that cannot go on (logged as a `fatal` record first). */
+export const FATAL_EXIT_STATUS = 3;
+
+/** How the daemon's `done` rejects when it cannot go on; the `fatal` record is already logged. */
+export class WatchFatalError extends Error {
+  readonly code = 'EWATCHFATAL';
+  readonly exitStatus = FATAL_EXIT_STATUS;
+  constructor(
+    readonly reason: FatalReason,
+    message: string,
+  ) {
+    super(`${reason}: ${message}`);
+  }
+}
 
 export interface WatchOptions {
   configFile: string;
@@ -85,15 +101,22 @@ export class WatchDaemon {
   private lastError = '';
   private waitingFor = '';
   private stopped = false;
+  /** Buses whose overrun was logged since the last apply (one record per bus and repair, not one per batch). */
+  private readonly overrunsLogged = new Set<string>();
+  private watchdog: NodeJS.Timeout | undefined;
   private resolveDone: () => void = () => {};
-  /** Resolves once stop() has closed everything. */
+  private rejectDone: (err: WatchFatalError) => void = () => {};
+  /** Resolves once stop() has closed everything; rejects (WatchFatalError) once die() has. */
   readonly done: Promise<void>;
 
   /** Loads the config (a broken one throws: nothing started), opens the backend and the monitor. Call start() next. */
   constructor(private readonly opts: WatchOptions) {
     this.debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.config = loadConfig(opts.configFile);
-    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
     this.backend = new DeferringBackend(opts.netns);
     this.reconciler = new Reconciler(this.backend);
     // Subscribed before the initial apply, so nothing that happens after it is missed.
@@ -119,6 +142,12 @@ export class WatchDaemon {
       debounceMs: this.debounceMs,
       pid: process.pid,
     });
+    // A monitor that stopped listening must not go unnoticed: a deaf daemon that
+    // looks alive is worse than one that exits and is restarted.
+    this.watchdog = setInterval(() => {
+      if (!this.stopped && !this.monitor.active())
+        this.die('monitor-stopped', 'the netlink monitor no longer listens');
+    }, WATCHDOG_MS);
     this.applyNow('start');
   }
 
@@ -145,15 +174,36 @@ export class WatchDaemon {
 
   stop(signal: string): void {
     if (this.stopped) return;
+    this.closeAll();
+    this.opts.log({ event: 'stop', signal });
+    this.resolveDone();
+  }
+
+  /**
+   * The daemon cannot go on: logs why (a `fatal` record), closes everything and
+   * rejects `done` with a WatchFatalError; `netcg watch` then exits non-zero so
+   * that a supervisor restarts it. Never a silent exit.
+   */
+  die(reason: FatalReason, message: string): void {
+    if (this.stopped) return;
+    try {
+      this.closeAll();
+    } catch {
+      /* closing is best effort: the record and the exit matter */
+    }
+    this.opts.log({ event: 'fatal', reason, message, exitStatus: FATAL_EXIT_STATUS });
+    this.rejectDone(new WatchFatalError(reason, message));
+  }
+
+  private closeAll(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.watchdog);
     this.monitor.close();
     for (const w of this.cgroupWatchers.values()) w.close();
     this.cgroupWatchers.clear();
     this.reconciler.close();
     this.backend.close();
-    this.opts.log({ event: 'stop', signal });
-    this.resolveDone();
   }
 
   /** The desired state's dependencies (interfaces, tables, cgroups), for triggers.ts. */
@@ -166,8 +216,16 @@ export class WatchDaemon {
   private onEvents(batch: NetlinkEvent[]): void {
     if (this.stopped) return;
     for (const e of this.ownCommits.feed(batch)) {
-      // Lost link events may have renamed or renumbered interfaces: ask the kernel.
-      if (e.source === 'overrun') this.resyncLinks();
+      if (e.source === 'error') {
+        this.die('monitor-failed', `netlink ${e.bus}: ${e.message} (errno ${e.errno})`);
+        return;
+      }
+      if (e.source === 'overrun') {
+        if (!this.overrunsLogged.has(e.bus)) this.opts.log({ event: 'overrun', bus: e.bus });
+        this.overrunsLogged.add(e.bus);
+        // Lost link events may have renamed or renumbered interfaces: ask the kernel.
+        this.resyncLinks();
+      }
       if (e.source === 'link' && e.type === 'new' && e.ifname !== undefined)
         this.ifnames.set(e.ifindex, e.ifname);
       const reason = triggerOf(e, this.scope, this.ifnames);
@@ -267,6 +325,7 @@ export class WatchDaemon {
   private attempt(trigger: string[]): Outcome | undefined {
     let report: ApplyReport;
     let absent: string[] = [];
+    this.overrunsLogged.clear(); // this apply checks everything: a later overrun is news again
     try {
       if (this.forgetNext) this.reconciler.invalidate();
       this.forgetNext = false;
@@ -369,15 +428,24 @@ export class WatchDaemon {
 
 /**
  * Runs the daemon until SIGTERM or SIGINT (resolves then; exit status 0 is the
- * caller's). SIGHUP re-reads the config.
+ * caller's). SIGHUP re-reads the config. Rejects with a WatchFatalError (after
+ * logging a `fatal` record) when the daemon cannot go on: its monitor failed or
+ * stopped, an exception nobody caught, or Node's loop running empty.
  */
 export async function runWatch(opts: WatchOptions): Promise<void> {
   const daemon = new WatchDaemon(opts);
   const onHup = () => daemon.reload();
   const onStop = (signal: NodeJS.Signals) => daemon.stop(signal);
+  const onUncaught = (err: unknown) =>
+    daemon.die('uncaught-exception', err instanceof Error ? (err.stack ?? err.message) : String(err));
+  // The watchdog's interval keeps the loop alive, so this only fires if that is gone too.
+  const onEmpty = () => daemon.die('event-loop-empty', 'nothing left to wait for (no event source is open)');
   process.on('SIGHUP', onHup);
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
+  process.on('beforeExit', onEmpty);
   try {
     daemon.start();
     await daemon.done;
@@ -385,5 +453,8 @@ export async function runWatch(opts: WatchOptions): Promise<void> {
     process.off('SIGHUP', onHup);
     process.off('SIGTERM', onStop);
     process.off('SIGINT', onStop);
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUncaught);
+    process.off('beforeExit', onEmpty);
   }
 }

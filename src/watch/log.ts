@@ -38,7 +38,14 @@ export type WatchRecord =
   /** The `via` interfaces (and copied-route devices) now missing or down, whose routes wait for them; [] when all are back. */
   | { event: 'waiting'; devices: string[] }
   | { event: 'config-error'; file: string; message: string; issues: ConfigIssue[] }
-  | { event: 'stop'; signal: string };
+  | { event: 'stop'; signal: string }
+  /** Events of `bus` were lost (its receive buffer overflowed): a full check follows. Once per bus until that check ran. */
+  | { event: 'overrun'; bus: 'rtnl' | 'nft' }
+  /** The daemon cannot go on and exits with `exitStatus` (non-zero: systemd's Restart=on-failure restarts it). */
+  | { event: 'fatal'; reason: FatalReason; message: string; exitStatus: number };
+
+/** Why the daemon gave up: its monitor stopped or failed, an exception nobody caught, or nothing left to wait for. */
+export type FatalReason = 'monitor-failed' | 'monitor-stopped' | 'uncaught-exception' | 'event-loop-empty';
 
 export type WatchLogger = (record: WatchRecord) => void;
 
@@ -81,6 +88,10 @@ export function textLine(r: WatchRecord): string {
       return `error: cannot reload ${r.file}, keeping the running config:\n${r.issues.length > 0 ? r.issues.map((i) => `  ${i.file}:${i.line}:${i.col}: ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n') : `  ${r.message}`}`;
     case 'stop':
       return `stopping on ${r.signal}`;
+    case 'overrun':
+      return `events lost: the ${r.bus} receive buffer overflowed; checking everything`;
+    case 'fatal':
+      return `fatal: ${r.reason}: ${r.message}; exiting with status ${r.exitStatus}`;
   }
 }
 

@@ -67,13 +67,14 @@ export function triggerOf(
       return `address ${event.address ?? '?'}/${event.prefixLen} ${event.type === 'new' ? 'added to' : 'removed from'} ${name}`;
     }
     case 'route': {
-      const what = `ipv${event.family} route ${event.dst}/${event.dstLen} table ${event.table}`;
-      if (scope.tables.has(event.table)) return `${what} ${event.type === 'new' ? 'added' : 'deleted'}`;
+      // Decided on the table alone (RTA_TABLE: the full 32-bit id), with no dump and
+      // no string built: a routing daemon's churn in other tables costs next to nothing.
+      const ours = scope.tables.has(event.table);
       // The kernel's own link routes in main are what copyLinkRoutes copies.
-      if (scope.copiesLinkRoutes && event.table === RT_TABLE_MAIN && event.protocol === RTPROT_KERNEL) {
-        return `${what} ${event.type === 'new' ? 'added' : 'deleted'}`;
-      }
-      return undefined;
+      const copied =
+        scope.copiesLinkRoutes && event.table === RT_TABLE_MAIN && event.protocol === RTPROT_KERNEL;
+      if (!ours && !copied) return undefined;
+      return `ipv${event.family} route ${event.dst}/${event.dstLen} table ${event.table} ${event.type === 'new' ? 'added' : 'deleted'}`;
     }
     case 'rule': {
       if (!scope.tables.has(event.table) && event.protocol !== NETCG_RTPROT) return undefined;

@@ -1,4 +1,4 @@
-import { runWatch } from '../../watch/daemon.js';
+import { runWatch, WatchFatalError } from '../../watch/daemon.js';
 import { jsonLogger, textLogger } from '../../watch/log.js';
 import { configPath } from '../options.js';
 
@@ -8,11 +8,18 @@ export async function action(opts: {
   json?: boolean;
   debounce: number;
 }): Promise<void> {
-  await runWatch({
-    configFile: configPath(opts.config),
-    ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
-    debounceMs: opts.debounce,
-    log: opts.json ? jsonLogger() : textLogger(),
-  });
+  try {
+    await runWatch({
+      configFile: configPath(opts.config),
+      ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
+      debounceMs: opts.debounce,
+      log: opts.json ? jsonLogger() : textLogger(),
+    });
+  } catch (err) {
+    if (!(err instanceof WatchFatalError)) throw err;
+    // Already logged (a `fatal` record). Exit now: whatever is left open must not
+    // keep a daemon that stopped repairing alive, nor end it as Node's status 13.
+    process.exit(err.exitStatus);
+  }
   process.exitCode = 0;
 }
