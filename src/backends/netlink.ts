@@ -13,6 +13,7 @@ import type { NetlinkHandle, NftOp, RtRoute } from '../native/types.js';
 import { openHandle } from '../native/index.js';
 import { encodeOps } from '../native/optape.js';
 import { tableFromDump } from '../state/from-dump.js';
+import { mapAddOp } from '../plan/table.js';
 import { readTape } from '../state/nft-tape.js';
 import type { Backend, LinkInfo, OwnedState, ReadState, RtnlOp } from './types.js';
 
@@ -34,20 +35,7 @@ export function replaceTableOps(t: TableState): NftOp[] {
     { verb: 'delete', object: 'table', family: t.family, name: t.name },
     { verb: 'add', object: 'table', family: t.family, name: t.name },
   ];
-  for (const m of t.maps) {
-    ops.push({
-      verb: 'add',
-      object: 'set',
-      ...base,
-      name: m.name,
-      flags: m.flags,
-      keyType: m.keyType,
-      keyLen: m.keyLen,
-      dataType: m.dataType,
-      dataLen: m.dataLen,
-      ...(m.userdata ? { userdata: m.userdata } : {}),
-    });
-  }
+  for (const m of t.maps) ops.push(mapAddOp(base, m));
   for (const c of t.chains)
     ops.push({ verb: 'add', object: 'chain', ...base, name: c.name, ...(c.hook ? { hook: c.hook } : {}) });
   for (const m of t.maps)

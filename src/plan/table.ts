@@ -39,7 +39,8 @@ interface TablePlan {
 
 type Base = { family: 'inet'; table: string };
 
-function mapAddOp(base: Base, m: MapState): NftOp {
+/** The nf_tables op that adds map `m` to the table `base` names (shared with the backends' whole-table ops). */
+export function mapAddOp(base: Base, m: MapState): NftOp {
   return {
     verb: 'add',
     object: 'set',
