@@ -26,7 +26,7 @@ import type { CgroupSpec, DesiredState, HostFacts, TableState } from '../shared/
 import { findCgroup2, removeV2ProfileCgroup } from '../cgroups/cgroup2.js';
 import { netClsAvailable } from '../cgroups/match.js';
 import type { CgroupMemory } from '../cgroups/verified.js';
-import type { Backend, ReadState, RtnlOp } from '../backends/types.js';
+import type { Backend, ReadState, RouteTables, RtnlOp } from '../backends/types.js';
 import {
   findNetCls,
   listProfileCgroups,
@@ -35,7 +35,7 @@ import {
   type CgroupChange,
   type NetClsHierarchy,
 } from '../cgroups/netcls.js';
-import { lockNamespace } from './lock.js';
+import { changeUnfinished, lockNamespace, markUnfinished } from './lock.js';
 import type { NftOp } from '../native/types.js';
 import { isEmptyPlan, plan, splitRtnl, summarize, type Plan, type PlanSummary } from '../plan/plan.js';
 import {
@@ -166,9 +166,12 @@ function tableCounts(t: TableState): ApplyReport['table'] {
   };
 }
 
-/** Reads netcg's objects; backends that cannot decode tables report none (the plan then rebuilds the table). */
-export function readState(backend: Backend, table: string): ReadState {
-  if (backend.readState) return backend.readState(table);
+/**
+ * Reads netcg's objects; backends that cannot decode tables report none (the plan then rebuilds the table).
+ * Routes are looked for in `routeTables` and the tables of netcg's ip rules, or everywhere without it.
+ */
+export function readState(backend: Backend, table: string, routeTables?: RouteTables): ReadState {
+  if (backend.readState) return backend.readState(table, routeTables);
   const owned = backend.readOwned(table);
   return { ipRules: owned.ipRules, routes: owned.routes };
 }
@@ -189,12 +192,25 @@ function restoreTable(backend: Backend, previous: TableState | undefined, name: 
     backend.replaceTable(previous);
     return;
   }
-  const now = backend.readState(name);
+  const now = backend.readState(name, new Set()); // only its nf_tables part is used
   const back = plan(
     { table: now.table, ipRules: [], routes: [] },
     { table: previous, ipRules: [], routes: [], cgroups: [] },
   );
   backend.commitNft(back.nft.length > 0 ? back.nft : [], now.genid);
+}
+
+/** The routing tables `desired` puts routes in or points ip rules at. */
+export function routeTablesOf(desired: DesiredState): RouteTables {
+  return new Set([...desired.routes.map((r) => r.table), ...desired.ipRules.map((r) => r.table)]);
+}
+
+/**
+ * Where to look for netcg's routes: the desired state's tables (and its current ip rules' ones, added by
+ * the backend), or every table after a change that did not finish (src/apply/lock.ts says why).
+ */
+function routeScope(desired: DesiredState, everyTable: boolean): RouteTables | undefined {
+  return everyTable ? undefined : routeTablesOf(desired);
 }
 
 /** What `netcg diff` shows and `netcg apply` would do. Reads only. */
@@ -225,7 +241,8 @@ export function diffWith(given: Config, backend: Backend, source: StateSource): 
       source.cgroups,
     );
   const desired = session.compile(config, facts);
-  const { current, plan: p } = source.planFor(backend, desired);
+  const scope = routeScope(desired, changeUnfinished(backend.netns));
+  const { current, plan: p } = source.planFor(backend, desired, scope);
   return { plan: p, desired, current, config };
 }
 
@@ -239,8 +256,12 @@ export function apply(config: Config, backend: Backend): ApplyReport {
  * answers from memory while the nf_tables generation id says nothing changed.
  */
 export interface StateSource {
-  /** The current state and the plan from it to `desired`. */
-  planFor(backend: Backend, desired: DesiredState): { current: ReadState; plan: Plan };
+  /** The current state and the plan from it to `desired`; netcg's routes are looked for in `routeTables` (see readState). */
+  planFor(
+    backend: Backend,
+    desired: DesiredState,
+    routeTables: RouteTables | undefined,
+  ): { current: ReadState; plan: Plan };
   /**
    * The plan was executed completely. `table` is netcg's table now (the desired one),
    * `genid` the generation our own batch produced: the guard + 1 when one was sent,
@@ -254,8 +275,8 @@ export interface StateSource {
 }
 
 const READ_EVERY_TIME: StateSource = {
-  planFor(backend, desired) {
-    const current = readState(backend, desired.table.name);
+  planFor(backend, desired, routeTables) {
+    const current = readState(backend, desired.table.name, routeTables);
     return { current, plan: plan(current, desired) };
   },
   committed() {},
@@ -266,7 +287,11 @@ const READ_EVERY_TIME: StateSource = {
 export function applyWith(config: Config, backend: Backend, source: StateSource): ApplyReport {
   const release = lockNamespace(backend.netns);
   try {
-    return applyLocked(config, backend, source);
+    const everyTable = changeUnfinished(backend.netns);
+    const finished = markUnfinished(backend.netns);
+    const report = applyLocked(config, backend, source, everyTable);
+    finished();
+    return report;
   } catch (err) {
     source.invalidate();
     throw err;
@@ -321,16 +346,18 @@ interface Executed {
   sentNft: boolean;
 }
 
-function applyLocked(given: Config, backend: Backend, source: StateSource): ApplyReport {
+function applyLocked(given: Config, backend: Backend, source: StateSource, everyTable: boolean): ApplyReport {
   const config = onHost(given, backend);
   const session = compileSession();
-  const hierarchies = mountHierarchies(session.cgroups(config, withCgroupFacts(backend.hostFacts())));
+  // Read once per apply: the link routes are a dump of the main table, whose size is the host's.
+  const hostFacts = backend.hostFacts();
+  const hierarchies = mountHierarchies(session.cgroups(config, withCgroupFacts(hostFacts)));
   for (let attempt = 1; ; attempt++) {
     const run = newCgroupRun(hierarchies, config.cgroupParent, source.cgroups);
     const undo = new UndoLog();
     let done: Executed;
     try {
-      done = executeAttempt(config, backend, source, session, run, undo);
+      done = executeAttempt({ config, hostFacts, backend, source, session, everyTable }, run, undo);
     } catch (err) {
       source.invalidate();
       undo.rollback();
@@ -345,19 +372,28 @@ function applyLocked(given: Config, backend: Backend, source: StateSource): Appl
   }
 }
 
+/** What every attempt of one apply shares. */
+interface AttemptInputs {
+  config: Config;
+  /** The host's facts, read once per apply (a re-plan after a genid race is about nf_tables, not routes). */
+  hostFacts: HostFacts;
+  backend: Backend;
+  source: StateSource;
+  session: CompileSession;
+  /** Look for netcg's routes in every routing table (the last change did not finish). */
+  everyTable: boolean;
+}
+
 /**
  * One attempt, in the order that keeps a failure harmless: check, cgroups, compile
  * with their IDs, plan, execute. Every effect pushes its inverse on `undo`.
  */
 function executeAttempt(
-  config: Config,
-  backend: Backend,
-  source: StateSource,
-  session: CompileSession,
+  { config, hostFacts, backend, source, session, everyTable }: AttemptInputs,
   run: CgroupRun,
   undo: UndoLog,
 ): Executed {
-  const facts = withCgroupFacts(backend.hostFacts());
+  const facts = withCgroupFacts(hostFacts);
   // Without cgroup v2 profiles there are no IDs to add: this is already the desired state.
   let desired = session.compile(config, facts);
   checkInterfaces(desired, backend, config);
@@ -367,7 +403,7 @@ function executeAttempt(
     facts.cgroups.ids = cgroup2Ids(run);
     desired = session.compile(config, facts);
   }
-  const { current, plan: p } = source.planFor(backend, desired);
+  const { current, plan: p } = source.planFor(backend, desired, routeScope(desired, everyTable));
   const sentNft = executePlan(backend, p, desired.table, current, undo);
   return { desired, current, plan: p, facts, sentNft };
 }
@@ -453,6 +489,8 @@ function applyReport(
 export function down(config: Config, backend: Backend): DownReport {
   const release = lockNamespace(backend.netns);
   try {
+    const finished = markUnfinished(backend.netns);
+    // Every table: down removes all of netcg's routes, wherever an earlier run left them.
     const owned = backend.readOwned(config.table);
     const deleted = backend.deleteTable(config.table);
     // Rules before routes: a marked packet must never find a rule whose table is empty.
@@ -469,6 +507,7 @@ export function down(config: Config, backend: Backend): DownReport {
       }
       removeParentIfEmpty(root, config.cgroupParent);
     }
+    finished();
     return {
       backend: backend.name,
       table: { name: config.table, deleted },

@@ -2,7 +2,13 @@
 // concurrent applies would each plan against the same old state. The lock is a
 // flock(2) on /run/netcg/<namespace>.lock, so it dies with its holder: a killed
 // apply never leaves a stale lock behind.
-import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+//
+// Beside the lock, /run/netcg/<namespace>.unfinished says a change was under way
+// and did not finish (killed, or failed with a rollback that may be incomplete).
+// While it is there, netcg looks for its routes in every routing table: a run
+// stopped between removing an ip rule and the routes of its table leaves routes
+// that no rule points at, which a read table by table would not find.
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
 import { NetcgError } from '../shared/errors.js';
 import { addon } from '../native/index.js';
@@ -45,4 +51,23 @@ export function lockNamespace(netns: string | undefined, opts: LockOptions = {})
     throw err;
   }
   return () => closeSync(fd); // closing the fd releases the flock
+}
+
+const unfinishedPath = (netns: string | undefined) => `${LOCK_DIR}/${namespaceKey(netns)}.unfinished`;
+
+/** Whether a change of the namespace (apply, down) started and did not finish. */
+export function changeUnfinished(netns: string | undefined): boolean {
+  return existsSync(unfinishedPath(netns));
+}
+
+/**
+ * Marks a change of the namespace as under way (call with the lock held, before the
+ * first effect); the returned function clears the mark once it finished. A run that
+ * dies or fails leaves the mark for the next one.
+ */
+export function markUnfinished(netns: string | undefined): () => void {
+  mkdirSync(LOCK_DIR, { recursive: true, mode: 0o755 });
+  const path = unfinishedPath(netns);
+  writeFileSync(path, `${process.pid}\n`, { mode: 0o644 });
+  return () => rmSync(path, { force: true });
 }

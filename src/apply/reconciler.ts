@@ -34,7 +34,7 @@ import {
   type DiffResult,
   type StateSource,
 } from './apply.js';
-import type { Backend, ReadState } from '../backends/types.js';
+import type { Backend, ReadState, RouteTables } from '../backends/types.js';
 import { CgroupMemory } from '../cgroups/verified.js';
 import type { Config } from '../config/index.js';
 import type { DesiredState, TableState } from '../shared/model.js';
@@ -43,8 +43,8 @@ import { plan, type Plan } from '../plan/plan.js';
 /** What the Reconciler needs beyond a Backend: the generation id, and rtnetlink alone. NetlinkBackend has both. */
 export interface GenerationBackend extends Backend {
   nftGenid(): number;
-  ownedRtnl(): Pick<ReadState, 'ipRules' | 'routes'>;
-  readState(table: string): ReadState;
+  ownedRtnl(routeTables?: RouteTables): Pick<ReadState, 'ipRules' | 'routes'>;
+  readState(table: string, routeTables?: RouteTables): ReadState;
   commitNft(ops: Parameters<NonNullable<Backend['commitNft']>>[0], genid?: number): void;
 }
 
@@ -84,7 +84,7 @@ export class Reconciler {
    */
   constructor(readonly backend: Backend) {
     this.source = {
-      planFor: (b, desired) => this.planFor(b, desired),
+      planFor: (b, desired, routeTables) => this.planFor(b, desired, routeTables),
       committed: (_b, table, genid) => {
         this.remembered = genid === undefined ? undefined : { table, tableName: table.name, genid };
       },
@@ -122,17 +122,25 @@ export class Reconciler {
   }
 
   /** The remembered state when the generation says it is still true, else undefined. */
-  private cachedState(b: GenerationBackend, tableName: string): ReadState | undefined {
+  private cachedState(
+    b: GenerationBackend,
+    tableName: string,
+    routeTables: RouteTables | undefined,
+  ): ReadState | undefined {
     const r = this.remembered;
     if (!r || r.tableName !== tableName) return undefined;
     const genid = b.nftGenid();
     if (genid !== r.genid) return undefined;
-    return { genid, ...(r.table ? { table: r.table } : {}), ...b.ownedRtnl() };
+    return { genid, ...(r.table ? { table: r.table } : {}), ...b.ownedRtnl(routeTables) };
   }
 
-  private planFor(b: Backend, desired: DesiredState): { current: ReadState; plan: Plan } {
+  private planFor(
+    b: Backend,
+    desired: DesiredState,
+    routeTables: RouteTables | undefined,
+  ): { current: ReadState; plan: Plan } {
     if (hasGenerations(b)) {
-      const cached = this.cachedState(b, desired.table.name);
+      const cached = this.cachedState(b, desired.table.name, routeTables);
       if (cached) {
         const p = plan(cached, desired);
         // A rule to delete has no handle in memory: only the kernel knows it.
@@ -143,7 +151,7 @@ export class Reconciler {
       }
     }
     this.lastRead = 'full';
-    const current = readState(b, desired.table.name);
+    const current = readState(b, desired.table.name, routeTables);
     return { current, plan: plan(current, desired) };
   }
 }

@@ -9,13 +9,13 @@ import {
   type TableState,
 } from '../shared/model.js';
 import type { HostNumbers } from '../config/allocate.js';
-import type { NetlinkHandle, NftOp, RtRoute } from '../native/types.js';
+import type { NetlinkHandle, NftOp, RtRoute, RtRouteFilter } from '../native/types.js';
 import { openHandle } from '../native/index.js';
 import { encodeOps } from '../native/optape.js';
 import { tableFromDump } from '../state/from-dump.js';
 import { mapAddOp } from '../plan/table.js';
 import { readTape } from '../state/nft-tape.js';
-import type { Backend, LinkInfo, OwnedState, ReadState, RtnlOp } from './types.js';
+import type { Backend, LinkInfo, OwnedState, ReadState, RouteTables, RtnlOp } from './types.js';
 
 const RTPROT_KERNEL = 2;
 const RT_TABLE_MAIN = 254;
@@ -52,9 +52,18 @@ function splitCidr(cidr: string): { dst: string; dstLen: number } {
   return { dst: addr ?? '', dstLen: Number(len) };
 }
 
+/** The route dumps a NetlinkBackend asked for since it was opened (tests and benchmarks read it). */
+export interface RouteDumpStats {
+  /** Dumps by the routing table they named; 'all' is a dump without one, which walks every table. */
+  readonly byTable: Map<number | 'all', number>;
+  /** Routes the kernel sent back (it filters by table, protocol, type and device itself). */
+  routes: number;
+}
+
 export class NetlinkBackend implements Backend {
   readonly name = 'netlink' as const;
   private readonly h: NetlinkHandle;
+  readonly routeDumps: RouteDumpStats = { byTable: new Map(), routes: 0 };
 
   constructor(readonly netns?: string) {
     this.h = openHandle(netns);
@@ -82,12 +91,20 @@ export class NetlinkBackend implements Backend {
     };
   }
 
+  private routeDump(filter: RtRouteFilter): RtRoute[] {
+    const key = filter.table ?? 'all';
+    this.routeDumps.byTable.set(key, (this.routeDumps.byTable.get(key) ?? 0) + 1);
+    const routes = this.h.routeDump(filter);
+    this.routeDumps.routes += routes.length;
+    return routes;
+  }
+
   hostFacts(): HostFacts {
     const names = this.linkNames();
     const linkRoutes: HostFacts['linkRoutes'] = [];
     for (const family of [4, 6] as const) {
       // The kernel's own unicast routes of the main table only: a full routing table costs nothing here.
-      for (const r of this.h.routeDump({
+      for (const r of this.routeDump({
         family,
         table: RT_TABLE_MAIN,
         protocol: RTPROT_KERNEL,
@@ -123,7 +140,9 @@ export class NetlinkBackend implements Backend {
         used =
           ruleTables.has(table) ||
           ([4, 6] as const).some((f) =>
-            this.h.routeDump(f, table).some((r) => r.table === table && r.protocol !== NETCG_RTPROT),
+            this.routeDump({ family: f, table }).some(
+              (r) => r.table === table && r.protocol !== NETCG_RTPROT,
+            ),
           );
         asked.set(table, used);
       }
@@ -136,27 +155,41 @@ export class NetlinkBackend implements Backend {
     return { tableExists: this.tableExists(table), ...this.ownedRtnl() };
   }
 
-  /** netcg's ip rules and routes: those tagged with its protocol number, in any table. */
-  ownedRtnl(): Pick<OwnedState, 'ipRules' | 'routes'> {
+  /**
+   * netcg's ip rules and routes: those tagged with its protocol number. The routes of every table, or with
+   * `tables` those of these tables and of the tables netcg's rules point at, asked of the kernel table by table.
+   */
+  ownedRtnl(tables?: RouteTables): Pick<OwnedState, 'ipRules' | 'routes'> {
+    const ipRules = ([4, 6] as const).flatMap((family) =>
+      this.h.ruleDump({ family, protocol: NETCG_RTPROT }).flatMap((r): IpRuleSpec[] =>
+        r.protocol !== NETCG_RTPROT
+          ? []
+          : [
+              {
+                family,
+                priority: r.priority ?? 0,
+                table: r.table,
+                fwmark: r.fwmark ?? 0,
+                protocol: NETCG_RTPROT,
+                ...(r.fwmask !== undefined ? { fwmask: r.fwmask } : {}),
+              },
+            ],
+      ),
+    );
     const names = this.linkNames();
-    const ipRules: IpRuleSpec[] = [];
     const routes: RouteSpec[] = [];
-    for (const family of [4, 6] as const) {
-      for (const r of this.h.ruleDump({ family, protocol: NETCG_RTPROT })) {
-        if (r.protocol !== NETCG_RTPROT) continue;
-        ipRules.push({
-          family,
-          priority: r.priority ?? 0,
-          table: r.table,
-          fwmark: r.fwmark ?? 0,
-          protocol: NETCG_RTPROT,
-          ...(r.fwmask !== undefined ? { fwmask: r.fwmask } : {}),
-        });
-      }
-      // Asked of the kernel by protocol: the host's other routes are never sent, however many.
-      for (const r of this.h.routeDump({ family, protocol: NETCG_RTPROT }))
+    // Asked of the kernel by protocol: the host's other routes are never sent, however many.
+    const filters: RtRouteFilter[] = ([4, 6] as const).flatMap((family) =>
+      tables === undefined
+        ? [{ family, protocol: NETCG_RTPROT }]
+        : // By table too: the kernel then walks only that table, not the host's main table.
+          [...new Set([...tables, ...ipRules.map((r) => r.table)])]
+            .sort((a, b) => a - b)
+            .map((table) => ({ family, table, protocol: NETCG_RTPROT })),
+    );
+    for (const f of filters)
+      for (const r of this.routeDump(f))
         if (r.protocol === NETCG_RTPROT) routes.push(this.toRouteSpec(r, names));
-    }
     return { ipRules, routes };
   }
 
@@ -171,12 +204,12 @@ export class NetlinkBackend implements Backend {
     }
   }
 
-  readState(table: string): ReadState {
+  readState(table: string, routeTables?: RouteTables): ReadState {
     // The dump first: its genid guards the batch that will follow, so any change
     // made after this point makes the commit fail rather than silently race.
     // As a tape read by JS: the same NftDump, built several times faster (see src/state/nft-tape.ts).
     const dump = readTape(this.h.nftDump({ family: 'inet', table }, { tape: true }));
-    return { genid: dump.genid, table: tableFromDump(dump, table), ...this.ownedRtnl() };
+    return { genid: dump.genid, table: tableFromDump(dump, table), ...this.ownedRtnl(routeTables) };
   }
 
   /**

@@ -30,6 +30,13 @@ export interface ReadState extends CurrentState {
   genid?: number;
 }
 
+/**
+ * The routing tables to look for netcg's routes in, besides those its ip rules point at. A dump of
+ * one table costs what that table holds; a dump of all tables walks the host's whole routing table
+ * (the main table of a full-table router: 500,000 routes), however few routes it returns.
+ */
+export type RouteTables = ReadonlySet<number>;
+
 export interface Backend {
   readonly name: BackendName;
   /** The network namespace it acts in (a path such as /run/netns/x); undefined = the caller's. */
@@ -39,8 +46,12 @@ export interface Backend {
   /** Routing tables and marks the host uses besides netcg (for the numbers netcg picks); absent: not checked. */
   hostNumbers?(): HostNumbers;
   readOwned(table: string): OwnedState;
-  /** netcg's table (decoded into the model), ip rules and routes. Backends that cannot decode tables lack it; apply then replaces the table whole. */
-  readState?(table: string): ReadState;
+  /**
+   * netcg's table (decoded into the model), ip rules and routes. Backends that cannot decode tables lack it;
+   * apply then replaces the table whole. With `routeTables`, netcg's routes are looked for in those routing
+   * tables and in the ones netcg's ip rules point at only (see RouteTables); without, in every table.
+   */
+  readState?(table: string, routeTables?: RouteTables): ReadState;
   /** Sends a plan's nf_tables ops as one batch, refused with ERESTART if the generation moved past `genid`. */
   commitNft?(ops: NftOp[], genid?: number): void;
   /** Replaces netcg's table with `table` in one nf_tables transaction: all or nothing. */

@@ -1,7 +1,9 @@
 // Issue 10, "a receive loop for a busy kernel" and "cost independent of the
 // host's routing table", against the real kernel in throwaway namespaces:
 // - a namespace with 500,000 foreign routes: apply, diff and status plan nothing
-//   spurious, and the kernel sends netcg's routes only (counted, not timed);
+//   spurious, and the kernel sends netcg's routes only (counted, not timed); apply
+//   and diff ask for routes table by table, and for the main table (whose size is
+//   the host's) once per family only: its link routes;
 // - 20 applies while another process adds and deletes thousands of routes;
 // - forged NLMSG_ERROR replies sent to netcg's port by another socket are ignored;
 // - inside `unshare -U -r -n` (buffers capped by net.core.[rw]mem_max), a
@@ -13,6 +15,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 
 import { addForeignRoutes, foreignRouteBatch } from '../testbed/routes.js';
+import { apply, diff } from '../../src/apply/apply.js';
+import { NetlinkBackend, type RouteDumpStats } from '../../src/backends/netlink.js';
+import { loadConfig } from '../../src/config/index.js';
+import { isEmptyPlan } from '../../src/plan/plan.js';
 import { openHandle } from '../../src/native/index.js';
 import type { NetlinkHandle } from '../../src/native/types.js';
 import { cliOk, runCli } from '../helpers/cli.js';
@@ -42,6 +48,21 @@ function ownRoutes(h: NetlinkHandle): { routes: number; messages: number } {
   const routes = ([4, 6] as const).flatMap((family) => h.routeDump({ family, protocol: NETCG_PROTO }));
   for (const r of routes) expect(r.protocol).toBe(NETCG_PROTO);
   return { routes: routes.length, messages: h.socketInfo().dumpMessages - before };
+}
+
+const RT_TABLE_MAIN = 254;
+const RTPROT_KERNEL = 2;
+const RTN_UNICAST = 1;
+
+/** The route dumps `fn` asked of a fresh NetlinkBackend in `ns`. */
+function routeDumpsOf(ns: Netns, fn: (b: NetlinkBackend) => void): RouteDumpStats {
+  const backend = new NetlinkBackend(ns.path);
+  try {
+    fn(backend);
+    return backend.routeDumps;
+  } finally {
+    backend.close();
+  }
 }
 
 describe('a namespace with 500,000 foreign routes', () => {
@@ -74,6 +95,27 @@ describe('a namespace with 500,000 foreign routes', () => {
     expect(own.messages).toBe(own.routes);
     // The foreign routes are really there (an unfiltered dump sees them all).
     expect(h.routeDump({ family: 6, protocol: 4 }).length).toBe(500_000);
+  }, 600_000);
+
+  it('apply and diff dump routes table by table: the main table once per family (its link routes), never all tables', () => {
+    const config = loadConfig(cfg.file);
+    routeDumpsOf(ns, (b) => apply(config, b));
+    // What the kernel has that they may ask for: netcg's routes and main's kernel unicast routes.
+    const own = ownRoutes(h).routes;
+    const kernelRoutes = ([4, 6] as const).flatMap((family) =>
+      h.routeDump({ family, table: RT_TABLE_MAIN, protocol: RTPROT_KERNEL, type: RTN_UNICAST }),
+    ).length;
+    for (const [name, run] of [
+      ['apply', (b: NetlinkBackend) => expect(apply(config, b).changed).toBe(false)],
+      ['diff', (b: NetlinkBackend) => expect(isEmptyPlan(diff(config, b).plan)).toBe(true)],
+    ] as const) {
+      const dumps = routeDumpsOf(ns, run);
+      expect(dumps.byTable.has('all'), `${name}: a dump of every table`).toBe(false);
+      expect(dumps.byTable.get(RT_TABLE_MAIN), `${name}: dumps of the main table`).toBe(2);
+      // netcg's tables (one here), each asked once per family.
+      expect([...dumps.byTable.values()], name).toEqual([2, 2]);
+      expect(dumps.routes, `${name}: routes the kernel sent`).toBe(own + kernelRoutes);
+    }
   }, 600_000);
 });
 
