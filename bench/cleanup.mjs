@@ -27,11 +27,11 @@ export function cleanupAll() {
 
 /** On Ctrl-C / kill: clean up, then exit with the conventional code. */
 export function cleanupOnSignals() {
-  for (const [signal, code] of [
+  for (const [signal, code] of /** @type {const} */ ([
     ['SIGINT', 130],
     ['SIGTERM', 143],
     ['SIGHUP', 129],
-  ]) {
+  ])) {
     process.once(signal, () => {
       process.stderr.write(`\nbench: ${signal}, cleaning up…\n`);
       for (const f of cleanupAll()) process.stderr.write(`bench: cleanup: ${f}\n`);

@@ -158,7 +158,13 @@ function benchHierarchy(hierarchy, root, cBin, pids) {
   const left = [];
   const c = [];
   for (let r = 0; r < REPS; r++) {
-    const enroller = new Enroller({ profiles: {} });
+    const enroller = new Enroller({
+      file: 'bench',
+      table: 'netcg',
+      cgroupParent: 'netcg',
+      ipRulePriority: 10000,
+      profiles: {},
+    });
     try {
       const [f, outcomes] = timed(() => enroller.enrollCgroup(a, pids));
       expectAllOk(outcomes);

@@ -81,6 +81,7 @@ function measureReconciler(n, backend, config, cgroupParent) {
         `bench: Reconciler ${what} read the kernel back (${r.lastRead}) instead of using its memory`,
       );
   };
+  /** @type {{ recNoopDiffMs: number[]; recNoopApplyMs: number[]; recAddOneApplyMs?: number; recAddOneApplyAllMs?: number[] }} */
   const out = { recNoopDiffMs: [], recNoopApplyMs: [] };
   try {
     r.apply(config);

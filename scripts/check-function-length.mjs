@@ -51,7 +51,7 @@ function strip(text) {
     } else if (c === 'R' && n === '"') {
       const m = /^R"([^(\s]*)\(/.exec(text.slice(i));
       const close = m ? text.indexOf(`)${m[1]}"`, i) : -1;
-      const stop = close < 0 ? i + 2 : close + m[1].length + 2;
+      const stop = m && close >= 0 ? close + m[1].length + 2 : i + 2;
       for (; i < stop; i++) out += text[i] === '\n' ? '\n' : ' ';
     } else if (c === '"' || (c === "'" && !/[0-9A-Fa-f]/.test(text[i - 1] ?? ''))) {
       out += ' ';
