@@ -7,15 +7,7 @@ import { profileLevel, resolveMatch } from './match.js';
 import { compileIpRules, compileRoutes, routesOf } from './routing.js';
 import { compileTable, memoizedCgroupSpec, newMemoScope, type MemoScope } from './table.js';
 
-export {
-  compileTable,
-  dispatchMapName,
-  dispatchV2MapName,
-  profileChainName,
-  type V2Matching,
-} from './table.js';
-export { compileIpRules, compileRoutes } from './routing.js';
-export { compileSysctls, type SysctlValues } from './sysctls.js';
+export { compileSysctls } from './sysctls.js';
 
 function cgroupOf(config: Config, p: ProfileConfig, netCls: boolean): CgroupSpec {
   const hierarchy = resolveMatch(p, netCls);

@@ -218,8 +218,6 @@ export const proxySchema = z
     "transparent proxy: redirect members' TCP to a local port (Tor's TransPort, v2ray's dokodemo-door)",
   );
 
-export const NETWORK_MODES = ['offline'] as const;
-
 export const networkSchema = z
   .literal('offline', {
     error: (i) =>
@@ -327,8 +325,6 @@ export const configSchema = z
   )
   .describe('netcg configuration');
 
-/** The file as written (after YAML parsing), before defaults and derivation. */
-export type RawConfig = z.input<typeof configSchema>;
 export type RawRoute = z.input<typeof routeSchema>;
 
 /** A profile with every default applied and mark/table derived. */

@@ -9,7 +9,7 @@ import { planTable } from './table.js';
 import type { ChangeAction, CurrentState, Plan, PlanSummary } from './types.js';
 
 export { splitRtnl } from './rtnl.js';
-export type { Change, ChangeAction, ChangeKind, CurrentState, Plan, PlanSummary, RtnlOp } from './types.js';
+export type { Change, ChangeAction, ChangeKind, CurrentState, Plan, PlanSummary } from './types.js';
 
 export function plan(current: CurrentState, desired: DesiredState): Plan {
   const table = planTable(current.table, desired.table);

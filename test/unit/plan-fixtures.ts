@@ -2,7 +2,7 @@
 import { compile } from '../../src/compile/index.js';
 import type { Config, ProfileConfig } from '../../src/config/index.js';
 import type { DesiredState, HostFacts } from '../../src/shared/model.js';
-import { plan, type CurrentState } from '../../src/plan/plan.js';
+import { plan } from '../../src/plan/plan.js';
 import { SimKernel } from './plan-sim.js';
 
 export const FACTS: HostFacts = {
@@ -61,8 +61,4 @@ export function applyPlan(k: SimKernel, p: ReturnType<typeof plan>): void {
       throw new Error(`after ${op.verb} ${op.kind}: an ip rule points at a table without routes`);
   }
   k.nft(p.nft);
-}
-
-export function currentOf(k: SimKernel): CurrentState {
-  return k.current();
 }
