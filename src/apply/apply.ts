@@ -19,7 +19,7 @@ import {
   type MatchKind,
   type ProfileConfig,
 } from '../config/index.js';
-import { compileSession, compileSysctls, type CompileSession } from '../compile/index.js';
+import { compileSession, compileSysctls, gatewayDevicesOf, type CompileSession } from '../compile/index.js';
 import { ensureSysctls, type SysctlChange } from './sysctls.js';
 import { NetcgError } from '../shared/errors.js';
 import type { CgroupSpec, DesiredState, HostFacts, TableState } from '../shared/model.js';
@@ -229,7 +229,7 @@ export interface DiffResult {
 /** diff() with the current state from `source` (the Reconciler's memory). */
 export function diffWith(given: Config, backend: Backend, source: StateSource): DiffResult {
   const config = onHost(given, backend);
-  const facts = withCgroupFacts(backend.hostFacts());
+  const facts = hostFactsOf(backend, config);
   const v2 = findCgroup2();
   // The IDs of the v2 cgroups as they are now: a re-created cgroup shows as a stale element.
   const session = compileSession();
@@ -310,9 +310,22 @@ function isGenerationRace(err: unknown): boolean {
   return (err as { code?: string }).code === 'ERESTART';
 }
 
+/** What hostFacts reads for `config`: besides the link routes, the main-table default gateways of its `gateway: auto` vias. */
+export function hostFactsQuery(config: Config): HostFactsQuery {
+  return { gatewayDevices: gatewayDevicesOf(Object.values(config.profiles)) };
+}
+
 /** The host's facts plus which hierarchies exist (IDs are added once the cgroups do). */
 function withCgroupFacts(facts: HostFacts): HostFacts & { cgroups: NonNullable<HostFacts['cgroups']> } {
   return { ...facts, cgroups: { netCls: netClsAvailable(), ids: {} } };
+}
+
+/** The host's facts for `config` plus which hierarchies exist. */
+export function hostFactsOf(
+  backend: Backend,
+  config: Config,
+): HostFacts & { cgroups: NonNullable<HostFacts['cgroups']> } {
+  return withCgroupFacts(backend.hostFacts(hostFactsQuery(config)));
 }
 
 /** `specs` are in `profiles`' order (compile keeps the config's order). */
@@ -350,7 +363,7 @@ function applyLocked(given: Config, backend: Backend, source: StateSource, every
   const config = onHost(given, backend);
   const session = compileSession();
   // Read once per apply: the link routes are a dump of the main table, whose size is the host's.
-  const hostFacts = backend.hostFacts();
+  const hostFacts = backend.hostFacts(hostFactsQuery(config));
   const hierarchies = mountHierarchies(session.cgroups(config, withCgroupFacts(hostFacts)));
   for (let attempt = 1; ; attempt++) {
     const run = newCgroupRun(hierarchies, config.cgroupParent, source.cgroups);

@@ -3,6 +3,7 @@
 import {
   FAIL_CLOSED_METRIC,
   NETCG_RTPROT,
+  type DefaultGateway,
   type HostFacts,
   type IpRuleSpec,
   type RouteSpec,
@@ -15,7 +16,7 @@ import { encodeOps } from '../native/optape.js';
 import { tableFromDump } from '../state/from-dump.js';
 import { mapAddOp } from '../plan/table.js';
 import { readTape } from '../state/nft-tape.js';
-import type { Backend, LinkInfo, OwnedState, ReadState, RouteTables, RtnlOp } from './types.js';
+import type { Backend, HostFactsQuery, LinkInfo, OwnedState, ReadState, RouteTables, RtnlOp } from './types.js';
 
 const RTPROT_KERNEL = 2;
 const RT_TABLE_MAIN = 254;
@@ -85,6 +86,7 @@ export class NetlinkBackend implements Backend {
       dst: `${r.dst}/${r.dstLen}`,
       // A fail-closed route has no device (IPv6 reports lo, which netcg never asked for).
       dev: type !== 'unicast' ? '' : (names.get(r.oif ?? -1) ?? `if${r.oif}`),
+      ...(r.gateway && type === 'unicast' ? { gateway: r.gateway } : {}),
       scope: r.scope === SCOPE.link ? 'link' : 'universe',
       protocol: r.protocol ?? 0,
       type,
@@ -99,7 +101,7 @@ export class NetlinkBackend implements Backend {
     return routes;
   }
 
-  hostFacts(): HostFacts {
+  hostFacts(query: HostFactsQuery = {}): HostFacts {
     const names = this.linkNames();
     const linkRoutes: HostFacts['linkRoutes'] = [];
     for (const family of [4, 6] as const) {
@@ -118,7 +120,30 @@ export class NetlinkBackend implements Backend {
         if (dev) linkRoutes.push({ family, dst: `${r.dst}/${r.dstLen}`, dev });
       }
     }
-    return { linkRoutes };
+    const devices = query.gatewayDevices ?? [];
+    return devices.length > 0
+      ? { linkRoutes, defaultGateways: this.defaultGateways(devices, names) }
+      : { linkRoutes };
+  }
+
+  /**
+   * The main table's default routes through a gateway on `devices`, the lowest metric
+   * per device and family (the one the kernel uses). Asked of the kernel by table, type
+   * and device: a full routing table in main costs nothing here.
+   */
+  private defaultGateways(devices: readonly string[], names: Map<number, string>): DefaultGateway[] {
+    const out: DefaultGateway[] = [];
+    for (const [oif, dev] of names) {
+      if (!devices.includes(dev)) continue;
+      for (const family of [4, 6] as const) {
+        let best: RtRoute | undefined;
+        for (const r of this.routeDump({ family, table: RT_TABLE_MAIN, type: RTN.unicast, oif }))
+          if (r.table === RT_TABLE_MAIN && r.dstLen === 0 && r.oif === oif && r.gateway)
+            if (!best || (r.priority ?? 0) < (best.priority ?? 0)) best = r;
+        if (best) out.push({ family, dev, gateway: best.gateway! });
+      }
+    }
+    return out;
   }
 
   /**
@@ -249,6 +274,7 @@ export class NetlinkBackend implements Backend {
       table: r.table,
       ...splitCidr(r.dst),
       ...(oif !== undefined ? { oif } : {}),
+      ...(r.gateway !== undefined ? { gateway: r.gateway } : {}),
       scope: SCOPE[r.scope],
       protocol: r.protocol,
       type: RTN[r.type],

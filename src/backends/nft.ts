@@ -8,13 +8,14 @@ import { execFileSync } from 'node:child_process';
 import { NetcgError } from '../shared/errors.js';
 import {
   NETCG_RTPROT,
+  type DefaultGateway,
   type HostFacts,
   type IpRuleSpec,
   type RouteSpec,
   type TableState,
 } from '../shared/model.js';
 import { renderIpBatches, renderNftTableScript } from '../render/index.js';
-import type { Backend, LinkInfo, OwnedState, RtnlOp } from './types.js';
+import type { Backend, HostFactsQuery, LinkInfo, OwnedState, RtnlOp } from './types.js';
 
 interface IpJsonRoute {
   dst: string;
@@ -88,7 +89,7 @@ export class NftBackend implements Backend {
     }));
   }
 
-  hostFacts(): HostFacts {
+  hostFacts(query: HostFactsQuery = {}): HostFacts {
     const linkRoutes: HostFacts['linkRoutes'] = [];
     for (const family of [4, 6] as const) {
       for (const r of this.ipJson<IpJsonRoute>(
@@ -106,7 +107,31 @@ export class NftBackend implements Backend {
         linkRoutes.push({ family, dst: cidr(r.dst, family), dev: r.dev });
       }
     }
-    return { linkRoutes };
+    const devices = query.gatewayDevices ?? [];
+    return devices.length > 0
+      ? { linkRoutes, defaultGateways: this.defaultGateways(devices) }
+      : { linkRoutes };
+  }
+
+  /** The main table's default routes through a gateway on `devices` (`ip route show` lists the lowest metric first). */
+  private defaultGateways(devices: readonly string[]): DefaultGateway[] {
+    const out: DefaultGateway[] = [];
+    for (const dev of devices)
+      for (const family of [4, 6] as const) {
+        const routes = this.ipJson<IpJsonRoute & { metric?: number }>(
+          `-${family}`,
+          'route',
+          'show',
+          'table',
+          'main',
+          'default',
+          'dev',
+          dev,
+        ).filter((r) => r.gateway && (!r.type || r.type === 'unicast'));
+        routes.sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0));
+        if (routes[0]) out.push({ family, dev, gateway: routes[0].gateway! });
+      }
+    return out;
   }
 
   readOwned(table: string): OwnedState {
@@ -140,6 +165,7 @@ export class NftBackend implements Backend {
           dst: cidr(r.dst, family),
           // A fail-closed route has no device (IPv6 lists lo, which netcg never asked for).
           dev: r.type && r.type !== 'unicast' ? '' : (r.dev ?? ''),
+          ...(r.gateway && (!r.type || r.type === 'unicast') ? { gateway: r.gateway } : {}),
           scope: r.scope === 'link' ? 'link' : 'universe',
           protocol: NETCG_RTPROT,
           type: (r.type as RouteSpec['type'] | undefined) ?? 'unicast',

@@ -37,12 +37,19 @@ export interface ReadState extends CurrentState {
  */
 export type RouteTables = ReadonlySet<number>;
 
+/** What hostFacts reads besides the link routes. */
+export interface HostFactsQuery {
+  /** Interfaces of `gateway: auto` routes (compile's gatewayDevicesOf): their main-table default routes are read. */
+  gatewayDevices?: readonly string[];
+}
+
 export interface Backend {
   readonly name: BackendName;
   /** The network namespace it acts in (a path such as /run/netns/x); undefined = the caller's. */
   readonly netns?: string;
   links(): LinkInfo[];
-  hostFacts(): HostFacts;
+  /** What compile needs of the host; `query.gatewayDevices`: whose main-table default gateways to read (`gateway: auto`). */
+  hostFacts(query?: HostFactsQuery): HostFacts;
   /** Routing tables and marks the host uses besides netcg (for the numbers netcg picks); absent: not checked. */
   hostNumbers?(): HostNumbers;
   readOwned(table: string): OwnedState;

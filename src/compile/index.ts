@@ -8,6 +8,7 @@ import { compileIpRules, compileRoutes, routesOf } from './routing.js';
 import { compileTable, memoizedCgroupSpec, newMemoScope, type MemoScope } from './table.js';
 
 export { compileSysctls } from './sysctls.js';
+export { gatewayDevicesOf } from './routing.js';
 
 function cgroupOf(config: Config, p: ProfileConfig, netCls: boolean): CgroupSpec {
   const hierarchy = resolveMatch(p, netCls);

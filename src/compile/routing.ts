@@ -3,7 +3,7 @@
 // so the LAN stays reachable), for every distinct mark/table the profiles use.
 // Everything is tagged with NETCG_RTPROT so netcg only ever touches its own.
 import type { ProfileConfig, RouteConfig } from '../config/index.js';
-import { DEFAULT_FAIL_CLOSED } from '../config/schema.js';
+import { DEFAULT_FAIL_CLOSED, GATEWAY_AUTO } from '../config/schema.js';
 import { NETCG_RTPROT, type HostFacts, type IpRuleSpec, type RouteSpec } from '../shared/model.js';
 
 const FAMILIES = [4, 6] as const;
@@ -47,12 +47,37 @@ export function compileIpRules(
   );
 }
 
+/** The interfaces whose main-table default route a `gateway: auto` route follows (the host facts to read). */
+export function gatewayDevicesOf(profiles: Iterable<ProfileConfig>): string[] {
+  const devs = new Set<string>();
+  for (const p of profiles)
+    if (p.route && (p.route.gateway === GATEWAY_AUTO || p.route.gateway6 === GATEWAY_AUTO))
+      devs.add(p.route.via);
+  return [...devs];
+}
+
 /**
- * Per routing table (one `via` each, validated by the config): the default route
- * out of `via` for both families, with failClosed an `unreachable default` behind
- * it (no device: it must outlive `via`), then with copyLinkRoutes the host's link routes
- * of that family, except those on `via` itself (the default route covers them)
- * and repeats of a destination (a table holds one route per destination).
+ * A table's next hop for one family: undefined for `default dev VIA` (no gateway
+ * configured at all), null when there is none (the family has no gateway while the
+ * other has one, or `auto` is unresolved: members get unreachable), else the address.
+ */
+export function nextHopOf(r: RouteConfig, family: 4 | 6, facts: HostFacts): string | null | undefined {
+  if (r.gateway === undefined && r.gateway6 === undefined) return undefined;
+  const gw = family === 4 ? r.gateway : r.gateway6;
+  if (gw === undefined) return null;
+  if (gw !== GATEWAY_AUTO) return gw;
+  const found = facts.defaultGateways?.find((g) => g.family === family && g.dev === r.via);
+  return found?.gateway ?? null;
+}
+
+/**
+ * Per routing table (one `via` and gateway pair each, validated by the config): the
+ * default route out of `via` for both families (through the gateway when the route
+ * has one), with failClosed an `unreachable default` behind it (no device: it must
+ * outlive `via`; also without failClosed when a gateway is configured but there is
+ * none, so members never fall through to main or a VPN), then with copyLinkRoutes the
+ * host's link routes of that family, except repeats of a destination (a table holds
+ * one route per destination) and those on `via` when `default dev VIA` covers them.
  */
 export function compileRoutes(
   profiles: ProfileConfig[],
@@ -72,16 +97,23 @@ export function compileRoutes(
         protocol: NETCG_RTPROT,
         type: 'unicast',
       });
-      routes.push(route(DEFAULT_DST[family], r.via, 'universe'));
+      const hop = nextHopOf(r, family, facts);
+      if (hop !== null)
+        routes.push({
+          ...route(DEFAULT_DST[family], r.via, 'universe'),
+          ...(hop !== undefined ? { gateway: hop } : {}),
+        });
       // The kill switch: the kernel deletes `default dev VIA` with the link (and on
       // link down), but this route stays, so the ip rule still finds a route here and
       // never falls through to main. The backends give it the highest metric, so it
       // only answers while the unicast default is gone.
-      if (r.failClosed ?? DEFAULT_FAIL_CLOSED)
+      if ((r.failClosed ?? DEFAULT_FAIL_CLOSED) || hop === null)
         routes.push({ ...route(DEFAULT_DST[family], '', 'universe'), type: 'unreachable' });
       if (!r.copyLinkRoutes) continue;
+      // Through a gateway, `via`'s own LAN is not covered by the default route: copied too.
+      const gatewayed = (family === 4 ? r.gateway : r.gateway6) !== undefined;
       const links = facts.linkRoutes.filter(
-        (l) => l.family === family && l.dev !== r.via && l.dst !== DEFAULT_DST[family],
+        (l) => l.family === family && (l.dev !== r.via || gatewayed) && l.dst !== DEFAULT_DST[family],
       );
       // IPv6 has no link scope on routes: the kernel keeps them at universe.
       for (const l of distinct(links, (l) => l.dst))

@@ -18,7 +18,13 @@
 // host gives the same numbers after a reboot.
 import { createHash } from 'node:crypto';
 
-import { DEFAULT_FAIL_CLOSED, type Config, type ProfileConfig, type RouteConfig } from './schema.js';
+import {
+  DEFAULT_FAIL_CLOSED,
+  gatewaysText,
+  type Config,
+  type ProfileConfig,
+  type RouteConfig,
+} from './schema.js';
 
 /** 0x6e = 'n': netcg's numbers are 0x6e000000..0x6effffff, as tables (1845493760..) and marks alike. */
 export const AUTO_BASE = 0x6e000000;
@@ -43,17 +49,20 @@ export interface ConfigNumbers {
 /** The settings that profiles sharing one routing table and mark must agree on. */
 export interface AllocationSettings {
   via: string;
+  /** gatewaysText of the route: '' without gateways (and then not part of the key, so older numbers stay). */
+  gateways?: string;
   copyLinkRoutes: boolean;
   failClosed: boolean;
   masquerade: boolean;
 }
 
 export function allocationKey(s: AllocationSettings): string {
-  return `via=${s.via} copyLinkRoutes=${s.copyLinkRoutes} failClosed=${s.failClosed} masquerade=${s.masquerade}`;
+  const gateways = s.gateways ? ` ${s.gateways}` : '';
+  return `via=${s.via}${gateways} copyLinkRoutes=${s.copyLinkRoutes} failClosed=${s.failClosed} masquerade=${s.masquerade}`;
 }
 
 function routeKey(r: RouteConfig): string {
-  return allocationKey({ ...r, failClosed: r.failClosed ?? DEFAULT_FAIL_CLOSED });
+  return allocationKey({ ...r, gateways: gatewaysText(r), failClosed: r.failClosed ?? DEFAULT_FAIL_CLOSED });
 }
 
 /** Candidate `attempt` for `key`: AUTO_BASE + 24 bits of sha256. */

@@ -14,7 +14,7 @@ import {
   DEFAULT_IP_RULE_PRIORITY,
   DEFAULT_MATCH,
   DEFAULT_TABLE,
-  GATEWAY_AUTO,
+  gatewaysOf,
   configSchema,
   dnsSchema,
   parseClassid,
@@ -92,18 +92,6 @@ function fromZod(issues: z.core.$ZodIssue[]): PathIssue[] {
       out.push({ path, at: 'value', message });
     }
   }
-  return out;
-}
-
-/** A route's gateways as normalized: `gateway: auto` also means `gateway6: auto` unless gateway6 is written. */
-function gatewaysOf(route: { gateway?: string | undefined; gateway6?: string | undefined }): {
-  gateway?: string;
-  gateway6?: string;
-} {
-  const out: { gateway?: string; gateway6?: string } = {};
-  if (route.gateway !== undefined) out.gateway = route.gateway;
-  const six = route.gateway6 ?? (route.gateway === GATEWAY_AUTO ? GATEWAY_AUTO : undefined);
-  if (six !== undefined) out.gateway6 = six;
   return out;
 }
 

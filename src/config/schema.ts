@@ -145,6 +145,25 @@ export const dnsSchema = z
 /** `auto`: the main table's default route on `via` gives the gateway (followed by `netcg watch`). */
 export const GATEWAY_AUTO = 'auto';
 
+/** A route's gateways as normalized: `gateway: auto` also means `gateway6: auto` unless gateway6 is written. */
+export function gatewaysOf(route: { gateway?: string | undefined; gateway6?: string | undefined }): {
+  gateway?: string;
+  gateway6?: string;
+} {
+  const out: { gateway?: string; gateway6?: string } = {};
+  if (route.gateway !== undefined) out.gateway = route.gateway;
+  const six = route.gateway6 ?? (route.gateway === GATEWAY_AUTO ? GATEWAY_AUTO : undefined);
+  if (six !== undefined) out.gateway6 = six;
+  return out;
+}
+
+/** The gateways as one text ('' without any): profiles sharing a routing table must have the same. */
+export function gatewaysText(route: { gateway?: string | undefined; gateway6?: string | undefined }): string {
+  const g = gatewaysOf(route);
+  if (g.gateway === undefined && g.gateway6 === undefined) return '';
+  return `gateway ${g.gateway ?? 'none'}, gateway6 ${g.gateway6 ?? 'none'}`;
+}
+
 /** A gateway key's value: `auto` or an address of the family (checked with node:net's isIPv4/isIPv6). */
 function gatewaySchema(family: 4 | 6) {
   const what = family === 4 ? 'an IPv4 address like 198.18.10.1' : 'an IPv6 address like 2001:db8::1';

@@ -9,6 +9,7 @@ import {
   PROFILE_NAME_RE,
   PROFILE_NAME_RULE,
   RESERVED_TABLES,
+  gatewaysText,
   parseClassid,
   routeSchema,
   type RawRoute,
@@ -66,7 +67,10 @@ export function deriveRouting(
   const lowestClassid = new Map<string, number>();
   for (const p of profiles)
     if (p.classid !== undefined)
-      lowestClassid.set(p.route.via, Math.min(p.classid, lowestClassid.get(p.route.via) ?? Infinity));
+      lowestClassid.set(
+        tableKey(p.route),
+        Math.min(p.classid, lowestClassid.get(tableKey(p.route)) ?? Infinity),
+      );
   const allocated = allocatedNumbers(profiles, lowestClassid, host);
 
   const routing = new Map<string, Routing>();
@@ -81,7 +85,7 @@ export function deriveRouting(
       });
       continue;
     }
-    const r = routingOf(p, auto, lowestClassid.get(p.route.via));
+    const r = routingOf(p, auto, lowestClassid.get(tableKey(p.route)));
     if (!r) continue; // not reached: allocated above
     routing.set(p.name, r);
     const reserved = RESERVED_TABLES.get(r.table);
@@ -98,6 +102,16 @@ export function deriveRouting(
     sharing.masquerade(p, r);
   }
   return { routing, issues };
+}
+
+/**
+ * Which profiles share a derived table (the lowest classid among them): those with
+ * the same `via` and, when they have any, the same gateways (a table has one default
+ * route). Without gateways the key is `via` alone, as before gateways existed.
+ */
+function tableKey(route: RawRoute): string {
+  const g = gatewaysText(route);
+  return g === '' ? route.via : `${route.via} ${g}`;
 }
 
 /** A profile's routing: picked numbers, else its own, else the interface's lowest classid. */
@@ -129,7 +143,7 @@ function routeKeyPath(p: RoutedProfile, key: keyof RawRoute): string[] {
 class SharingCheck {
   private readonly tables = new Map<
     number,
-    { via: string; name: string; copyLinkRoutes: boolean; failClosed: boolean }
+    { via: string; gateways: string; name: string; copyLinkRoutes: boolean; failClosed: boolean }
   >();
   private readonly marks = new Map<number, { table: number; name: string }>();
   private readonly masqs = new Map<string, { masquerade: boolean; name: string }>();
@@ -146,6 +160,7 @@ class SharingCheck {
     if (!user)
       this.tables.set(r.table, {
         via,
+        gateways: gatewaysText(p.route),
         name: p.name,
         copyLinkRoutes: r.copyLinkRoutes,
         failClosed: r.failClosed,
@@ -155,6 +170,12 @@ class SharingCheck {
         p,
         'table',
         `routing table ${r.table} already routes via ${user.via} (profile "${user.name}"); a table has one default route, so give this profile (via ${via}) its own table`,
+      );
+    else if (user.gateways !== gatewaysText(p.route))
+      this.report(
+        p,
+        p.route.gateway !== undefined ? 'gateway' : p.route.gateway6 !== undefined ? 'gateway6' : 'table',
+        `routing table ${r.table} already routes via ${via} with ${user.gateways || 'no gateway'} (profile "${user.name}"), this profile with ${gatewaysText(p.route) || 'no gateway'}; a table has one default route, so set the same gateways or give this profile its own table`,
       );
     else if (user.copyLinkRoutes !== r.copyLinkRoutes)
       this.report(
@@ -217,6 +238,7 @@ function allocatedNumbers(
         p.name,
         allocationKey({
           via: p.route.via,
+          gateways: gatewaysText(p.route),
           copyLinkRoutes: p.route.copyLinkRoutes ?? DEFAULT_COPY_LINK_ROUTES,
           failClosed: p.route.failClosed ?? DEFAULT_FAIL_CLOSED,
           masquerade: p.route.masquerade ?? DEFAULT_MASQUERADE,
@@ -224,7 +246,7 @@ function allocatedNumbers(
       );
       continue;
     }
-    const shared = lowestClassid.get(p.route.via);
+    const shared = lowestClassid.get(tableKey(p.route));
     const mark = p.route.mark ?? shared ?? p.route.table;
     const table = p.route.table ?? shared ?? p.route.mark;
     if (mark !== undefined) marks.add(mark);
@@ -242,19 +264,6 @@ function allocatedNumbers(
   }
   for (const [name, key] of keys) out.set(name, numbers.get(key)!);
   return out;
-}
-
-/** route.gateway/gateway6 are in the schema, but compile does not route through a gateway yet: refuse rather than ignore. */
-function gatewayNotYet(name: string, profile: Record<string, unknown>): PathIssue[] {
-  const route = profile.route;
-  if (!isMapping(route)) return [];
-  return (['gateway', 'gateway6'] as const)
-    .filter((key) => route[key] !== undefined)
-    .map((key) => ({
-      path: ['profiles', name, 'route', key],
-      at: 'key' as const,
-      message: `route.${key} is not supported by this version of netcg yet (routing through a gateway is being built, issue 11); remove it`,
-    }));
 }
 
 /**
@@ -303,7 +312,7 @@ export function relationsOf(raw: unknown): { issues: PathIssue[]; routing: Map<s
         at: 'key',
         message: `profile "${name}" has no effect; give it at least one of dns: { redirect: PORT }, ipv6: reject, route: { via: IFACE }, network: offline, proxy: { tcp: PORT }`,
       });
-    issues.push(...offlineConflicts(name, profile), ...gatewayNotYet(name, profile));
+    issues.push(...offlineConflicts(name, profile));
 
     if (profile.classid === undefined) {
       if (profile.match !== 'cgroupv2')

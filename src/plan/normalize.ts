@@ -253,6 +253,11 @@ function expandIpv6(addr: string): number[] {
   return [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
 }
 
+/** A next hop as the kernel prints it (IPv6 compressed, lower case), whatever the config's spelling. */
+export function canonicalGateway(addr: string, family: 4 | 6): string {
+  return canonicalCidr(addr, family).split('/')[0]!;
+}
+
 /** A route's identity in the kernel: one route per destination in a table (netcg sets no metric or tos). */
 export function routeIdentity(r: RouteSpec): string {
   // A fail-closed route shares its destination with the unicast default but has its
@@ -262,5 +267,6 @@ export function routeIdentity(r: RouteSpec): string {
 
 /** The rest of a route: a difference is a change (delete and re-add). */
 export function routeAttrsKey(r: RouteSpec): string {
-  return `${r.dev}|${r.scope}|${r.type}|${r.protocol}`;
+  const gateway = r.gateway === undefined ? '' : canonicalGateway(r.gateway, r.family);
+  return `${r.dev}|${gateway}|${r.scope}|${r.type}|${r.protocol}`;
 }

@@ -13,7 +13,7 @@ import type {
 } from '../shared/model.js';
 import { readHostU32 } from '../nft/index.js';
 import { ruleText } from '../render/decompile.js';
-import { canonicalCidr, normalizeHook, normalizeIpRule, verdictKey } from './normalize.js';
+import { canonicalCidr, canonicalGateway, normalizeHook, normalizeIpRule, verdictKey } from './normalize.js';
 
 export interface TableView {
   family: 'inet';
@@ -129,6 +129,7 @@ export function routeView(r: RouteSpec): RouteView {
     table: r.table,
     dst: canonicalCidr(r.dst, r.family),
     dev: r.dev,
+    ...(r.gateway !== undefined ? { gateway: canonicalGateway(r.gateway, r.family) } : {}),
     scope: r.scope,
     protocol: r.protocol,
     type: r.type,
@@ -170,7 +171,8 @@ export function viewText(kind: string, v: ObjectView): string {
       const r = v as RouteView;
       const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst;
       const type = r.type === 'unicast' ? '' : `${r.type} `;
-      return `ipv${r.family} ${type}${dst} dev ${r.dev} table ${r.table} proto ${r.protocol}${r.scope === 'link' ? ' scope link' : ''}`;
+      const via = r.gateway !== undefined ? ` via ${r.gateway}` : '';
+      return `ipv${r.family} ${type}${dst}${via} dev ${r.dev} table ${r.table} proto ${r.protocol}${r.scope === 'link' ? ' scope link' : ''}`;
     }
     default:
       return JSON.stringify(v);

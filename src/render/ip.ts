@@ -24,7 +24,7 @@ function ruleLine(verb: IpOp['verb'], r: IpRuleSpec): string {
 function routeLine(verb: IpOp['verb'], r: RouteSpec): string {
   const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst;
   const type = r.type === 'unicast' ? '' : `${r.type} `;
-  const dev = r.dev ? ` dev ${r.dev}` : '';
+  const dev = `${r.gateway !== undefined ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
   // Always name the scope: without it `ip route add` gives a gateway-less route scope link.
   const scope = r.scope === 'link' ? 'link' : 'global';
   // Fail-closed routes sit behind the unicast default of the same destination (model.ts).

@@ -45,6 +45,8 @@ export interface RouteSpec {
   /** CIDR, e.g. '0.0.0.0/0', '198.18.0.0/24', '::/0'. */
   dst: string;
   dev: string;
+  /** Next hop on `dev` (route.gateway/gateway6, `auto` resolved); absent: the destination is on-link. */
+  gateway?: string;
   scope: 'universe' | 'link';
   protocol: number;
   /** RTN type; unicast unless a fail-closed route. */
@@ -77,8 +79,21 @@ export interface DesiredState {
 export interface HostFacts {
   /** Routes of the main table with `proto kernel scope link` (the recipe's copy source). */
   linkRoutes: Array<Pick<RouteSpec, 'family' | 'dst' | 'dev'>>;
+  /**
+   * The main table's default routes with a gateway on the devices asked for (those of
+   * `gateway: auto` routes, see gatewayDevicesOf): what `auto` resolves to. Absent or
+   * without an entry for a device and family: unresolved, and members get unreachable.
+   */
+  defaultGateways?: DefaultGateway[];
   /** What the host's cgroups say; absent means "net_cls is available, no cgroup2 IDs known". */
   cgroups?: CgroupFacts;
+}
+
+/** One default route of the main table: on `dev`, through `gateway` (the lowest metric when there are several). */
+export interface DefaultGateway {
+  family: 4 | 6;
+  dev: string;
+  gateway: string;
 }
 
 /** Host cgroup facts compile needs (read by src/cgroups, merged in by apply/diff). */

@@ -17,9 +17,8 @@ import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { onHost, type ApplyReport } from '../apply/apply.js';
+import { hostFactsOf, onHost, type ApplyReport } from '../apply/apply.js';
 import { findCgroup2, readCgroupIds } from '../cgroups/cgroup2.js';
-import { netClsAvailable } from '../cgroups/match.js';
 import { compile } from '../compile/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { ConfigError } from '../shared/errors.js';
@@ -208,9 +207,8 @@ export class WatchDaemon {
 
   /** The desired state's dependencies (interfaces, tables, cgroups), for triggers.ts. */
   private computeScope(): WatchScope {
-    const facts = { ...this.backend.hostFacts(), cgroups: { netCls: netClsAvailable(), ids: {} } };
     const config = onHost(this.config, this.backend);
-    return scopeOf(config, compile(config, facts));
+    return scopeOf(config, compile(config, hostFactsOf(this.backend, config)));
   }
 
   private onEvents(batch: NetlinkEvent[]): void {

@@ -11,6 +11,7 @@ import type { Config } from '../config/index.js';
 import type { DesiredState } from '../shared/model.js';
 import { NETCG_RTPROT } from '../shared/model.js';
 import type { NetlinkEvent } from '../native/types.js';
+import { gatewayDevicesOf } from '../compile/index.js';
 
 const RT_TABLE_MAIN = 254;
 const RTPROT_KERNEL = 2;
@@ -23,6 +24,8 @@ export interface WatchScope {
   devices: ReadonlySet<string>;
   /** Routing tables netcg's ip rules and routes use. */
   tables: ReadonlySet<number>;
+  /** `via` interfaces of `gateway: auto` routes: main-table default routes on them are what auto follows. */
+  gatewayDevices: ReadonlySet<string>;
   /** Some profile copies the host's link routes: address and main-table link route changes matter. */
   copiesLinkRoutes: boolean;
   /** Profile name -> cgroup path below the cgroup2 mount, for `match: cgroupv2` profiles. */
@@ -32,7 +35,12 @@ export interface WatchScope {
 export function scopeOf(config: Config, desired: DesiredState): WatchScope {
   return {
     table: desired.table.name,
-    devices: new Set(desired.routes.map((r) => r.dev).filter((d) => d !== '')),
+    // With `auto` unresolved the table has no route on `via`: the config names it too.
+    devices: new Set([
+      ...desired.routes.map((r) => r.dev).filter((d) => d !== ''),
+      ...Object.values(config.profiles).flatMap((p) => (p.route ? [p.route.via] : [])),
+    ]),
+    gatewayDevices: new Set(gatewayDevicesOf(Object.values(config.profiles))),
     tables: new Set([...desired.routes.map((r) => r.table), ...desired.ipRules.map((r) => r.table)]),
     copiesLinkRoutes: Object.values(config.profiles).some((p) => p.route?.copyLinkRoutes === true),
     cgroupsV2: new Map(
@@ -67,13 +75,14 @@ export function triggerOf(
       return `address ${event.address ?? '?'}/${event.prefixLen} ${event.type === 'new' ? 'added to' : 'removed from'} ${name}`;
     }
     case 'route': {
-      // Decided on the table alone (RTA_TABLE: the full 32-bit id), with no dump and
-      // no string built: a routing daemon's churn in other tables costs next to nothing.
+      // Decided on the table (RTA_TABLE: the full 32-bit id) and, for main, the prefix
+      // length and device, with no dump and no string built: a routing daemon's churn
+      // in other tables costs next to nothing.
       const ours = scope.tables.has(event.table);
       // The kernel's own link routes in main are what copyLinkRoutes copies.
       const copied =
         scope.copiesLinkRoutes && event.table === RT_TABLE_MAIN && event.protocol === RTPROT_KERNEL;
-      if (!ours && !copied) return undefined;
+      if (!ours && !copied && !followedDefault(event, scope, ifnames)) return undefined;
       return `ipv${event.family} route ${event.dst}/${event.dstLen} table ${event.table} ${event.type === 'new' ? 'added' : 'deleted'}`;
     }
     case 'rule': {
@@ -89,6 +98,17 @@ export function triggerOf(
       return `nft ${event.type}${object} in inet ${event.table}`;
     }
   }
+}
+
+/** A main-table default route on a `gateway: auto` interface (what auto resolves to); no device known: maybe. */
+function followedDefault(
+  event: Extract<NetlinkEvent, { source: 'route' }>,
+  scope: WatchScope,
+  ifnames: ReadonlyMap<number, string>,
+): boolean {
+  if (event.table !== RT_TABLE_MAIN || event.dstLen !== 0 || scope.gatewayDevices.size === 0) return false;
+  const name = event.oif === undefined ? undefined : ifnames.get(event.oif);
+  return name === undefined || scope.gatewayDevices.has(name);
 }
 
 /** A table deletion also deletes everything in it: the kernel reports each object, the log names the table once. */

@@ -5,7 +5,7 @@
 import { findCgroup2, readCgroupIds } from '../../cgroups/cgroup2.js';
 import { netClsAvailable } from '../../cgroups/match.js';
 import { findNetCls } from '../../cgroups/netcls.js';
-import { compile } from '../../compile/index.js';
+import { compile, gatewayDevicesOf } from '../../compile/index.js';
 import { loadConfig, type Config } from '../../config/index.js';
 import { NetcgError } from '../../shared/errors.js';
 import type { HostFacts } from '../../shared/model.js';
@@ -20,14 +20,14 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 /** Where net_cls would be when the host has none mounted yet (apply mounts it there). */
 const DEFAULT_NET_CLS = '/sys/fs/cgroup/net_cls';
 
-/** The text `netcg export` prints for `config` on a host described by `linkRoutes` (from the target namespace). */
+/** The text `netcg export` prints for `config` on a host described by `host` (link routes and auto gateways of the target namespace). */
 export function exportPolicy(
   config: Config,
   format: ExportFormat,
-  linkRoutes: HostFacts['linkRoutes'],
+  host: Pick<HostFacts, 'linkRoutes' | 'defaultGateways'>,
 ): string {
   const cgroup2 = findCgroup2();
-  const facts: HostFacts = { linkRoutes, cgroups: { netCls: netClsAvailable(), ids: {} } };
+  const facts: HostFacts = { ...host, cgroups: { netCls: netClsAvailable(), ids: {} } };
   // As diff does: v2 profile cgroups that already exist contribute their IDs; missing ones get no map element.
   if (cgroup2)
     facts.cgroups!.ids = readCgroupIds(
@@ -46,6 +46,7 @@ export function action(opts: { config?: string; format: string; netns?: string }
   if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format))
     throw new NetcgError('EUSAGE', `unknown export format '${opts.format}': use nft or sh`);
   const config = loadConfig(configPath(opts.config));
-  const { linkRoutes } = withBackend('netlink', opts.netns, (b) => b.hostFacts());
-  process.stdout.write(exportPolicy(config, opts.format as ExportFormat, linkRoutes));
+  const gatewayDevices = gatewayDevicesOf(Object.values(config.profiles));
+  const host = withBackend('netlink', opts.netns, (b) => b.hostFacts({ gatewayDevices }));
+  process.stdout.write(exportPolicy(config, opts.format as ExportFormat, host));
 }
