@@ -5,6 +5,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 
 import type { Config } from '../config/index.js';
+import { gatewayDevicesOf } from '../compile/index.js';
+import { NETCG_RTPROT, type DefaultGateway } from '../shared/model.js';
+import type { NetlinkHandle, RtRule } from '../native/types.js';
 import type { ChainInfo } from './chains.js';
 import type { ProbeResult } from './kernel.js';
 import type { Sysctls } from './net.js';
@@ -30,6 +33,10 @@ export interface DoctorInputs {
   /** Every base and regular chain of every table in the target namespace. */
   chains: ChainInfo[];
   libnftnl: { file?: string; loadError?: string };
+  /** The main table's default gateways on the `gateway: auto` vias (absent: not read, the addon did not load). */
+  defaultGateways?: DefaultGateway[];
+  /** ip rules that are not netcg's (absent: not read). */
+  foreignRules?: RtRule[];
 }
 
 function readOr(path: string): string | undefined {
@@ -111,6 +118,7 @@ export async function gatherInputs(opts: {
   let probe: ProbeResult = { nftables: 'not probed (the addon did not load)', socketCgroupv2: 'not probed' };
   let chains: ChainInfo[] = [];
   let libnftnl: DoctorInputs['libnftnl'];
+  let routing: Pick<DoctorInputs, 'defaultGateways' | 'foreignRules'> = {};
   try {
     // Loaded here, not at import time, so a broken addon is a finding rather than a crash.
     const { openHandle } = await import('../native/index.js');
@@ -118,6 +126,7 @@ export async function gatherInputs(opts: {
     libnftnl = file ? { file } : {};
     const h = openHandle(opts.netns);
     try {
+      routing = await readRouting(h, opts.netns, opts.config);
       probe = probeNftables(h);
       if (probe.nftables === undefined) {
         const dump = h.nftDump();
@@ -157,5 +166,26 @@ export async function gatherInputs(opts: {
     probe,
     chains,
     libnftnl,
+    ...routing,
   };
+}
+
+/** Foreign ip rules, and the default gateways `gateway: auto` resolves to (the backend's own reading). */
+async function readRouting(
+  h: NetlinkHandle,
+  netns: string | undefined,
+  config: Config | undefined,
+): Promise<Pick<DoctorInputs, 'defaultGateways' | 'foreignRules'>> {
+  const foreignRules = ([4, 6] as const)
+    .flatMap((f) => h.ruleDump(f))
+    .filter((r) => r.protocol !== NETCG_RTPROT);
+  const gatewayDevices = gatewayDevicesOf(Object.values(config?.profiles ?? {}));
+  if (gatewayDevices.length === 0) return { foreignRules };
+  const { NetlinkBackend } = await import('../backends/netlink.js');
+  const b = new NetlinkBackend(netns);
+  try {
+    return { foreignRules, defaultGateways: b.hostFacts({ gatewayDevices }).defaultGateways ?? [] };
+  } finally {
+    b.close();
+  }
 }

@@ -1,5 +1,9 @@
 // Checks of the target namespace's network settings, from sysctl values read in it:
 // reverse-path filtering for VPN profiles, and IPv6 being off.
+import type { ProfileConfig } from '../config/index.js';
+import { GATEWAY_AUTO } from '../config/schema.js';
+import type { DefaultGateway } from '../shared/model.js';
+import type { RtRule } from '../native/types.js';
 import { error, info, ok, warn, type Finding } from './finding.js';
 
 /** sysctl values by /proc/sys path below net/, e.g. `ipv4/conf/all/rp_filter` -> "1"; missing = absent. */
@@ -82,4 +86,82 @@ export function checkIpv6(sysctl: Sysctls, ifInet6: string | undefined, use: Ipv
       `IPv6 is off (${disabled}): ipv6: reject of ${use.reject.join(', ')} is moot (there is no IPv6 to reject)`,
     );
   return ok('ipv6', `IPv6 is off (${disabled}); no profile relies on it`);
+}
+
+/** `gateway: auto`: what the main table's default route on `via` gives now, per profile and family. */
+export function checkGateways(
+  profiles: readonly ProfileConfig[],
+  gateways: readonly DefaultGateway[] | undefined,
+): Finding[] {
+  const out: Finding[] = [];
+  for (const p of profiles) {
+    const r = p.route;
+    if (!r) continue;
+    for (const [family, key] of [
+      [4, 'gateway'],
+      [6, 'gateway6'],
+    ] as const) {
+      if (r[key] !== GATEWAY_AUTO) continue;
+      if (!gateways) {
+        out.push(
+          info('gateway', `profile ${p.name}: ${key} auto on ${r.via} not checked (the addon did not load)`),
+        );
+        continue;
+      }
+      const g = gateways.find((x) => x.family === family && x.dev === r.via);
+      out.push(
+        g
+          ? ok(
+              'gateway',
+              `profile ${p.name}: ${key} auto on ${r.via} is ${g.gateway} (the main table's default route)`,
+            )
+          : warn(
+              'gateway',
+              `profile ${p.name}: ${key} auto finds no IPv${family} default route on ${r.via} in the main table, so members' IPv${family} is unreachable until one appears`,
+              `bring ${r.via}'s ${family === 4 ? 'DHCP lease' : 'router advertisement'} back (or add \`ip -${family} route add default via ADDRESS dev ${r.via}\`), or set route.${key} to the address`,
+            ),
+      );
+    }
+  }
+  return out;
+}
+
+const RT_TABLE_LOCAL = 255;
+
+/**
+ * Foreign ip rules that come before netcg's (a lower priority number) and send
+ * packets to a table other than local: a VPN's catch-all there (Tailscale's 5270
+ * `lookup 52`, a hand-made rule) sees members' packets first, and if that table has
+ * a route for the destination, members leave through it instead of `via`. wg-quick
+ * (32764/32765) and OpenVPN's `def1` (routes in main) come after netcg's default 10000.
+ */
+export function checkRulePriority(
+  profiles: readonly ProfileConfig[],
+  priority: number,
+  rules: readonly RtRule[] | undefined,
+): Finding[] {
+  const marks = profiles.flatMap((p) => (p.route ? [p.route.mark] : []));
+  if (marks.length === 0 || !rules) return [];
+  const before = rules.filter(
+    (r) =>
+      (r.priority ?? 0) < priority &&
+      (r.action ?? 'to_tbl') === 'to_tbl' &&
+      r.table !== RT_TABLE_LOCAL &&
+      (r.fwmark === undefined ||
+        r.invert === true ||
+        marks.some(
+          (m) => (m & (r.fwmask ?? 0xffffffff)) >>> 0 === (r.fwmark! & (r.fwmask ?? 0xffffffff)) >>> 0,
+        )),
+  );
+  if (before.length === 0)
+    return [
+      ok('ip rules', `no foreign ip rule comes before netcg's (priority ${priority}) for members' packets`),
+    ];
+  return before.map((r) =>
+    warn(
+      'ip rules',
+      `ipv${r.family} rule ${r.priority ?? 0} (lookup ${r.table}${r.fwmark !== undefined ? `, ${r.invert ? 'not ' : ''}fwmark 0x${r.fwmark.toString(16)}` : ''}) comes before netcg's rules (priority ${priority}): if table ${r.table} has a route for a member's destination, the member leaves through it instead of its via`,
+      `set ipRulePriority below ${r.priority ?? 0} in the config`,
+    ),
+  );
 }

@@ -7,7 +7,7 @@ import { error, info, type Finding } from './finding.js';
 import { checkLibnftnl, checkIptablesLegacy, checkResolver } from './host.js';
 import type { DoctorInputs } from './inputs.js';
 import { checkCgroups, checkMixedMatching, checkNftables, type CgroupUse } from './kernel.js';
-import { checkIpv6, checkRpFilter } from './net.js';
+import { checkGateways, checkIpv6, checkRpFilter, checkRulePriority } from './net.js';
 
 export function runDoctor(i: DoctorInputs): Finding[] {
   const profiles = Object.values(i.config?.profiles ?? {});
@@ -47,6 +47,8 @@ export function runDoctor(i: DoctorInputs): Finding[] {
       i.sysctl,
     ),
   );
+  out.push(...checkGateways(profiles, i.defaultGateways));
+  if (i.config) out.push(...checkRulePriority(profiles, i.config.ipRulePriority, i.foreignRules));
   out.push(
     checkIpv6(i.sysctl, i.ifInet6, {
       reject: profiles.filter((p) => p.ipv6).map((p) => p.name),

@@ -3,7 +3,7 @@
 // unit-tested with fixtures.
 import type { Config, ProfileConfig } from '../config/index.js';
 import type { LinkInfo } from '../backends/types.js';
-import type { Expr, TableState } from '../shared/model.js';
+import type { Expr, RouteSpec, TableState } from '../shared/model.js';
 import type { Change, Plan } from '../plan/plan.js';
 import {
   exprsText,
@@ -15,6 +15,7 @@ import {
 } from '../plan/views.js';
 import {
   STATUS_JSON_VERSION,
+  type GatewayStatus,
   type LinkState,
   type ProfileMatchStatus,
   type ProfileStatus,
@@ -38,6 +39,8 @@ export interface StatusInput {
   /** The plan `netcg diff` would print for the same read. */
   plan: Plan;
   links: LinkInfo[];
+  /** netcg's routes as read back (the gateways in use now); absent: not shown. */
+  routes?: readonly RouteSpec[];
   cgroups: Record<string, ProfileCgroupInfo>;
   netns?: string;
   time: number;
@@ -124,6 +127,25 @@ export function changeText(c: Change): string {
   return `${c.action} ${c.kind} ${c.id}: ${viewText(c.kind, v)}`;
 }
 
+/** The configured gateways and the next hops of the table's unicast defaults now. */
+function gatewaysStatus(
+  route: NonNullable<ProfileConfig['route']>,
+  routes: readonly RouteSpec[],
+): { gateway?: GatewayStatus; gateway6?: GatewayStatus } {
+  const now = (family: 4 | 6) =>
+    routes.find(
+      (r) =>
+        r.family === family &&
+        r.table === route.table &&
+        r.type === 'unicast' &&
+        (r.dst === '0.0.0.0/0' || r.dst === '::/0'),
+    )?.gateway ?? null;
+  return {
+    ...(route.gateway !== undefined ? { gateway: { configured: route.gateway, current: now(4) } } : {}),
+    ...(route.gateway6 !== undefined ? { gateway6: { configured: route.gateway6, current: now(6) } } : {}),
+  };
+}
+
 function linkState(links: LinkInfo[], name: string): LinkState {
   const l = links.find((x) => x.name === name);
   return l ? (l.up ? 'up' : 'down') : 'absent';
@@ -164,6 +186,7 @@ export function buildStatus(input: StatusInput): StatusSnapshot {
                 mark: p.route.mark,
                 masquerade: p.route.masquerade,
                 link: linkState(input.links, p.route.via),
+                ...gatewaysStatus(p.route, input.routes ?? []),
                 ...(p.route.allocated ? { allocated: true as const } : {}),
               },
             }

@@ -42,6 +42,7 @@ export function collectStatus(config: Config, backend: Backend): StatusSnapshot 
     table: current.table,
     plan,
     links: backend.links(),
+    routes: current.routes,
     cgroups: profileCgroups(config),
     ...(backend.netns ? { netns: backend.netns } : {}),
     time: Date.now(),

@@ -3,7 +3,7 @@
 // rates (--watch) two more columns show packets/s and bytes/s.
 import pc from 'picocolors';
 
-import type { ProfileStatus, Rates, RuleCounter, StatusSnapshot } from './model.js';
+import type { GatewayStatus, ProfileStatus, Rates, RuleCounter, StatusSnapshot } from './model.js';
 import { ruleRateKey } from './build.js';
 
 export interface ScreenOptions {
@@ -63,6 +63,13 @@ export function matchText(p: ProfileStatus): string {
   return `cgroup v2 ${p.match.id !== undefined ? `id ${p.match.id}` : '(no cgroup yet)'}`;
 }
 
+/** ` gateway auto → 198.18.0.2`, ` gateway 198.18.0.2`, ` gateway auto → none (unreachable)`. */
+function gatewayText(key: string, g: GatewayStatus | undefined): string {
+  if (!g) return '';
+  const now = g.current ?? 'none (unreachable)';
+  return g.configured === g.current ? ` ${key} ${now}` : ` ${key} ${g.configured} → ${now}`;
+}
+
 export function featuresText(p: ProfileStatus): string {
   const f = p.features;
   const parts: string[] = [];
@@ -70,7 +77,7 @@ export function featuresText(p: ProfileStatus): string {
   if (f.ipv6) parts.push('ipv6 reject');
   if (f.route)
     parts.push(
-      `via ${f.route.via} (${f.route.link}) table ${f.route.table} mark 0x${f.route.mark.toString(16)}${f.route.allocated ? ' (picked)' : ''}`,
+      `via ${f.route.via} (${f.route.link})${gatewayText('gateway', f.route.gateway)}${gatewayText('gateway6', f.route.gateway6)} table ${f.route.table} mark 0x${f.route.mark.toString(16)}${f.route.allocated ? ' (picked)' : ''}`,
     );
   if (f.network) parts.push(`network ${f.network}`);
   if (f.proxy) parts.push(`tcp → proxy :${f.proxy.tcp}${f.proxy.udp ? ' · udp reject' : ''}`);

@@ -31,17 +31,30 @@ export interface ProfileMatchStatus {
 export interface ProfileFeatures {
   dns?: { redirect: number };
   ipv6?: 'reject';
-  route?: {
-    via: string;
-    table: number;
-    mark: number;
-    masquerade: boolean;
-    link: LinkState;
-    /** Present (true) when netcg picked table and mark (docs/config.md, "Numbers netcg picks"). */
-    allocated?: true;
-  };
+  route?: RouteStatus;
   network?: 'offline';
   proxy?: { tcp: number; udp?: 'reject' };
+}
+
+export interface GatewayStatus {
+  /** An address or 'auto'. */
+  configured: string;
+  /** The next hop in the kernel now (auto resolved), or null when the table has no unicast default. */
+  current: string | null;
+}
+
+export interface RouteStatus {
+  via: string;
+  table: number;
+  mark: number;
+  masquerade: boolean;
+  link: LinkState;
+  /** route.gateway as configured and the next hop of the table's IPv4 default route now (null: none, members unreachable). */
+  gateway?: GatewayStatus;
+  /** The same for IPv6. */
+  gateway6?: GatewayStatus;
+  /** Present (true) when netcg picked table and mark (docs/config.md, "Numbers netcg picks"). */
+  allocated?: true;
 }
 
 export interface ProfileStatus {

@@ -11,7 +11,8 @@ import { plan } from '../../src/plan/plan.js';
 import { renderIpBatch } from '../../src/render/ip.js';
 import type { HostFacts, RouteSpec } from '../../src/shared/model.js';
 import { scopeOf, triggerOf } from '../../src/watch/triggers.js';
-import type { NetlinkEvent } from '../../src/native/types.js';
+import type { NetlinkEvent, RtRule } from '../../src/native/types.js';
+import { checkGateways, checkRulePriority } from '../../src/doctor/net.js';
 
 const LINKS: HostFacts['linkRoutes'] = [
   { family: 4, dst: '198.18.0.0/24', dev: 'eth0' },
@@ -225,5 +226,36 @@ describe('watch follows auto', () => {
     expect(
       triggerOf(route({}), scopeOf(plain, compile(plain, { linkRoutes: LINKS })), names),
     ).toBeUndefined();
+  });
+});
+
+describe('doctor on gateways and rule priorities', () => {
+  const c = config('{ via: eth0, gateway: auto }');
+  const profiles = Object.values(c.profiles);
+
+  it('warns per family while auto finds no default route on via, ok with the gateway otherwise', () => {
+    const found = checkGateways(profiles, [{ family: 4, dev: 'eth0', gateway: '198.18.0.2' }]);
+    expect(found.map((f) => `${f.level} ${f.message}`)).toEqual([
+      "ok profile lan: gateway auto on eth0 is 198.18.0.2 (the main table's default route)",
+      "warn profile lan: gateway6 auto finds no IPv6 default route on eth0 in the main table, so members' IPv6 is unreachable until one appears",
+    ]);
+    expect(checkGateways(profiles, undefined).every((f) => f.level === 'info')).toBe(true);
+  });
+
+  it('warns about foreign rules before ipRulePriority that can match members, not wg-quick’s after it', () => {
+    const rules: RtRule[] = [
+      { family: 4, priority: 0, table: 255 },
+      { family: 4, priority: 5270, table: 52 },
+      { family: 4, priority: 5230, table: 52, fwmark: 0x80000, fwmask: 0xff0000 },
+      { family: 4, priority: 32764, table: 254 },
+      { family: 4, priority: 32765, table: 51820, fwmark: 0xca6c, invert: true },
+      { family: 4, priority: 32766, table: 254 },
+    ];
+    const found = checkRulePriority(profiles, c.ipRulePriority, rules);
+    expect(found.map((f) => f.level)).toEqual(['warn']);
+    expect(found[0]!.message).toMatch(
+      /^ipv4 rule 5270 \(lookup 52\) comes before netcg's rules \(priority 10000\)/,
+    );
+    expect(checkRulePriority(profiles, 100, rules).map((f) => f.level)).toEqual(['ok']);
   });
 });
