@@ -26,7 +26,7 @@ import type { CgroupSpec, DesiredState, HostFacts, TableState } from '../shared/
 import { findCgroup2, removeV2ProfileCgroup } from '../cgroups/cgroup2.js';
 import { netClsAvailable } from '../cgroups/match.js';
 import type { CgroupMemory } from '../cgroups/verified.js';
-import type { Backend, ReadState, RouteTables, RtnlOp } from '../backends/types.js';
+import type { Backend, HostFactsQuery, ReadState, RouteTables, RtnlOp } from '../backends/types.js';
 import {
   findNetCls,
   listProfileCgroups,

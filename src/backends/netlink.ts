@@ -16,7 +16,15 @@ import { encodeOps } from '../native/optape.js';
 import { tableFromDump } from '../state/from-dump.js';
 import { mapAddOp } from '../plan/table.js';
 import { readTape } from '../state/nft-tape.js';
-import type { Backend, HostFactsQuery, LinkInfo, OwnedState, ReadState, RouteTables, RtnlOp } from './types.js';
+import type {
+  Backend,
+  HostFactsQuery,
+  LinkInfo,
+  OwnedState,
+  ReadState,
+  RouteTables,
+  RtnlOp,
+} from './types.js';
 
 const RTPROT_KERNEL = 2;
 const RT_TABLE_MAIN = 254;

@@ -61,7 +61,7 @@ export function gatewayDevicesOf(profiles: Iterable<ProfileConfig>): string[] {
  * configured at all), null when there is none (the family has no gateway while the
  * other has one, or `auto` is unresolved: members get unreachable), else the address.
  */
-export function nextHopOf(r: RouteConfig, family: 4 | 6, facts: HostFacts): string | null | undefined {
+function nextHopOf(r: RouteConfig, family: 4 | 6, facts: HostFacts): string | null | undefined {
   if (r.gateway === undefined && r.gateway6 === undefined) return undefined;
   const gw = family === 4 ? r.gateway : r.gateway6;
   if (gw === undefined) return null;
