@@ -22,7 +22,7 @@ import {
 import { compileSession, compileSysctls, gatewayDevicesOf, type CompileSession } from '../compile/index.js';
 import { ensureSysctls, type SysctlChange } from './sysctls.js';
 import { NetcgError } from '../shared/errors.js';
-import type { CgroupSpec, DesiredState, HostFacts, TableState } from '../shared/model.js';
+import type { CgroupSpec, DesiredState, ExistingCgroup, HostFacts, TableState } from '../shared/model.js';
 import { findCgroup2, removeV2ProfileCgroup } from '../cgroups/cgroup2.js';
 import { netClsAvailable } from '../cgroups/match.js';
 import type { CgroupMemory } from '../cgroups/verified.js';
@@ -38,9 +38,11 @@ import {
 import { changeUnfinished, lockNamespace, markUnfinished } from './lock.js';
 import type { NftOp } from '../native/types.js';
 import { isEmptyPlan, plan, splitRtnl, summarize, type Plan, type PlanSummary } from '../plan/plan.js';
+import { readExistingCgroups } from '../cgroups/existing.js';
 import {
   cgroup2Ids,
   currentCgroup2Ids,
+  existingCgroups,
   ensureCgroups,
   mountHierarchies,
   newCgroupRun,
@@ -124,6 +126,13 @@ export interface ProfileMatch {
   cgroup: string;
   /** The cgroup2 ID matched (cgroupv2 only), as a decimal string. */
   id?: string;
+  /**
+   * Existing-cgroup profiles (`cgroup:`; `cgroup` above is then the pattern): the
+   * cgroups matched now, their IDs in decimal. Empty: the profile is waiting.
+   */
+  existing?: Array<{ path: string; id: string }>;
+  /** Present (true) when an existing-cgroup profile matches no cgroup yet: everything else is installed, its map elements follow the cgroup (netcg watch). */
+  waiting?: true;
 }
 
 export interface DownReport {
@@ -224,6 +233,17 @@ export interface DiffResult {
   current: ReadState;
   /** The config compared: the one given, with picked numbers moved off any the host uses (see onHost). */
   config: Config;
+  /** Existing-cgroup profiles (`cgroup:`): the cgroups their patterns match now (empty: waiting). */
+  existing: Record<string, readonly ExistingCgroup[]>;
+}
+
+/** The existing-cgroup profiles that match no cgroup yet, with their patterns, in config order. */
+export function waitingProfiles(
+  result: Pick<DiffResult, 'config' | 'existing'>,
+): Array<{ profile: string; cgroup: string }> {
+  return Object.values(result.config.profiles)
+    .filter((p) => p.cgroup !== undefined && (result.existing[p.name]?.length ?? 0) === 0)
+    .map((p) => ({ profile: p.name, cgroup: p.cgroup! }));
 }
 
 /** diff() with the current state from `source` (the Reconciler's memory). */
@@ -233,17 +253,15 @@ export function diffWith(given: Config, backend: Backend, source: StateSource): 
   const v2 = findCgroup2();
   // The IDs of the v2 cgroups as they are now: a re-created cgroup shows as a stale element.
   const session = compileSession();
-  if (facts.cgroups && v2)
-    facts.cgroups.ids = currentCgroup2Ids(
-      v2,
-      config.cgroupParent,
-      session.cgroups(config, facts).filter((c) => c.hierarchy === 'cgroupv2'),
-      source.cgroups,
-    );
+  if (facts.cgroups && v2) {
+    const specs = session.cgroups(config, facts).filter((c) => c.hierarchy === 'cgroupv2');
+    facts.cgroups.ids = currentCgroup2Ids(v2, config.cgroupParent, specs, source.cgroups);
+    facts.cgroups.existing = readExistingCgroups(v2, specs);
+  }
   const desired = session.compile(config, facts);
   const scope = routeScope(desired, changeUnfinished(backend.netns));
   const { current, plan: p } = source.planFor(backend, desired, scope);
-  return { plan: p, desired, current, config };
+  return { plan: p, desired, current, config, existing: facts.cgroups?.existing ?? {} };
 }
 
 export function apply(config: Config, backend: Backend): ApplyReport {
@@ -333,8 +351,9 @@ function matchesOf(
   profiles: readonly ProfileConfig[],
   specs: readonly CgroupSpec[],
   roots: { netCls?: string; cgroup2?: string },
-  ids: Record<string, bigint>,
+  facts: NonNullable<HostFacts['cgroups']>,
 ): ProfileMatch[] {
+  const { ids } = facts;
   return specs.map((c, i) => {
     const root = c.hierarchy === 'net_cls' ? roots.netCls : roots.cgroup2;
     const m: ProfileMatch = {
@@ -343,6 +362,11 @@ function matchesOf(
       match: c.hierarchy,
       cgroup: `${root}/${c.path}`,
     };
+    if (c.existing) {
+      m.existing = (facts.existing?.[c.profile] ?? []).map((e) => ({ path: e.path, id: e.id.toString() }));
+      if (m.existing.length === 0) m.waiting = true;
+      return m;
+    }
     const id = ids[c.profile];
     if (c.hierarchy === 'cgroupv2' && id !== undefined) m.id = id.toString();
     return m;
@@ -414,6 +438,7 @@ function executeAttempt(
   // IDs only exist once the cgroups do; compile stays pure and gets them as facts.
   if (run.h.cgroup2) {
     facts.cgroups.ids = cgroup2Ids(run);
+    facts.cgroups.existing = existingCgroups(run);
     desired = session.compile(config, facts);
   }
   const { current, plan: p } = source.planFor(backend, desired, routeScope(desired, everyTable));
@@ -488,7 +513,7 @@ function applyReport(
       session.profiles(config),
       run.h.specs,
       { ...(netCls ? { netCls: netCls.mountPoint } : {}), ...(cgroup2 ? { cgroup2 } : {}) },
-      done.facts.cgroups.ids,
+      done.facts.cgroups,
     ),
     ...(netCls ? { netCls } : {}),
     ...(cgroup2 ? { cgroup2 } : {}),

@@ -23,10 +23,11 @@ import {
   type CgroupChange,
   type NetClsHierarchy,
 } from '../cgroups/netcls.js';
+import { ownSpecs, readExistingCgroups } from '../cgroups/existing.js';
 import type { CgroupMemory, VerifiedCgroup, VerifiedParent } from '../cgroups/verified.js';
 import { sameSpec } from '../cgroups/verified.js';
 import { addon } from '../native/index.js';
-import type { CgroupSpec } from '../shared/model.js';
+import type { CgroupSpec, ExistingCgroup } from '../shared/model.js';
 import type { UndoLog } from './undo.js';
 
 /** The hierarchies an apply's profiles use, mounted (net_cls) or found (cgroup2). */
@@ -82,7 +83,8 @@ export function ensureCgroups(run: CgroupRun, undo: UndoLog): void {
   for (const root of run.trusted.keys()) {
     if (!existsSync(join(root, run.parentPath))) undo.push(() => removeParentIfEmpty(root, run.parentPath));
   }
-  for (const spec of run.h.specs) ensureCgroup(run, spec, undo);
+  // Existing cgroups (`cgroup:` profiles) are the service's: never created, chowned or removed.
+  for (const spec of ownSpecs(run.h.specs)) ensureCgroup(run, spec, undo);
 }
 
 function ensureCgroup(run: CgroupRun, spec: CgroupSpec, undo: UndoLog): void {
@@ -111,7 +113,7 @@ function ensureCgroup(run: CgroupRun, spec: CgroupSpec, undo: UndoLog): void {
 export function cgroup2Ids(run: CgroupRun): Record<string, bigint> {
   const cgroup2 = run.h.cgroup2;
   if (!cgroup2) return {};
-  const v2 = run.h.specs.filter((c) => c.hierarchy === 'cgroupv2');
+  const v2 = ownSpecs(run.h.specs).filter((c) => c.hierarchy === 'cgroupv2');
   const known = run.verified.get(cgroup2)!;
   const ids = readCgroupIds(
     cgroup2,
@@ -125,6 +127,15 @@ export function cgroup2Ids(run: CgroupRun): Record<string, bigint> {
   return ids;
 }
 
+/**
+ * The cgroups the existing-cgroup profiles' patterns match, read now on every
+ * apply and diff (never remembered: systemd re-creates a service's cgroup, with a
+ * new ID, on every restart).
+ */
+export function existingCgroups(run: CgroupRun): Record<string, readonly ExistingCgroup[]> {
+  return run.h.cgroup2 ? readExistingCgroups(run.h.cgroup2, run.h.specs) : {};
+}
+
 /** cgroup2 IDs of `specs` for diff: those `memory` still vouches for, the others read now. */
 export function currentCgroup2Ids(
   root: string,
@@ -132,10 +143,11 @@ export function currentCgroup2Ids(
   specs: CgroupSpec[],
   memory: CgroupMemory | undefined,
 ): Record<string, bigint> {
-  const known = memory?.knownIds(root, parentPath, specs) ?? new Map<string, bigint>();
+  const own = ownSpecs(specs);
+  const known = memory?.knownIds(root, parentPath, own) ?? new Map<string, bigint>();
   const ids = readCgroupIds(
     root,
-    specs.filter((c) => !known.has(c.profile)),
+    own.filter((c) => !known.has(c.profile)),
   );
   for (const [profile, id] of known) ids[profile] = id;
   return ids;
@@ -170,7 +182,8 @@ function removeStaleUnder(
   // Every wanted profile of this hierarchy, when this apply verified with a memory (Reconciler).
   const mine = run.memory ? run.verified.get(root) : undefined;
   let children = childrenOf(run, root, mine);
-  const wanted = new Lazy(() => new Map(run.h.specs.map((c) => [c.profile, c.hierarchy])));
+  // An existing-cgroup profile wants nothing below the parent: a directory left there by its name is stale.
+  const wanted = new Lazy(() => new Map(ownSpecs(run.h.specs).map((c) => [c.profile, c.hierarchy])));
   const gone: string[] = [];
   for (const name of children) {
     if (mine ? mine.has(name) : wanted.get().get(name) === hierarchy) continue;
@@ -187,7 +200,8 @@ function removeStaleUnder(
     for (const name of gone) left.delete(name);
     children = left;
   }
-  if (!run.h.specs.some((c) => c.hierarchy === hierarchy)) removeParentIfEmpty(root, run.parentPath);
+  if (!ownSpecs(run.h.specs).some((c) => c.hierarchy === hierarchy))
+    removeParentIfEmpty(root, run.parentPath);
   else if (run.memory && mine) run.memory.record(root, run.parentPath, mine, children);
 }
 

@@ -12,6 +12,8 @@ export { gatewayDevicesOf } from './routing.js';
 
 function cgroupOf(config: Config, p: ProfileConfig, netCls: boolean): CgroupSpec {
   const hierarchy = resolveMatch(p, netCls);
+  if (p.cgroup !== undefined)
+    return { profile: p.name, path: p.cgroup.slice(1), hierarchy: 'cgroupv2', existing: true };
   const spec: CgroupSpec = { profile: p.name, path: `${config.cgroupParent}/${p.name}`, hierarchy };
   if (hierarchy === 'net_cls') spec.classid = p.classid!;
   if (p.owner !== undefined) spec.owner = p.owner;
@@ -77,6 +79,7 @@ export function compileSession(): CompileSession {
       const v2 = {
         profiles: v2Profiles,
         ids: facts.cgroups?.ids ?? {},
+        existing: facts.cgroups?.existing ?? {},
         level: profileLevel(config.cgroupParent),
       };
       return {

@@ -9,9 +9,11 @@ export type MatchHierarchy = 'net_cls' | 'cgroupv2';
 
 /** The hierarchy a profile uses on a host with (or without) net_cls. */
 export function resolveMatch(
-  profile: { match?: MatchKind; classid?: number },
+  profile: { match?: MatchKind; classid?: number; cgroup?: string },
   netClsAvailable: boolean,
 ): MatchHierarchy {
+  // An existing cgroup (`cgroup:`) is matched by its cgroup2 ID (the loader refuses net_cls with it).
+  if (profile.cgroup !== undefined) return 'cgroupv2';
   const match = profile.match ?? 'auto';
   if (match !== 'auto') return match;
   return netClsAvailable && profile.classid !== undefined ? 'net_cls' : 'cgroupv2';

@@ -5,9 +5,11 @@
 // lookups however many profiles exist; the map jumps into the profile's own
 // chain. See docs/ruleset.md for the text.
 import type { ProfileConfig } from '../config/index.js';
+import { cgroupPathLevel } from '../config/cgroup-path.js';
 import type {
   CgroupSpec,
   ChainState,
+  ExistingCgroup,
   Expr,
   MapState,
   NftElement,
@@ -75,6 +77,8 @@ export interface V2Matching {
   profiles: ReadonlySet<string>;
   /** IDs of the v2 profiles whose cgroup exists. */
   ids: Readonly<Record<string, bigint>>;
+  /** Existing-cgroup profiles (`cgroup:`): the cgroups their patterns match now. */
+  existing?: Readonly<Record<string, readonly ExistingCgroup[]>>;
   /** Depth of the profile cgroups below the cgroup2 root. */
   level: number;
 }
@@ -212,23 +216,37 @@ function deepFreeze<T>(value: T): T {
   return Object.freeze(value);
 }
 
-/** A v2 profile whose cgroup does not exist yet has no ID, so no element (apply creates the cgroup first). */
-function dispatchV2Map(feature: Feature, members: ProfileConfig[], ids: V2Matching['ids']): MapState {
-  return {
-    name: dispatchV2MapName(feature),
-    ...cgroupV2VerdictMapAttrs(),
-    elements: members.flatMap((p) => {
-      const id = ids[p.name];
-      return id === undefined
-        ? []
-        : [
-            {
-              key: hostU64(id),
-              verdict: { code: 'jump' as const, chain: profileChainName(feature, p.name) },
-            },
-          ];
-    }),
-  };
+/** The cgroup2 IDs a v2 profile's members are matched by: its own cgroup's, or those its `cgroup:` pattern matches now. */
+function v2IdsOf(p: ProfileConfig, v2: V2Matching): bigint[] {
+  if (p.cgroup !== undefined) return (v2.existing?.[p.name] ?? []).map((c) => c.id);
+  const id = v2.ids[p.name];
+  return id === undefined ? [] : [id];
+}
+
+/** The `socket cgroupv2 level` of a v2 profile: its `cgroup:` path's depth, else the profile cgroups' level. */
+function v2LevelOf(p: ProfileConfig, v2: V2Matching): number {
+  return p.cgroup !== undefined ? cgroupPathLevel(p.cgroup) : v2.level;
+}
+
+/**
+ * A v2 profile whose cgroup does not exist yet has no ID, so no element (apply
+ * creates netcg's own cgroups first; an existing-cgroup profile waits). A key is
+ * used once: should two patterns match one cgroup, the first profile in the
+ * config's order has it.
+ */
+function dispatchV2Map(feature: Feature, members: ProfileConfig[], v2: V2Matching): MapState {
+  const seen = new Set<bigint>();
+  const elements: NftElement[] = [];
+  for (const p of members)
+    for (const id of v2IdsOf(p, v2)) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      elements.push({
+        key: hostU64(id),
+        verdict: { code: 'jump' as const, chain: profileChainName(feature, p.name) },
+      });
+    }
+  return { name: dispatchV2MapName(feature), ...cgroupV2VerdictMapAttrs(), elements };
 }
 
 function baseChain(name: keyof typeof HOOKS, rules: RuleState[]): ChainState {
@@ -395,16 +413,19 @@ export function compileTable(
   const maps: MapState[] = [];
   for (const f of FEATURES) {
     if (users[f].v1.length > 0) maps.push(dispatchMap(f, users[f].v1));
-    if (users[f].v2.length > 0) maps.push(dispatchV2Map(f, users[f].v2, v2.ids));
+    if (users[f].v2.length > 0) maps.push(dispatchV2Map(f, users[f].v2, v2));
   }
-  /** A feature's base chain: dispatch by classid, then by cgroup2 ID, each only when used. */
+  /**
+   * A feature's base chain: dispatch by classid, then by cgroup2 ID (one lookup per
+   * level in use, deepest first: the innermost cgroup's profile runs first), each only when used.
+   */
   const dispatchChain = (chain: keyof typeof HOOKS, f: Feature, ...prefix: Expr[][]): ChainState => {
     const v1 = users[f].v1.length > 0;
-    const v2Used = users[f].v2.length > 0;
-    return internChain(`${chain} ${f} ${v1} ${v2Used} ${v2.level}`, () =>
+    const levels = [...new Set(users[f].v2.map((p) => v2LevelOf(p, v2)))].sort((a, b) => b - a);
+    return internChain(`${chain} ${f} ${v1} ${levels.join(',')}`, () =>
       baseChain(chain, [
         ...(v1 ? [rule(...prefix, counter(), dispatchByCgroup(dispatchMapName(f)))] : []),
-        ...(v2Used ? [rule(...prefix, counter(), dispatchByCgroupV2(dispatchV2MapName(f), v2.level))] : []),
+        ...levels.map((level) => rule(...prefix, counter(), dispatchByCgroupV2(dispatchV2MapName(f), level))),
       ]),
     );
   };

@@ -102,6 +102,7 @@ function normalize(data: ParsedConfig, file: string, routing: ReadonlyMap<string
       const profile: ProfileConfig = { name };
       if (p.match !== undefined && p.match !== DEFAULT_MATCH) profile.match = p.match;
       if (p.classid !== undefined) profile.classid = parseClassid(p.classid) as number;
+      if (p.cgroup !== undefined) profile.cgroup = p.cgroup;
       if (p.owner !== undefined) profile.owner = String(p.owner);
       if (p.dns) profile.dns = { redirect: p.dns.redirect };
       if (p.ipv6) profile.ipv6 = p.ipv6;

@@ -8,6 +8,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 
 import { z } from 'zod';
 
+import { cgroupPathProblem } from './cgroup-path.js';
+
 export const DEFAULT_TABLE = 'netcg';
 export const DEFAULT_CGROUP_PARENT = 'netcg';
 /** Below the main table's rule (32766) and above the local table's (0); the usual spot for policy rules. */
@@ -274,10 +276,21 @@ export const matchSchema = z
     "how members are matched: net_cls (v1 classid), cgroupv2 (the cgroup's ID, `socket cgroupv2`), or auto (default: net_cls where the kernel has it, cgroup v2 otherwise)",
   );
 
+export const existingCgroupSchema = z
+  .string({ error: expected('a cgroup path like /system.slice/transmission-daemon.service') })
+  .superRefine((path, ctx) => {
+    const problem = cgroupPathProblem(path);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: path });
+  })
+  .describe(
+    'an existing cgroup whose processes are the members, matched in place (match: cgroupv2 only): its path below the cgroup2 root, e.g. /system.slice/transmission-daemon.service; `*` and `?` match within one component (/user.slice/user-1000.slice/user@1000.service/app.slice/app-firefox-*.scope: every cgroup that fits). netcg never creates, moves processes into, or removes it; `netcg watch` follows it as it appears, goes and is re-created',
+  );
+
 export const profileSchema = z
   .strictObject(
     {
       match: matchSchema.optional(),
+      cgroup: existingCgroupSchema.optional(),
       classid: classidSchema.optional(),
       owner: ownerSchema.optional(),
       dns: dnsSchema.optional(),
@@ -353,6 +366,11 @@ export interface ProfileConfig {
   match?: MatchKind;
   /** Required unless match is cgroupv2 (then kept, but not used for matching). */
   classid?: number;
+  /**
+   * An existing cgroup2 cgroup (pattern) matched in place, e.g. '/system.slice/x.service':
+   * netcg creates nothing for the profile; match is then cgroupv2.
+   */
+  cgroup?: string;
   owner?: string;
   dns?: { redirect: number };
   ipv6?: 'reject';

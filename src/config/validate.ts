@@ -2,7 +2,9 @@
 // values one at a time, cannot see. These run on the raw parsed document even when
 // the schema found problems elsewhere, so one run reports every issue; each check
 // only looks at values that are valid on their own.
+import { cgroupPathParts, cgroupPathProblem, cgroupPathWithin } from './cgroup-path.js';
 import {
+  DEFAULT_CGROUP_PARENT,
   DEFAULT_COPY_LINK_ROUTES,
   DEFAULT_FAIL_CLOSED,
   DEFAULT_MASQUERADE,
@@ -281,6 +283,64 @@ function offlineConflicts(name: string, profile: Record<string, unknown>): PathI
     }));
 }
 
+/** What a profile with `cgroup:` (an existing cgroup, matched in place) cannot also have: net_cls, owner, classid. */
+function existingCgroupConflicts(name: string, profile: Record<string, unknown>): PathIssue[] {
+  const cgroup = profile.cgroup as string;
+  const issues: PathIssue[] = [];
+  const at = (key: string, message: string) =>
+    issues.push({ path: ['profiles', name, key], at: 'key', message });
+  if (profile.match === 'net_cls')
+    at(
+      'cgroup',
+      `cgroup ${cgroup} is matched by its cgroup2 ID, which match: net_cls cannot do (net_cls tags a cgroup netcg creates); set match: cgroupv2 or remove match`,
+    );
+  if (profile.owner !== undefined)
+    at(
+      'owner',
+      `owner delegates a cgroup netcg creates, but profile "${name}" matches the existing cgroup ${cgroup}, whose membership is the service's (systemd's); remove owner`,
+    );
+  if (profile.classid !== undefined)
+    at(
+      'classid',
+      `classid tags a net_cls cgroup netcg creates, but profile "${name}" matches the existing cgroup ${cgroup} by its cgroup2 ID; remove classid`,
+    );
+  return issues;
+}
+
+/**
+ * Existing cgroups must stay out of netcg's own cgroupParent (netcg creates and
+ * removes cgroups there) and must not overlap each other (a process in both would
+ * be a member of two profiles). Two different wildcards in one component count as
+ * disjoint.
+ */
+function existingCgroupOverlaps(
+  raw: Record<string, unknown>,
+  profiles: Record<string, unknown>,
+): PathIssue[] {
+  const parentText = typeof raw.cgroupParent === 'string' ? raw.cgroupParent : DEFAULT_CGROUP_PARENT;
+  const parent = cgroupPathParts(parentText);
+  const seen: Array<{ name: string; path: string; parts: string[] }> = [];
+  const issues: PathIssue[] = [];
+  for (const [name, profile] of Object.entries(profiles)) {
+    if (!isMapping(profile) || typeof profile.cgroup !== 'string' || cgroupPathProblem(profile.cgroup))
+      continue;
+    const path = profile.cgroup;
+    const parts = cgroupPathParts(path);
+    const at = (message: string) => issues.push({ path: ['profiles', name, 'cgroup'], at: 'value', message });
+    if (cgroupPathWithin(parent, parts) || cgroupPathWithin(parts, parent))
+      at(
+        `cgroup ${path} overlaps /${parentText}, the cgroupParent where netcg creates and removes its own profile cgroups; name a cgroup outside it`,
+      );
+    const other = seen.find((o) => cgroupPathWithin(o.parts, parts) || cgroupPathWithin(parts, o.parts));
+    if (other)
+      at(
+        `cgroup ${path} overlaps ${other.path} of profile "${other.name}": a process in both would be a member of two profiles; give each profile cgroups of its own`,
+      );
+    seen.push({ name, path, parts });
+  }
+  return issues;
+}
+
 /**
  * The cross-value issues, and the routing derived on the way: for a config without
  * issues that is every routed profile's, so the loader need not derive it again.
@@ -313,9 +373,10 @@ export function relationsOf(raw: unknown): { issues: PathIssue[]; routing: Map<s
         message: `profile "${name}" has no effect; give it at least one of dns: { redirect: PORT }, ipv6: reject, route: { via: IFACE }, network: offline, proxy: { tcp: PORT }`,
       });
     issues.push(...offlineConflicts(name, profile));
+    if (typeof profile.cgroup === 'string') issues.push(...existingCgroupConflicts(name, profile));
 
     if (profile.classid === undefined) {
-      if (profile.match !== 'cgroupv2')
+      if (profile.match !== 'cgroupv2' && profile.cgroup === undefined)
         issues.push({
           path: ['profiles', name, 'classid'],
           at: 'key',
@@ -343,6 +404,7 @@ export function relationsOf(raw: unknown): { issues: PathIssue[]; routing: Map<s
     const route = routeSchema.safeParse(profile.route);
     if (profile.route !== undefined && route.success) routed.push({ name, classid, route: route.data });
   }
+  issues.push(...existingCgroupOverlaps(raw, raw.profiles));
   const derived = deriveRouting(routed);
   return { issues: [...issues, ...derived.issues], routing: derived.routing };
 }

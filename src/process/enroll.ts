@@ -20,6 +20,7 @@ import type { Config } from '../config/index.js';
 import { NetcgError } from '../shared/errors.js';
 import { cgroupDirsOf } from './enroll-origins.js';
 import { profileCgroupDir } from '../cgroups/profile.js';
+import { cgroupPathParts, cgroupPathWithin } from '../config/cgroup-path.js';
 import { readCgroupMounts, type CgroupMount } from '../cgroups/mountinfo.js';
 import { addon, type CgroupProcs } from '../native/index.js';
 
@@ -262,7 +263,9 @@ export class Enroller {
       if (origins === undefined) {
         results.set(pid, { pid, ok: false, code: 'ESRCH' });
       } else if (origins.size === 0) {
-        results.set(pid, { pid, ok: false, code: 'ENOTMEMBER' });
+        // In an existing-cgroup profile's cgroup: that membership is the service's, not netcg's to end.
+        const existing = this.#existingProfileOf(pid);
+        results.set(pid, { pid, ok: false, code: existing ? 'EEXISTINGCGROUP' : 'ENOTMEMBER' });
       } else {
         for (const dest of origins.values()) send(dest, pid);
       }
@@ -308,6 +311,16 @@ export class Enroller {
     if (!h) h = hierarchyOfDir(dir, (this.#mounts = readCgroupMounts())); // mounted since
     if (!h) throw new NetcgError('ECGROUP', `${dir} is not inside a mounted cgroup hierarchy`);
     return h;
+  }
+
+  /** The existing-cgroup profile (`cgroup:`) whose cgroup the process is in (or below), if any. */
+  #existingProfileOf(pid: number): string | undefined {
+    const path = pathIn(readProcCgroup(pid) ?? '', '');
+    if (path === undefined) return undefined;
+    const parts = cgroupPathParts(path);
+    for (const p of Object.values(this.#config.profiles))
+      if (p.cgroup !== undefined && cgroupPathWithin(cgroupPathParts(p.cgroup), parts)) return p.name;
+    return undefined;
   }
 
   /**

@@ -34,6 +34,12 @@ export function renderNftExport({ config, desired, roots }: NftExportInput): str
   );
   tail.push('#', '# and these cgroups, whose members the table matches:');
   for (const c of desired.cgroups) {
+    if (c.existing) {
+      tail.push(
+        `#   ${roots.cgroup2 ?? '<cgroup2>'}/${c.path}  (existing cgroup, matched in place by ID; netcg never creates or removes it; map elements as matched when exported, followed by netcg watch)`,
+      );
+      continue;
+    }
     tail.push(
       c.hierarchy === 'net_cls'
         ? `#   ${roots.netCls}/${c.path}  net_cls.classid ${c.classid}${c.owner !== undefined ? `  owner ${c.owner}` : ''}`

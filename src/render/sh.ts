@@ -8,7 +8,7 @@
 // for ip6tables too, and its ip rules/routes are exactly the ones netcg adds
 // (priority and `protocol 110` included, so `ip rule` shows the same thing).
 import type { Config, ProfileConfig } from '../config/index.js';
-import type { CgroupSpec, DesiredState } from '../shared/model.js';
+import type { CgroupSpec, DesiredState, ExistingCgroup } from '../shared/model.js';
 import { renderIpBatch, type IpOp } from './ip.js';
 
 export interface ShExportInput {
@@ -16,6 +16,8 @@ export interface ShExportInput {
   desired: DesiredState;
   /** Where the script creates cgroups by default (overridable with $NET_CLS / $CGROUP2 when run). */
   roots: { netCls: string; cgroup2?: string | undefined };
+  /** Existing-cgroup profiles' cgroups as matched now (a wildcard pattern becomes one rule set per cgroup). */
+  existing?: Readonly<Record<string, readonly ExistingCgroup[]>>;
 }
 
 /** iptables for IPv4, ip6tables for IPv6: both, for everything the inet table does in both families. */
@@ -29,6 +31,10 @@ function cgroupMatch(spec: CgroupSpec): string {
 }
 
 function cgroupLines(spec: CgroupSpec): string[] {
+  if (spec.existing)
+    return [
+      `# matches the existing cgroup $CGROUP2/${spec.path} in place (not created here; its processes are the members)`,
+    ];
   if (spec.hierarchy === 'net_cls') {
     const dir = `"$NET_CLS/${spec.path}"`;
     const lines = [`mkdir -p ${dir}`, `echo ${spec.classid} > ${dir}/net_cls.classid`];
@@ -137,7 +143,17 @@ export function ipCommandLines(ops: IpOp[]): string[] {
   });
 }
 
-export function renderShScript({ config, desired, roots }: ShExportInput): string {
+/**
+ * The specs whose `-m cgroup --path` rules a profile gets: its own; for an existing
+ * cgroup with wildcards (iptables matches literal paths only), each cgroup the
+ * pattern matched at export time (none: a comment says the profile waits).
+ */
+function matchedSpecs(spec: CgroupSpec, matched: readonly ExistingCgroup[] | undefined): CgroupSpec[] {
+  if (!spec.existing || !/[*?]/.test(spec.path)) return [spec];
+  return (matched ?? []).map((m) => ({ ...spec, path: m.path.slice(1) }));
+}
+
+export function renderShScript({ config, desired, roots, existing }: ShExportInput): string {
   const out = [
     '#!/bin/sh -e',
     `# netcg policy from ${config.file}, as iptables/ip6tables/ip commands (netcg export --format sh).`,
@@ -150,7 +166,8 @@ export function renderShScript({ config, desired, roots }: ShExportInput): strin
   for (const p of Object.values(config.profiles)) {
     const spec = desired.cgroups.find((c) => c.profile === p.name);
     if (!spec) continue;
-    out.push('', `# profile ${p.name}`, ...cgroupLines(spec), ...profileLines(p, spec));
+    out.push('', `# profile ${p.name}`, ...cgroupLines(spec));
+    for (const s of matchedSpecs(spec, existing?.[p.name])) out.push(...profileLines(p, s));
   }
   const routes: IpOp[] = desired.routes.map((route) => ({ verb: 'add', kind: 'route', route }));
   const rules: IpOp[] = desired.ipRules.map((rule) => ({ verb: 'add', kind: 'rule', rule }));

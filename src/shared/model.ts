@@ -66,6 +66,20 @@ export interface CgroupSpec {
   classid?: number;
   /** User name (or numeric uid as a string) allowed to enroll without root. */
   owner?: string;
+  /**
+   * The profile matches an existing cgroup2 cgroup in place (`cgroup:` in the config):
+   * `path` is its pattern below the root, e.g. 'system.slice/x.service' or
+   * 'user.slice/…/app-firefox-*.scope'. netcg never creates, chowns or removes it.
+   */
+  existing?: true;
+}
+
+/** One cgroup an existing-cgroup profile's pattern matches now. */
+export interface ExistingCgroup {
+  /** Below the cgroup2 root, with a leading '/', e.g. '/system.slice/x.service'. */
+  readonly path: string;
+  /** Its cgroup2 ID (what `socket cgroupv2` compares). */
+  readonly id: bigint;
 }
 
 export interface DesiredState {
@@ -105,6 +119,11 @@ export interface CgroupFacts {
    * whose cgroup does not exist yet gets no map element (nothing could match it).
    */
   ids: Record<string, bigint>;
+  /**
+   * Per existing-cgroup profile (`cgroup:`), the cgroups its pattern matches now, in
+   * path order; absent or empty: none yet (the profile is waiting, no map element).
+   */
+  existing?: Record<string, readonly ExistingCgroup[]>;
 }
 
 /** netcg's rtnetlink protocol number: tags every ip rule and route netcg installs, so it only ever touches its own. */

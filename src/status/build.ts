@@ -3,7 +3,7 @@
 // unit-tested with fixtures.
 import type { Config, ProfileConfig } from '../config/index.js';
 import type { LinkInfo } from '../backends/types.js';
-import type { Expr, RouteSpec, TableState } from '../shared/model.js';
+import type { ExistingCgroup, Expr, RouteSpec, TableState } from '../shared/model.js';
 import type { Change, Plan } from '../plan/plan.js';
 import {
   exprsText,
@@ -30,6 +30,8 @@ export interface ProfileCgroupInfo {
   dir: string | null;
   id?: bigint;
   members: number;
+  /** An existing-cgroup profile (`cgroup:`; `dir` is then its pattern): the cgroups it matches now. */
+  existing?: readonly ExistingCgroup[];
 }
 
 export interface StatusInput {
@@ -158,6 +160,12 @@ function matchStatus(p: ProfileConfig, cg: ProfileCgroupInfo | undefined): Profi
     ...(kind === 'net_cls' && p.classid !== undefined ? { classid: p.classid } : {}),
     cgroup: cg?.dir ?? null,
     ...(kind === 'cgroupv2' && cg?.id !== undefined ? { id: cg.id.toString() } : {}),
+    ...(cg?.existing
+      ? {
+          existing: cg.existing.map((c) => ({ path: c.path, id: c.id.toString() })),
+          ...(cg.existing.length === 0 ? { waiting: true as const } : {}),
+        }
+      : {}),
   };
 }
 

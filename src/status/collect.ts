@@ -1,9 +1,12 @@
 // The reading half of `netcg status`: one diff (netcg's table with its counters,
 // ip rules, routes, and the plan), links, and each profile's cgroup. Reads only.
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { diff } from '../apply/apply.js';
 import type { Backend } from '../backends/types.js';
+import { findCgroup2 } from '../cgroups/cgroup2.js';
+import { walkCgroupPattern } from '../cgroups/existing.js';
 import { members } from '../cgroups/members.js';
 import type { Config } from '../config/index.js';
 import { locateProfileCgroup } from '../cgroups/profile.js';
@@ -11,9 +14,29 @@ import { addon } from '../native/index.js';
 import { buildStatus, type ProfileCgroupInfo } from './build.js';
 import type { StatusSnapshot } from './model.js';
 
+/** An existing-cgroup profile: the cgroups its pattern matches now, and their processes. */
+function existingInfo(pattern: string): ProfileCgroupInfo {
+  const root = findCgroup2();
+  const found = root ? walkCgroupPattern(root, pattern).matches : [];
+  let count = 0;
+  for (const c of found) {
+    try {
+      count += members(join(root!, c.path)).length;
+    } catch {
+      /* removed since the walk: no members */
+    }
+  }
+  return { match: 'cgroupv2', dir: root ? join(root, pattern) : null, members: count, existing: found };
+}
+
 export function profileCgroups(config: Config): Record<string, ProfileCgroupInfo> {
   const out: Record<string, ProfileCgroupInfo> = {};
   for (const name of Object.keys(config.profiles)) {
+    const pattern = config.profiles[name]!.cgroup;
+    if (pattern !== undefined) {
+      out[name] = existingInfo(pattern);
+      continue;
+    }
     const { match, dir } = locateProfileCgroup(config, name);
     const exists = dir !== undefined && existsSync(dir);
     let id: bigint | undefined;

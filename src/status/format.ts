@@ -60,6 +60,12 @@ function fitWidth(label: string, width: number): string {
 
 export function matchText(p: ProfileStatus): string {
   if (p.match.kind === 'net_cls') return `classid ${p.match.classid ?? '?'}`;
+  const existing = p.match.existing;
+  if (existing) {
+    const where = p.match.cgroup?.replace(/^.*?(\/[^/]+)$/, '$1') ?? '';
+    if (existing.length === 0) return `waiting for ${where}`;
+    return `existing ${existing.length === 1 ? `id ${existing[0]!.id}` : `${existing.length} cgroups`}`;
+  }
   return `cgroup v2 ${p.match.id !== undefined ? `id ${p.match.id}` : '(no cgroup yet)'}`;
 }
 

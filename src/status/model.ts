@@ -26,6 +26,10 @@ export interface ProfileMatchStatus {
   cgroup: string | null;
   /** cgroupv2 only: the cgroup's ID (decimal) when the cgroup exists. */
   id?: string;
+  /** Existing-cgroup profiles (`cgroup:`; `cgroup` is then the pattern): the cgroups matched now, IDs in decimal. */
+  existing?: Array<{ path: string; id: string }>;
+  /** Present (true) when an existing-cgroup profile matches no cgroup yet. */
+  waiting?: true;
 }
 
 export interface ProfileFeatures {

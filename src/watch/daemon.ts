@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 
 import { hostFactsOf, onHost, type ApplyReport } from '../apply/apply.js';
 import { findCgroup2, readCgroupIds } from '../cgroups/cgroup2.js';
+import { walkCgroupPattern } from '../cgroups/existing.js';
 import { compile } from '../compile/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { ConfigError } from '../shared/errors.js';
@@ -89,6 +90,8 @@ export class WatchDaemon {
   private readonly cgroupWatchers = new Map<string, FSWatcher>();
   /** cgroup v2 profile -> the cgroup ID the last successful apply put in the maps (decimal). */
   private appliedIds = new Map<string, string>();
+  /** Existing-cgroup profile -> the IDs (decimal, sorted, joined by ' ') the last successful apply put in the maps. */
+  private appliedExisting = new Map<string, string>();
   private scope: WatchScope;
   private readonly debounceMs: number;
 
@@ -351,6 +354,9 @@ export class WatchDaemon {
     this.appliedIds = new Map(
       report.matches.filter((m) => m.id !== undefined).map((m) => [m.profile, m.id!]),
     );
+    this.appliedExisting = new Map(
+      report.matches.filter((m) => m.existing).map((m) => [m.profile, idList(m.existing!)]),
+    );
     this.refreshScope();
     return outcomeOf(report, this.backend);
   }
@@ -362,6 +368,9 @@ export class WatchDaemon {
       /* keep the previous scope: it is only a filter, and the next apply reports the problem */
     }
     this.watchCgroups();
+    // A cgroup that appeared between the apply's read and the watches above sent its event to no one.
+    const root = this.scope.existing.size > 0 ? findCgroup2() : undefined;
+    if (root && !this.stopped) this.checkExisting(root);
   }
 
   /**
@@ -375,9 +384,13 @@ export class WatchDaemon {
    * apply (which re-creates the directory).
    */
   private watchCgroups(): void {
-    const root = this.scope.cgroupsV2.size > 0 ? findCgroup2() : undefined;
+    const root = this.scope.cgroupsV2.size + this.scope.existing.size > 0 ? findCgroup2() : undefined;
     const dirs = new Set<string>();
     if (root) for (const path of this.scope.cgroupsV2.values()) dirs.add(dirname(join(root, path)));
+    // Existing cgroups: every directory a match could appear in, at each level the pattern reached.
+    if (root)
+      for (const pattern of this.scope.existing.values())
+        for (const dir of walkCgroupPattern(root, pattern).dirs) dirs.add(dir);
     for (const [dir, w] of this.cgroupWatchers) {
       if (!dirs.has(dir)) {
         w.close();
@@ -421,7 +434,32 @@ export class WatchDaemon {
         true,
       );
     }
+    if (this.scope.existing.size > 0) this.checkExisting(root);
   }
+
+  /**
+   * Existing-cgroup profiles: the cgroups their patterns match now against those
+   * last applied (a service restarted: new cgroup, new ID; a scope appeared or went).
+   * The watches then follow the pattern's directories (a new slice can be watched
+   * only once it exists).
+   */
+  private checkExisting(root: string): void {
+    for (const [profile, pattern] of this.scope.existing) {
+      const now = idList(walkCgroupPattern(root, pattern).matches.map((m) => ({ id: m.id.toString() })));
+      const applied = this.appliedExisting.get(profile) ?? '';
+      if (now === applied) continue;
+      this.trigger(`cgroup ${join(root, pattern)} of profile ${profile}: IDs [${applied}] -> [${now}]`);
+    }
+    this.watchCgroups();
+  }
+}
+
+/** IDs as one comparable string: decimal, sorted, joined by ' '. */
+function idList(cgroups: ReadonlyArray<{ id: string }>): string {
+  return cgroups
+    .map((c) => c.id)
+    .sort()
+    .join(' ');
 }
 
 /**

@@ -28,8 +28,10 @@ export interface WatchScope {
   gatewayDevices: ReadonlySet<string>;
   /** Some profile copies the host's link routes: address and main-table link route changes matter. */
   copiesLinkRoutes: boolean;
-  /** Profile name -> cgroup path below the cgroup2 mount, for `match: cgroupv2` profiles. */
+  /** Profile name -> cgroup path below the cgroup2 mount, for the `match: cgroupv2` profiles' own cgroups. */
   cgroupsV2: ReadonlyMap<string, string>;
+  /** Profile name -> `cgroup:` pattern ('/system.slice/x.service'), for existing-cgroup profiles. */
+  existing: ReadonlyMap<string, string>;
 }
 
 export function scopeOf(config: Config, desired: DesiredState): WatchScope {
@@ -44,8 +46,11 @@ export function scopeOf(config: Config, desired: DesiredState): WatchScope {
     tables: new Set([...desired.routes.map((r) => r.table), ...desired.ipRules.map((r) => r.table)]),
     copiesLinkRoutes: Object.values(config.profiles).some((p) => p.route?.copyLinkRoutes === true),
     cgroupsV2: new Map(
-      desired.cgroups.filter((c) => c.hierarchy === 'cgroupv2').map((c) => [c.profile, c.path]),
+      desired.cgroups
+        .filter((c) => c.hierarchy === 'cgroupv2' && !c.existing)
+        .map((c) => [c.profile, c.path]),
     ),
+    existing: new Map(desired.cgroups.filter((c) => c.existing).map((c) => [c.profile, `/${c.path}`])),
   };
 }
 

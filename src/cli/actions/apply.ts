@@ -1,9 +1,17 @@
-import { apply, type ApplyReport } from '../../apply/apply.js';
+import { apply, type ApplyReport, type ProfileMatch } from '../../apply/apply.js';
 import { loadConfig } from '../../config/index.js';
 import { formatPlan, planToJson } from '../../plan/format.js';
 import { out as pc } from '../colors.js';
 import { printJson, withBackend } from '../common.js';
 import { configPath } from '../options.js';
+
+/** An existing-cgroup profile's line: the cgroups it matches in place, or that it waits for one. */
+export function existingText(m: Pick<ProfileMatch, 'cgroup' | 'existing'>): string {
+  const found = m.existing ?? [];
+  if (found.length === 0)
+    return `waiting: no cgroup matches ${m.cgroup} yet (everything else is installed; netcg watch adds it when it appears)`;
+  return `matched in place by cgroup v2 ID (socket cgroupv2) · ${found.map((e) => `${e.path} (ID ${e.id})`).join(', ')}`;
+}
 
 function printReport(r: ApplyReport, file: string): void {
   const out: string[] = [];
@@ -22,6 +30,10 @@ function printReport(r: ApplyReport, file: string): void {
   if (r.attempts > 1) out.push(`  re-planned ${r.attempts - 1} time(s): nf_tables changed while applying`);
   if (r.netCls?.mountedNow) out.push(`  mounted the net_cls cgroup hierarchy at ${r.netCls.mountPoint}`);
   for (const m of r.matches) {
+    if (m.existing) {
+      out.push(`  profile ${m.profile}: ${existingText(m)}`);
+      continue;
+    }
     const how =
       m.match === 'net_cls'
         ? 'net_cls classid (meta cgroup)'

@@ -1,4 +1,4 @@
-import { diff, pickedNumbers } from '../../apply/apply.js';
+import { diff, pickedNumbers, waitingProfiles } from '../../apply/apply.js';
 import { loadConfig } from '../../config/index.js';
 import { formatPlan, planToJson } from '../../plan/format.js';
 import { isEmptyPlan } from '../../plan/plan.js';
@@ -8,10 +8,16 @@ import { configPath } from '../options.js';
 
 export function action(opts: { config?: string; netns?: string; json?: boolean }): void {
   const config = loadConfig(configPath(opts.config));
-  const { plan, config: compared } = withBackend('netlink', opts.netns, (b) => diff(config, b));
+  const result = withBackend('netlink', opts.netns, (b) => diff(config, b));
+  const { plan, config: compared } = result;
   const numbers = pickedNumbers(compared);
-  if (opts.json) printJson({ ...planToJson(plan), numbers });
+  const waiting = waitingProfiles(result);
+  if (opts.json) printJson({ ...planToJson(plan), numbers, waiting });
   else {
+    for (const w of waiting)
+      process.stdout.write(
+        pc.dim(`# profile ${w.profile}: waiting, no cgroup matches ${w.cgroup} yet (no map element)\n`),
+      );
     for (const n of numbers)
       process.stdout.write(
         pc.dim(

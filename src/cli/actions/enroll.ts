@@ -22,6 +22,8 @@ const reasons: Record<string, string> = {
   EPERM: 'operation not permitted',
   EINVAL: 'not a valid process ID',
   ENOTMEMBER: 'not in any profile of this config',
+  EEXISTINGCGROUP:
+    "in the existing cgroup of a `cgroup:` profile: its membership is the service's, so netcg does not move it out",
 };
 
 /** One line per PID, like `kill` would complain; returns the exit status (0 all ok, 1 any failed). */

@@ -3,6 +3,7 @@
 // the target namespace, which cgroup hierarchies exist, IDs of existing cgroup v2
 // profile cgroups) and changes nothing.
 import { findCgroup2, readCgroupIds } from '../../cgroups/cgroup2.js';
+import { ownSpecs, readExistingCgroups } from '../../cgroups/existing.js';
 import { netClsAvailable } from '../../cgroups/match.js';
 import { findNetCls } from '../../cgroups/netcls.js';
 import { compile, gatewayDevicesOf } from '../../compile/index.js';
@@ -29,15 +30,16 @@ export function exportPolicy(
   const cgroup2 = findCgroup2();
   const facts: HostFacts = { ...host, cgroups: { netCls: netClsAvailable(), ids: {} } };
   // As diff does: v2 profile cgroups that already exist contribute their IDs; missing ones get no map element.
-  if (cgroup2)
-    facts.cgroups!.ids = readCgroupIds(
-      cgroup2,
-      compile(config, facts).cgroups.filter((c) => c.hierarchy === 'cgroupv2'),
-    );
+  if (cgroup2) {
+    const specs = compile(config, facts).cgroups.filter((c) => c.hierarchy === 'cgroupv2');
+    facts.cgroups!.ids = readCgroupIds(cgroup2, ownSpecs(specs));
+    facts.cgroups!.existing = readExistingCgroups(cgroup2, specs);
+  }
   const input = {
     config,
     desired: compile(config, facts),
     roots: { netCls: findNetCls() ?? DEFAULT_NET_CLS, cgroup2 },
+    ...(facts.cgroups?.existing ? { existing: facts.cgroups.existing } : {}),
   };
   return format === 'nft' ? renderNftExport(input) : renderShScript(input);
 }
