@@ -6,7 +6,7 @@ import { printJson, withBackend } from '../common.js';
 import { configPath } from '../options.js';
 
 /** An existing-cgroup profile's line: the cgroups it matches in place, or that it waits for one. */
-export function existingText(m: Pick<ProfileMatch, 'cgroup' | 'existing'>): string {
+function existingText(m: Pick<ProfileMatch, 'cgroup' | 'existing'>): string {
   const found = m.existing ?? [];
   if (found.length === 0)
     return `waiting: no cgroup matches ${m.cgroup} yet (everything else is installed; netcg watch adds it when it appears)`;
