@@ -14,10 +14,13 @@ function cgroupOf(config: Config, p: ProfileConfig, netCls: boolean): CgroupSpec
   const hierarchy = resolveMatch(p, netCls);
   if (p.cgroup !== undefined)
     return { profile: p.name, path: p.cgroup.slice(1), hierarchy: 'cgroupv2', existing: true };
-  const spec: CgroupSpec = { profile: p.name, path: `${config.cgroupParent}/${p.name}`, hierarchy };
-  if (hierarchy === 'net_cls') spec.classid = p.classid!;
-  if (p.owner !== undefined) spec.owner = p.owner;
-  return spec;
+  return {
+    profile: p.name,
+    path: `${config.cgroupParent}/${p.name}`,
+    hierarchy,
+    ...(hierarchy === 'net_cls' ? { classid: p.classid! } : {}),
+    ...(p.owner !== undefined ? { owner: p.owner } : {}),
+  };
 }
 
 /** With a memo scope, unchanged profiles get the very same (frozen) spec objects as last time. */

@@ -84,7 +84,7 @@ export type NftOp =
       family: NftFamily;
       table: string;
       chain: string;
-      exprs?: Expr[];
+      exprs?: readonly Expr[];
       handle?: number;
       userdata?: Buffer;
     }
@@ -149,7 +149,7 @@ export interface NftDump {
     chain: string;
     handle: number;
     position?: number;
-    exprs: Expr[];
+    exprs: readonly Expr[];
     userdata?: Buffer;
   }>;
   sets: Array<{

@@ -118,8 +118,8 @@ function createTable(want: TableState): TablePlan {
 
 /** Splits a chain's rules into deletions (by handle) and additions (appended, in order). */
 function planRules(
-  have: RuleState[],
-  want: RuleState[],
+  have: readonly RuleState[],
+  want: readonly RuleState[],
   mustGo: (r: RuleState) => boolean,
 ): { del: RuleState[]; add: Array<{ rule: RuleState; position: number }> } {
   const del: RuleState[] = [];
@@ -269,7 +269,7 @@ function chainsToPlan(d: TableComparison): ChainToPlan[] {
 
 function planChainRules(d: TableComparison): RulePlan {
   const plan: RulePlan = { chainRank: new Map(), dels: [], adds: [] };
-  const none: RuleState[] = [];
+  const none: readonly RuleState[] = [];
   for (const c of chainsToPlan(d)) {
     const { del, add } = planRules(c.have.rules, c.want?.rules ?? none, (r) => d.referencesGone(r));
     if (del.length === 0 && add.length === 0) continue;

@@ -7,15 +7,15 @@ import type { Expr, NftElement, NftHook, RtRule } from '../native/types.js';
 export type { Expr, NftElement, NftHook, Verdict } from '../native/types.js';
 
 export interface RuleState {
-  exprs: Expr[];
+  readonly exprs: readonly Expr[];
   /** Kernel handle; present on state read back from the kernel only. */
-  handle?: number;
+  readonly handle?: number;
 }
 
 export interface ChainState {
-  name: string;
-  hook?: NftHook;
-  rules: RuleState[];
+  readonly name: string;
+  readonly hook?: NftHook;
+  readonly rules: readonly RuleState[];
 }
 
 export interface MapState {
@@ -57,21 +57,21 @@ export type IpRuleSpec = Required<Pick<RtRule, 'family' | 'priority' | 'table' |
   Pick<RtRule, 'fwmask'>;
 
 export interface CgroupSpec {
-  profile: string;
+  readonly profile: string;
   /** Path below the hierarchy's mount point, e.g. 'netcg/unlocator'. */
-  path: string;
+  readonly path: string;
   /** net_cls: a v1 cgroup tagged with `classid`; cgroupv2: a cgroup in the cgroup2 hierarchy, matched by its ID. */
-  hierarchy: 'net_cls' | 'cgroupv2';
+  readonly hierarchy: 'net_cls' | 'cgroupv2';
   /** The net_cls classid (net_cls only). */
-  classid?: number;
+  readonly classid?: number;
   /** User name (or numeric uid as a string) allowed to enroll without root. */
-  owner?: string;
+  readonly owner?: string;
   /**
    * The profile matches an existing cgroup2 cgroup in place (`cgroup:` in the config):
    * `path` is its pattern below the root, e.g. 'system.slice/x.service' or
    * 'user.slice/…/app-firefox-*.scope'. netcg never creates, chowns or removes it.
    */
-  existing?: true;
+  readonly existing?: true;
 }
 
 /** One cgroup an existing-cgroup profile's pattern matches now. */

@@ -2,7 +2,7 @@
 // planner compares like with like. Pure: the addon's dump in, TableState out.
 // Objects keep the kernel's order (maps, chains, and rules within a chain as the
 // dump lists them); rules keep their handles, which is how they are deleted.
-import type { MapState, TableState } from '../shared/model.js';
+import type { MapState, RuleState, TableState } from '../shared/model.js';
 import type { NftDump } from '../native/types.js';
 
 /** NFT_SET_ANONYMOUS: a set nft creates for a literal `{ a, b }` inside one rule; it lives and dies with that rule. */
@@ -34,7 +34,7 @@ export function tableFromDump(dump: NftDump, table: string): TableState | undefi
   const chains = dump.chains.filter(mine).map((c) => ({
     name: c.name,
     ...(c.hook ? { hook: { ...c.hook } } : {}),
-    rules: [] as TableState['chains'][number]['rules'],
+    rules: [] as RuleState[],
   }));
   const byName = new Map(chains.map((c) => [c.name, c]));
   for (const r of dump.rules) {

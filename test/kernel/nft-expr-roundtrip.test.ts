@@ -21,7 +21,7 @@ function roundTrip(
   exprs: Expr[],
   hook: NftHook | undefined,
   extra: (table: string) => NftOp[] = () => [],
-): Expr[] {
+): readonly Expr[] {
   const table = `rt${tableSeq++}`;
   h.nftCommit([
     { verb: 'add', object: 'table', family: 'inet', name: table },

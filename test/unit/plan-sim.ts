@@ -12,7 +12,7 @@ import type {
   RuleState,
   TableState,
 } from '../../src/shared/model.js';
-import type { NftOp } from '../../src/native/types.js';
+import type { Expr, NftOp } from '../../src/native/types.js';
 import {
   chainAttrsKey,
   elementKey,
@@ -25,6 +25,7 @@ import {
   ruleReferences,
 } from '../../src/plan/normalize.js';
 import type { CurrentState } from '../../src/plan/plan.js';
+import type { Mutable } from '../helpers/mutable.js';
 
 export class SimError extends Error {
   constructor(
@@ -45,21 +46,21 @@ function clone<T>(x: T): T {
 }
 
 export class SimKernel {
-  table: TableState | undefined;
+  table: Mutable<TableState> | undefined;
   ipRules: IpRuleSpec[] = [];
   routes: RouteSpec[] = [];
   private nextHandle = 1;
 
   constructor(current?: CurrentState) {
     if (current?.table) {
-      this.table = clone(current.table);
+      this.table = clone(current.table) as Mutable<TableState>;
       for (const c of this.table.chains) for (const r of c.rules) r.handle = this.nextHandle++;
     }
     this.ipRules = clone(current?.ipRules ?? []);
     this.routes = clone(current?.routes ?? []);
   }
 
-  current(): CurrentState {
+  current(): Mutable<CurrentState> {
     return {
       ...(this.table ? { table: clone(this.table) } : {}),
       ipRules: clone(this.ipRules),
@@ -88,7 +89,7 @@ export class SimKernel {
     }
   }
 
-  private t(): TableState {
+  private t(): Mutable<TableState> {
     if (!this.table) throw new SimError('ENOENT', 'no table');
     return this.table;
   }
@@ -99,7 +100,7 @@ export class SimKernel {
     return m;
   }
 
-  private chain(name: string): ChainState {
+  private chain(name: string): Mutable<ChainState> {
     const c = this.t().chains.find((x) => x.name === name);
     if (!c) throw new SimError('ENOENT', `no chain ${name}`);
     return c;
@@ -148,7 +149,11 @@ export class SimKernel {
       }
       case 'chain': {
         if (op.verb === 'add') {
-          const want: ChainState = { name: op.name, ...(op.hook ? { hook: op.hook } : {}), rules: [] };
+          const want: Mutable<ChainState> = {
+            name: op.name,
+            ...(op.hook ? { hook: op.hook } : {}),
+            rules: [],
+          };
           const have = this.t().chains.find((c) => c.name === op.name);
           if (have && chainAttrsKey(have) !== chainAttrsKey(want))
             throw new SimError('EOPNOTSUPP', `chain ${op.name} hook cannot change`);
@@ -190,7 +195,7 @@ export class SimKernel {
           const refs = ruleReferences(exprs);
           for (const s of refs.sets) this.map(s);
           for (const x of refs.chains) this.chain(x);
-          c.rules.push({ exprs: clone(exprs), handle: this.nextHandle++ });
+          c.rules.push({ exprs: clone(exprs) as Mutable<Expr[]>, handle: this.nextHandle++ });
         } else if (op.verb === 'delete') {
           const i = c.rules.findIndex((r) => r.handle === op.handle);
           if (i < 0) throw new SimError('ENOENT', `no rule handle ${op.handle} in ${op.chain}`);

@@ -6,6 +6,7 @@ import { counter, hostU32, matchDport, IPPROTO_TCP } from '../../src/nft/index.j
 import { isEmptyPlan, plan, splitRtnl, summarize } from '../../src/plan/plan.js';
 import { applyPlan, desired, fullProfile, installed, seedProfiles } from './plan-fixtures.js';
 import { rtnlShape, SimKernel, tableShape } from './plan-sim.js';
+import type { Mutable } from '../helpers/mutable.js';
 
 const kinds = (ops: NftOp[]) => ops.map((o) => `${o.verb} ${o.object}`);
 const countKinds = (ops: NftOp[]) =>
@@ -14,7 +15,7 @@ const countKinds = (ops: NftOp[]) =>
     return acc;
   }, {});
 
-function chainOf(t: TableState, name: string) {
+function chainOf<T extends TableState | Mutable<TableState>>(t: T, name: string): T['chains'][number] {
   const c = t.chains.find((x) => x.name === name);
   if (!c) throw new Error(`no chain ${name}`);
   return c;

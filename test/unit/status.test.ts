@@ -10,6 +10,7 @@ import { plan } from '../../src/plan/plan.js';
 import { buildStatus, computeRates } from '../../src/status/build.js';
 import { compactCount, formatStatus, humanBytes } from '../../src/status/format.js';
 import type { StatusSnapshot } from '../../src/status/model.js';
+import type { Mutable } from '../helpers/mutable.js';
 
 const config = parseConfig(
   'table: netcg\nprofiles:\n  unlocator:\n    classid: 42\n    dns: { redirect: 5354 }\n    ipv6: reject\n  vpn:\n    classid: 43\n    route: { via: tun0 }\n  web_v2:\n    match: cgroupv2\n    dns: { redirect: 5355 }\n',
@@ -19,7 +20,7 @@ const facts = { linkRoutes: [], cgroups: { netCls: true, ids: { web_v2: 4242n } 
 const desired = compile(config, facts);
 
 /** The desired table as the kernel would list it: handles, and `packets` on every counter. */
-function kernelTable(packets: (chain: string, i: number) => number): TableState {
+function kernelTable(packets: (chain: string, i: number) => number): Mutable<TableState> {
   let handle = 1;
   return {
     ...desired.table,
