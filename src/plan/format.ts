@@ -4,7 +4,7 @@ import pc from 'picocolors';
 
 import type { Change, Plan, PlanSummary } from './plan.js';
 import { summarize } from './plan.js';
-import { viewText } from './views.js';
+import { changeText } from './text.js';
 
 /** Bumped on any incompatible change to planToJson's output. */
 export const DIFF_JSON_VERSION = 1;
@@ -14,25 +14,16 @@ export interface FormatOptions {
   color: boolean;
 }
 
-function changeLine(c: Change): string {
-  const head = `${c.action} ${c.kind} ${c.id}`;
-  if (c.action === '+') return `${head}: ${viewText(c.kind, c.after!)}`;
-  if (c.action === '-') return `${head}: ${viewText(c.kind, c.before!)}`;
-  const before = viewText(c.kind, c.before!);
-  const after = viewText(c.kind, c.after!);
-  return before === after ? `${head}: ${after} (re-created)` : `${head}: ${before} -> ${after}`;
-}
-
 export function summaryLine(s: PlanSummary): string {
   if (s.add + s.change + s.destroy === 0) return 'No changes.';
   return `Plan: ${s.add} to add, ${s.change} to change, ${s.destroy} to destroy.`;
 }
 
-/** One line per object (+ / - / ~), then the summary; ends with a newline. */
+/** One line per object (+ / - / ~, text in src/plan/text.ts), then the summary; ends with a newline. */
 export function formatPlan(plan: Plan, opts: FormatOptions): string {
   const colors = pc.createColors(opts.color);
   const paint = { '+': colors.green, '-': colors.red, '~': colors.yellow } as const;
-  const lines = plan.changes.map((c) => `  ${paint[c.action](changeLine(c))}`);
+  const lines = plan.changes.map((c) => `  ${paint[c.action](changeText(c))}`);
   const summary = summaryLine(summarize(plan));
   return `${[...lines, ...(lines.length > 0 ? [''] : []), colors.bold(summary)].join('\n')}\n`;
 }

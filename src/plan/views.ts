@@ -11,8 +11,17 @@ import type {
   RouteSpec,
   TableState,
 } from '../shared/model.js';
-import { readHostU32 } from '../nft/index.js';
-import { ruleText } from '../render/decompile.js';
+import {
+  cgroupV2VerdictMapUserdata,
+  cgroupVerdictMapUserdata,
+  NFT_DATA_VERDICT,
+  NFT_SET_MAP,
+  readHostU32,
+  readHostU64,
+  TYPE_CGROUPV2,
+  TYPE_INTEGER,
+} from '../nft/index.js';
+import { anyRuleText } from '../render/decompile.js';
 import { canonicalCidr, canonicalGateway, normalizeHook, normalizeIpRule, verdictKey } from './normalize.js';
 
 export interface TableView {
@@ -21,6 +30,8 @@ export interface TableView {
 }
 export interface MapView {
   name: string;
+  /** What `nft list` prints between the map's braces, e.g. `typeof meta cgroup : verdict`. */
+  text: string;
   flags: number;
   keyType: number;
   keyLen: number;
@@ -61,6 +72,7 @@ export const tableView = (t: Pick<TableState, 'family' | 'name'>): TableView => 
 
 export const mapView = (m: MapState): MapView => ({
   name: m.name,
+  text: mapText(m),
   flags: m.flags,
   keyType: m.keyType,
   keyLen: m.keyLen,
@@ -68,9 +80,15 @@ export const mapView = (m: MapState): MapView => ({
   dataLen: m.dataLen || 0,
 });
 
-/** A 4-byte key is a meta value (netcg's are cgroup classids): shown as nft shows it, in decimal. */
+/**
+ * A key as nft shows it: a 4-byte key (netcg's cgroup classids) and an 8-byte one
+ * (cgroup2 IDs; nft prints the path when it can resolve it, else this number) in
+ * decimal, anything else as hex bytes.
+ */
 export function elementKeyText(key: Buffer): string {
-  return key.length === 4 ? String(readHostU32(key)) : `0x${key.toString('hex')}`;
+  if (key.length === 4) return String(readHostU32(key));
+  if (key.length === 8) return readHostU64(key).toString();
+  return `0x${key.toString('hex')}`;
 }
 
 export function elementView(map: string, e: NftElement): ElementView {
@@ -83,24 +101,9 @@ export function chainView(c: ChainState): ChainView {
   return hook ? { name: c.name, hook } : { name: c.name };
 }
 
-/** nft's text for the rules netcg compiles; anything else (a foreign rule) in a generic form. */
+/** nft's text for the rules netcg compiles; in anything else (a foreign rule) the unknown expressions in brackets. */
 export function exprsText(exprs: readonly Expr[]): string {
-  try {
-    return ruleText(exprs);
-  } catch {
-    return exprs
-      .map((e) => {
-        const { type, ...rest } = e as Expr & Record<string, unknown>;
-        const args = Object.entries(rest)
-          .filter(([k, v]) => v !== undefined && k !== 'packets' && k !== 'bytes')
-          .map(
-            ([k, v]) =>
-              `${k}=${Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
-          );
-        return `[${[type, ...args].join(' ')}]`;
-      })
-      .join(' ');
-  }
+  return anyRuleText(exprs);
 }
 
 export function ruleView(
@@ -136,45 +139,59 @@ export function routeView(r: RouteSpec): RouteView {
   };
 }
 
-const hex = (n: number) => `0x${n.toString(16)}`;
+// nftables' datatype names (enum datatypes in its datatype.h) for the key and data
+// types a map in netcg's table may plausibly have; `nft list` prints these words.
+const DATATYPE_NAMES: Record<number, string> = {
+  1: 'verdict',
+  2: 'nf_proto',
+  4: 'integer',
+  5: 'string',
+  7: 'ipv4_addr',
+  8: 'ipv6_addr',
+  9: 'ether_addr',
+  12: 'inet_proto',
+  13: 'inet_service',
+  19: 'mark',
+  20: 'iface_index',
+  23: 'classid',
+  24: 'uid',
+  25: 'gid',
+  41: 'ifname',
+  [TYPE_CGROUPV2]: 'cgroupsv2',
+};
 
-/** One-line text of a view, as `ip`/`nft` would roughly print it. */
-export function viewText(kind: string, v: ObjectView): string {
-  switch (kind) {
-    case 'table':
-      return `table ${(v as TableView).family} ${(v as TableView).name}`;
-    case 'map': {
-      const m = v as MapView;
-      return `flags ${hex(m.flags)} key type ${m.keyType} len ${m.keyLen}, data type ${hex(m.dataType)} len ${m.dataLen}`;
-    }
-    case 'element': {
-      const e = v as ElementView;
-      return `${e.key} : ${e.value}`;
-    }
-    case 'chain': {
-      const h = (v as ChainView).hook;
-      return h ? `type ${h.type} hook ${h.hook} priority ${h.priority}; policy ${h.policy}` : 'regular chain';
-    }
-    case 'rule': {
-      const r = v as RuleView;
-      return r.handle !== undefined ? `${r.text} # handle ${r.handle}` : r.text;
-    }
-    case 'ip rule': {
-      const r = v as IpRuleView;
-      const mark =
-        r.fwmask === 0 && r.fwmark === 0
-          ? 'from all'
-          : `from all fwmark ${hex(r.fwmark)}${r.fwmask === 0xffffffff ? '' : `/${hex(r.fwmask)}`}`;
-      return `ipv${r.family} ${r.priority}: ${mark} lookup ${r.table} proto ${r.protocol}`;
-    }
-    case 'route': {
-      const r = v as RouteView;
-      const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst;
-      const type = r.type === 'unicast' ? '' : `${r.type} `;
-      const via = r.gateway !== undefined ? ` via ${r.gateway}` : '';
-      return `ipv${r.family} ${type}${dst}${via} dev ${r.dev} table ${r.table} proto ${r.protocol}${r.scope === 'link' ? ' scope link' : ''}`;
-    }
-    default:
-      return JSON.stringify(v);
-  }
+// enum nft_set_flags, as nft lists them (`map` is said by the object itself).
+const SET_FLAGS: ReadonlyArray<[number, string]> = [
+  [0x1, 'anonymous'],
+  [0x2, 'constant'],
+  [0x4, 'interval'],
+  [0x10, 'timeout'],
+  [0x20, 'dynamic'],
+];
+
+function datatypeText(type: number): string {
+  // Concatenations (`type ipv4_addr . inet_service`) pack 6-bit type numbers into one.
+  const parts: string[] = [];
+  for (let t = type; t > 0; t = Math.floor(t / 64)) parts.unshift(DATATYPE_NAMES[t % 64] ?? 'integer');
+  return parts.length > 0 ? parts.join(' . ') : 'integer';
+}
+
+/**
+ * What `nft list` prints inside `map NAME { … }`: the `typeof` line of the two maps
+ * netcg creates (nft 1.0.6 does not record a socket cgroupv2 level in the map, so it
+ * lists level 0 whatever the rule uses), else `type KEY : DATA` and the flags.
+ */
+export function mapText(m: MapState): string {
+  const ud = m.userdata;
+  const verdictMap = m.flags === NFT_SET_MAP && m.dataType === NFT_DATA_VERDICT;
+  if (verdictMap && m.keyType === TYPE_INTEGER && ud?.equals(cgroupVerdictMapUserdata()))
+    return 'typeof meta cgroup : verdict';
+  if (verdictMap && m.keyType === TYPE_CGROUPV2 && ud?.equals(cgroupV2VerdictMapUserdata()))
+    return 'typeof socket cgroupv2 level 0 : verdict';
+  const data =
+    m.flags & NFT_SET_MAP
+      ? ` : ${m.dataType === NFT_DATA_VERDICT ? 'verdict' : datatypeText(m.dataType)}`
+      : '';
+  const flags = SET_FLAGS.filter(([bit]) => m.flags & bit).map(([, name]) => name);
+  return `type ${datatypeText(m.keyType)}${data}${flags.length > 0 ? `; flags ${flags.join(',')}` : ''}`;
 }

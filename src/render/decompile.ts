@@ -34,6 +34,15 @@ class Reader {
   private i = 0;
   constructor(private readonly exprs: readonly Expr[]) {}
 
+  /** The index of the next expression (anyRuleText rewinds to it after a statement failed). */
+  get position(): number {
+    return this.i;
+  }
+
+  set position(i: number) {
+    this.i = i;
+  }
+
   get done(): boolean {
     return this.i >= this.exprs.length;
   }
@@ -167,35 +176,73 @@ function rejectText(r: Reader, e: ExprOf<'reject'>): string {
   return r.fail(`${JSON.stringify(e)} is not a reject netcg compiles`);
 }
 
+/** One statement starting at `e` (already read), or a failure. */
+function statement(r: Reader, e: Expr): string {
+  if (e.type === 'meta' && 'dreg' in e) return metaLoad(r, e);
+  if (e.type === 'immediate' && 'data' in e) return immediate(r, e);
+  if (e.type === 'ct' && 'dreg' in e && e.key === 'mark' && e.dir === undefined) return ctMarkLoad(r, e);
+  if (e.type === 'socket' && e.key === 'cgroupv2' && e.level !== undefined) {
+    const lookup = r.expect(
+      'lookup',
+      (l) => l.sreg === e.dreg && l.dreg === REG_VERDICT && !l.invert,
+      'a verdict map lookup',
+    );
+    return `socket cgroupv2 level ${e.level} vmap @${lookup.set}`;
+  }
+  if (e.type === 'counter') return 'counter';
+  if (e.type === 'reject') return rejectText(r, e);
+  if (e.type === 'fib') return fibDaddrType(r, e);
+  if (
+    e.type === 'immediate' &&
+    'verdict' in e &&
+    (e.verdict.code === 'accept' || e.verdict.code === 'return' || e.verdict.code === 'drop')
+  )
+    return e.verdict.code;
+  if (e.type === 'masq' && e.regProtoMin === undefined && e.regProtoMax === undefined && !e.flags)
+    return 'masquerade';
+  return r.fail(`${JSON.stringify(e)} is not an expression netcg compiles`);
+}
+
 /** The nft text of one rule, e.g. `udp dport 53 counter redirect to :5354`. */
 export function ruleText(exprs: readonly Expr[]): string {
   const r = new Reader(exprs);
   const parts: string[] = [];
+  while (!r.done) parts.push(statement(r, r.next()));
+  return parts.join(' ');
+}
+
+/** An expression this decompiler does not know, as its kernel attributes: `[payload base=network offset=16 len=4 dreg=1]`. */
+function rawExprText(e: Expr): string {
+  const { type, ...rest } = e as Expr & Record<string, unknown>;
+  const args = Object.entries(rest)
+    .filter(([k, v]) => v !== undefined && k !== 'packets' && k !== 'bytes')
+    .map(([k, v]) => {
+      const value = Buffer.isBuffer(v)
+        ? `0x${v.toString('hex')}`
+        : typeof v === 'object'
+          ? JSON.stringify(v)
+          : String(v);
+      return `${k}=${value}`;
+    });
+  return `[${[type, ...args].join(' ')}]`;
+}
+
+/**
+ * The text of any rule, e.g. one added to netcg's table by hand: the statements
+ * netcg compiles in nft syntax, every other expression in brackets as the kernel
+ * holds it (`tcp dport 853 counter [immediate dreg=0 verdict={"code":"jump","chain":"x"}]`).
+ */
+export function anyRuleText(exprs: readonly Expr[]): string {
+  const r = new Reader(exprs);
+  const parts: string[] = [];
   while (!r.done) {
-    const e = r.next();
-    if (e.type === 'meta' && 'dreg' in e) parts.push(metaLoad(r, e));
-    else if (e.type === 'immediate' && 'data' in e) parts.push(immediate(r, e));
-    else if (e.type === 'ct' && 'dreg' in e && e.key === 'mark' && e.dir === undefined)
-      parts.push(ctMarkLoad(r, e));
-    else if (e.type === 'socket' && e.key === 'cgroupv2' && e.level !== undefined) {
-      const lookup = r.expect(
-        'lookup',
-        (l) => l.sreg === e.dreg && l.dreg === REG_VERDICT && !l.invert,
-        'a verdict map lookup',
-      );
-      parts.push(`socket cgroupv2 level ${e.level} vmap @${lookup.set}`);
-    } else if (e.type === 'counter') parts.push('counter');
-    else if (e.type === 'reject') parts.push(rejectText(r, e));
-    else if (e.type === 'fib') parts.push(fibDaddrType(r, e));
-    else if (
-      e.type === 'immediate' &&
-      'verdict' in e &&
-      (e.verdict.code === 'accept' || e.verdict.code === 'return' || e.verdict.code === 'drop')
-    )
-      parts.push(e.verdict.code);
-    else if (e.type === 'masq' && e.regProtoMin === undefined && e.regProtoMax === undefined && !e.flags)
-      parts.push('masquerade');
-    else r.fail(`${JSON.stringify(e)} is not an expression netcg compiles`);
+    const start = r.position;
+    try {
+      parts.push(statement(r, r.next()));
+    } catch {
+      r.position = start + 1;
+      parts.push(rawExprText(exprs[start]!));
+    }
   }
   return parts.join(' ');
 }

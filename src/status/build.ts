@@ -5,9 +5,9 @@ import type { Config, ProfileConfig } from '../config/index.js';
 import type { LinkInfo } from '../backends/types.js';
 import type { ExistingCgroup, Expr, RouteSpec, TableState } from '../shared/model.js';
 import type { Change, Plan } from '../plan/plan.js';
+import { changeText } from '../plan/text.js';
 import {
   exprsText,
-  viewText,
   type ElementView,
   type IpRuleView,
   type RouteView,
@@ -124,10 +124,7 @@ export function profileOfChange(c: Change, config: Config): string | undefined {
 }
 
 /** A plan change as one line, the way `netcg diff` prints it (without colour). */
-export function changeText(c: Change): string {
-  const v = c.action === '+' ? c.after! : c.before!;
-  return `${c.action} ${c.kind} ${c.id}: ${viewText(c.kind, v)}`;
-}
+export { changeText };
 
 /** The configured gateways and the next hops of the table's unicast defaults now. */
 function gatewaysStatus(

@@ -23,12 +23,12 @@ describe('formatPlan', () => {
     const handles = k.table!.chains.find((c) => c.name === 'dns_unlocator')!.rules.map((r) => r.handle);
     expect(text).toBe(
       [
-        `  - rule dns_unlocator#${handles[0]}: udp dport 53 counter redirect to :5354 # handle ${handles[0]}`,
-        `  - rule dns_unlocator#${handles[1]}: tcp dport 53 counter redirect to :5354 # handle ${handles[1]}`,
-        '  + rule dns_unlocator[0]: udp dport 53 counter redirect to :5399',
-        '  + rule dns_unlocator[1]: tcp dport 53 counter redirect to :5399',
-        '  - element route_dispatch[43]: 43 : jump route_vpn',
-        '  + element route_dispatch[44]: 44 : jump route_vpn',
+        `  - rule dns_unlocator: udp dport 53 counter redirect to :5354 # handle ${handles[0]}`,
+        `  - rule dns_unlocator: tcp dport 53 counter redirect to :5354 # handle ${handles[1]}`,
+        '  + rule dns_unlocator: udp dport 53 counter redirect to :5399',
+        '  + rule dns_unlocator: tcp dport 53 counter redirect to :5399',
+        '  - element route_dispatch { 43 : jump route_vpn }',
+        '  + element route_dispatch { 44 : jump route_vpn }',
         '',
         'Plan: 3 to add, 0 to change, 3 to destroy.',
         '',
@@ -40,11 +40,9 @@ describe('formatPlan', () => {
   it('colours + green, - red, ~ yellow when asked', () => {
     const d = desired(seedProfiles);
     const text = formatPlan(plan({ ipRules: [], routes: [] }, d), { color: true });
-    expect(text).toContain(`${ESC}[32m+ table inet netcg: table inet netcg`);
-    expect(text).toContain(
-      `${ESC}[32m+ ip rule ipv4 10000 fwmark 0x2b/0xffffffff lookup 43: ipv4 10000: from all fwmark 0x2b lookup 43 proto 110`,
-    );
-    expect(text).toContain(`${ESC}[32m+ route ipv6 ::/0 table 43: ipv6 default dev tun0 table 43 proto 110`);
+    expect(text).toContain(`${ESC}[32m+ table inet netcg${ESC}[39m`);
+    expect(text).toContain(`${ESC}[32m+ ip rule 10000: from all fwmark 0x2b lookup 43 proto 110${ESC}[39m`);
+    expect(text).toContain(`${ESC}[32m+ route ::/0 table 43: default dev tun0 proto 110${ESC}[39m`);
     expect(text).toContain('Plan: 32 to add, 0 to change, 0 to destroy.');
   });
 });
@@ -97,6 +95,7 @@ describe('planToJson', () => {
     expect(byKind('table')).toEqual({ family: 'inet', name: 'netcg' });
     expect(byKind('map')).toEqual({
       name: 'dns_dispatch',
+      text: 'typeof meta cgroup : verdict',
       flags: 8,
       keyType: 4,
       keyLen: 4,

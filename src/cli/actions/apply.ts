@@ -1,7 +1,9 @@
+import pico from 'picocolors';
+
 import { apply, type ApplyReport, type ProfileMatch } from '../../apply/apply.js';
 import { loadConfig } from '../../config/index.js';
 import { formatPlan, planToJson } from '../../plan/format.js';
-import { out as pc } from '../colors.js';
+import { out } from '../colors.js';
 import { printJson, withBackend } from '../common.js';
 import { configPath } from '../options.js';
 
@@ -13,12 +15,14 @@ function existingText(m: Pick<ProfileMatch, 'cgroup' | 'existing'>): string {
   return `matched in place by cgroup v2 ID (socket cgroupv2) · ${found.map((e) => `${e.path} (ID ${e.id})`).join(', ')}`;
 }
 
-function printReport(r: ApplyReport, file: string): void {
+/** What `netcg apply` prints for people: the plan it executed, then what else it did; ends with a newline. */
+export function applyReportText(r: ApplyReport, file: string, color: boolean): string {
+  const pc = pico.createColors(color);
   const out: string[] = [];
   if (!r.changed) {
     out.push(`${pc.green('no changes')}: the kernel already matches ${file} (nothing was sent)`);
   } else {
-    out.push(formatPlan(r.plan, { color: pc.isColorSupported }).trimEnd());
+    out.push(formatPlan(r.plan, { color }).trimEnd());
     const { add, change, destroy } = r.summary;
     out.push(
       `${pc.green('applied')} ${file} with the ${r.backend} backend: ${add} added, ${change} changed, ${destroy} destroyed`,
@@ -51,7 +55,7 @@ function printReport(r: ApplyReport, file: string): void {
     if (c.action !== 'unchanged')
       out.push(`  cgroup ${c.path}: ${c.action}${c.detail ? ` (${c.detail})` : ''}`);
   for (const w of r.warnings) out.push(`  ${pc.yellow('warning:')} ${w}`);
-  process.stdout.write(`${out.join('\n')}\n`);
+  return `${out.join('\n')}\n`;
 }
 
 export function action(opts: { config?: string; backend: string; netns?: string; json?: boolean }): void {
@@ -61,5 +65,5 @@ export function action(opts: { config?: string; backend: string; netns?: string;
   if (opts.json) {
     const { plan, ...rest } = report;
     printJson({ ok: true, config: file, ...rest, plan: planToJson(plan) });
-  } else printReport(report, file);
+  } else process.stdout.write(applyReportText(report, file, out.isColorSupported));
 }
