@@ -141,7 +141,7 @@ describe("read-back of netcg's objects from the kernel", () => {
 
     const { p, genid, text } = planOf(want);
     expect(text).toBe(
-      '  + rule dns_unlocator[1]: tcp dport 53 counter redirect to :5354\n\nPlan: 1 to add, 0 to change, 0 to destroy.\n',
+      '  + rule dns_unlocator: tcp dport 53 counter redirect to :5354\n\nPlan: 1 to add, 0 to change, 0 to destroy.\n',
     );
     expect(p.nft).toEqual([
       {
@@ -169,7 +169,11 @@ describe("read-back of netcg's objects from the kernel", () => {
       '- rule route_vpn#N',
       '+ route ipv4 198.18.0.0/24 table 43',
     ]);
-    expect(text).toContain('- rule route_vpn#');
+    // The foreign rule in nft's words, the route as `ip route` prints it.
+    expect(text).toMatch(/^ {2}- rule route_vpn: tcp dport 853 counter # handle \d+$/m);
+    expect(text).toMatch(
+      /^ {2}\+ route 198\.18\.0\.0\/24 table 43: 198\.18\.0\.0\/24 dev \S+ proto 110 scope link$/m,
+    );
     execute(p, genid);
     expect(planOf(want).text).toBe('No changes.\n');
   });

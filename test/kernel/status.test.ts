@@ -82,13 +82,13 @@ describe('netcg status (kernel)', () => {
     const s = status();
     expect(s.inSync).toBe(false);
     expect(s.profiles.find((p) => p.name === 'vpn')!.drift).toEqual([
-      expect.stringMatching(/^\+ rule route_vpn\[0\]: /),
+      expect.stringMatching(/^\+ rule route_vpn: counter meta mark set 0x[0-9a-f]{8} ct mark set meta mark$/),
     ]);
     expect(s.profiles.find((p) => p.name === 'unlocator')!.drift).toEqual([]);
     const text = runCli(['status', '-c', bench.configFile, '--netns', bench.topo.host.path]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('DRIFT');
-    expect(text.stdout).toMatch(/! \+ rule route_vpn\[0\]/);
+    expect(text.stdout).toMatch(/! \+ rule route_vpn: counter meta mark set/);
     for (const line of text.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     cliOk(['apply', '-c', bench.configFile, '--netns', bench.topo.host.path]);
     expect(status().inSync).toBe(true);
