@@ -6,7 +6,7 @@ import { release } from 'node:os';
 
 import type { Config } from '../config/index.js';
 import { gatewayDevicesOf } from '../compile/index.js';
-import { NETCG_RTPROT, type DefaultGateway } from '../shared/model.js';
+import { NETCG_RTPROT, type DefaultGateway, type ExistingCgroup } from '../shared/model.js';
 import type { NetlinkHandle, RtRule } from '../native/types.js';
 import type { ChainInfo } from './chains.js';
 import type { ProbeResult } from './kernel.js';
@@ -37,6 +37,8 @@ export interface DoctorInputs {
   defaultGateways?: DefaultGateway[];
   /** ip rules that are not netcg's (absent: not read). */
   foreignRules?: RtRule[];
+  /** Per existing-cgroup profile (`cgroup:`), the cgroups its pattern matches now (absent: not read). */
+  existingCgroups?: Record<string, readonly ExistingCgroup[]>;
 }
 
 function readOr(path: string): string | undefined {
@@ -119,6 +121,7 @@ export async function gatherInputs(opts: {
   let chains: ChainInfo[] = [];
   let libnftnl: DoctorInputs['libnftnl'];
   let routing: Pick<DoctorInputs, 'defaultGateways' | 'foreignRules'> = {};
+  let existing: Pick<DoctorInputs, 'existingCgroups'> = {};
   try {
     // Loaded here, not at import time, so a broken addon is a finding rather than a crash.
     const { openHandle } = await import('../native/index.js');
@@ -127,6 +130,7 @@ export async function gatherInputs(opts: {
     const h = openHandle(opts.netns);
     try {
       routing = await readRouting(h, opts.netns, opts.config);
+      existing = await readExisting(opts.config);
       probe = probeNftables(h);
       if (probe.nftables === undefined) {
         const dump = h.nftDump();
@@ -167,6 +171,22 @@ export async function gatherInputs(opts: {
     chains,
     libnftnl,
     ...routing,
+    ...existing,
+  };
+}
+
+/** What the existing-cgroup profiles' patterns match now (loaded lazily, like the addon the IDs need). */
+async function readExisting(config: Config | undefined): Promise<Pick<DoctorInputs, 'existingCgroups'>> {
+  const users = Object.values(config?.profiles ?? {}).filter((p) => p.cgroup !== undefined);
+  if (users.length === 0) return {};
+  const { findCgroup2 } = await import('../cgroups/cgroup2.js');
+  const { walkCgroupPattern } = await import('../cgroups/existing.js');
+  const root = findCgroup2();
+  if (!root) return {};
+  return {
+    existingCgroups: Object.fromEntries(
+      users.map((p) => [p.name, walkCgroupPattern(root, p.cgroup!).matches]),
+    ),
   };
 }
 

@@ -3,6 +3,7 @@ import { resolveMatch } from '../compile/match.js';
 import { findNetClsMount, parseCgroupMounts } from '../cgroups/mountinfo.js';
 import { parseNetClsEnabled } from '../cgroups/match.js';
 import { checkForeignChains } from './chains.js';
+import { checkExistingCgroups } from './existing.js';
 import { error, info, type Finding } from './finding.js';
 import { checkLibnftnl, checkIptablesLegacy, checkResolver } from './host.js';
 import type { DoctorInputs } from './inputs.js';
@@ -38,6 +39,7 @@ export function runDoctor(i: DoctorInputs): Finding[] {
   out.push(checkLibnftnl(i.libnftnl));
   out.push(...checkNftables(i.probe, where));
   out.push(...checkCgroups(i.procCgroups, i.mountinfo, use));
+  out.push(...checkExistingCgroups(profiles, i.existingCgroups));
   out.push(
     checkMixedMatching(i.kernelRelease, use, findNetClsMount(parseCgroupMounts(i.mountinfo)) !== undefined),
   );

@@ -11,6 +11,12 @@ import { refuseExistingCgroup } from '../../src/cgroups/profile.js';
 import { ConfigError, NetcgError, type ConfigIssue } from '../../src/shared/errors.js';
 import type { Expr, HostFacts, NftElement } from '../../src/shared/model.js';
 import { readHostU64 } from '../../src/nft/index.js';
+import { checkExistingCgroups } from '../../src/doctor/existing.js';
+import type { Plan } from '../../src/plan/plan.js';
+import { renderNftExport } from '../../src/render/nft-export.js';
+import { renderShScript } from '../../src/render/sh.js';
+import { buildStatus } from '../../src/status/build.js';
+import { matchText } from '../../src/status/format.js';
 
 const FILE = 'netcg.yaml';
 
@@ -225,5 +231,61 @@ describe('run, enroll and leave', () => {
     expect((err as Error).message).toMatch(
       /existing cgroup \/system\.slice\/transmission-daemon\.service.*systemd-run/,
     );
+  });
+});
+
+describe('export, status and doctor', () => {
+  const text = `profiles:\n  svc:\n    cgroup: ${SERVICE}\n    ipv6: reject\n  fox:\n    cgroup: ${SCOPES}\n    dns: { redirect: 5354 }\n`;
+  const config = parseConfig(text, FILE);
+  const existing = { svc: [{ path: SERVICE, id: 9n }], fox: [{ path: SCOPES.replace('*', '1'), id: 11n }] };
+  const facts: HostFacts = { linkRoutes: [], cgroups: { netCls: true, ids: {}, existing } };
+  const roots = { netCls: '/sys/fs/cgroup/net_cls', cgroup2: '/sys/fs/cgroup/unified' };
+
+  it('sh: no mkdir, a literal path matched as it is, a glob as each cgroup it matched', () => {
+    const sh = renderShScript({ config, desired: compile(config, facts), roots, existing });
+    expect(sh).not.toMatch(/mkdir .*transmission/);
+    expect(sh).toContain(`ip6tables -A OUTPUT -m cgroup --path ${SERVICE.slice(1)} -j REJECT`);
+    expect(sh).toContain(`-m cgroup --path ${SCOPES.slice(1).replace('*', '1')} -p udp --dport 53`);
+    expect(sh).not.toContain('app-firefox-*.scope -p');
+  });
+
+  it('nft: the cgroups listed as existing, matched in place', () => {
+    // Without matches: an element would be named by walking the real cgroup tree (the kernel round trip's job).
+    const nft = renderNftExport({
+      config,
+      desired: compile(config, { linkRoutes: [], cgroups: { netCls: true, ids: {} } }),
+      roots,
+    });
+    expect(nft).toContain(
+      `#   /sys/fs/cgroup/unified/${SERVICE.slice(1)}  (existing cgroup, matched in place by ID`,
+    );
+  });
+
+  it('status: the matched cgroups, or waiting', () => {
+    const s = buildStatus({
+      config,
+      table: undefined,
+      plan: { nft: [], rtnl: [], changes: [] } as unknown as Plan,
+      links: [],
+      cgroups: {
+        svc: { match: 'cgroupv2', dir: `/cg${SERVICE}`, members: 1, existing: existing.svc },
+        fox: { match: 'cgroupv2', dir: `/cg${SCOPES}`, members: 0, existing: [] },
+      },
+      time: 0,
+    });
+    expect(s.profiles.map((p) => p.match)).toEqual([
+      { kind: 'cgroupv2', cgroup: `/cg${SERVICE}`, existing: [{ path: SERVICE, id: '9' }] },
+      { kind: 'cgroupv2', cgroup: `/cg${SCOPES}`, existing: [], waiting: true },
+    ]);
+    expect(matchText(s.profiles[1]!)).toBe('waiting for /app-firefox-*.scope');
+  });
+
+  it('doctor: ok per matching profile, a warning for a waiting one', () => {
+    const findings = checkExistingCgroups(Object.values(config.profiles), { svc: existing.svc, fox: [] });
+    expect(findings.map((f) => [f.check, f.level])).toEqual([
+      ['existing-cgroup', 'ok'],
+      ['existing-cgroup', 'warn'],
+    ]);
+    expect(findings[1]!.message).toMatch(/profile fox is waiting: no cgroup matches/);
   });
 });

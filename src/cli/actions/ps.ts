@@ -1,3 +1,7 @@
+import { join } from 'node:path';
+
+import { findCgroup2 } from '../../cgroups/cgroup2.js';
+import { walkCgroupPattern } from '../../cgroups/existing.js';
 import { members, type Member } from '../../cgroups/members.js';
 import { loadConfig } from '../../config/index.js';
 import { NetcgError } from '../../shared/errors.js';
@@ -14,6 +18,18 @@ interface ProfileMembers {
   members: Member[];
 }
 
+function existingMembers(pattern: string): Member[] {
+  const root = findCgroup2();
+  if (!root) return [];
+  return walkCgroupPattern(root, pattern).matches.flatMap((c) => {
+    try {
+      return members(join(root, c.path));
+    } catch {
+      return []; // removed since the walk
+    }
+  });
+}
+
 export function action(profile: string | undefined, opts: { config?: string; json?: boolean }): void {
   const config = loadConfig(configPath(opts.config));
   const names = profile === undefined ? Object.keys(config.profiles) : [profile];
@@ -24,9 +40,11 @@ export function action(profile: string | undefined, opts: { config?: string; jso
     );
   }
   const rows: ProfileMembers[] = names.map((name) => {
-    const { match, dir } = locateProfileCgroup(config, name);
+    const { match, dir, existing } = locateProfileCgroup(config, name);
     const classid = match === 'net_cls' ? (config.profiles[name]!.classid ?? null) : null;
-    return { profile: name, match, classid, cgroup: dir ?? null, members: dir ? members(dir) : [] };
+    // An existing cgroup's pattern: the members of every cgroup it matches now.
+    const list = !dir ? [] : existing ? existingMembers(config.profiles[name]!.cgroup!) : members(dir);
+    return { profile: name, match, classid, cgroup: dir ?? null, members: list };
   });
   if (opts.json) {
     printJson({ profiles: rows });
