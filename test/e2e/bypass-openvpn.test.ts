@@ -282,8 +282,10 @@ describe('bypass through the LAN gateway while OpenVPN holds the default route',
   it('diff shows the resolved next hop; apply installs it; a second diff is empty', () => {
     const plan = runCli(['diff', ...netnsArgs()]);
     expect(plan.code, plan.stderr).toBe(2);
-    expect(plan.stdout).toContain(`ipv4 default via ${ROUTER.v4} dev lan0 table 61`);
-    expect(plan.stdout).toContain(`ipv6 default via ${ROUTER.v6} dev lan0 table 61`);
+    expect(plan.stdout).toContain(
+      `+ route 0.0.0.0/0 table 61: default via ${ROUTER.v4} dev lan0 proto 110\n`,
+    );
+    expect(plan.stdout).toContain(`+ route ::/0 table 61: default via ${ROUTER.v6} dev lan0 proto 110\n`);
     cliOk(['apply', ...netnsArgs()]);
     expect(defaults(61)).toMatch(
       new RegExp(`^default via ${ROUTER.v4.replace(/\./g, '\\.')} dev lan0 proto 110`, 'm'),
