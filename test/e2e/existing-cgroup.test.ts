@@ -24,6 +24,7 @@ import { Enroller } from '../../src/process/enroll.js';
 import { collectStatus } from '../../src/status/collect.js';
 import { WatchDaemon } from '../../src/watch/daemon.js';
 import type { WatchRecord } from '../../src/watch/log.js';
+import { cliOk, runCli } from '../helpers/cli.js';
 import { tempConfig, type TempConfig } from '../helpers/config.js';
 import { createNetns, uniqueName, type Netns } from '../helpers/netns.js';
 
@@ -224,6 +225,58 @@ describe('an existing service cgroup', () => {
     expect(waitingProfiles(withBackend((b) => diff(config, b)))).toEqual([
       { profile: 'apps', cgroup: `/${tag}.slice/app-*.scope` },
     ]);
+  });
+});
+
+describe('the CLI', () => {
+  const args = () => ['-c', cfg.file];
+  const inNs = () => ['-c', cfg.file, '--netns', ns.path];
+
+  it('apply, diff, status and doctor show the matched cgroup and the waiting profile', () => {
+    const applied = cliOk(['apply', ...inNs()]).stdout;
+    expect(applied).toContain(
+      `profile svc: matched in place by cgroup v2 ID (socket cgroupv2) · /${tag}.slice/app.service (ID`,
+    );
+    expect(applied).toContain(`profile apps: waiting: no cgroup matches ${slice}/app-*.scope yet`);
+    const d = JSON.parse(cliOk(['diff', ...inNs(), '--json']).stdout) as {
+      changed: boolean;
+      waiting: unknown;
+    };
+    expect(d).toMatchObject({
+      changed: false,
+      waiting: [{ profile: 'apps', cgroup: `/${tag}.slice/app-*.scope` }],
+    });
+    const s = JSON.parse(cliOk(['status', ...inNs(), '--json']).stdout) as {
+      profiles: Array<{ name: string; match: { waiting?: true; existing?: unknown[] } }>;
+    };
+    expect(s.profiles.map((p) => [p.name, p.match.existing?.length, p.match.waiting ?? false])).toEqual([
+      ['svc', 1, false],
+      ['apps', 0, true],
+    ]);
+    const doc = JSON.parse(runCli(['doctor', ...inNs(), '--json']).stdout) as {
+      findings: Array<{ check: string; level: string }>;
+    };
+    expect(doc.findings.filter((f) => f.check === 'existing-cgroup').map((f) => f.level)).toEqual([
+      'ok',
+      'warn',
+    ]);
+  });
+
+  it('run, enroll and leave refuse, export sh matches the path in place', () => {
+    const pid = String(procs.at(-1)!.pid);
+    const run = runCli(['run', ...args(), 'svc', '--', 'true']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/profile 'svc' matches the existing cgroup .*cannot/);
+    const enroll = runCli(['enroll', ...args(), 'svc', pid]);
+    expect(enroll.code).toBe(1);
+    expect(enroll.stderr).toMatch(/existing cgroup/);
+    const leave = runCli(['leave', ...args(), pid]);
+    expect(leave.code).toBe(1);
+    expect(leave.stdout).toMatch(new RegExp(`^${pid}: failed EEXISTINGCGROUP`, 'm'));
+    expect(cgroupOf(Number(pid))).toBe(`/${tag}.slice/app.service`);
+    const sh = cliOk(['export', ...inNs(), '--format', 'sh']).stdout;
+    expect(sh).toContain(`ip6tables -A OUTPUT -m cgroup --path ${tag}.slice/app.service -j REJECT`);
+    expect(sh).not.toMatch(/mkdir .*app\.service/);
   });
 });
 
