@@ -80,6 +80,31 @@ const MODEL: StatusSnapshot = {
       ],
     },
     {
+      name: 'lan',
+      match: {
+        kind: 'cgroupv2',
+        cgroup: null,
+        existing: [{ path: '/system.slice/backup.service', id: '777' }],
+      },
+      members: 3,
+      features: {
+        route: {
+          via: 'lan0',
+          table: 46,
+          mark: 46,
+          masquerade: false,
+          link: 'up',
+          gateway: { configured: 'auto', current: '198.18.0.254' },
+          gateway6: { configured: 'auto', current: null },
+        },
+      },
+      rules: [],
+      totals: { packets: 0, bytes: 0 },
+      drift: [
+        '~ route 0.0.0.0/0 table 46: default via 198.18.0.253 dev lan0 proto 110 -> default via 198.18.0.254 dev lan0 proto 110',
+      ],
+    },
+    {
       name: 'tor',
       match: { kind: 'net_cls', classid: 45, cgroup: null },
       members: 0,
