@@ -32,6 +32,9 @@ const root = findCgroup2()!;
 const tag = uniqueName('ncx');
 const slice = join(root, `${tag}.slice`);
 const service = join(slice, 'app.service');
+/** A service whose slice does not exist at first: netcg watch must follow it down two levels. */
+const lateSlice = join(root, `${tag}-late.slice`);
+const lateService = join(lateSlice, 'late.service');
 const PORT = 7431;
 
 let ns: Netns;
@@ -106,10 +109,10 @@ async function restartService(): Promise<{ before: bigint; after: bigint }> {
 }
 
 /** IDs in the ipv6 map's elements (as nft lists them: the kernel's dump through the addon). */
-function mapIds(): bigint[] {
+function mapIds(name = 'ipv6_dispatch_v2'): bigint[] {
   return withBackend((b) => {
     const t = b.readState(cfg.table).table;
-    const map = t?.maps.find((m) => m.name === 'ipv6_dispatch_v2');
+    const map = t?.maps.find((m) => m.name === name);
     return (map?.elements ?? []).map((e) => readHostU64(e.key)).sort();
   });
 }
@@ -135,6 +138,9 @@ beforeAll(async () => {
   apps:
     cgroup: /${tag}.slice/app-*.scope
     ipv6: reject
+  late:
+    cgroup: /${tag}-late.slice/late.service
+    dns: { redirect: 5399 }
 `,
     'ncx',
   );
@@ -159,11 +165,13 @@ afterAll(async () => {
     if (config) withBackend((b) => down(config, b));
   } finally {
     await removeCgroup(slice).catch(() => {});
+    await removeCgroup(lateSlice).catch(() => {});
     for (const p of procs) await kill(p);
     ns?.remove();
     cfg?.remove();
   }
   expect(existsSync(slice)).toBe(false);
+  expect(existsSync(lateSlice)).toBe(false);
 });
 
 describe('an existing service cgroup', () => {
@@ -224,6 +232,7 @@ describe('an existing service cgroup', () => {
     expect(connect(service)).toBe('ECONNREFUSED');
     expect(waitingProfiles(withBackend((b) => diff(config, b)))).toEqual([
       { profile: 'apps', cgroup: `/${tag}.slice/app-*.scope` },
+      { profile: 'late', cgroup: `/${tag}-late.slice/late.service` },
     ]);
   });
 });
@@ -244,7 +253,10 @@ describe('the CLI', () => {
     };
     expect(d).toMatchObject({
       changed: false,
-      waiting: [{ profile: 'apps', cgroup: `/${tag}.slice/app-*.scope` }],
+      waiting: [
+        { profile: 'apps', cgroup: `/${tag}.slice/app-*.scope` },
+        { profile: 'late', cgroup: `/${tag}-late.slice/late.service` },
+      ],
     });
     const s = JSON.parse(cliOk(['status', ...inNs(), '--json']).stdout) as {
       profiles: Array<{ name: string; match: { waiting?: true; existing?: unknown[] } }>;
@@ -252,12 +264,14 @@ describe('the CLI', () => {
     expect(s.profiles.map((p) => [p.name, p.match.existing?.length, p.match.waiting ?? false])).toEqual([
       ['svc', 1, false],
       ['apps', 0, true],
+      ['late', 0, true],
     ]);
     const doc = JSON.parse(runCli(['doctor', ...inNs(), '--json']).stdout) as {
       findings: Array<{ check: string; level: string }>;
     };
     expect(doc.findings.filter((f) => f.check === 'existing-cgroup').map((f) => f.level)).toEqual([
       'ok',
+      'warn',
       'warn',
     ]);
   });
@@ -313,5 +327,16 @@ describe('netcg watch', () => {
     await removeCgroup(b);
     await until('the removed scope gone from the map', () => mapIds().length === 2);
     expect(withBackend((x) => isEmptyPlan(diff(config, x).plan))).toBe(true);
+  });
+
+  it('follows a service whose slice appears later, level by level', async () => {
+    expect(mapIds('dns_dispatch_v2')).toEqual([]);
+    mkdirSync(lateSlice);
+    await sleep(200); // the slice alone: the watch must move down to it
+    mkdirSync(lateService);
+    startIn(lateService);
+    const id = addon.cgroupId(lateService);
+    await until('the late service in the map', () => mapIds('dns_dispatch_v2').includes(id));
+    expect(records.filter((r) => r.event === 'error')).toEqual([]);
   });
 });
