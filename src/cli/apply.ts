@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import { lazy } from './lazy.js';
-import { backendOption, configOption, jsonOption, netnsOption } from './options.js';
+import { backendOption, configOption, jsonOption, netnsOption, trustConfigOption } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -17,6 +17,7 @@ export function register(program: Command): void {
         'never read for change, modified or deleted.',
     )
     .addOption(configOption())
+    .addOption(trustConfigOption())
     .addOption(backendOption())
     .addOption(netnsOption('apply inside this network namespace, e.g. /run/netns/vpn'))
     .addOption(jsonOption('print the result (or the error) as JSON on stdout'))

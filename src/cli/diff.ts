@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import { lazy } from './lazy.js';
-import { configOption, jsonOption, netnsOption } from './options.js';
+import { configOption, jsonOption, netnsOption, trustConfigOption } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -15,6 +15,7 @@ export function register(program: Command): void {
         'the next apply repairs them. Nothing is changed.',
     )
     .addOption(configOption())
+    .addOption(trustConfigOption())
     .addOption(netnsOption('compare inside this network namespace'))
     .addOption(jsonOption('print the plan as JSON (schema: docs/diff-json.md)'))
     .addHelpText(

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import { lazy } from './lazy.js';
-import { backendOption, configOption, jsonOption, netnsOption } from './options.js';
+import { backendOption, configOption, jsonOption, netnsOption, trustConfigOption } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -13,6 +13,7 @@ export function register(program: Command): void {
         'have no members left. Every other table, rule and route stays exactly as it was.',
     )
     .addOption(configOption())
+    .addOption(trustConfigOption())
     .addOption(backendOption('netlink (default) or nft'))
     .addOption(netnsOption('act inside this network namespace'))
     .addOption(jsonOption('print the result as JSON'))

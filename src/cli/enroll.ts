@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import { lazy } from './lazy.js';
-import { configOption, jsonOption } from './options.js';
+import { configOption, jsonOption, trustConfigOption } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -17,6 +17,7 @@ export function register(program: Command): void {
     .argument('<profile>', 'profile name from the config')
     .argument('<pid...>', 'process IDs')
     .addOption(configOption())
+    .addOption(trustConfigOption())
     .addOption(jsonOption('print the outcomes as JSON'))
     .addHelpText(
       'after',

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 
 import { lazy } from './lazy.js';
-import { configOption, netnsOption } from './options.js';
+import { configOption, netnsOption, trustConfigOption } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -23,6 +23,7 @@ export function register(program: Command): void {
         '--netns PATH, else the current one.',
     )
     .addOption(configOption())
+    .addOption(trustConfigOption())
     .option('-f, --format <format>', 'nft or sh', 'nft')
     .addOption(netnsOption('read host facts (link routes) from this network namespace, e.g. /run/netns/NAME'))
     .addHelpText(

@@ -36,3 +36,11 @@ export function backendOption(
 ): Option {
   return new Option('--backend <name>', what).choices(['netlink', 'nft']).default('netlink');
 }
+
+/** `--trust-config`: run as root with a config someone else could change (see docs/config.md). */
+export function trustConfigOption(): Option {
+  return new Option(
+    '--trust-config',
+    'use the config even if someone other than root can change it (a warning says so)',
+  );
+}

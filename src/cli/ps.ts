@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import { lazy } from './lazy.js';
-import { configOption, jsonOption } from './options.js';
+import { configOption, jsonOption, trustConfigOption } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -14,6 +14,7 @@ export function register(program: Command): void {
     )
     .argument('[profile]', 'only this profile')
     .addOption(configOption())
+    .addOption(trustConfigOption())
     .addOption(jsonOption('print as JSON'))
     .addHelpText(
       'after',

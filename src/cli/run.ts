@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import { lazy } from './lazy.js';
-import { configOption } from './options.js';
+import { configOption, trustConfigOption } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -17,6 +17,7 @@ export function register(program: Command): void {
     .argument('<profile>', 'profile name from the config')
     .argument('[command...]', 'the command and its arguments (use -- before options meant for it)')
     .addOption(configOption())
+    .addOption(trustConfigOption())
     .passThroughOptions()
     .addHelpText(
       'after',

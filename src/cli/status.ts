@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 import { lazy } from './lazy.js';
-import { configOption, jsonOption, netnsOption } from './options.js';
+import { configOption, jsonOption, netnsOption, trustConfigOption } from './options.js';
 
 export function register(program: Command): void {
   program
@@ -16,6 +16,7 @@ export function register(program: Command): void {
         'screen refreshes in place like top and adds packets/s and bytes/s. Nothing is changed.',
     )
     .addOption(configOption())
+    .addOption(trustConfigOption())
     .addOption(netnsOption('read inside this network namespace'))
     .addOption(jsonOption('print one sample as JSON (schema: docs/status-json.md)'))
     .option('-w, --watch', 'refresh in place until q or Ctrl-C, with rates per second')

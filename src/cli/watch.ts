@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 
 import { DEFAULT_DEBOUNCE_MS } from '../watch/defaults.js';
 import { lazy } from './lazy.js';
-import { configOption, jsonOption, netnsOption } from './options.js';
+import { configOption, jsonOption, netnsOption, trustConfigOption } from './options.js';
 
 function parseDebounce(value: string): number {
   const n = Number(value);
@@ -40,6 +40,7 @@ export function register(program: Command): void {
         "netcg's objects stay in place when it stops; `netcg down` removes them.",
     )
     .addOption(configOption())
+    .addOption(trustConfigOption())
     .addOption(netnsOption('watch and repair inside this network namespace, e.g. /run/netns/vpn'))
     .addOption(jsonOption('log JSON lines on stdout instead of text on stderr (schema: docs/watch-json.md)'))
     .option(

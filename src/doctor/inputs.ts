@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 
 import type { Config } from '../config/index.js';
+import type { TrustFinding } from '../config/trust.js';
 import { gatewayDevicesOf } from '../compile/index.js';
 import { NETCG_RTPROT, type DefaultGateway, type ExistingCgroup } from '../shared/model.js';
 import type { NetlinkHandle, RtRule } from '../native/types.js';
@@ -19,6 +20,8 @@ export interface DoctorInputs {
   config?: Config;
   /** Why the config could not be used (then the config-dependent checks are generic). */
   configError?: string;
+  /** As root: why someone other than root could change the config (netcg refuses it then). */
+  configTrust?: readonly TrustFinding[];
   kernelRelease: string;
   procCgroups: string;
   mountinfo: string;
@@ -99,6 +102,7 @@ export async function gatherInputs(opts: {
   netns?: string;
   config?: Config;
   configError?: string;
+  configTrust?: readonly TrustFinding[];
 }): Promise<DoctorInputs> {
   const vias = Object.values(opts.config?.profiles ?? {}).flatMap((p) => (p.route ? [p.route.via] : []));
   const sys = (k: string) => `/proc/sys/net/${k}`;
@@ -154,6 +158,7 @@ export async function gatherInputs(opts: {
     ...(opts.netns ? { netns: opts.netns } : {}),
     ...(opts.config ? { config: opts.config } : {}),
     ...(opts.configError ? { configError: opts.configError } : {}),
+    ...(opts.configTrust ? { configTrust: opts.configTrust } : {}),
     kernelRelease: release(),
     procCgroups: readOr('/proc/cgroups') ?? '',
     mountinfo: readOr('/proc/self/mountinfo') ?? '',

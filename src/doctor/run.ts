@@ -36,6 +36,14 @@ export function runDoctor(i: DoctorInputs): Finding[] {
         `checking ${i.config.file} (${profiles.length} profile${profiles.length === 1 ? '' : 's'})`,
       ),
     );
+  for (const f of i.configTrust ?? [])
+    out.push(
+      error(
+        'config-trust',
+        `${f.message}: netcg, run as root, refuses this config`,
+        `${f.fix} (or pass --trust-config)`,
+      ),
+    );
   out.push(checkLibnftnl(i.libnftnl));
   out.push(...checkNftables(i.probe, where));
   out.push(...checkCgroups(i.procCgroups, i.mountinfo, use));

@@ -22,6 +22,8 @@ import { findCgroup2, readCgroupIds } from '../cgroups/cgroup2.js';
 import { walkCgroupPattern } from '../cgroups/existing.js';
 import { compile } from '../compile/index.js';
 import { loadConfig, type Config } from '../config/index.js';
+import { checkConfigTrust } from '../config/trust-fs.js';
+import type { TrustFinding } from '../config/trust.js';
 import { ConfigError } from '../shared/errors.js';
 import { addon } from '../native/index.js';
 import type { NetlinkEvent, NetlinkMonitor } from '../native/types.js';
@@ -60,6 +62,12 @@ export interface WatchOptions {
   netns?: string;
   debounceMs?: number;
   log: WatchLogger;
+  /**
+   * Use a config someone other than root can change (--trust-config). Without it a
+   * daemon running as root refuses such a config at start (EUNTRUSTEDCONFIG) and on
+   * SIGHUP (a config-error record; the running config is kept).
+   */
+  trustConfig?: boolean;
 }
 
 /** What an apply did: its plan's changes minus the routes deferred until their interface is up. */
@@ -94,6 +102,8 @@ export class WatchDaemon {
   private appliedExisting = new Map<string, string>();
   private scope: WatchScope;
   private readonly debounceMs: number;
+  /** With --trust-config: why the config at start would have been refused. */
+  private readonly trustOverridden: TrustFinding[];
 
   /** Reasons gathered since the last apply, and when the first of them arrived. */
   private pending: string[] = [];
@@ -114,6 +124,7 @@ export class WatchDaemon {
   /** Loads the config (a broken one throws: nothing started), opens the backend and the monitor. Call start() next. */
   constructor(private readonly opts: WatchOptions) {
     this.debounceMs = opts.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+    this.trustOverridden = checkConfigTrust(opts.configFile, opts.trustConfig === true);
     this.config = loadConfig(opts.configFile);
     this.done = new Promise((resolve, reject) => {
       this.resolveDone = resolve;
@@ -143,6 +154,9 @@ export class WatchDaemon {
       netns: this.opts.netns ?? null,
       debounceMs: this.debounceMs,
       pid: process.pid,
+      ...(this.trustOverridden.length > 0
+        ? { trustOverridden: this.trustOverridden.map((f) => `${f.message} (fix: ${f.fix})`) }
+        : {}),
     });
     // A monitor that stopped listening must not go unnoticed: a deaf daemon that
     // looks alive is worse than one that exits and is restarted.
@@ -158,12 +172,14 @@ export class WatchDaemon {
     if (this.stopped) return;
     let next: Config;
     try {
+      checkConfigTrust(this.opts.configFile, this.opts.trustConfig === true);
       next = loadConfig(this.opts.configFile);
     } catch (err) {
       const e = err as Error;
       this.opts.log({
         event: 'config-error',
         file: this.opts.configFile,
+        code: errorCode(err),
         message: e.message,
         issues: err instanceof ConfigError ? err.issues : [],
       });

@@ -16,7 +16,15 @@ export interface ChangeRef {
 }
 
 export type WatchRecord =
-  | { event: 'start'; config: string; netns: string | null; debounceMs: number; pid: number }
+  | {
+      event: 'start';
+      config: string;
+      netns: string | null;
+      debounceMs: number;
+      pid: number;
+      /** With --trust-config: why the config would have been refused (only when there is a reason). */
+      trustOverridden?: string[];
+    }
   | {
       event: 'apply';
       reason: 'start' | 'reload';
@@ -37,7 +45,8 @@ export type WatchRecord =
   | { event: 'error'; trigger: string[]; code: string; message: string; retryInMs: number }
   /** The `via` interfaces (and copied-route devices) now missing or down, whose routes wait for them; [] when all are back. */
   | { event: 'waiting'; devices: string[] }
-  | { event: 'config-error'; file: string; message: string; issues: ConfigIssue[] }
+  /** SIGHUP found a config that cannot be used (`code`: ECONFIG, ENOCONFIG, EUNTRUSTEDCONFIG); the running one is kept. */
+  | { event: 'config-error'; file: string; code: string; message: string; issues: ConfigIssue[] }
   | { event: 'stop'; signal: string }
   /** Events of `bus` were lost (its receive buffer overflowed): a full check follows. Once per bus until that check ran. */
   | { event: 'overrun'; bus: 'rtnl' | 'nft' }
@@ -71,7 +80,7 @@ const changeText = (c: ChangeRef) => `${c.action}${c.kind} ${c.id}`;
 export function textLine(r: WatchRecord): string {
   switch (r.event) {
     case 'start':
-      return `watching ${r.netns ?? 'this network namespace'} for ${r.config} (pid ${r.pid}, debounce ${r.debounceMs} ms)`;
+      return `watching ${r.netns ?? 'this network namespace'} for ${r.config} (pid ${r.pid}, debounce ${r.debounceMs} ms)${(r.trustOverridden ?? []).map((t) => `\nnetcg watch: warning: --trust-config: using it although ${t}`).join('')}`;
     case 'apply':
       return r.changed
         ? `applied ${r.reason === 'start' ? 'at start' : 'the reloaded config'} in ${r.ms} ms: ${counts(r.summary)}: ${listed(r.changes.map(changeText))}`

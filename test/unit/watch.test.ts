@@ -258,6 +258,7 @@ describe('log', () => {
     const line = textLine({
       event: 'config-error',
       file: 'c.yaml',
+      code: 'ECONFIG',
       message: 'x',
       issues: [{ file: 'c.yaml', line: 6, col: 11, path: 'profiles.vpn.ipv6', message: 'expected "reject"' }],
     });

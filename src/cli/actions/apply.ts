@@ -1,11 +1,11 @@
 import pico from 'picocolors';
 
 import { apply, type ApplyReport, type ProfileMatch } from '../../apply/apply.js';
-import { loadConfig } from '../../config/index.js';
 import { formatPlan, planToJson } from '../../plan/format.js';
 import { out } from '../colors.js';
 import { printJson, withBackend } from '../common.js';
 import { configPath } from '../options.js';
+import { loadTrustedConfig } from '../trusted-config.js';
 
 /** An existing-cgroup profile's line: the cgroups it matches in place, or that it waits for one. */
 function existingText(m: Pick<ProfileMatch, 'cgroup' | 'existing'>): string {
@@ -58,12 +58,24 @@ export function applyReportText(r: ApplyReport, file: string, color: boolean): s
   return `${out.join('\n')}\n`;
 }
 
-export function action(opts: { config?: string; backend: string; netns?: string; json?: boolean }): void {
+export function action(opts: {
+  config?: string;
+  trustConfig?: boolean;
+  backend: string;
+  netns?: string;
+  json?: boolean;
+}): void {
   const file = configPath(opts.config);
-  const config = loadConfig(file);
+  const { config, trustOverridden } = loadTrustedConfig(file, opts.trustConfig);
   const report = withBackend(opts.backend, opts.netns, (b) => apply(config, b));
   if (opts.json) {
     const { plan, ...rest } = report;
-    printJson({ ok: true, config: file, ...rest, plan: planToJson(plan) });
+    printJson({
+      ok: true,
+      config: file,
+      ...(trustOverridden.length > 0 ? { trustOverridden } : {}),
+      ...rest,
+      plan: planToJson(plan),
+    });
   } else process.stdout.write(applyReportText(report, file, out.isColorSupported));
 }

@@ -1,18 +1,29 @@
 import { diff, pickedNumbers, waitingProfiles } from '../../apply/apply.js';
-import { loadConfig } from '../../config/index.js';
 import { formatPlan, planToJson } from '../../plan/format.js';
 import { isEmptyPlan } from '../../plan/plan.js';
 import { out as pc } from '../colors.js';
 import { printJson, withBackend } from '../common.js';
 import { configPath } from '../options.js';
+import { loadTrustedConfig } from '../trusted-config.js';
 
-export function action(opts: { config?: string; netns?: string; json?: boolean }): void {
-  const config = loadConfig(configPath(opts.config));
+export function action(opts: {
+  config?: string;
+  trustConfig?: boolean;
+  netns?: string;
+  json?: boolean;
+}): void {
+  const { config, trustOverridden } = loadTrustedConfig(configPath(opts.config), opts.trustConfig);
   const result = withBackend('netlink', opts.netns, (b) => diff(config, b));
   const { plan, config: compared } = result;
   const numbers = pickedNumbers(compared);
   const waiting = waitingProfiles(result);
-  if (opts.json) printJson({ ...planToJson(plan), numbers, waiting });
+  if (opts.json)
+    printJson({
+      ...planToJson(plan),
+      numbers,
+      waiting,
+      ...(trustOverridden.length > 0 ? { trustOverridden } : {}),
+    });
   else {
     for (const w of waiting)
       process.stdout.write(

@@ -1,11 +1,17 @@
 import { down } from '../../apply/apply.js';
-import { loadConfig } from '../../config/index.js';
 import { out as pc } from '../colors.js';
 import { printJson, withBackend } from '../common.js';
 import { configPath } from '../options.js';
+import { loadTrustedConfig } from '../trusted-config.js';
 
-export function action(opts: { config?: string; backend: string; netns?: string; json?: boolean }): void {
-  const config = loadConfig(configPath(opts.config));
+export function action(opts: {
+  config?: string;
+  trustConfig?: boolean;
+  backend: string;
+  netns?: string;
+  json?: boolean;
+}): void {
+  const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
   const r = withBackend(opts.backend, opts.netns, (b) => down(config, b));
   if (opts.json) {
     printJson({ ok: true, ...r });

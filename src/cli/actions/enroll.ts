@@ -1,10 +1,10 @@
-import { loadConfig } from '../../config/index.js';
 import { Enroller, openSocketCount, profileHierarchy, type EnrollResult } from '../../process/enroll.js';
 import { NetcgError } from '../../shared/errors.js';
 import { profileCgroupDir } from '../../cgroups/profile.js';
 import { err as errColors, out as pc } from '../colors.js';
 import { printJson } from '../common.js';
 import { configPath } from '../options.js';
+import { loadTrustedConfig } from '../trusted-config.js';
 
 /** PID arguments as integers; anything else is a usage error before anything moves. */
 export function parsePids(args: string[]): number[] {
@@ -38,8 +38,12 @@ export function printOutcomes(verb: string, results: EnrollResult[]): number {
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
-export function action(profile: string, pidArgs: string[], opts: { config?: string; json?: boolean }): void {
-  const config = loadConfig(configPath(opts.config));
+export function action(
+  profile: string,
+  pidArgs: string[],
+  opts: { config?: string; trustConfig?: boolean; json?: boolean },
+): void {
+  const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
   const pids = parsePids(pidArgs);
   const cgroup = profileCgroupDir(config, profile);
   const hierarchy = profileHierarchy(config, profile);

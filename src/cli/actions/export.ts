@@ -7,13 +7,14 @@ import { ownSpecs, readExistingCgroups } from '../../cgroups/existing.js';
 import { netClsAvailable } from '../../cgroups/match.js';
 import { findNetCls } from '../../cgroups/netcls.js';
 import { compile, gatewayDevicesOf } from '../../compile/index.js';
-import { loadConfig, type Config } from '../../config/index.js';
+import type { Config } from '../../config/index.js';
 import { NetcgError } from '../../shared/errors.js';
 import type { HostFacts } from '../../shared/model.js';
 import { renderNftExport } from '../../render/nft-export.js';
 import { renderShScript } from '../../render/sh.js';
 import { withBackend } from '../common.js';
 import { configPath } from '../options.js';
+import { loadTrustedConfig } from '../trusted-config.js';
 
 export const EXPORT_FORMATS = ['nft', 'sh'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -44,10 +45,15 @@ export function exportPolicy(
   return format === 'nft' ? renderNftExport(input) : renderShScript(input);
 }
 
-export function action(opts: { config?: string; format: string; netns?: string }): void {
+export function action(opts: {
+  config?: string;
+  trustConfig?: boolean;
+  format: string;
+  netns?: string;
+}): void {
   if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format))
     throw new NetcgError('EUSAGE', `unknown export format '${opts.format}': use nft or sh`);
-  const config = loadConfig(configPath(opts.config));
+  const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
   const gatewayDevices = gatewayDevicesOf(Object.values(config.profiles));
   const host = withBackend('netlink', opts.netns, (b) => b.hostFacts({ gatewayDevices }));
   process.stdout.write(exportPolicy(config, opts.format as ExportFormat, host));

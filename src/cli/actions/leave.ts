@@ -1,11 +1,14 @@
-import { loadConfig } from '../../config/index.js';
 import { Enroller, type EnrollResult } from '../../process/enroll.js';
 import { printJson } from '../common.js';
 import { configPath } from '../options.js';
+import { loadTrustedConfig } from '../trusted-config.js';
 import { parsePids, printOutcomes } from './enroll.js';
 
-export function action(pidArgs: string[], opts: { config?: string; json?: boolean }): void {
-  const config = loadConfig(configPath(opts.config));
+export function action(
+  pidArgs: string[],
+  opts: { config?: string; trustConfig?: boolean; json?: boolean },
+): void {
+  const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
   const pids = parsePids(pidArgs);
   const enroller = new Enroller(config);
   let results: EnrollResult[];

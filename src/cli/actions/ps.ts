@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { findCgroup2 } from '../../cgroups/cgroup2.js';
 import { walkCgroupPattern } from '../../cgroups/existing.js';
 import { members, type Member } from '../../cgroups/members.js';
-import { loadConfig } from '../../config/index.js';
 import { NetcgError } from '../../shared/errors.js';
 import { locateProfileCgroup } from '../../cgroups/profile.js';
 import { out as pc } from '../colors.js';
 import { printJson } from '../common.js';
 import { configPath } from '../options.js';
+import { loadTrustedConfig } from '../trusted-config.js';
 
 interface ProfileMembers {
   profile: string;
@@ -30,8 +30,11 @@ function existingMembers(pattern: string): Member[] {
   });
 }
 
-export function action(profile: string | undefined, opts: { config?: string; json?: boolean }): void {
-  const config = loadConfig(configPath(opts.config));
+export function action(
+  profile: string | undefined,
+  opts: { config?: string; trustConfig?: boolean; json?: boolean },
+): void {
+  const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
   const names = profile === undefined ? Object.keys(config.profiles) : [profile];
   if (profile !== undefined && !Object.hasOwn(config.profiles, profile)) {
     throw new NetcgError(

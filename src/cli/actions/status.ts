@@ -1,13 +1,15 @@
 import type { Backend } from '../../backends/types.js';
-import { loadConfig, type Config } from '../../config/index.js';
+import type { Config } from '../../config/index.js';
 import { NetcgError } from '../../shared/errors.js';
 import { collectStatus, computeRates, formatStatus, type StatusSnapshot } from '../../status/index.js';
 import { out as pc } from '../colors.js';
 import { openBackend, printJson, withBackend } from '../common.js';
 import { configPath } from '../options.js';
+import { loadTrustedConfig } from '../trusted-config.js';
 
 interface StatusOptions {
   config?: string;
+  trustConfig?: boolean;
   netns?: string;
   json?: boolean;
   watch?: boolean;
@@ -95,7 +97,7 @@ function watch(config: Config, backend: Backend, seconds: number): Promise<void>
 }
 
 export async function action(opts: StatusOptions): Promise<void> {
-  const config = loadConfig(configPath(opts.config));
+  const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
   if (opts.watch) {
     if (opts.json)
       throw new NetcgError(

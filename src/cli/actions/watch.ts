@@ -4,6 +4,7 @@ import { configPath } from '../options.js';
 
 export async function action(opts: {
   config?: string;
+  trustConfig?: boolean;
   netns?: string;
   json?: boolean;
   debounce: number;
@@ -13,6 +14,7 @@ export async function action(opts: {
       configFile: configPath(opts.config),
       ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
       debounceMs: opts.debounce,
+      ...(opts.trustConfig ? { trustConfig: true } : {}),
       log: opts.json ? jsonLogger() : textLogger(),
     });
   } catch (err) {
