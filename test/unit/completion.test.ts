@@ -76,7 +76,14 @@ describe('netcg completion bash', () => {
   });
 
   it("completes each command's own options", () => {
-    expect(complete('diff', '-')).toEqual(['--config', '--help', '--json', '--netns', '--trust-config', '-c']);
+    expect(complete('diff', '-')).toEqual([
+      '--config',
+      '--help',
+      '--json',
+      '--netns',
+      '--trust-config',
+      '-c',
+    ]);
     expect(complete('export', '--f')).toEqual(['--format']);
     expect(complete('apply', '--b')).toEqual(['--backend']);
   });
