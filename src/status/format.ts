@@ -99,7 +99,7 @@ export function formatStatus(s: StatusSnapshot, opts: ScreenOptions): string[] {
   const where = s.netns ?? 'this netns';
   const state = !s.table.exists ? c.red('NOT APPLIED') : s.inSync ? c.green('in sync') : c.yellow('DRIFT');
   // The namespace path goes last: it is the part a narrow terminal may cut.
-  lines.push(`${c.bold('netcg status')} ${clock}  inet ${s.table.name}  ${state}  ${where}`);
+  lines.push(`${c.bold('netcg status')} ${clock} · inet ${s.table.name} · ${state} · ${where}`);
   const head = `  ${'RULE'.padEnd(LABEL)}${'PACKETS'.padStart(9)}${'BYTES'.padStart(9)}${rates ? `${'PKT/S'.padStart(9)}${'B/S'.padStart(9)}` : ''}`;
   lines.push(c.dim(head));
 
@@ -115,9 +115,9 @@ export function formatStatus(s: StatusSnapshot, opts: ScreenOptions): string[] {
   for (const p of s.profiles) {
     const members = `${p.members} member${p.members === 1 ? '' : 's'}`;
     const pr = rates?.profiles.get(p.name);
-    const rateText = pr ? `  ${rate(pr.packets)} pkt/s ${humanBytes(pr.bytes)}/s` : '';
+    const rateText = pr ? ` · ${rate(pr.packets)} pkt/s ${humanBytes(pr.bytes)}/s` : '';
     lines.push(
-      `${c.bold(c.cyan(p.name))}  ${matchText(p)}  ${members}${rateText}${p.drift.length > 0 ? `  ${c.yellow('drift')}` : ''}`,
+      `${c.bold(c.cyan(p.name))} · ${matchText(p)} · ${members}${rateText}${p.drift.length > 0 ? ` · ${c.yellow('drift')}` : ''}`,
     );
     lines.push(`  ${featuresText(p)}`);
     for (const [i, r] of p.rules.entries()) lines.push(ruleLine(r, i, r.rule));

@@ -145,9 +145,9 @@ describe('formatStatus', () => {
       expect(lines[1]).toContain(opts.footer ? 'PKT/S' : 'BYTES');
     }
     const text = formatStatus(b, { color: false }).join('\n');
-    expect(text).toMatch(/^unlocator {2}classid 42 {2}2 members$/m);
+    expect(text).toMatch(/^unlocator · classid 42 · 2 members$/m);
     expect(text).toContain('via tun0 (down) table 43 mark 0x2b');
-    expect(text).toMatch(/^web_v2 {2}cgroup v2 id 4242 {2}1 member$/m);
+    expect(text).toMatch(/^web_v2 · cgroup v2 id 4242 · 1 member$/m);
   });
 
   it('prints sizes compactly', () => {
