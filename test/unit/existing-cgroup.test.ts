@@ -17,6 +17,7 @@ import { renderNftExport } from '../../src/render/nft-export.js';
 import { renderShScript } from '../../src/render/sh.js';
 import { buildStatus } from '../../src/status/build.js';
 import { matchText } from '../../src/status/format.js';
+import { scopeOf } from '../../src/watch/triggers.js';
 
 const FILE = 'netcg.yaml';
 
@@ -287,5 +288,17 @@ describe('export, status and doctor', () => {
       ['existing-cgroup', 'warn'],
     ]);
     expect(findings[1]!.message).toMatch(/profile fox is waiting: no cgroup matches/);
+  });
+});
+
+describe('watch scope', () => {
+  it('keeps existing cgroups apart from the profile cgroups whose parent it watches', () => {
+    const config = parseConfig(
+      `cgroupParent: netcg\nprofiles:\n  own:\n    match: cgroupv2\n    ipv6: reject\n  svc:\n    cgroup: ${SERVICE}\n    ipv6: reject\n`,
+      FILE,
+    );
+    const scope = scopeOf(config, compile(config, { linkRoutes: [], cgroups: { netCls: true, ids: {} } }));
+    expect([...scope.cgroupsV2]).toEqual([['own', 'netcg/own']]);
+    expect([...scope.existing]).toEqual([['svc', SERVICE]]);
   });
 });
