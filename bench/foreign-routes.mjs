@@ -31,88 +31,83 @@ const builds = [
 ];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** One CLI run under /usr/bin/time: { seconds, maxRssKiB }. diff exits 0 (nothing to do). */
+/** One CLI run under /usr/bin/time: { seconds, cpuSeconds, maxRssKiB }. diff exits 0 (nothing to do). */
 function timedCli(cli, args) {
-  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, cli, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, cli, ...args], {
     encoding: 'utf8',
   });
-  const m = /TIME ([\d.]+) (\d+)\s*$/.exec(r.stderr);
+  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(r.stderr);
   if (r.status !== 0 || !m) throw new Error(`netcg ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
-  return { seconds: Number(m[1]), maxRssKiB: Number(m[2]) };
+  return { seconds: Number(m[1]), cpuSeconds: Number(m[2]) + Number(m[3]), maxRssKiB: Number(m[4]) };
 }
 
-function measure(count) {
+/** A namespace with `count` foreign routes and the config applied in it. Removed by cleanupAll(). */
+function prepare(count) {
   const ns = createBenchNetns(track);
   const dir = mkdtempSync(join(tmpdir(), 'netcg-bench-fr-'));
+  track(() => rmSync(dir, { recursive: true, force: true }));
   const cgroupParent = uniqueName('ncbfr');
-  const untrack = track(() => removeCgroupParent(cgroupParent));
-  try {
-    const t0 = performance.now();
-    addForeignRoutes(ns, count);
-    const addMs = performance.now() - t0;
-    const file = join(dir, 'netcg.json');
-    writeFileSync(file, configText(1, { cgroupParent }));
-    const args = (cmd) => [cmd, '-c', file, '--netns', ns.path];
-    timedCli(builds[0].cli, args('apply')); // installs; the measured applies find nothing to do
-    const out = { count, addMs };
-    for (const cmd of ['apply', 'diff']) {
-      const runs = new Map(builds.map((b) => [b.name, []]));
-      // By turns: a change in the machine's load hits every build alike.
-      for (let i = 0; i < repeats; i++)
-        for (const b of builds) runs.get(b.name).push(timedCli(b.cli, args(cmd)));
-      for (const [name, rs] of runs)
-        out[`${cmd}:${name}`] = {
-          seconds: median(rs.map((r) => r.seconds)),
-          maxRssMiB: median(rs.map((r) => r.maxRssKiB)) / 1024,
-        };
-    }
-    return out;
-  } finally {
-    ns.remove();
-    removeCgroupParent(cgroupParent);
-    untrack();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  // Registered after the namespace: cleanupAll() runs newest first, so the cgroups go before it.
+  track(() => removeCgroupParent(cgroupParent));
+  const t0 = performance.now();
+  addForeignRoutes(ns, count);
+  const addMs = performance.now() - t0;
+  const file = join(dir, 'netcg.json');
+  writeFileSync(file, configText(1, { cgroupParent }));
+  const args = (cmd) => [cmd, '-c', file, '--netns', ns.path];
+  timedCli(builds[0].cli, args('apply')); // installs; the measured applies find nothing to do
+  return { count, addMs, args, runs: {} };
+}
+
+/**
+ * Every namespace exists before the first measured run, and each round runs every
+ * (command, routes, build) once: a change in the machine's load (it is shared) hits
+ * all of them alike instead of one row.
+ */
+function measureAll(envs) {
+  for (let i = 0; i < repeats; i++)
+    for (const cmd of ['apply', 'diff'])
+      for (const env of envs)
+        for (const b of builds) {
+          const key = `${cmd}:${b.name}`;
+          env.runs[key] ??= [];
+          env.runs[key].push(timedCli(b.cli, env.args(cmd)));
+        }
+  return envs.map((env) => {
+    const row = { count: env.count, addMs: env.addMs };
+    for (const [key, rs] of Object.entries(env.runs))
+      row[key] = {
+        seconds: median(rs.map((r) => r.seconds)),
+        cpuSeconds: median(rs.map((r) => r.cpuSeconds)),
+        maxRssMiB: median(rs.map((r) => r.maxRssKiB)) / 1024,
+      };
+    return row;
+  });
 }
 
 cleanupOnSignals();
-const rows = [];
+let rows;
 try {
-  for (const count of counts) {
-    const row = measure(count);
-    rows.push(row);
-    const parts = builds.flatMap((b) =>
-      ['apply', 'diff']
-        .map((cmd) => {
-          const m = row[`${cmd}:${b.name}`];
-          return `${cmd} ${m.seconds.toFixed(2)} s ${m.maxRssMiB.toFixed(0)} MiB`;
-        })
-        .map((t) => (before ? `${b.name} ${t}` : t)),
-    );
-    process.stdout.write(
-      `${String(count).padStart(7)} routes (added in ${(row.addMs / 1000).toFixed(1)} s): ${parts.join(', ')}\n`,
-    );
-  }
+  const envs = counts.map((count) => {
+    const env = prepare(count);
+    process.stdout.write(`${count} routes added in ${(env.addMs / 1000).toFixed(1)} s\n`);
+    return env;
+  });
+  rows = measureAll(envs);
 } finally {
   for (const f of cleanupAll()) process.stderr.write(`bench: cleanup: ${f}\n`);
 }
 
 const base = rows.find((r) => r.count === 0);
 const ratio = (v, b) => (b ? `${(v / b).toFixed(2)}x` : '');
-/** One build's columns for one row: apply s, MiB, diff s, MiB, then both against the empty host. */
+/** One build's columns for one row: per command wall s, CPU s, MiB; then each against the empty host. */
 function cells(r, name) {
   const m = (cmd) => r[`${cmd}:${name}`];
   const b = (cmd) => base?.[`${cmd}:${name}`];
   const vs = (cmd) =>
-    `${ratio(m(cmd).seconds, b(cmd)?.seconds)}, ${ratio(m(cmd).maxRssMiB, b(cmd)?.maxRssMiB)}`;
-  return [
-    m('apply').seconds.toFixed(2),
-    m('apply').maxRssMiB.toFixed(0),
-    m('diff').seconds.toFixed(2),
-    m('diff').maxRssMiB.toFixed(0),
-    vs('apply'),
-    vs('diff'),
-  ];
+    ['seconds', 'cpuSeconds', 'maxRssMiB'].map((k) => ratio(m(cmd)[k], b(cmd)?.[k])).join(', ');
+  const abs = (cmd) => [m(cmd).seconds.toFixed(2), m(cmd).cpuSeconds.toFixed(2), m(cmd).maxRssMiB.toFixed(0)];
+  return [...abs('apply'), ...abs('diff'), vs('apply'), vs('diff')];
 }
 const lines = [
   '# Foreign routes: cost of apply and diff against the host routing table size',
@@ -120,8 +115,10 @@ const lines = [
   `Generated by \`node bench/foreign-routes.mjs\` on ${new Date().toISOString().slice(0, 10)}: one-profile config,`,
   'no-op `netcg apply` and `netcg diff` through the CLI (a fresh process each), in a namespace holding N',
   'foreign IPv6 blackhole routes (main table, proto static). Median of ' +
-    `${repeats} runs; time and peak RSS from`,
-  '`/usr/bin/time`. Target (issue 10): at most 1.2x the empty host in time and in memory.',
+    `${repeats} runs; wall time, CPU time (user + system) and peak RSS from`,
+  '`/usr/bin/time`. Every namespace exists before the first measured run and each round runs every',
+  'cell once, so a change in the load of the (shared) machine hits all cells alike; CPU time moves',
+  'less with that load than wall time. Target (issue 10): at most 1.2x the empty host in time and in memory.',
   ...(before
     ? [
         '',
@@ -129,8 +126,8 @@ const lines = [
       ]
     : []),
   '',
-  `| foreign routes |${before ? ' build |' : ''} apply s | apply MiB | diff s | diff MiB | apply vs 0 (time, mem) | diff vs 0 (time, mem) |`,
-  `|---:|${before ? '---|' : ''}---:|---:|---:|---:|---:|---:|`,
+  `| foreign routes |${before ? ' build |' : ''} apply s | apply CPU s | apply MiB | diff s | diff CPU s | diff MiB | apply vs 0 (wall, CPU, mem) | diff vs 0 (wall, CPU, mem) |`,
+  `|---:|${before ? '---|' : ''}---:|---:|---:|---:|---:|---:|---:|---:|`,
   ...rows.flatMap((r) =>
     builds.map(
       (b) =>
