@@ -328,9 +328,17 @@ function isGenerationRace(err: unknown): boolean {
   return (err as { code?: string }).code === 'ERESTART';
 }
 
-/** What hostFacts reads for `config`: besides the link routes, the main-table default gateways of its `gateway: auto` vias. */
+/**
+ * What hostFacts reads for `config`: the main table's link routes when a profile copies them, the
+ * main-table default gateways of its `gateway: auto` vias. Nothing else reads the main table, so a
+ * config that needs neither costs the same on a host with a full routing table as on an empty one.
+ */
 export function hostFactsQuery(config: Config): HostFactsQuery {
-  return { gatewayDevices: gatewayDevicesOf(Object.values(config.profiles)) };
+  const profiles = Object.values(config.profiles);
+  return {
+    linkRoutes: profiles.some((p) => p.route?.copyLinkRoutes === true),
+    gatewayDevices: gatewayDevicesOf(profiles),
+  };
 }
 
 /** The host's facts plus which hierarchies exist (IDs are added once the cgroups do). */

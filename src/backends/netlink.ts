@@ -112,7 +112,7 @@ export class NetlinkBackend implements Backend {
   hostFacts(query: HostFactsQuery = {}): HostFacts {
     const names = this.linkNames();
     const linkRoutes: HostFacts['linkRoutes'] = [];
-    for (const family of [4, 6] as const) {
+    for (const family of query.linkRoutes === false ? [] : ([4, 6] as const)) {
       // The kernel's own unicast routes of the main table only: a full routing table costs nothing here.
       for (const r of this.routeDump({
         family,

@@ -91,7 +91,7 @@ export class NftBackend implements Backend {
 
   hostFacts(query: HostFactsQuery = {}): HostFacts {
     const linkRoutes: HostFacts['linkRoutes'] = [];
-    for (const family of [4, 6] as const) {
+    for (const family of query.linkRoutes === false ? [] : ([4, 6] as const)) {
       for (const r of this.ipJson<IpJsonRoute>(
         `-${family}`,
         'route',

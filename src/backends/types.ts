@@ -37,8 +37,10 @@ export interface ReadState extends CurrentState {
  */
 export type RouteTables = ReadonlySet<number>;
 
-/** What hostFacts reads besides the link routes. */
+/** What hostFacts reads. Each main-table read walks the host's main table, however few routes it returns. */
 export interface HostFactsQuery {
+  /** Read the main table's link routes (copyLinkRoutes copies them); default true. False: `linkRoutes` is []. */
+  linkRoutes?: boolean;
   /** Interfaces of `gateway: auto` routes (compile's gatewayDevicesOf): their main-table default routes are read. */
   gatewayDevices?: readonly string[];
 }

@@ -3,7 +3,8 @@
 // - a namespace with 500,000 foreign routes: apply, diff and status plan nothing
 //   spurious, and the kernel sends netcg's routes only (counted, not timed); apply
 //   and diff ask for routes table by table, and for the main table (whose size is
-//   the host's) once per family only: its link routes;
+//   the host's) once per family only, for its link routes; not at all without
+//   copyLinkRoutes;
 // - 20 applies while another process adds and deletes thousands of routes;
 // - forged NLMSG_ERROR replies sent to netcg's port by another socket are ignored;
 // - inside `unshare -U -r -n` (buffers capped by net.core.[rw]mem_max), a
@@ -115,6 +116,23 @@ describe('a namespace with 500,000 foreign routes', () => {
       // netcg's tables (one here), each asked once per family.
       expect([...dumps.byTable.values()], name).toEqual([2, 2]);
       expect(dumps.routes, `${name}: routes the kernel sent`).toBe(own + kernelRoutes);
+    }
+  }, 600_000);
+
+  it('without copyLinkRoutes, apply and diff never ask for the main table', () => {
+    const noCopy = tempConfig(
+      CONFIG.replace('masquerade: true', 'masquerade: true, copyLinkRoutes: false'),
+      'ncbig',
+    );
+    onTestFinished(() => noCopy.remove());
+    const config = loadConfig(noCopy.file);
+    for (const [name, run] of [
+      ['apply', (b: NetlinkBackend) => apply(config, b)],
+      ['apply again', (b: NetlinkBackend) => expect(apply(config, b).changed).toBe(false)],
+      ['diff', (b: NetlinkBackend) => expect(isEmptyPlan(diff(config, b).plan)).toBe(true)],
+    ] as const) {
+      const dumps = routeDumpsOf(ns, run);
+      expect([...dumps.byTable.keys()], name).toEqual([43]);
     }
   }, 600_000);
 });
