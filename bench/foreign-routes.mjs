@@ -5,10 +5,11 @@
 // IPv6 routes (test/testbed/routes.ts). Wall time and peak RSS from /usr/bin/time;
 // the median of REPEATS runs. Target (issue 10): at most 1.2x the empty host's
 // cost in both. Results go to docs/bench/foreign-routes.md.
-//   node bench/foreign-routes.mjs [COUNTS=0,100000,500000] [REPEATS=5] [--before=CLI]
+//   node bench/foreign-routes.mjs [COUNTS=0,100000,500000] [REPEATS=5] [--before=CLI [--before-name=TEXT]]
 // --before=CLI: also measure another build's dist/cli/main.js (an older commit built
 // elsewhere), run by turns with this one in the same namespaces, so both see the same
-// load; the table then shows both side by side.
+// load; the table then shows both side by side. --before-name says what it is (e.g. a
+// commit) in the results, instead of its path.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,9 @@ const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const counts = (positional[0] ?? '0,100000,500000').split(',').map(Number);
 const repeats = Number(positional[1] ?? 5);
-const before = flags.find((f) => f.startsWith('--before='))?.slice('--before='.length);
+const flag = (name) => flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3);
+const before = flag('before');
+const beforeName = flag('before-name') ?? before;
 /** The builds measured: this one ('after' when compared) and, with --before, the other. */
 const builds = [
   ...(before ? [{ name: 'before', cli: before }] : []),
@@ -122,7 +125,7 @@ const lines = [
   ...(before
     ? [
         '',
-        `"before" is another build (${before}), run by turns with this one ("after") in the same namespaces.`,
+        `"before" is another build (${beforeName}), run by turns with this one ("after") in the same namespaces.`,
       ]
     : []),
   '',
