@@ -450,8 +450,36 @@ function executeAttempt(
     desired = session.compile(config, facts);
   }
   const { current, plan: p } = source.planFor(backend, desired, routeScope(desired, everyTable));
-  const sentNft = executePlan(backend, p, desired.table, current, undo);
+  const sentNft = executePlan(backend, p, desired.table, current, undo, config);
   return { desired, current, plan: p, facts, sentNft };
+}
+
+/**
+ * The kernel refused a route through a gateway (not on `via`'s subnet, `via` down): the
+ * error names the profile's route.gateway key and what the kernel needs. Undefined for
+ * any other failure. Members meanwhile get the table's unreachable route, if any.
+ */
+function gatewayRefused(op: RtnlOp, err: unknown, config: Config): NetcgError | undefined {
+  if (op.kind !== 'route' || op.verb !== 'add' || op.route.gateway === undefined) return undefined;
+  const r = op.route;
+  const key = r.family === 4 ? 'gateway' : 'gateway6';
+  const users = Object.entries(config.profiles)
+    .filter(([, p]) => p.route?.table === r.table)
+    .map(([name, p]) => {
+      const at = locateKey(config.file, [
+        'profiles',
+        name,
+        'route',
+        p.route![key] !== undefined ? key : 'gateway',
+      ]);
+      return `profile ${name} (${at ? `${config.file}:${at.line}:${at.col}: ` : ''}route.${key}: ${p.route![key]})`;
+    });
+  const code = (err as { code?: string }).code ?? 'ERTNL';
+  return new NetcgError(
+    code,
+    `the kernel refused default via ${r.gateway} dev ${r.dev} in table ${r.table} for ${users.join(', ')}: ${(err as Error).message}; the gateway must be an address on ${r.dev}'s subnet (or a link-local IPv6 address) and ${r.dev} must be up. Nothing was changed.`,
+    { cause: err },
+  );
 }
 
 /** rtnetlink additions, the nf_tables batch (guarded by the read's genid), rtnetlink removals. Returns whether nf_tables was sent. */
@@ -461,10 +489,15 @@ function executePlan(
   desired: TableState,
   current: ReadState,
   undo: UndoLog,
+  config: Config,
 ): boolean {
   const { before, after } = splitRtnl(p.rtnl);
   for (const op of before) {
-    backend.rtnl(op);
+    try {
+      backend.rtnl(op);
+    } catch (err) {
+      throw gatewayRefused(op, err, config) ?? err;
+    }
     undo.push(() => backend.rtnl(invert(op)));
   }
   const sendNft = p.nft.length > 0 || (!backend.commitNft && !isEmptyPlan(p));

@@ -59,15 +59,47 @@ export function gatewayDevicesOf(profiles: Iterable<ProfileConfig>): string[] {
 /**
  * A table's next hop for one family: undefined for `default dev VIA` (no gateway
  * configured at all), null when there is none (the family has no gateway while the
- * other has one, or `auto` is unresolved: members get unreachable), else the address.
+ * other has one, `auto` is unresolved, or an address is not on `via`'s subnets: via
+ * down, or a wrong address; members get unreachable), else the address.
  */
 function nextHopOf(r: RouteConfig, family: 4 | 6, facts: HostFacts): string | null | undefined {
   if (r.gateway === undefined && r.gateway6 === undefined) return undefined;
   const gw = family === 4 ? r.gateway : r.gateway6;
   if (gw === undefined) return null;
-  if (gw !== GATEWAY_AUTO) return gw;
+  if (gw !== GATEWAY_AUTO) return onLink(gw, family, r.via, facts) ? gw : null;
   const found = facts.defaultGateways?.find((g) => g.family === family && g.dev === r.via);
   return found?.gateway ?? null;
+}
+
+/**
+ * Whether the kernel would take `gw` as a next hop on `dev`: inside one of the link
+ * routes the kernel keeps for `dev`'s addresses (gone while `dev` is down), or an
+ * IPv6 link-local address (on-link on every interface).
+ */
+function onLink(gw: string, family: 4 | 6, dev: string, facts: HostFacts): boolean {
+  if (family === 6 && /^fe[89ab][0-9a-f]:/i.test(gw)) return true;
+  const bits = addressBits(gw, family);
+  return facts.linkRoutes.some((l) => {
+    if (l.family !== family || l.dev !== dev) return false;
+    const [net = '', len = '0'] = l.dst.split('/');
+    const n = Number(len);
+    return bits.slice(0, n) === addressBits(net, family).slice(0, n);
+  });
+}
+
+/** An address as a string of '0'/'1', 32 or 128 long (valid addresses only: the schema checked them). */
+function addressBits(addr: string, family: 4 | 6): string {
+  if (family === 4)
+    return addr
+      .split('.')
+      .map((o) => Number(o).toString(2).padStart(8, '0'))
+      .join('');
+  const [head = '', tail] = addr.split('::');
+  const groups = (s: string) => (s === '' ? [] : s.split(':'));
+  const h = groups(head);
+  const t = groups(tail ?? '');
+  const all = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return all.map((g) => Number.parseInt(g, 16).toString(2).padStart(16, '0')).join('');
 }
 
 /**

@@ -11,7 +11,6 @@ import type { Config } from '../config/index.js';
 import type { DesiredState } from '../shared/model.js';
 import { NETCG_RTPROT } from '../shared/model.js';
 import type { NetlinkEvent } from '../native/types.js';
-import { gatewayDevicesOf } from '../compile/index.js';
 
 const RT_TABLE_MAIN = 254;
 const RTPROT_KERNEL = 2;
@@ -24,7 +23,10 @@ export interface WatchScope {
   devices: ReadonlySet<string>;
   /** Routing tables netcg's ip rules and routes use. */
   tables: ReadonlySet<number>;
-  /** `via` interfaces of `gateway: auto` routes: main-table default routes on them are what auto follows. */
+  /**
+   * `via` interfaces of routes through a gateway: main-table default routes on them are
+   * what `auto` follows, their addresses and link routes say whether a gateway is on-link.
+   */
   gatewayDevices: ReadonlySet<string>;
   /** Some profile copies the host's link routes: address and main-table link route changes matter. */
   copiesLinkRoutes: boolean;
@@ -42,7 +44,11 @@ export function scopeOf(config: Config, desired: DesiredState): WatchScope {
       ...desired.routes.map((r) => r.dev).filter((d) => d !== ''),
       ...Object.values(config.profiles).flatMap((p) => (p.route ? [p.route.via] : [])),
     ]),
-    gatewayDevices: new Set(gatewayDevicesOf(Object.values(config.profiles))),
+    gatewayDevices: new Set(
+      Object.values(config.profiles).flatMap((p) =>
+        p.route && (p.route.gateway !== undefined || p.route.gateway6 !== undefined) ? [p.route.via] : [],
+      ),
+    ),
     tables: new Set([...desired.routes.map((r) => r.table), ...desired.ipRules.map((r) => r.table)]),
     copiesLinkRoutes: Object.values(config.profiles).some((p) => p.route?.copyLinkRoutes === true),
     cgroupsV2: new Map(
@@ -75,8 +81,8 @@ export function triggerOf(
       return event.type === 'del' ? `link ${name} deleted` : `link ${name} ${event.up ? 'up' : 'down'}`;
     }
     case 'addr': {
-      if (!scope.copiesLinkRoutes) return undefined;
       const name = ifnames.get(event.ifindex) ?? `if${event.ifindex}`;
+      if (!scope.copiesLinkRoutes && !scope.gatewayDevices.has(name)) return undefined;
       return `address ${event.address ?? '?'}/${event.prefixLen} ${event.type === 'new' ? 'added to' : 'removed from'} ${name}`;
     }
     case 'route': {
@@ -105,13 +111,17 @@ export function triggerOf(
   }
 }
 
-/** A main-table default route on a `gateway: auto` interface (what auto resolves to); no device known: maybe. */
+/**
+ * A main-table default route (what `auto` resolves to) or kernel link route (whether a
+ * gateway is on-link) on an interface routed through a gateway; no device known: maybe.
+ */
 function followedDefault(
   event: Extract<NetlinkEvent, { source: 'route' }>,
   scope: WatchScope,
   ifnames: ReadonlyMap<number, string>,
 ): boolean {
-  if (event.table !== RT_TABLE_MAIN || event.dstLen !== 0 || scope.gatewayDevices.size === 0) return false;
+  if (event.table !== RT_TABLE_MAIN || scope.gatewayDevices.size === 0) return false;
+  if (event.dstLen !== 0 && event.protocol !== RTPROT_KERNEL) return false;
   const name = event.oif === undefined ? undefined : ifnames.get(event.oif);
   return name === undefined || scope.gatewayDevices.has(name);
 }

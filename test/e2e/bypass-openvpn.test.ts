@@ -34,12 +34,18 @@ const SERVER = '198.18.2.2';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, probe: () => T | undefined | false, ms = 15_000): Promise<T> {
+/** Polls `probe` until it gives a value; `what` (a function: evaluated on failure, with the output by then). */
+async function until<T>(
+  what: string | (() => string),
+  probe: () => T | undefined | false,
+  ms = 15_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = probe();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await sleep(50);
   }
 }
@@ -83,6 +89,7 @@ let configFile: string;
 let names: { table: string; cgroupParent: string };
 let plain: Launcher;
 let members: Record<'net_cls' | 'cgroupv2', Launcher>;
+let fixed: Launcher;
 
 function veth(a: Netns, aDev: string, b: Netns, bDev: string): void {
   a.ip('link', 'add', aDev, 'type', 'veth', 'peer', 'name', bDev, 'netns', b.name);
@@ -187,10 +194,13 @@ async function startOpenVpn(): Promise<void> {
     ['server', server],
     ['client', client],
   ] as const)
-    await until(`the openvpn ${name} to complete its initialization:\n${p.output()}`, () => {
-      if (p.child.exitCode !== null) throw new Error(`openvpn ${name} exited:\n${p.output()}`);
-      return p.output().includes('Initialization Sequence Completed');
-    });
+    await until(
+      () => `the openvpn ${name} to complete its initialization:\n${p.output()}`,
+      () => {
+        if (p.child.exitCode !== null) throw new Error(`openvpn ${name} exited:\n${p.output()}`);
+        return p.output().includes('Initialization Sequence Completed');
+      },
+    );
 }
 
 /** A counting table of our own at the router's input hook: what reached the far server, by source. */
@@ -230,6 +240,9 @@ profiles:
   bypass2:
     match: cgroupv2
     route: { via: lan0, gateway: auto }
+  fixed:
+    classid: 63
+    route: { via: lan0, gateway: ${ROUTER.v4}, gateway6: ${ROUTER.v6} }
 `,
   );
 }
@@ -251,6 +264,7 @@ beforeAll(async () => {
     net_cls: member(host, configFile, 'bypass'),
     cgroupv2: member(host, configFile, 'bypass2'),
   };
+  fixed = member(host, configFile, 'fixed');
 });
 
 afterAll(async () => {
@@ -337,16 +351,20 @@ describe('netcg watch follows the gateway', () => {
     watch = startIn(host, [process.execPath, NETCG_CLI, 'watch', '-c', configFile, '--json']);
     procs.push(watch);
     // Ready once it has applied at start (the monitor listens from before that apply).
-    await until(`netcg watch to start:\n${watch.output()}`, () => {
-      if (watch.child.exitCode !== null) throw new Error(`netcg watch exited:\n${watch.output()}`);
-      return watch.output().includes('"event":"apply"');
-    });
+    await until(
+      () => `netcg watch to start:\n${watch.output()}`,
+      () => {
+        if (watch.child.exitCode !== null) throw new Error(`netcg watch exited:\n${watch.output()}`);
+        return watch.output().includes('"event":"apply"');
+      },
+    );
   });
 
   it('the main default route moves to another router address: the table follows, members use it', async () => {
     host.ip('route', 'replace', 'default', 'via', ROUTER.v4b, 'dev', 'lan0');
-    await until(`table 61 to follow:\n${watch.output()}`, () =>
-      defaults(61).includes(`via ${ROUTER.v4b} dev lan0`),
+    await until(
+      () => `table 61 to follow:\n${watch.output()}`,
+      () => defaults(61).includes(`via ${ROUTER.v4b} dev lan0`),
     );
     expect(host.ip('route', 'get', FAR.v4, 'mark', '61')).toContain(`via ${ROUTER.v4b} dev lan0`);
     for (const kind of ['net_cls', 'cgroupv2'] as const) {
@@ -358,13 +376,19 @@ describe('netcg watch follows the gateway', () => {
   it('with the LAN gateway gone, members get unreachable at once, never the VPN; non-members keep the VPN', async () => {
     host.ip('-4', 'route', 'del', 'default', 'dev', 'lan0');
     host.ip('-6', 'route', 'del', 'default', 'dev', 'lan0');
-    await until(`the gateway routes to leave table 61:\n${watch.output()}`, () => {
-      const v4 = defaults(61);
-      const v6 = defaults(61, 6);
-      return (
-        !v4.includes('via') && !v6.includes('via') && v4.includes('unreachable') && v6.includes('unreachable')
-      );
-    });
+    await until(
+      () => `the gateway routes to leave table 61:\n${watch.output()}`,
+      () => {
+        const v4 = defaults(61);
+        const v6 = defaults(61, 6);
+        return (
+          !v4.includes('via') &&
+          !v6.includes('via') &&
+          v4.includes('unreachable') &&
+          v6.includes('unreachable')
+        );
+      },
+    );
     const before = counts();
     for (const kind of ['net_cls', 'cgroupv2'] as const)
       for (const addr of [FAR.v4, FAR.v6]) {
@@ -383,11 +407,41 @@ describe('netcg watch follows the gateway', () => {
   it('the gateway comes back (DHCP renews): members leave through the LAN again', async () => {
     host.ip('route', 'add', 'default', 'via', ROUTER.v4, 'dev', 'lan0');
     host.ip('-6', 'route', 'add', 'default', 'via', ROUTER.v6, 'dev', 'lan0');
-    await until(`table 61 to get its gateway back:\n${watch.output()}`, () =>
-      defaults(61).includes(`via ${ROUTER.v4} dev lan0`),
+    await until(
+      () => `table 61 to get its gateway back:\n${watch.output()}`,
+      () => defaults(61).includes(`via ${ROUTER.v4} dev lan0`),
     );
     await until('the IPv6 gateway', () => defaults(61, 6).includes(`via ${ROUTER.v6} dev lan0`));
     const r = echo(members.net_cls, 'udp', FAR.v4, PORT);
     expect(r, r.outcome.stderr).toMatchObject({ gateway: 'far', source: LAN.v4 });
+  });
+
+  it('a fixed gateway with lan0 down: unreachable, and watch does not fight the kernel; lan0 up: back', async () => {
+    const r = echo(fixed, 'udp', FAR.v4, PORT);
+    expect(r, r.outcome.stderr).toMatchObject({ gateway: 'far', source: LAN.v4 });
+    const errorsBefore = watch.output().split('"event":"error"').length;
+    host.ip('link', 'set', 'lan0', 'down');
+    await until('the kernel to drop the gateway route of table 63', () => !defaults(63).includes('via'));
+    // The kernel removed what netcg would remove (the gateway and link routes): the watch
+    // daemon's repair after its trigger (link down) plans nothing, and logs nothing.
+    await sleep(1500);
+    const down = echo(fixed, 'udp', FAR.v4, PORT);
+    expect(down.error, down.outcome.stdout).toMatch(/^(EHOSTUNREACH|ENETUNREACH)$/);
+    expect(defaults(63)).toContain('unreachable default');
+    expect(watch.output().split('"event":"error"').length, watch.output()).toBe(errorsBefore);
+    host.ip('link', 'set', 'lan0', 'up');
+    // The kernel flushed main's default routes and lan0's IPv6 address with the link;
+    // DHCP and SLAAC would add them back.
+    host.ip('-6', 'addr', 'replace', `${LAN.v6}/64`, 'dev', 'lan0', 'nodad');
+    host.ip('route', 'replace', 'default', 'via', ROUTER.v4, 'dev', 'lan0');
+    host.ip('-6', 'route', 'replace', 'default', 'via', ROUTER.v6, 'dev', 'lan0');
+    await until(
+      () => `table 63 to get its gateway back:\n${watch.output()}`,
+      () => defaults(63).includes(`via ${ROUTER.v4} dev lan0`),
+    );
+    await until('table 61 too', () => defaults(61).includes(`via ${ROUTER.v4} dev lan0`));
+    await until('table 63 IPv6', () => defaults(63, 6).includes(`via ${ROUTER.v6} dev lan0`));
+    const back = echo(fixed, 'tcp', FAR.v4, PORT);
+    expect(back, back.outcome.stderr).toMatchObject({ gateway: 'far', source: LAN.v4 });
   });
 });

@@ -85,6 +85,20 @@ describe('compile with a gateway', () => {
     expect(lines(six.routes)).toContain('ipv6 ::/0 via 2001:db8::fe dev eth0');
   });
 
+  it('an address not on via’s subnets (a typo, or via down: its link routes gone) is no gateway: unreachable', () => {
+    const offSubnet = compile(config('{ via: eth0, gateway: 198.18.1.1, copyLinkRoutes: false }'), AUTO);
+    expect(lines(offSubnet.routes)).toEqual(['ipv4 unreachable 0.0.0.0/0', 'ipv6 unreachable ::/0']);
+    const down: HostFacts = { linkRoutes: LINKS.filter((l) => l.dev !== 'eth0') };
+    const wanted = '{ via: eth0, gateway: 198.18.0.254, gateway6: 2001:db8::fe, copyLinkRoutes: false }';
+    expect(lines(compile(config(wanted), down).routes)).toEqual([
+      'ipv4 unreachable 0.0.0.0/0',
+      'ipv6 unreachable ::/0',
+    ]);
+    // A link-local IPv6 gateway is on-link on any interface.
+    const ll = compile(config('{ via: eth0, gateway6: FE80::1, copyLinkRoutes: false }'), down);
+    expect(lines(ll.routes)).toContain('ipv6 ::/0 via FE80::1 dev eth0');
+  });
+
   it('gateway6 alone: IPv4 unreachable, IPv6 through it', () => {
     const state = compile(
       config('{ via: eth0, gateway6: auto, copyLinkRoutes: false, failClosed: false }'),
@@ -216,6 +230,19 @@ describe('watch follows auto', () => {
         names,
       ),
     ).toBe('link eth0 down');
+  });
+
+  it('a static gateway: via’s addresses and kernel link routes are triggers (is the gateway on-link?)', () => {
+    const st = config('{ via: eth0, gateway: 198.18.0.254 }');
+    const s2 = scopeOf(st, compile(st, { linkRoutes: LINKS }));
+    expect(triggerOf(route({ dst: '198.18.0.0', dstLen: 24, protocol: 2 }), s2, names)).toBe(
+      'ipv4 route 198.18.0.0/24 table 254 added',
+    );
+    const addr = { source: 'addr', type: 'new', family: 4, ifindex: 2, address: '198.18.0.1', prefixLen: 24 };
+    const noCopy = config('{ via: eth0, gateway: 198.18.0.254, copyLinkRoutes: false }');
+    expect(
+      triggerOf(addr as NetlinkEvent, scopeOf(noCopy, compile(noCopy, { linkRoutes: LINKS })), names),
+    ).toBe('address 198.18.0.1/24 added to eth0');
   });
 
   it('other main-table routes are not: other devices, other prefixes (OpenVPN’s def1 halves)', () => {
