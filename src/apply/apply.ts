@@ -19,6 +19,7 @@ import {
   type MatchKind,
   type ProfileConfig,
 } from '../config/index.js';
+import { GATEWAY_AUTO } from '../config/schema.js';
 import { compileSession, compileSysctls, gatewayDevicesOf, type CompileSession } from '../compile/index.js';
 import { ensureSysctls, type SysctlChange } from './sysctls.js';
 import { NetcgError } from '../shared/errors.js';
@@ -336,7 +337,12 @@ function isGenerationRace(err: unknown): boolean {
 export function hostFactsQuery(config: Config): HostFactsQuery {
   const profiles = Object.values(config.profiles);
   return {
-    linkRoutes: profiles.some((p) => p.route?.copyLinkRoutes === true),
+    // A fixed gateway counts while it is on-link: compile looks for it in via's link routes.
+    linkRoutes: profiles.some(
+      (p) =>
+        p.route?.copyLinkRoutes === true ||
+        [p.route?.gateway, p.route?.gateway6].some((g) => g !== undefined && g !== GATEWAY_AUTO),
+    ),
     gatewayDevices: gatewayDevicesOf(profiles),
   };
 }
