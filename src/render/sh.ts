@@ -176,6 +176,13 @@ export function renderShScript({ config, desired, roots, existing }: ShExportInp
       '',
       "# policy routing: each routed profile's table (routes first, then the rules that use them)",
     );
+    if (
+      Object.values(config.profiles).some((p) => p.route?.gateway === 'auto' || p.route?.gateway6 === 'auto')
+    )
+      out.push(
+        "# gateway: auto is resolved at export time (the main table's default route on via): these",
+        '# next hops do not follow DHCP or a VPN client afterwards, as `netcg watch` does; none: unreachable',
+      );
     out.push(...ipCommandLines(routes), ...ipCommandLines(rules));
   }
   const restore = restoreMarkLines(Object.values(config.profiles));
