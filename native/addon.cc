@@ -27,6 +27,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, netcg::proc::Mount, "mount"));
   exports.Set("CgroupProcs", netcg::proc::DefineCgroupProcs(env));
   exports.Set("cgroupId", Napi::Function::New(env, netcg::proc::CgroupId, "cgroupId"));
+  exports.Set("cgroupReadFile", Napi::Function::New(env, netcg::proc::CgroupReadFile, "cgroupReadFile"));
+  exports.Set("cgroupWriteFile", Napi::Function::New(env, netcg::proc::CgroupWriteFile, "cgroupWriteFile"));
   exports.Set("procCgroupPaths", Napi::Function::New(env, netcg::proc::ProcCgroupPaths, "procCgroupPaths"));
   exports.Set("spawnInCgroup", Napi::Function::New(env, netcg::proc::SpawnInCgroup, "spawnInCgroup"));
   exports.Set("pipe", Napi::Function::New(env, netcg::proc::Pipe, "pipe"));

@@ -79,6 +79,15 @@ Napi::Error makeSysError(Napi::Env env, int errnum, const std::string& op, const
   return construct(env, message, props);
 }
 
+Napi::Error makeCodedError(Napi::Env env, const std::string& code, int errnum, const std::string& op,
+                           const std::string& message) {
+  Napi::Object props = Napi::Object::New(env);
+  props.Set("code", code);
+  props.Set("errno", errnum);
+  props.Set("op", op);
+  return construct(env, op + ": " + message + " (" + code + ")", props);
+}
+
 Napi::Error makeInputError(Napi::Env env, const std::string& path, const std::string& what) {
   std::string message = path + ": " + what;
   Napi::Object props = Napi::Object::New(env);

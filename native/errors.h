@@ -22,6 +22,11 @@ Napi::Error makeNetlinkError(Napi::Env env, const NetlinkFailure& f, Napi::Value
 // Builds the JS error for a failed system call (errno from the caller).
 Napi::Error makeSysError(Napi::Env env, int errnum, const std::string& op, const std::string& detail);
 
+// Builds an error with a code of our own (e.g. "ENOTCGROUP") and the errno
+// closest to it; the message is used as given.
+Napi::Error makeCodedError(Napi::Env env, const std::string& code, int errnum, const std::string& op,
+                           const std::string& message);
+
 // Builds a TypeError-like error for malformed input objects: code "EINVAL",
 // message names the field path (e.g. "ops[3].exprs[1].key: unknown meta key 'foo'").
 Napi::Error makeInputError(Napi::Env env, const std::string& path, const std::string& what);

@@ -7,11 +7,12 @@
 //     several per PID, so large batches cost little more than the writes.
 //   cgroupId(path): the 64-bit cgroup v2 ID that nf_tables' `socket cgroupv2`
 //     compares against.
-// Both work on any hierarchy the caller names; which one to use is policy (JS).
+//   cgroupReadFile / cgroupWriteFile: one control file (net_cls.classid,
+//     cgroup.procs) read or written whole.
+// All open the directory and then the file through cgroupfs.h (O_NOFOLLOW,
+// fstatfs, openat2 without links or mount crossings). They work on any hierarchy
+// the caller names; which one to use is policy (JS).
 #include <fcntl.h>
-#include <linux/magic.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "../errors.h"
+#include "cgroupfs.h"
 #include "proc.h"
 
 namespace netcg::proc {
@@ -77,15 +79,16 @@ class CgroupProcs : public Napi::ObjectWrap<CgroupProcs> {
                        });
   }
 
-  // new CgroupProcs(cgroupDir): opens <cgroupDir>/cgroup.procs for writing, once.
+  // new CgroupProcs(cgroupDir): opens <cgroupDir>/cgroup.procs for writing, once,
+  // from the verified directory.
   explicit CgroupProcs(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CgroupProcs>(info) {
     Napi::Env env = info.Env();
     dir_ = pathArg(info, 0, "path");
-    const std::string file = dir_ + "/cgroup.procs";
-    fd_ = open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    const Fd dir(openCgroupDir(env, dir_, nullptr));
+    fd_ = openCgroupFile(dir.get(), "cgroup.procs", O_WRONLY);
     if (fd_ < 0) {
       const int err = errno;
-      throw makeSysError(env, err, "open", file);
+      throw cgroupFileError(env, err, dir_, "cgroup.procs");
     }
   }
 
@@ -168,35 +171,92 @@ Napi::Function DefineCgroupProcs(Napi::Env env) { return CgroupProcs::Define(env
 
 // cgroupId(dir): like systemd and the kernel's own selftests, the ID is the
 // kernfs file handle of the directory (8 bytes: the kernfs node id, which is
-// also the inode number on cgroup2). name_to_handle_at rather than stat so the
-// answer is the kernel's notion of the ID, not an inode number that merely
-// coincides with it today.
+// also the inode number on cgroup2), taken from the verified directory fd with
+// name_to_handle_at(fd, "", AT_EMPTY_PATH): the kernel's notion of the ID, not
+// an inode number that merely coincides with it today.
 Napi::Value CgroupId(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::string dir = pathArg(info, 0, "path");
-
-  struct statfs fs {};
-  if (statfs(dir.c_str(), &fs) != 0) {
-    const int err = errno;
-    throw makeSysError(env, err, "cgroupId", dir);
-  }
+  const std::string path = pathArg(info, 0, "path");
   // A v1 directory also has a kernfs handle, but no socket ever matches it.
-  if (fs.f_type != CGROUP2_SUPER_MAGIC)
-    throw makeInputError(env, "path", dir + " is not on a cgroup2 filesystem");
+  const Fd dir(openCgroupDir(env, path, nullptr, true));
 
   // struct file_handle ends in a flexible array: give it room for the 8-byte id.
   alignas(struct file_handle) unsigned char storage[sizeof(struct file_handle) + sizeof(uint64_t)] = {};
   auto* handle = reinterpret_cast<struct file_handle*>(storage);
   handle->handle_bytes = sizeof(uint64_t);
   int mountId = 0;
-  if (name_to_handle_at(AT_FDCWD, dir.c_str(), handle, &mountId, 0) != 0) {
+  if (name_to_handle_at(dir.get(), "", handle, &mountId, AT_EMPTY_PATH) != 0) {
     const int err = errno;
-    throw makeSysError(env, err, "name_to_handle_at", dir);
+    throw makeSysError(env, err, "name_to_handle_at", path);
   }
-  if (handle->handle_bytes != sizeof(uint64_t)) throw makeSysError(env, EPROTO, "name_to_handle_at", dir);
+  if (handle->handle_bytes != sizeof(uint64_t)) throw makeSysError(env, EPROTO, "name_to_handle_at", path);
   uint64_t id = 0;
   std::memcpy(&id, handle->f_handle, sizeof id);
   return Napi::BigInt::New(env, id);
+}
+
+namespace {
+
+// A control file's name: one path component, never "." or "..".
+std::string fileNameArg(const Napi::CallbackInfo& info, size_t i) {
+  std::string name = pathArg(info, i, "name");
+  if (name.find('/') != std::string::npos || name == "." || name == "..")
+    throw makeInputError(info.Env(), "name", "must be a file name in the cgroup directory");
+  return name;
+}
+
+}  // namespace
+
+// cgroupReadFile(dir, name) -> the whole file as a string (read until EOF).
+Napi::Value CgroupReadFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = pathArg(info, 0, "path");
+  const std::string name = fileNameArg(info, 1);
+  const Fd dir(openCgroupDir(env, path, nullptr));
+  const Fd file(openCgroupFile(dir.get(), name.c_str(), O_RDONLY));
+  if (file.get() < 0) {
+    const int err = errno;
+    throw cgroupFileError(env, err, path, name);
+  }
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = read(file.get(), buf, sizeof buf);
+    if (n > 0) {
+      text.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    const int err = errno;
+    throw makeSysError(env, err, "read", path + "/" + name);
+  }
+  return Napi::String::New(env, text);
+}
+
+// cgroupWriteFile(dir, name, text): one write(2) of `text` (cgroup files take a
+// write whole or refuse it); never creates the file.
+Napi::Value CgroupWriteFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = pathArg(info, 0, "path");
+  const std::string name = fileNameArg(info, 1);
+  if (info.Length() < 3 || !info[2].IsString()) throw makeInputError(env, "text", "must be a string");
+  const std::string text = info[2].As<Napi::String>().Utf8Value();
+  const Fd dir(openCgroupDir(env, path, nullptr));
+  const Fd file(openCgroupFile(dir.get(), name.c_str(), O_WRONLY));
+  if (file.get() < 0) {
+    const int err = errno;
+    throw cgroupFileError(env, err, path, name);
+  }
+  for (;;) {
+    const ssize_t n = write(file.get(), text.data(), text.size());
+    if (n == static_cast<ssize_t>(text.size())) break;
+    if (n >= 0) throw makeSysError(env, EIO, "write", path + "/" + name + ": short write");
+    if (errno == EINTR) continue;
+    const int err = errno;
+    throw makeSysError(env, err, "write", path + "/" + name);
+  }
+  return env.Undefined();
 }
 
 }  // namespace netcg::proc

@@ -18,6 +18,9 @@ Napi::Value Mount(const Napi::CallbackInfo& info);
 Napi::Function DefineCgroupProcs(Napi::Env env);
 // cgroupId(dir): the cgroup2 ID (kernfs file handle) as a BigInt.
 Napi::Value CgroupId(const Napi::CallbackInfo& info);
+// cgroupReadFile(dir, name) -> string; cgroupWriteFile(dir, name, text): one cgroup control file.
+Napi::Value CgroupReadFile(const Napi::CallbackInfo& info);
+Napi::Value CgroupWriteFile(const Napi::CallbackInfo& info);
 // procCgroupPaths(pids: Int32Array, controllers) -> per PID its path in one hierarchy, or null
 // (proc_cgroup.cc).
 Napi::Value ProcCgroupPaths(const Napi::CallbackInfo& info);

@@ -10,11 +10,9 @@
 // cannot create from JS.
 #include <fcntl.h>
 #include <linux/sched.h>
-#include <linux/magic.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +25,7 @@
 
 #include "../errors.h"
 #include "../js.h"
+#include "cgroupfs.h"
 #include "cstrings.h"
 #include "proc.h"
 #include "signals.h"
@@ -282,31 +281,24 @@ struct CgroupTarget {
   bool present = false;
   int dirFd = -1;
   bool v2 = false;
+  std::string path;  // for messages
 };
 
 CgroupTarget openCgroup(Napi::Env env, const Request& req, ParentFds& fds) {
   CgroupTarget t;
   t.present = req.cgroupFd >= 0 || !req.cgroupPath.empty();
   t.dirFd = req.cgroupFd;
+  t.path = req.cgroupPath.empty() ? "opts.cgroupFd" : req.cgroupPath;
+  CgroupFs kind = CgroupFs::Other;
   if (!req.cgroupPath.empty()) {
-    fds.dir = t.dirFd = open(req.cgroupPath.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (t.dirFd < 0) {
-      const int err = errno;
-      throw makeSysError(env, err, "open", req.cgroupPath);
-    }
-  }
-  if (t.present) {
-    struct statfs fs {};
-    if (fstatfs(t.dirFd, &fs) != 0) {
-      const int err = errno;
-      throw makeSysError(env, err, "fstatfs", "cgroup");
-    }
-    t.v2 = fs.f_type == CGROUP2_SUPER_MAGIC;
-    if (!t.v2 && fs.f_type != CGROUP_SUPER_MAGIC)
-      throw makeInputError(env, "opts.cgroup", "is not a cgroup directory");
+    fds.dir = t.dirFd = openCgroupDir(env, req.cgroupPath, &kind);
+  } else if (t.present) {
+    kind = cgroupFsOf(env, t.dirFd, "opts.cgroupFd");
+    if (kind == CgroupFs::Other) throw notCgroupError(env, "opts.cgroupFd", "cgroup");
   } else if (req.method == Method::Clone3) {
     throw makeInputError(env, "opts.method", "clone3 needs a cgroup");
   }
+  t.v2 = kind == CgroupFs::V2;
   if (req.method == Method::Clone3 && !t.v2)
     throw makeInputError(env, "opts.method", "clone3 needs a cgroup2 directory");
   return t;
@@ -351,12 +343,12 @@ void openProcsFile(Napi::Env env, const CgroupTarget& t, Plan& p, ParentFds& fds
   // cgroup2 has no `tasks` (and cgroup.threads only in threaded mode); a
   // v1 cgroup whose `tasks` we may not write still has cgroup.procs.
   const char* file = t.v2 ? "cgroup.procs" : "tasks";
-  fds.procs = p.procsFd = openat(t.dirFd, file, O_WRONLY | O_CLOEXEC);
-  if (p.procsFd < 0 && !t.v2)
-    fds.procs = p.procsFd = openat(t.dirFd, file = "cgroup.procs", O_WRONLY | O_CLOEXEC);
+  fds.procs = p.procsFd = openCgroupFile(t.dirFd, file, O_WRONLY);
+  if (p.procsFd < 0 && !t.v2 && errno != ELOOP && errno != EXDEV)
+    fds.procs = p.procsFd = openCgroupFile(t.dirFd, file = "cgroup.procs", O_WRONLY);
   if (p.procsFd < 0) {
     const int err = errno;
-    throw makeSysError(env, err, "open", file);
+    throw cgroupFileError(env, err, t.path, file);
   }
 }
 

@@ -2,11 +2,12 @@
 //   mkdir /sys/fs/cgroup/net_cls/<name>; echo <classid> > net_cls.classid; chown <user> tasks
 // done with plain file operations (no process spawned), mounting the hierarchy
 // first when the host has not.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { NetcgError } from '../shared/errors.js';
 import type { CgroupSpec } from '../shared/model.js';
+import { addon } from '../native/index.js';
 import { findNetClsMount, readCgroupMounts, type CgroupMount } from './mountinfo.js';
 import { handToOwner } from './owner.js';
 
@@ -55,7 +56,7 @@ export interface CgroupChange {
 }
 
 function readClassid(dir: string): number {
-  return Number(readFileSync(join(dir, 'net_cls.classid'), 'utf8').trim());
+  return Number(addon.cgroupReadFile(dir, 'net_cls.classid').trim());
 }
 
 function isMissing(err: unknown): boolean {
@@ -82,8 +83,8 @@ export function ensureProfileCgroup(root: string, spec: CgroupSpec): CgroupChang
       classid = readClassid(dir);
     }
     if (classid !== spec.classid) {
-      // 'r+' has no O_CREAT: a control file is written, never created (writeFileSync's default 'w' would create it 0666 if it were missing).
-      writeFileSync(join(dir, 'net_cls.classid'), `${spec.classid}\n`, { flag: 'r+' });
+      // Opened from the verified cgroup directory, never created, no symlink followed.
+      addon.cgroupWriteFile(dir, 'net_cls.classid', `${spec.classid}\n`);
       if (action === 'unchanged') action = 'updated';
     }
     // The recipe's `chown md: tasks`: the owner may move its own processes in, nothing more.
@@ -108,13 +109,15 @@ export function ensureProfileCgroup(root: string, spec: CgroupSpec): CgroupChang
   return { profile: spec.profile, path: dir, action };
 }
 
-/** PIDs in a cgroup (its cgroup.procs). Empty when the cgroup does not exist. */
+/** PIDs in a cgroup (its cgroup.procs). Empty when the cgroup does not exist (or is removed while read). */
 export function cgroupPids(dir: string): number[] {
   let text: string;
   try {
-    text = readFileSync(join(dir, 'cgroup.procs'), 'utf8');
-  } catch {
-    return [];
+    text = addon.cgroupReadFile(dir, 'cgroup.procs');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ENODEV') return [];
+    throw err;
   }
   return text.split('\n').filter(Boolean).map(Number);
 }

@@ -2,7 +2,7 @@
 // net_cls gets the recipe's `chown md: tasks` (tasks, cgroup.procs); cgroup v2 gets
 // the kernel's delegation set (the directory, cgroup.procs, cgroup.threads,
 // cgroup.subtree_control). Only what differs is changed, so re-applies are no-ops.
-import { chownSync, statSync } from 'node:fs';
+import { lchownSync, lstatSync } from 'node:fs';
 
 import { NetcgError } from '../shared/errors.js';
 import { lookupUser } from './users.js';
@@ -14,9 +14,10 @@ export function handToOwner(profile: string, owner: string, paths: string[]): bo
     throw new NetcgError('ENOUSER', `profile ${profile}: owner '${owner}' is not a user on this host`);
   let changed = false;
   for (const p of paths) {
-    const st = statSync(p);
+    // l*: a symlink in place of a control file is never followed (its target is not the cgroup's to hand over).
+    const st = lstatSync(p);
     if (st.uid !== user.uid || st.gid !== user.gid) {
-      chownSync(p, user.uid, user.gid);
+      lchownSync(p, user.uid, user.gid);
       changed = true;
     }
   }

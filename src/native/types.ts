@@ -285,12 +285,20 @@ export interface NativeAddon {
    */
   sysctl(netns: string | undefined, key: string, value?: string): string;
 
-  /** Keeps `<dir>/cgroup.procs` open (v1 or cgroup2 alike) and moves PIDs into the cgroup. */
+  /**
+   * Keeps `<dir>/cgroup.procs` open (v1 or cgroup2 alike) and moves PIDs into the cgroup. Like every cgroup
+   * call below, the directory is opened without following a symlink and must be on a cgroup filesystem
+   * (else code 'ENOTCGROUP'); the file is opened from it with no symlink (ELOOP) or mount (EXDEV) in between.
+   */
   CgroupProcs: new (
     dir: string,
   ) => CgroupProcs;
-  /** The cgroup2 ID of a cgroup directory (what `socket cgroupv2` compares): its kernfs file handle. EINVAL if not on cgroup2. */
+  /** The cgroup2 ID of a cgroup directory (what `socket cgroupv2` compares): its kernfs file handle. ENOTCGROUP if not on cgroup2. */
   cgroupId(dir: string): bigint;
+  /** A cgroup control file (`name`: one component, e.g. 'net_cls.classid'), read whole. */
+  cgroupReadFile(dir: string, name: string): string;
+  /** Writes `text` to a cgroup control file in one write(2); never creates it. */
+  cgroupWriteFile(dir: string, name: string, text: string): void;
   /**
    * Per PID, its cgroup path in one hierarchy as /proc/PID/cgroup prints it ("/a/b"), read in one native pass;
    * null when the process is gone, the PID is <= 0, or the hierarchy is not listed. `controllers`: '' for

@@ -1,9 +1,6 @@
 // `netcg run`: the recipe's wrapper (`echo $$ > tasks; exec "$@"`). The process
 // joins the profile's cgroup first and then replaces itself with the program, so
 // the program's very first socket is already tagged.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import type { Config } from '../config/index.js';
 import { NetcgError } from '../shared/errors.js';
 import { locateProfileCgroup, profileCgroupDir } from '../cgroups/profile.js';
@@ -14,8 +11,8 @@ export function joinAndExec(config: Config, profile: string, command: string[]):
   const dir = profileCgroupDir(config, profile);
   const v2 = locateProfileCgroup(config, profile).match === 'cgroupv2';
   try {
-    // 'r+' has no O_CREAT: cgroup.procs must exist; never create a 0666 stand-in (writeFileSync's default 'w' would).
-    writeFileSync(join(dir, 'cgroup.procs'), `${process.pid}\n`, { flag: 'r+' });
+    // From the verified cgroup directory: never created, no symlink or mount in place of cgroup.procs followed.
+    addon.cgroupWriteFile(dir, 'cgroup.procs', `${process.pid}\n`);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =

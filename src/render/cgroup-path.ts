@@ -2,21 +2,22 @@
 // listed) as a cgroup path relative to /sys/fs/cgroup, which nft turns into the
 // ID by stat(2)ing it (nftables' cgroupv2 datatype). To render a map element
 // whose key is an ID, the nft backend therefore has to find the directory with
-// that ID, the way `nft list` does when it prints one. The ID of a cgroup2
-// directory is its inode number (kernfs node id), so a walk comparing inodes finds it.
-import { readdirSync, statSync } from 'node:fs';
+// that ID, the way `nft list` does when it prints one: a walk comparing each
+// directory's ID (addon.cgroupId, the one reader of IDs) finds it.
+import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 import { NetcgError } from '../shared/errors.js';
 import { findCgroup2Mount, readCgroupMounts } from '../cgroups/mountinfo.js';
+import { addon } from '../native/index.js';
 
 /** Where nft resolves `socket cgroupv2` paths (fixed in nftables: SYSFS_CGROUPSV2_PATH). */
 export const NFT_CGROUPV2_BASE = '/sys/fs/cgroup';
 
 function findById(dir: string, id: bigint): string | undefined {
-  if (statSync(dir, { bigint: true }).ino === id) return dir;
   let children: string[];
   try {
+    if (addon.cgroupId(dir) === id) return dir;
     children = readdirSync(dir, { withFileTypes: true })
       .filter((d) => d.isDirectory())
       .map((d) => d.name);

@@ -2,15 +2,20 @@
 // cgroup.procs fd, one write(2) per PID, per-PID outcomes) on both the cgroup2
 // and the net_cls v1 hierarchy, and cgroupId checked against stat(2) and
 // against what nft itself resolves for `socket cgroupv2 level 1 "<path>"`.
+// Hardening: a directory that is not on a cgroup filesystem is refused
+// (ENOTCGROUP), and so is a symlink or a mount planted in place of cgroup.procs
+// (planted inside a private mount namespace, never on the host).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
 import { addon, openHandle, type Expr } from '../../src/native/index.js';
+import { nftCgroupV2Path } from '../../src/render/cgroup-path.js';
 import {
   createScratchCgroup,
   cgroupOfPid,
@@ -132,12 +137,12 @@ describe.each(['cgroup2', 'net_cls'] as const)('CgroupProcs on %s', (hierarchy) 
 });
 
 describe('CgroupProcs construction', () => {
-  it('fails with ENOENT naming the file for a missing cgroup', () => {
+  it('fails with ENOENT naming the directory for a missing cgroup', () => {
     const missing = `${hierarchyRoot('cgroup2')}/netcg-h7-no-such-cgroup`;
     expect(() => new addon.CgroupProcs(missing)).toThrow(
       expect.objectContaining({
         code: 'ENOENT',
-        message: expect.stringContaining(`${missing}/cgroup.procs`),
+        message: expect.stringContaining(`open: ${missing}: No such file`),
       }),
     );
   });
@@ -208,12 +213,138 @@ describe('cgroupId', () => {
       }),
     ));
 
+  it('is what the nft renderer looks IDs up by (the one reader of IDs)', () =>
+    withScratch('cgroup2', (cg) => {
+      expect(nftCgroupV2Path(addon.cgroupId(cg.dir), cg.root)).toBe(relative('/sys/fs/cgroup', cg.dir));
+    }));
+
   it('refuses a v1 directory and reports a missing one', () => {
     expect(() => addon.cgroupId(hierarchyRoot('net_cls'))).toThrow(
-      expect.objectContaining({ code: 'EINVAL' }),
+      expect.objectContaining({
+        code: 'ENOTCGROUP',
+        message: expect.stringContaining('not a cgroup2 directory'),
+      }),
     );
     expect(() => addon.cgroupId(`${hierarchyRoot('cgroup2')}/netcg-h7-no-such-cgroup`)).toThrow(
       expect.objectContaining({ code: 'ENOENT' }),
     );
   });
+});
+
+const fileChild = fileURLToPath(new URL('../fixtures/cgroup-file-child.mjs', import.meta.url));
+const bindOver = fileURLToPath(new URL('../fixtures/bind-over.py', import.meta.url));
+
+describe('cgroup files are opened only from a verified cgroup directory', () => {
+  it('refuses a directory on tmpfs with ENOTCGROUP, for every call, writing nothing', () => {
+    const dir = mkdtempSync('/dev/shm/netcg-h7-notcg-');
+    try {
+      writeFileSync(join(dir, 'cgroup.procs'), '');
+      writeFileSync(join(dir, 'net_cls.classid'), '');
+      const refused = expect.objectContaining({
+        code: 'ENOTCGROUP',
+        message: expect.stringContaining(`${dir}: not a cgroup`),
+      });
+      expect(() => new addon.CgroupProcs(dir)).toThrow(refused);
+      expect(() => addon.cgroupId(dir)).toThrow(expect.objectContaining({ code: 'ENOTCGROUP' }));
+      expect(() => addon.cgroupReadFile(dir, 'cgroup.procs')).toThrow(refused);
+      expect(() => addon.cgroupWriteFile(dir, 'net_cls.classid', '1\n')).toThrow(refused);
+      expect(() =>
+        addon.spawnInCgroup({ file: 'true', argv: ['true'], stdio: [0, 1, 2], cgroup: dir }),
+      ).toThrow(refused);
+      expect(statSync(join(dir, 'cgroup.procs')).size).toBe(0);
+      expect(statSync(join(dir, 'net_cls.classid')).size).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a cgroup directory named through a symlink, and a name with a slash', () =>
+    withScratch('cgroup2', (cg) => {
+      const tmp = mkdtempSync('/dev/shm/netcg-h7-link-');
+      try {
+        const link = join(tmp, 'cg');
+        symlinkSync(cg.dir, link);
+        expect(() => new addon.CgroupProcs(link)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+        expect(() => addon.cgroupId(link)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+        expect(() => addon.cgroupReadFile(cg.root, `${cg.name.slice(1)}/cgroup.procs`)).toThrow(
+          expect.objectContaining({ code: 'EINVAL', path: 'name' }),
+        );
+        expect(addon.cgroupReadFile(cg.dir, 'cgroup.procs')).toBe('');
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    }));
+
+  type Outcome = { ok: boolean; code?: string; message?: string };
+
+  /** Plants `source` over <victim>/cgroup.procs in a private mount namespace and runs the child there. */
+  function plantAndTry(source: string, victim: string, pid: number, nofollow: boolean) {
+    const script = `python3 "$1" ${nofollow ? '--nofollow ' : ''}"$2" "$3/cgroup.procs" && exec "$4" "$5" "$3" "$6"`;
+    const r = spawnSync(
+      'unshare',
+      [
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        script,
+        'sh',
+        bindOver,
+        source,
+        victim,
+        process.execPath,
+        fileChild,
+        String(pid),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    return JSON.parse(r.stdout) as Record<'procs' | 'write' | 'read' | 'spawn' | 'id', Outcome>;
+  }
+
+  it.each([
+    // cgroupfs has no symlinks: one can only be mounted there, so RESOLVE_NO_XDEV refuses it first.
+    ['a symlink', true, 'EXDEV', 'mount'],
+    ["a bind mount of another cgroup's file", false, 'EXDEV', 'mount'],
+  ])(
+    'refuses %s in place of cgroup.procs; the PID stays where it was',
+    async (_what, nofollow, code, says) => {
+      const [sleeper] = startSleepers(1) as [ChildProcess];
+      try {
+        await once(sleeper, 'spawn');
+        const pid = sleeper.pid!;
+        const before = cgroupOfPid(pid, 'cgroup2');
+        await withScratch('cgroup2', (victim) =>
+          withScratch('cgroup2', (elsewhere) => {
+            const tmp = mkdtempSync('/dev/shm/netcg-h7-plant-');
+            try {
+              let source = join(elsewhere.dir, 'cgroup.procs');
+              if (nofollow) {
+                source = join(tmp, 'procs-link');
+                symlinkSync(join(elsewhere.dir, 'cgroup.procs'), source);
+              }
+              const out = plantAndTry(source, victim.dir, pid, nofollow);
+              for (const call of ['procs', 'write', 'read', 'spawn'] as const)
+                expect(out[call], call).toMatchObject({
+                  ok: false,
+                  code,
+                  message: expect.stringContaining(says),
+                });
+              // The directory itself is fine: its ID is still read.
+              expect(out.id).toEqual({ ok: true });
+              expect(elsewhere.pids()).toEqual([]);
+              expect(victim.pids()).toEqual([]);
+              expect(cgroupOfPid(pid, 'cgroup2')).toBe(before);
+            } finally {
+              rmSync(tmp, { recursive: true, force: true });
+            }
+          }),
+        );
+      } finally {
+        stopAll([sleeper]);
+      }
+    },
+  );
 });

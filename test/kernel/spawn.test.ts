@@ -306,7 +306,7 @@ describe('spawnInCgroup: the process it starts', () => {
         expect.objectContaining({ code: 'EINVAL' }),
       );
       expect(() => spawnAny({ ...base, cgroup: '/tmp' })).toThrow(
-        expect.objectContaining({ message: expect.stringContaining('not a cgroup') }),
+        expect.objectContaining({ code: 'ENOTCGROUP', message: expect.stringContaining('not a cgroup') }),
       );
       expect(() => spawnAny({ ...base, cgroup: cg.dir, cgroupFd: 0 })).toThrow(
         expect.objectContaining({ message: expect.stringContaining('not both') }),
