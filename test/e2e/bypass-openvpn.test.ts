@@ -445,3 +445,28 @@ describe('netcg watch follows the gateway', () => {
     expect(back, back.outcome.stderr).toMatchObject({ gateway: 'far', source: LAN.v4 });
   });
 });
+
+describe('the same VPN with wg-quick-style fwmark rules instead of def1 routes', () => {
+  beforeAll(() => {
+    // What wg-quick does for its own table: the VPN's default route in table 51820,
+    // `not fwmark 0xca6c lookup 51820` (32765) and `lookup main suppress_prefixlength 0`
+    // (32764); main keeps its default route.
+    for (const dst of ['0.0.0.0/1', '128.0.0.0/1']) host.ip('-4', 'route', 'del', dst, 'dev', 'tun0');
+    // The tunnel's own packets to its server keep their host route (flushed with lan0 above).
+    host.ip('-4', 'route', 'replace', `${SERVER}/32`, 'via', ROUTER.v4, 'dev', 'lan0');
+    host.ip('-4', 'route', 'add', 'default', 'via', '198.18.9.1', 'dev', 'tun0', 'table', '51820');
+    host.ip('-4', 'rule', 'add', 'not', 'fwmark', '0xca6c', 'table', '51820', 'priority', '32765');
+    host.ip('-4', 'rule', 'add', 'table', 'main', 'suppress_prefixlength', '0', 'priority', '32764');
+  });
+
+  it('members leave through the LAN, non-members through the VPN; doctor finds no rule before netcg’s', () => {
+    expect(host.ip('-4', 'route', 'show', 'table', 'main')).not.toMatch(/^(0|128)\.0\.0\.0\/1 /m);
+    expect(echo(plain, 'tcp', FAR.v4, PORT)).toMatchObject({ gateway: 'far', source: TUN.v4 });
+    for (const launcher of [members.net_cls, members.cgroupv2, fixed]) {
+      const r = echo(launcher, 'udp', FAR.v4, PORT);
+      expect(r, r.outcome.stderr).toMatchObject({ gateway: 'far', source: LAN.v4 });
+    }
+    const doctor = runCli(['doctor', ...netnsArgs()]).stdout;
+    expect(doctor).toMatch(/ok\s+ip rules: no foreign ip rule comes before netcg's \(priority 10000\)/);
+  });
+});
