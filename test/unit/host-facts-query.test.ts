@@ -31,3 +31,16 @@ describe('hostFactsQuery', () => {
     expect(hostFactsQuery(mixed).linkRoutes).toBe(true);
   });
 });
+
+describe('hostFactsQuery with gateways', () => {
+  it('a fixed gateway needs the link routes (is it on-link?) even without copyLinkRoutes; auto asks for its via', () => {
+    const fixed = configOf({
+      lan: { classid: 50, route: { via: 'eth0', gateway: '198.18.10.1', copyLinkRoutes: false } },
+    });
+    expect(hostFactsQuery(fixed)).toEqual({ linkRoutes: true, gatewayDevices: [] });
+    const auto = configOf({
+      lan: { classid: 50, route: { via: 'eth0', gateway: 'auto', copyLinkRoutes: false } },
+    });
+    expect(hostFactsQuery(auto)).toEqual({ linkRoutes: false, gatewayDevices: ['eth0'] });
+  });
+});
