@@ -145,7 +145,14 @@ beforeAll(async () => {
   h = openHandle(ns.path);
   daemon = startDaemon(cfg.file, ns, true);
   daemons.push(daemon);
-  const applied = await until('the initial apply', () => daemon!.records.find((r) => r.event === 'apply'));
+  // The daemon's start (node, the CLI, a full read and apply) is seconds on a loaded machine.
+  const applied = await until(
+    'the initial apply',
+    () => daemon!.records.find((r) => r.event === 'apply'),
+    30_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; daemon stderr: ${daemon!.stderr()}`);
+  });
   expect(applied).toMatchObject({ reason: 'start', changed: true });
   goodTable = tableText();
   expect(chainNames()).toContain('route_vpn');
