@@ -40,6 +40,7 @@ import { changeUnfinished, lockNamespace, markUnfinished } from './lock.js';
 import type { NftOp } from '../native/types.js';
 import { isEmptyPlan, plan, splitRtnl, summarize, type Plan, type PlanSummary } from '../plan/plan.js';
 import { readExistingCgroups } from '../cgroups/existing.js';
+import { dnsServerUids } from '../cgroups/users.js';
 import {
   cgroup2Ids,
   currentCgroup2Ids,
@@ -352,12 +353,17 @@ function withCgroupFacts(facts: HostFacts): HostFacts & { cgroups: NonNullable<H
   return { ...facts, cgroups: { netCls: netClsAvailable(), ids: {} } };
 }
 
+/** What the backend reads for `config`, plus the uids of the `dns.server` user names (from the user database). */
+export function readHostFacts(backend: Backend, config: Config): HostFacts {
+  return { ...backend.hostFacts(hostFactsQuery(config)), users: dnsServerUids(config) };
+}
+
 /** The host's facts for `config` plus which hierarchies exist. */
 export function hostFactsOf(
   backend: Backend,
   config: Config,
 ): HostFacts & { cgroups: NonNullable<HostFacts['cgroups']> } {
-  return withCgroupFacts(backend.hostFacts(hostFactsQuery(config)));
+  return withCgroupFacts(readHostFacts(backend, config));
 }
 
 /** `specs` are in `profiles`' order (compile keeps the config's order). */
@@ -401,7 +407,7 @@ function applyLocked(given: Config, backend: Backend, source: StateSource, every
   const config = onHost(given, backend);
   const session = compileSession();
   // Read once per apply: the link routes are a dump of the main table, whose size is the host's.
-  const hostFacts = backend.hostFacts(hostFactsQuery(config));
+  const hostFacts = readHostFacts(backend, config);
   const hierarchies = mountHierarchies(session.cgroups(config, withCgroupFacts(hostFacts)));
   for (let attempt = 1; ; attempt++) {
     const run = newCgroupRun(hierarchies, config.cgroupParent, source.cgroups);

@@ -3,6 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
+import type { Config } from '../config/index.js';
+
 export interface UserIds {
   name: string;
   uid: number;
@@ -56,4 +58,19 @@ export function userName(uid: number): string {
   const name = lookupUser(String(uid))?.name ?? String(uid);
   nameCache.set(uid, name);
   return name;
+}
+
+/**
+ * The uids of the user names profiles give as `dns.server` (numbers and root need
+ * no lookup); a name with no user is left out, and compile reports it.
+ */
+export function dnsServerUids(config: Config): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of Object.values(config.profiles)) {
+    const name = p.dns?.server;
+    if (name === undefined || /^[0-9]+$/.test(name) || name in out) continue;
+    const user = lookupUser(name);
+    if (user) out[name] = user.uid;
+  }
+  return out;
 }

@@ -32,10 +32,15 @@ import {
   matchDport,
   matchMark,
   matchNfproto,
+  matchCtDnat,
   matchCtMark,
+  matchCtReply,
   matchDaddrLocal,
   matchL4proto,
   matchOifname,
+  matchSkuidNot,
+  matchSport,
+  matchTcpSyn,
   redirectToPort,
   reject,
   rejectTcpReset,
@@ -44,6 +49,7 @@ import {
   setMark,
   verdict,
 } from '../nft/index.js';
+import type { DnsServer } from './dns.js';
 
 const DNS_PORT = 53;
 
@@ -59,6 +65,8 @@ const HOOKS = {
   nat_proxy: { type: 'nat', hook: 'output', priority: -99, policy: 'accept' },
   filter_offline: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' },
   filter_udp: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' },
+  // Replies from a DNS redirect port: before NAT is undone (postrouting), so sport is still the port.
+  filter_dnsreply: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' },
 } as const satisfies Record<string, NftHook>;
 
 /**
@@ -283,6 +291,36 @@ function restoreMarkRule(mark: number): RuleState {
   return rule(matchCtMark(mark), counter(), restoreMarkFromCt());
 }
 
+const serverCheck = (uid: number): Array<Expr | Expr[]> => [
+  matchCtReply(),
+  matchCtDnat(),
+  matchSkuidNot(uid),
+  counter(),
+  verdict('drop'),
+];
+
+/**
+ * `dns.server`: replies of a redirected connection (`ct status dnat`, `ct direction
+ * reply`) leaving from a redirect port are dropped unless the sending socket is the
+ * server user's (`meta skuid`: the user who created the socket's file). UDP: every
+ * answer. TCP: the SYN-ACK, which the listening socket sends; the connection it
+ * opens is that listener's, even when the process that accepts it runs as another
+ * user (a resolver that binds as root, then drops privileges). Packets without a
+ * socket (the kernel's TCP resets, ICMP errors) do not match `meta skuid` and pass:
+ * they answer nothing.
+ */
+function dnsReplyChain(servers: readonly DnsServer[]): ChainState {
+  return internChain(`filter_dnsreply ${servers.map((s) => `${s.port}/${s.uid}`).join(' ')}`, () =>
+    baseChain(
+      'filter_dnsreply',
+      servers.flatMap(({ port, uid }) => [
+        rule(matchSport(IPPROTO_UDP, port), ...serverCheck(uid)),
+        rule(matchSport(IPPROTO_TCP, port), matchTcpSyn(), ...serverCheck(uid)),
+      ]),
+    ),
+  );
+}
+
 function profileChains(p: ProfileConfig): ChainState[] {
   const chains: ChainState[] = [];
   if (p.dns) {
@@ -381,6 +419,7 @@ export function compileTable(
   profiles: ProfileConfig[],
   v2: V2Matching = NO_V2,
   scope: MemoScope = newMemoScope(),
+  dnsServers: readonly DnsServer[] = [],
 ): TableState {
   // One pass over the profiles: each feature's classid elements and cgroup v2
   // users, the routed profiles (in config order: masquerade and restore rules
@@ -432,6 +471,7 @@ export function compileTable(
 
   const chains: ChainState[] = [];
   if (uses('dns')) chains.push(dispatchChain('nat_output', 'dns'));
+  if (dnsServers.length > 0) chains.push(dnsReplyChain(dnsServers));
   if (uses('route')) chains.push(dispatchChain('route_output', 'route'));
   if (uses('ipv6')) chains.push(dispatchChain('filter_output', 'ipv6', matchNfproto(NFPROTO_IPV6)));
   if (uses('proxy')) chains.push(dispatchChain('nat_proxy', 'proxy'));

@@ -2,6 +2,7 @@
 export { loadConfig, parseConfig, closestKey, locateKey, isCgroupFileName } from './load.js';
 export {
   configSchema,
+  DEFAULT_DNS_SERVER,
   type MatchKind,
   type Config,
   type ProfileConfig,

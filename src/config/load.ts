@@ -104,7 +104,11 @@ function normalize(data: ParsedConfig, file: string, routing: ReadonlyMap<string
       if (p.classid !== undefined) profile.classid = parseClassid(p.classid) as number;
       if (p.cgroup !== undefined) profile.cgroup = p.cgroup;
       if (p.owner !== undefined) profile.owner = String(p.owner);
-      if (p.dns) profile.dns = { redirect: p.dns.redirect };
+      if (p.dns)
+        profile.dns =
+          p.dns.server === undefined
+            ? { redirect: p.dns.redirect }
+            : { redirect: p.dns.redirect, server: String(p.dns.server) };
       if (p.ipv6) profile.ipv6 = p.ipv6;
       if (p.route) {
         const r = routing.get(name)!;

@@ -137,9 +137,28 @@ export const routingTableSchema = u32('table', 1)
     "routing table that holds the profile's routes; default: the lowest classid routing via the same interface, else the mark, else picked by netcg (see docs/config.md); not 0, 253, 254 or 255",
   );
 
+/** The user whose sockets may answer members' redirected DNS when `dns.server` is not written. */
+export const DEFAULT_DNS_SERVER = 'root';
+
 export const dnsSchema = z
   .strictObject(
-    { redirect: portSchema.describe("local port that members' DNS (udp and tcp port 53) is redirected to") },
+    {
+      redirect: portSchema.describe("local port that members' DNS (udp and tcp port 53) is redirected to"),
+      server: z
+        .union([z.string(), z.number().int().min(0)], { error: expected('a user name or a numeric uid') })
+        .superRefine((user, ctx) => {
+          if (!OWNER_RE.test(String(user)))
+            ctx.addIssue({
+              code: 'custom',
+              message: `"${user}" is not a user name or uid; use a login name like unbound, or a number like 0`,
+              input: user,
+            });
+        })
+        .optional()
+        .describe(
+          "user (name or uid; default root) whose socket must send the answers from the redirect port: members get nothing from that port sent by any other user's socket",
+        ),
+    },
     { error: expected('a mapping like { redirect: 5354 }') },
   )
   .describe("redirect members' DNS queries to a local port");
@@ -372,7 +391,8 @@ export interface ProfileConfig {
    */
   cgroup?: string;
   owner?: string;
-  dns?: { redirect: number };
+  /** `server`: the user (name or uid, as written) whose sockets may answer; absent: root. */
+  dns?: { redirect: number; server?: string };
   ipv6?: 'reject';
   route?: RouteConfig;
   network?: 'offline';

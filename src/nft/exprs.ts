@@ -51,6 +51,55 @@ export function matchDport(l4proto: number, dport: number): Expr[] {
   ];
 }
 
+/** The UDP and TCP source port: the first 2 bytes of the transport header. */
+export const TRANSPORT_SPORT_OFFSET = 0;
+/** IPS_DST_NAT: the connection's destination was translated (`redirect` is one). */
+export const IPS_DST_NAT = 0x20;
+/** IP_CT_DIR_REPLY. */
+export const CT_DIR_REPLY = 1;
+
+/** `udp sport 5354` / `tcp sport 5354`. */
+export function matchSport(l4proto: number, sport: number): Expr[] {
+  return [
+    metaLoad('l4proto'),
+    cmpEq(u8(l4proto)),
+    { type: 'payload', base: 'transport', offset: TRANSPORT_SPORT_OFFSET, len: 2, dreg: REG_1 },
+    cmpEq(port(sport)),
+  ];
+}
+
+/** Where TCP's flags byte sits in its header, and the SYN bit in it. */
+export const TCP_FLAGS_OFFSET = 13;
+export const TCP_FLAG_SYN = 0x02;
+
+/** `tcp flags syn` (SYN set, whatever else is: a SYN or a SYN-ACK); after a `tcp` match. */
+export function matchTcpSyn(): Expr[] {
+  return [
+    { type: 'payload', base: 'transport', offset: TCP_FLAGS_OFFSET, len: 1, dreg: REG_1 },
+    { type: 'bitwise', sreg: REG_1, dreg: REG_1, len: 1, mask: u8(TCP_FLAG_SYN), xor: u8(0) },
+    { type: 'cmp', sreg: REG_1, op: 'neq', data: u8(0) },
+  ];
+}
+
+/** `ct direction reply`. */
+export function matchCtReply(): Expr[] {
+  return [{ type: 'ct', key: 'direction', dreg: REG_1 }, cmpEq(u8(CT_DIR_REPLY))];
+}
+
+/** `ct status dnat`: the connection was redirected (its destination translated). */
+export function matchCtDnat(): Expr[] {
+  return [
+    { type: 'ct', key: 'status', dreg: REG_1 },
+    { type: 'bitwise', sreg: REG_1, dreg: REG_1, len: 4, mask: hostU32(IPS_DST_NAT), xor: hostU32(0) },
+    { type: 'cmp', sreg: REG_1, op: 'neq', data: hostU32(0) },
+  ];
+}
+
+/** `meta skuid != 0`: the packet's socket belongs to another user (no socket: no match). */
+export function matchSkuidNot(uid: number): Expr[] {
+  return [metaLoad('skuid'), { type: 'cmp', sreg: REG_1, op: 'neq', data: hostU32(uid) }];
+}
+
 /** `meta mark 0x0000002b`. */
 export function matchMark(mark: number): Expr[] {
   return [metaLoad('mark'), cmpEq(hostU32(mark))];

@@ -18,6 +18,11 @@ import {
   NFT_FIB_RESULT_ADDRTYPE,
   RTN_LOCAL,
   TRANSPORT_DPORT_OFFSET,
+  TRANSPORT_SPORT_OFFSET,
+  TCP_FLAGS_OFFSET,
+  TCP_FLAG_SYN,
+  CT_DIR_REPLY,
+  IPS_DST_NAT,
   REG_VERDICT,
   readHostU32,
   readIfname,
@@ -104,12 +109,24 @@ function metaLoad(r: Reader, load: ExprOf<'meta'> & { dreg: number }): string {
       const proto = r.cmpEq(reg, 1, 'meta l4proto')[0]!;
       const name = L4PROTO_NAMES[proto] ?? r.fail(`unknown l4proto ${proto}`);
       if (r.peek()?.type !== 'payload') return `meta l4proto ${name}`;
-      r.expect(
+      const load = r.expect(
         'payload',
-        (p) => p.base === 'transport' && p.offset === TRANSPORT_DPORT_OFFSET && p.len === 2,
-        `payload load of ${name} dport`,
+        (p) =>
+          p.base === 'transport' &&
+          (p.offset === TRANSPORT_DPORT_OFFSET || p.offset === TRANSPORT_SPORT_OFFSET) &&
+          p.len === 2,
+        `payload load of ${name} dport or sport`,
       );
-      return `${name} dport ${r.cmpEq(reg, 2, 'dport').readUInt16BE(0)}`;
+      const which = load.offset === TRANSPORT_DPORT_OFFSET ? 'dport' : 'sport';
+      return `${name} ${which} ${r.cmpEq(reg, 2, which).readUInt16BE(0)}`;
+    }
+    case 'skuid': {
+      const cmp = r.expect(
+        'cmp',
+        (c) => c.op === 'neq' && c.sreg === reg && c.data.length === 4,
+        'cmp neq of 4 bytes (meta skuid)',
+      );
+      return `meta skuid != ${readHostU32(cmp.data)}`;
     }
     case 'cgroup': {
       const lookup = r.expect(
@@ -132,6 +149,55 @@ function ctMarkLoad(r: Reader, load: ExprOf<'ct'> & { dreg: number }): string {
     return 'meta mark set ct mark';
   }
   return `ct mark ${hex32(readHostU32(r.cmpEq(load.dreg, 4, 'ct mark')))}`;
+}
+
+/** `ct direction reply` or `ct status dnat`, the matches of the `dns.server` rules. */
+function ctLoad(r: Reader, load: ExprOf<'ct'> & { dreg: number }): string {
+  if (load.key === 'direction' && load.dir === undefined) {
+    const dir = r.cmpEq(load.dreg, 1, 'ct direction')[0];
+    return dir === CT_DIR_REPLY
+      ? 'ct direction reply'
+      : r.fail(`ct direction ${dir} is not one netcg compiles`);
+  }
+  if (load.key === 'status' && load.dir === undefined) {
+    r.expect(
+      'bitwise',
+      (b) =>
+        b.sreg === load.dreg &&
+        b.dreg === load.dreg &&
+        b.len === 4 &&
+        readHostU32(b.mask) === IPS_DST_NAT &&
+        readHostU32(b.xor) === 0,
+      'bitwise & dnat',
+    );
+    r.expect(
+      'cmp',
+      (c) => c.op === 'neq' && c.sreg === load.dreg && c.data.length === 4 && readHostU32(c.data) === 0,
+      'cmp neq 0 (ct status dnat)',
+    );
+    return 'ct status dnat';
+  }
+  return r.fail(`ct ${load.key} is not a match netcg compiles`);
+}
+
+/** `tcp flags syn`: the flags byte, & SYN, != 0. */
+function tcpFlagsSyn(r: Reader, load: ExprOf<'payload'>): string {
+  r.expect(
+    'bitwise',
+    (b) =>
+      b.sreg === load.dreg &&
+      b.dreg === load.dreg &&
+      b.len === 1 &&
+      b.mask[0] === TCP_FLAG_SYN &&
+      b.xor[0] === 0,
+    'bitwise & syn',
+  );
+  r.expect(
+    'cmp',
+    (c) => c.op === 'neq' && c.sreg === load.dreg && c.data.length === 1 && c.data[0] === 0,
+    'cmp neq 0 (tcp flags syn)',
+  );
+  return 'tcp flags syn';
 }
 
 /** One statement starting at an immediate load of data. */
@@ -181,6 +247,7 @@ function statement(r: Reader, e: Expr): string {
   if (e.type === 'meta' && 'dreg' in e) return metaLoad(r, e);
   if (e.type === 'immediate' && 'data' in e) return immediate(r, e);
   if (e.type === 'ct' && 'dreg' in e && e.key === 'mark' && e.dir === undefined) return ctMarkLoad(r, e);
+  if (e.type === 'ct' && 'dreg' in e && e.key !== 'mark') return ctLoad(r, e);
   if (e.type === 'socket' && e.key === 'cgroupv2' && e.level !== undefined) {
     const lookup = r.expect(
       'lookup',
@@ -189,6 +256,8 @@ function statement(r: Reader, e: Expr): string {
     );
     return `socket cgroupv2 level ${e.level} vmap @${lookup.set}`;
   }
+  if (e.type === 'payload' && e.base === 'transport' && e.offset === TCP_FLAGS_OFFSET && e.len === 1)
+    return tcpFlagsSyn(r, e);
   if (e.type === 'counter') return 'counter';
   if (e.type === 'reject') return rejectText(r, e);
   if (e.type === 'fib') return fibDaddrType(r, e);

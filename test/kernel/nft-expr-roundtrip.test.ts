@@ -7,6 +7,14 @@ import { describe, expect, test } from 'vitest';
 import type { Netns } from '../helpers/netns.js';
 import { bytes, ifname, u32le, useNetnsHandle } from '../helpers/handle.js';
 import type { Expr, NetlinkHandle, NftHook, NftOp } from '../../src/native/index.js';
+import {
+  IPPROTO_TCP,
+  matchCtDnat,
+  matchCtReply,
+  matchSkuidNot,
+  matchSport,
+  matchTcpSyn,
+} from '../../src/nft/index.js';
 
 const b = bytes;
 
@@ -122,6 +130,17 @@ const cases: Array<{ name: string; hook?: NftHook; exprs: Expr[]; extra?: (t: st
     name: 'immediate verdict accept',
     hook: filterOut,
     exprs: [{ type: 'immediate', dreg: 0, verdict: { code: 'accept' } }],
+  },
+  {
+    name: 'dns.server: tcp sport, tcp flags syn (1-byte bitwise), ct direction, ct status & dnat, meta skuid !=',
+    hook: filterOut,
+    exprs: [
+      ...matchSport(IPPROTO_TCP, 5354),
+      ...matchTcpSyn(),
+      ...matchCtReply(),
+      ...matchCtDnat(),
+      ...matchSkuidNot(65534),
+    ],
   },
   {
     name: 'bitwise',

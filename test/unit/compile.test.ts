@@ -64,6 +64,36 @@ const SEED: DesiredState = {
         ],
       },
       {
+        // `udp sport 5354 ct direction reply ct status dnat meta skuid != 0 counter drop` and
+        // `tcp sport 5354 tcp flags syn …` (dns.server, default root), as nft --debug=netlink shows them.
+        name: 'filter_dnsreply',
+        hook: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' },
+        rules: [17, 6].map((proto) => ({
+          exprs: [
+            { type: 'meta', key: 'l4proto', dreg: 1 },
+            { type: 'cmp', sreg: 1, op: 'eq', data: hex(proto.toString(16).padStart(2, '0')) },
+            { type: 'payload', base: 'transport', offset: 0, len: 2, dreg: 1 },
+            { type: 'cmp', sreg: 1, op: 'eq', data: hex('14ea') },
+            ...(proto === 6
+              ? ([
+                  { type: 'payload', base: 'transport', offset: 13, len: 1, dreg: 1 },
+                  { type: 'bitwise', sreg: 1, dreg: 1, len: 1, mask: hex('02'), xor: hex('00') },
+                  { type: 'cmp', sreg: 1, op: 'neq', data: hex('00') },
+                ] as const)
+              : []),
+            { type: 'ct', key: 'direction', dreg: 1 },
+            { type: 'cmp', sreg: 1, op: 'eq', data: hex('01') },
+            { type: 'ct', key: 'status', dreg: 1 },
+            { type: 'bitwise', sreg: 1, dreg: 1, len: 4, mask: hex('20000000'), xor: hex('00000000') },
+            { type: 'cmp', sreg: 1, op: 'neq', data: hex('00000000') },
+            { type: 'meta', key: 'skuid', dreg: 1 },
+            { type: 'cmp', sreg: 1, op: 'neq', data: hex('00000000') },
+            counter,
+            { type: 'immediate', dreg: 0, verdict: { code: 'drop' } },
+          ],
+        })),
+      },
+      {
         name: 'route_output',
         hook: { type: 'route', hook: 'output', priority: -150, policy: 'accept' },
         rules: [

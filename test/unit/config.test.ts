@@ -200,7 +200,7 @@ describe('parseConfig: bad input, each located at FILE:LINE:COL and key path', (
     ]);
     expect(issues[0]!.message).toMatch(/^unknown key "dsn"; did you mean "dns"\?/);
     expect(issues[1]!.message).toMatch(/did you mean "copyLinkRoutes"\?/);
-    expect(issues[2]!.message).toBe('unknown key "port" (known keys here: redirect)');
+    expect(issues[2]!.message).toBe('unknown key "port" (known keys here: redirect, server)');
   });
 
   it('a port out of range', () => {

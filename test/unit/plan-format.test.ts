@@ -21,16 +21,23 @@ describe('formatPlan', () => {
     ]);
     const text = formatPlan(plan(k.current(), next), { color: false });
     const handles = k.table!.chains.find((c) => c.name === 'dns_unlocator')!.rules.map((r) => r.handle);
+    const guards = k.table!.chains.find((c) => c.name === 'filter_dnsreply')!.rules.map((r) => r.handle);
+    const guard = (proto: string, port: number) =>
+      `${proto} sport ${port}${proto === 'tcp' ? ' tcp flags syn' : ''} ct direction reply ct status dnat meta skuid != 0 counter drop`;
     expect(text).toBe(
       [
+        `  - rule filter_dnsreply: ${guard('udp', 5354)} # handle ${guards[0]}`,
+        `  - rule filter_dnsreply: ${guard('tcp', 5354)} # handle ${guards[1]}`,
         `  - rule dns_unlocator: udp dport 53 counter redirect to :5354 # handle ${handles[0]}`,
         `  - rule dns_unlocator: tcp dport 53 counter redirect to :5354 # handle ${handles[1]}`,
+        `  + rule filter_dnsreply: ${guard('udp', 5399)}`,
+        `  + rule filter_dnsreply: ${guard('tcp', 5399)}`,
         '  + rule dns_unlocator: udp dport 53 counter redirect to :5399',
         '  + rule dns_unlocator: tcp dport 53 counter redirect to :5399',
         '  - element route_dispatch { 43 : jump route_vpn }',
         '  + element route_dispatch { 44 : jump route_vpn }',
         '',
-        'Plan: 3 to add, 0 to change, 3 to destroy.',
+        'Plan: 5 to add, 0 to change, 5 to destroy.',
         '',
       ].join('\n'),
     );
@@ -43,7 +50,7 @@ describe('formatPlan', () => {
     expect(text).toContain(`${ESC}[32m+ table inet netcg${ESC}[39m`);
     expect(text).toContain(`${ESC}[32m+ ip rule 10000: from all fwmark 0x2b lookup 43 proto 110${ESC}[39m`);
     expect(text).toContain(`${ESC}[32m+ route ::/0 table 43: default dev tun0 proto 110${ESC}[39m`);
-    expect(text).toContain('Plan: 32 to add, 0 to change, 0 to destroy.');
+    expect(text).toContain('Plan: 35 to add, 0 to change, 0 to destroy.');
   });
 });
 

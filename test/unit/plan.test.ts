@@ -29,14 +29,14 @@ describe('plan: from nothing', () => {
     expect(countKinds(p.nft)).toEqual({
       'add table': 1,
       'add set': 3,
-      'add chain': 8,
+      'add chain': 9,
       'add element': 3,
-      'add rule': 9,
+      'add rule': 11,
     });
     const firstRule = p.rtnl.findIndex((o) => o.kind === 'rule');
     expect(firstRule).toBeGreaterThan(0);
     expect(p.rtnl.slice(0, firstRule).every((o) => o.kind === 'route' && o.verb === 'add')).toBe(true);
-    expect(summarize(p)).toEqual({ add: 1 + 3 + 8 + 3 + 9 + 2 + 6, change: 0, destroy: 0 });
+    expect(summarize(p)).toEqual({ add: 1 + 3 + 9 + 3 + 11 + 2 + 6, change: 0, destroy: 0 });
   });
 });
 
@@ -153,16 +153,34 @@ describe('plan: minimal changes at scale', () => {
 });
 
 describe('plan: changes', () => {
-  it("a changed DNS port replaces exactly that profile's two rules", () => {
+  it("a changed DNS port replaces exactly that profile's two rules and the port's two dns.server rules", () => {
     const before = desired(seedProfiles);
     const k = installed(before);
     const after = desired([{ ...seedProfiles[0]!, dns: { redirect: 5399 } }, seedProfiles[1]!]);
     const p = plan(k.current(), after);
-    expect(kinds(p.nft)).toEqual(['delete rule', 'delete rule', 'add rule', 'add rule']);
-    expect(p.nft.every((o) => o.object === 'rule' && o.chain === 'dns_unlocator')).toBe(true);
+    expect(kinds(p.nft)).toEqual([
+      'delete rule',
+      'delete rule',
+      'delete rule',
+      'delete rule',
+      'add rule',
+      'add rule',
+      'add rule',
+      'add rule',
+    ]);
+    expect(
+      p.nft.every(
+        (o) => o.object === 'rule' && (o.chain === 'dns_unlocator' || o.chain === 'filter_dnsreply'),
+      ),
+    ).toBe(true);
+    const handle = (chain: string, i: number) => chainOf(k.table!, chain).rules[i]!.handle;
     expect(p.changes.map((c) => `${c.action} ${c.kind} ${c.id}`)).toEqual([
-      `- rule dns_unlocator#${chainOf(k.table!, 'dns_unlocator').rules[0]!.handle}`,
-      `- rule dns_unlocator#${chainOf(k.table!, 'dns_unlocator').rules[1]!.handle}`,
+      `- rule filter_dnsreply#${handle('filter_dnsreply', 0)}`,
+      `- rule filter_dnsreply#${handle('filter_dnsreply', 1)}`,
+      `- rule dns_unlocator#${handle('dns_unlocator', 0)}`,
+      `- rule dns_unlocator#${handle('dns_unlocator', 1)}`,
+      '+ rule filter_dnsreply[0]',
+      '+ rule filter_dnsreply[1]',
       '+ rule dns_unlocator[0]',
       '+ rule dns_unlocator[1]',
     ]);

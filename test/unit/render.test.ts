@@ -32,6 +32,7 @@ describe('renderNftScript', () => {
         'add map inet netcg ipv6_dispatch { typeof meta cgroup : verdict; }',
         'add map inet netcg route_dispatch { typeof meta cgroup : verdict; }',
         'add chain inet netcg nat_output { type nat hook output priority -100; policy accept; }',
+        'add chain inet netcg filter_dnsreply { type filter hook output priority 0; policy accept; }',
         'add chain inet netcg route_output { type route hook output priority -150; policy accept; }',
         'add chain inet netcg filter_output { type filter hook output priority 0; policy accept; }',
         'add chain inet netcg nat_postrouting { type nat hook postrouting priority 100; policy accept; }',
@@ -43,6 +44,8 @@ describe('renderNftScript', () => {
         'add element inet netcg ipv6_dispatch { 42 : jump ipv6_unlocator }',
         'add element inet netcg route_dispatch { 43 : jump route_vpn }',
         'add rule inet netcg nat_output counter meta cgroup vmap @dns_dispatch',
+        'add rule inet netcg filter_dnsreply udp sport 5354 ct direction reply ct status dnat meta skuid != 0 counter drop',
+        'add rule inet netcg filter_dnsreply tcp sport 5354 tcp flags syn ct direction reply ct status dnat meta skuid != 0 counter drop',
         'add rule inet netcg route_output counter meta cgroup vmap @route_dispatch',
         'add rule inet netcg filter_output meta nfproto ipv6 counter meta cgroup vmap @ipv6_dispatch',
         'add rule inet netcg nat_postrouting meta mark 0x0000002b oifname "tun0" counter masquerade',
@@ -76,6 +79,8 @@ describe('ruleText (the decompiler)', () => {
     const table = compile(loadConfig('examples/seed.yaml'), FACTS).table;
     expect(table.chains.flatMap((c) => c.rules.map((r) => ruleText(r.exprs)))).toEqual([
       'counter meta cgroup vmap @dns_dispatch',
+      'udp sport 5354 ct direction reply ct status dnat meta skuid != 0 counter drop',
+      'tcp sport 5354 tcp flags syn ct direction reply ct status dnat meta skuid != 0 counter drop',
       'counter meta cgroup vmap @route_dispatch',
       'meta nfproto ipv6 counter meta cgroup vmap @ipv6_dispatch',
       'meta mark 0x0000002b oifname "tun0" counter masquerade',

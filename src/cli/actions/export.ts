@@ -6,7 +6,8 @@ import { findCgroup2, readCgroupIds } from '../../cgroups/cgroup2.js';
 import { ownSpecs, readExistingCgroups } from '../../cgroups/existing.js';
 import { netClsAvailable } from '../../cgroups/match.js';
 import { findNetCls } from '../../cgroups/netcls.js';
-import { compile, gatewayDevicesOf } from '../../compile/index.js';
+import { readHostFacts } from '../../apply/apply.js';
+import { compile } from '../../compile/index.js';
 import type { Config } from '../../config/index.js';
 import { NetcgError } from '../../shared/errors.js';
 import type { HostFacts } from '../../shared/model.js';
@@ -54,7 +55,6 @@ export function action(opts: {
   if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format))
     throw new NetcgError('EUSAGE', `unknown export format '${opts.format}': use nft or sh`);
   const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
-  const gatewayDevices = gatewayDevicesOf(Object.values(config.profiles));
-  const host = withBackend('netlink', opts.netns, (b) => b.hostFacts({ gatewayDevices }));
+  const host = withBackend('netlink', opts.netns, (b) => readHostFacts(b, config));
   process.stdout.write(exportPolicy(config, opts.format as ExportFormat, host));
 }
