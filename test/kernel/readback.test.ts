@@ -194,6 +194,9 @@ describe("read-back of netcg's objects from the kernel", () => {
       '+ chain dns_late',
       '+ chain ipv6_late',
       '+ chain route_late',
+      // Its redirect port's dns.server rules (UDP, TCP).
+      '+ rule filter_dnsreply[4]',
+      '+ rule filter_dnsreply[5]',
       '+ rule dns_late[0]',
       '+ rule dns_late[1]',
       '+ rule ipv6_late[0]',
@@ -202,7 +205,7 @@ describe("read-back of netcg's objects from the kernel", () => {
       '+ element ipv6_dispatch[77]',
       '+ element route_dispatch[77]',
     ]);
-    expect(add.p.nft).toHaveLength(10);
+    expect(add.p.nft).toHaveLength(12);
     execute(add.p, add.genid);
     expect(planOf(desiredOf(more)).text).toBe('No changes.\n');
 
@@ -299,8 +302,9 @@ describe('read-back at scale: 10,000 profiles', () => {
       let t = performance.now();
       const first = read();
       const dumpMs = performance.now() - t;
-      // Includes one connmark restore rule (filter_prerouting) for the mark all profiles share.
-      expect(first.current.table.chains.reduce((n, c) => n + c.rules.length, 0)).toBe(40_005);
+      // Includes one connmark restore rule (filter_prerouting) for the mark all profiles share,
+      // and the two dns.server rules (UDP, TCP) of the redirect port they share.
+      expect(first.current.table.chains.reduce((n, c) => n + c.rules.length, 0)).toBe(40_007);
       t = performance.now();
       const noop = plan(first.current, { ...want, ipRules: [], routes: [] });
       const planMs = performance.now() - t;
