@@ -23,7 +23,7 @@ function uidOf(config: Config, p: ProfileConfig, facts: HostFacts): number {
   return uid;
 }
 
-/** Per redirect port (in config order), the server's uid; profiles sharing a port must name the same server. */
+/** Per redirect port (in port order), the server's uid; profiles sharing a port must name the same server. */
 export function dnsServersOf(
   config: Config,
   profiles: readonly ProfileConfig[],
@@ -41,5 +41,6 @@ export function dnsServersOf(
         `${config.file}: profiles.${p.name}.dns.server: port ${p.dns.redirect} is answered by uid ${seen.uid} for profile "${seen.profile}" but by uid ${uid} here; profiles sharing a redirect port share its server`,
       );
   }
-  return [...byPort].map(([port, { uid }]) => ({ port, uid }));
+  // By port, so that a profile added anywhere in the config appends its port's rules when its port is the highest.
+  return [...byPort].map(([port, { uid }]) => ({ port, uid })).sort((a, b) => a.port - b.port);
 }
