@@ -6,6 +6,19 @@ import { Option } from 'commander';
 
 export const DEFAULT_CONFIG = '/etc/netcg/config.yaml';
 
+/** What commander hands the actions of commands that read a config (-c, --trust-config, --json). */
+export interface ConfigCommandOptions {
+  readonly config?: string;
+  readonly trustConfig?: boolean;
+  readonly json?: boolean;
+}
+
+/** …and that act in a namespace through a backend (apply, down). */
+export interface KernelCommandOptions extends ConfigCommandOptions {
+  readonly backend: string;
+  readonly netns?: string;
+}
+
 /** -c FILE, else $NETCG_CONFIG, else /etc/netcg/config.yaml. */
 export function configPath(flag: string | undefined): string {
   return flag ?? process.env.NETCG_CONFIG ?? DEFAULT_CONFIG;

@@ -4,7 +4,7 @@ import { apply, type ApplyReport, type ProfileMatch } from '../../apply/apply.js
 import { formatPlan, planToJson } from '../../plan/format.js';
 import { out } from '../colors.js';
 import { printJson, withBackend } from '../common.js';
-import { configPath } from '../options.js';
+import { configPath, type KernelCommandOptions } from '../options.js';
 import { loadTrustedConfig } from '../trusted-config.js';
 
 /** An existing-cgroup profile's line: the cgroups it matches in place, or that it waits for one. */
@@ -58,13 +58,7 @@ export function applyReportText(r: ApplyReport, file: string, color: boolean): s
   return `${out.join('\n')}\n`;
 }
 
-export function action(opts: {
-  config?: string;
-  trustConfig?: boolean;
-  backend: string;
-  netns?: string;
-  json?: boolean;
-}): void {
+export function action(opts: KernelCommandOptions): void {
   const file = configPath(opts.config);
   const { config, trustOverridden } = loadTrustedConfig(file, opts.trustConfig);
   const report = withBackend(opts.backend, opts.netns, (b) => apply(config, b));

@@ -3,15 +3,10 @@ import { formatPlan, planToJson } from '../../plan/format.js';
 import { isEmptyPlan } from '../../plan/plan.js';
 import { out as pc } from '../colors.js';
 import { printJson, withBackend } from '../common.js';
-import { configPath } from '../options.js';
+import { configPath, type KernelCommandOptions } from '../options.js';
 import { loadTrustedConfig } from '../trusted-config.js';
 
-export function action(opts: {
-  config?: string;
-  trustConfig?: boolean;
-  netns?: string;
-  json?: boolean;
-}): void {
+export function action(opts: Omit<KernelCommandOptions, 'backend'>): void {
   const { config, trustOverridden } = loadTrustedConfig(configPath(opts.config), opts.trustConfig);
   const result = withBackend('netlink', opts.netns, (b) => diff(config, b));
   const { plan, config: compared } = result;

@@ -1,16 +1,10 @@
 import { down } from '../../apply/apply.js';
 import { out as pc } from '../colors.js';
 import { printJson, withBackend } from '../common.js';
-import { configPath } from '../options.js';
+import { configPath, type KernelCommandOptions } from '../options.js';
 import { loadTrustedConfig } from '../trusted-config.js';
 
-export function action(opts: {
-  config?: string;
-  trustConfig?: boolean;
-  backend: string;
-  netns?: string;
-  json?: boolean;
-}): void {
+export function action(opts: KernelCommandOptions): void {
   const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
   const r = withBackend(opts.backend, opts.netns, (b) => down(config, b));
   if (opts.json) {

@@ -3,7 +3,7 @@ import { NetcgError } from '../../shared/errors.js';
 import { profileCgroupDir } from '../../cgroups/profile.js';
 import { err as errColors, out as pc } from '../colors.js';
 import { printJson } from '../common.js';
-import { configPath } from '../options.js';
+import { configPath, type ConfigCommandOptions } from '../options.js';
 import { loadTrustedConfig } from '../trusted-config.js';
 
 /** PID arguments as integers; anything else is a usage error before anything moves. */
@@ -38,11 +38,7 @@ export function printOutcomes(verb: string, results: EnrollResult[]): number {
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
-export function action(
-  profile: string,
-  pidArgs: string[],
-  opts: { config?: string; trustConfig?: boolean; json?: boolean },
-): void {
+export function action(profile: string, pidArgs: string[], opts: ConfigCommandOptions): void {
   const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
   const pids = parsePids(pidArgs);
   const cgroup = profileCgroupDir(config, profile);

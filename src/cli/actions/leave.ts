@@ -1,13 +1,10 @@
 import { Enroller, type EnrollResult } from '../../process/enroll.js';
 import { printJson } from '../common.js';
-import { configPath } from '../options.js';
+import { configPath, type ConfigCommandOptions } from '../options.js';
 import { loadTrustedConfig } from '../trusted-config.js';
 import { parsePids, printOutcomes } from './enroll.js';
 
-export function action(
-  pidArgs: string[],
-  opts: { config?: string; trustConfig?: boolean; json?: boolean },
-): void {
+export function action(pidArgs: string[], opts: ConfigCommandOptions): void {
   const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
   const pids = parsePids(pidArgs);
   const enroller = new Enroller(config);

@@ -7,7 +7,7 @@ import { NetcgError } from '../../shared/errors.js';
 import { locateProfileCgroup } from '../../cgroups/profile.js';
 import { out as pc } from '../colors.js';
 import { printJson } from '../common.js';
-import { configPath } from '../options.js';
+import { configPath, type ConfigCommandOptions } from '../options.js';
 import { loadTrustedConfig } from '../trusted-config.js';
 
 interface ProfileMembers {
@@ -30,10 +30,7 @@ function existingMembers(pattern: string): Member[] {
   });
 }
 
-export function action(
-  profile: string | undefined,
-  opts: { config?: string; trustConfig?: boolean; json?: boolean },
-): void {
+export function action(profile: string | undefined, opts: ConfigCommandOptions): void {
   const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
   const names = profile === undefined ? Object.keys(config.profiles) : [profile];
   if (profile !== undefined && !Object.hasOwn(config.profiles, profile)) {
