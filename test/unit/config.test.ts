@@ -6,28 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
 import { closestKey, configSchema, loadConfig, parseConfig, type Config } from '../../src/config/index.js';
-import { ConfigError, NetcgError, type ConfigIssue } from '../../src/shared/errors.js';
-
-const FILE = 'netcg.yaml';
-
-/** The issues parseConfig reports for `text` (fails the test if it does not throw a ConfigError). */
-function issuesOf(text: string): ConfigIssue[] {
-  try {
-    parseConfig(text, FILE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError');
-}
-
-/** The one issue for `text`, checked for location and key path; returns its message. */
-function onlyIssue(text: string, line: number, col: number, path: string): string {
-  const issues = issuesOf(text);
-  expect(issues).toHaveLength(1);
-  expect(issues[0]).toMatchObject({ file: FILE, line, col, path });
-  return issues[0]!.message;
-}
+import { ConfigError, NetcgError } from '../../src/shared/errors.js';
+import { FILE, issuesOf, onlyIssue } from '../helpers/config-issues.js';
 
 describe('loadConfig on examples/seed.yaml', () => {
   it('gives the normalized config with defaults and derived routing', () => {

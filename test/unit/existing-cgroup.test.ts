@@ -8,7 +8,7 @@ import { cgroupPathProblem, cgroupPathWithin, globMatch } from '../../src/config
 import { parseConfig } from '../../src/config/index.js';
 import { compile } from '../../src/compile/index.js';
 import { refuseExistingCgroup } from '../../src/cgroups/profile.js';
-import { ConfigError, NetcgError, type ConfigIssue } from '../../src/shared/errors.js';
+import { NetcgError } from '../../src/shared/errors.js';
 import type { Expr, HostFacts, NftElement } from '../../src/shared/model.js';
 import { readHostU64 } from '../../src/nft/index.js';
 import { checkExistingCgroups } from '../../src/doctor/existing.js';
@@ -18,25 +18,7 @@ import { renderShScript } from '../../src/render/sh.js';
 import { buildStatus } from '../../src/status/build.js';
 import { matchText } from '../../src/status/format.js';
 import { scopeOf } from '../../src/watch/triggers.js';
-
-const FILE = 'netcg.yaml';
-
-function issuesOf(text: string): ConfigIssue[] {
-  try {
-    parseConfig(text, FILE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError');
-}
-
-function onlyIssue(text: string, line: number, col: number, path: string): string {
-  const issues = issuesOf(text);
-  expect(issues).toHaveLength(1);
-  expect(issues[0]).toMatchObject({ file: FILE, line, col, path });
-  return issues[0]!.message;
-}
+import { FILE, issuesOf, onlyIssue } from '../helpers/config-issues.js';
 
 const SERVICE = '/system.slice/transmission-daemon.service';
 const SCOPES = '/user.slice/user-1000.slice/user@1000.service/app.slice/app-firefox-*.scope';
