@@ -1,17 +1,28 @@
 #!/usr/bin/env node
 // Before/after, side by side in one run: the netlink worker (bench/netlink-worker.mjs)
 // of this checkout and of an older commit, alternately (ABBA...), each time in fresh
-// throwaway namespaces, so both see the same machine and the same load.
+// throwaway namespaces, so both see the same machine and the same load. Each worker
+// runs under /usr/bin/time, so its whole CPU time (user + system) is compared too:
+// on a shared machine CPU time moves far less with the load than wall time does.
 //
 //   node bench/compare.mjs --base COMMIT [--sizes 1,100,1000] [--reps 6] [--out docs/bench]
 //
 // The base commit is checked out into a temporary git worktree (removed at the end)
 // and built there (tsc + node-gyp, against this checkout's node_modules). Its worker
-// must take the same arguments (NETNS N NETNS2 CGROUP_PARENT) and print the same JSON.
+// must take the same arguments (NETNS N NETNS2 CGROUP_PARENT) and print the same JSON;
+// per-step CPU rows appear only when both workers report them.
 // Writes compare.md and compare.csv: medians per N and measure, and their ratio.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +58,12 @@ const MEASURES = [
   ['library apply() with cgroups (ms)', (r) => r.libApplyMs],
   ['Reconciler no-op diff (ms)', (r) => median(r.recNoopDiffMs)],
   ['peak RSS after apply (MiB)', (r) => r.applyRssKiB / 1024],
+  ['whole worker run, CPU (s)', (r) => r.workerCpuS],
+  ['fresh apply, kernel part, CPU (ms)', (r) => r.freshCpuMs],
+  ['no-op re-apply, one-shot, CPU (ms)', (r) => r.noopRunsCpuMs && median(r.noopRunsCpuMs)],
+  ['add one profile, one-shot, CPU (ms)', (r) => r.addOneCpuMs],
+  ['library apply() with cgroups, CPU (ms)', (r) => r.libApplyCpuMs],
+  ['Reconciler no-op diff, CPU (ms)', (r) => r.recNoopDiffCpuMs && median(r.recNoopDiffCpuMs)],
 ];
 
 const git = (...args) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' }).trim();
@@ -90,9 +107,11 @@ function worker(dir, n) {
   const ns = createBenchNetns(track);
   const ns2 = createBenchNetns(track);
   const untrack = track(() => removeCgroupParent(cgroupParent));
-  const args = [join(dir, 'bench/netlink-worker.mjs'), ns.path, String(n), ns2.path, cgroupParent];
+  const timeFile = join(dirname(dir), `time-${cgroupParent}`);
+  const args = ['-f', '%U %S', '-o', timeFile, process.execPath];
+  args.push(join(dir, 'bench/netlink-worker.mjs'), ns.path, String(n), ns2.path, cgroupParent);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -103,10 +122,18 @@ function worker(dir, n) {
       ns2.remove();
       removeCgroupParent(cgroupParent);
       untrack();
-      if (code === 0) resolve(JSON.parse(out));
+      if (code === 0) resolve({ ...JSON.parse(out), workerCpuS: cpuSeconds(timeFile) });
       else reject(new Error(`worker in ${dir} (N=${n}) failed (${signal ?? `exit ${code}`}): ${err.trim()}`));
     });
   });
+}
+
+/** User + system seconds that /usr/bin/time wrote (`%U %S`); the file is removed. */
+function cpuSeconds(file) {
+  const last = readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '';
+  rmSync(file);
+  const [user = Number.NaN, sys = Number.NaN] = last.split(' ').map(Number);
+  return user + sys;
 }
 
 /** ABBA order: each side goes first as often as the other. */
@@ -117,7 +144,8 @@ async function measure(sides, n) {
     const order = rep % 4 === 0 || rep % 4 === 3 ? ['base', 'head'] : ['head', 'base'];
     for (const side of order) runs[side].push(await worker(sides[side], n));
   }
-  return MEASURES.map(([label, of]) => {
+  const both = MEASURES.filter(([, of]) => [...runs.base, ...runs.head].every((r) => of(r) !== undefined));
+  return both.map(([label, of]) => {
     const base = median(runs.base.map(of));
     const head = median(runs.head.map(of));
     return { n, label, base, head, ratio: head / base };
@@ -133,6 +161,8 @@ function report(rows, base, head, load) {
     `\`node bench/compare.mjs --base ${base.slice(0, 12)}\`: the netlink worker of commit ${base.slice(0, 12)}`,
     `(base) and of ${head.slice(0, 12)} (head) alternately, ABBA, ${reps} runs each per N, in fresh`,
     `namespaces; medians. ${cpus().length} CPUs, load average ${load.map((l) => l.toFixed(1)).join(' ')} at the start.`,
+    'CPU rows are user + system time (the whole worker process from /usr/bin/time, or one step where',
+    'both workers report it): on a shared machine they move far less with the load than wall time.',
     'A ratio above 1 means head is slower (or bigger).',
     '',
     '| N | measure | base | head | head / base |',
@@ -156,6 +186,7 @@ async function main() {
       log(`N=${n}`);
       rows.push(...(await measure({ base: base.dir, head: root }, n)));
     }
+    mkdirSync(opts.out, { recursive: true });
     const csv = [
       'n,measure,base,head,ratio',
       ...rows.map((r) => `${r.n},"${r.label}",${r.base},${r.head},${r.ratio}`),

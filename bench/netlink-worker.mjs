@@ -23,10 +23,13 @@ import { benchConfig, TABLE } from './scenario.mjs';
 
 const rssKiB = () => process.resourceUsage().maxRSS;
 
+/** Wall time and this process's CPU time (user + system, ms) of `fn`: on a shared machine the CPU time moves far less with the load. */
 function time(fn) {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const value = fn();
-  return { ms: performance.now() - t0, value };
+  const c = process.cpuUsage(c0);
+  return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000, value };
 }
 
 /** compile + readState + plan (the library's diff()), each phase timed into `phases`. */
@@ -81,8 +84,8 @@ function measureReconciler(n, backend, config, cgroupParent) {
         `bench: Reconciler ${what} read the kernel back (${r.lastRead}) instead of using its memory`,
       );
   };
-  /** @type {{ recNoopDiffMs: number[]; recNoopApplyMs: number[]; recAddOneApplyMs?: number; recAddOneApplyAllMs?: number[] }} */
-  const out = { recNoopDiffMs: [], recNoopApplyMs: [] };
+  /** @type {{ recNoopDiffMs: number[]; recNoopDiffCpuMs: number[]; recNoopApplyMs: number[]; recAddOneApplyMs?: number; recAddOneApplyAllMs?: number[] }} */
+  const out = { recNoopDiffMs: [], recNoopDiffCpuMs: [], recNoopApplyMs: [] };
   try {
     r.apply(config);
     for (let i = 0; i < (n >= 10_000 ? 3 : 5); i++) {
@@ -90,6 +93,7 @@ function measureReconciler(n, backend, config, cgroupParent) {
       expectCached('no-op diff');
       if (!isEmptyPlan(d.value.plan)) throw new Error('bench: Reconciler no-op diff planned changes');
       out.recNoopDiffMs.push(d.ms);
+      out.recNoopDiffCpuMs.push(d.cpuMs);
       const a = time(() => r.apply(config));
       expectCached('no-op apply');
       if (a.value.changed) throw new Error('bench: Reconciler no-op apply changed something');
@@ -153,6 +157,7 @@ try {
   result.freshPhases = {};
   const fresh = planAndSend(config, backend, result.freshPhases);
   result.freshMs = fresh.ms;
+  result.freshCpuMs = fresh.cpuMs;
   result.applyRssKiB = rssKiB();
   result.rules = fresh.value.desired.table.chains.reduce((k, c) => k + c.rules.length, 0);
   result.ipRules = fresh.value.desired.ipRules.length;
@@ -160,6 +165,7 @@ try {
 
   // Fewer repeats at 10k, where one re-apply takes seconds: the run must stay bounded.
   result.noopRunsMs = [];
+  result.noopRunsCpuMs = [];
   result.noopPhases = [];
   for (let i = 0; i < (n >= 10_000 ? 3 : 5); i++) {
     const phases = {};
@@ -169,12 +175,14 @@ try {
         `bench: re-apply of an unchanged config planned ${r.value.p.nft.length} nft + ${r.value.p.rtnl.length} rtnl ops`,
       );
     result.noopRunsMs.push(r.ms);
+    result.noopRunsCpuMs.push(r.cpuMs);
     result.noopPhases.push(phases);
   }
 
   result.addOnePhases = {};
   const addOne = planAndSend(grown, backend, result.addOnePhases);
   result.addOneMs = addOne.ms;
+  result.addOneCpuMs = addOne.cpuMs;
   result.addOneOps = { nft: addOne.value.p.nft.length, rtnl: addOne.value.p.rtnl.length };
   if (!isEmptyPlan(planAgainst(grown, backend, {}).p))
     throw new Error('bench: after adding one profile, the state still differs from the config');
@@ -192,7 +200,7 @@ if (netns2) {
       throw new Error('bench: apply() did not create the N profile cgroups');
     const again = time(() => apply(withCgroups, b2));
     if (again.value.changed) throw new Error('bench: apply() of an unchanged config changed something');
-    Object.assign(result, { libApplyMs: full.ms, libReapplyMs: again.ms });
+    Object.assign(result, { libApplyMs: full.ms, libApplyCpuMs: full.cpuMs, libReapplyMs: again.ms });
     Object.assign(result, measureReconciler(n, b2, withCgroups, cgroupParent));
   } finally {
     b2.close();
