@@ -73,5 +73,5 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 1;
-  else process.exitCode = (await import('./common.js')).reportError(err, json);
+  else process.exitCode = (await import('./report.js')).reportError(err, json);
 }
