@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . scripts/lib/apt.sh
-ensure_debs setup clang-format libnftnl-dev libmnl-dev nftables iproute2 dnsmasq-base dnsutils strace pkg-config gcc g++ make python3 util-linux procps iptables systemd iputils-ping openvpn
+ensure_debs setup clang-format libnftnl-dev libmnl-dev nftables iproute2 dnsmasq-base dnsutils strace pkg-config gcc g++ make python3 util-linux procps iptables systemd iputils-ping openvpn groff-base mandoc
 
 # npm ci only when node_modules is missing or older than the lock file.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
