@@ -1,9 +1,12 @@
-// The package as users get it: `npm pack`, install the tarball into a fresh
-// project (which builds the addon from source with node-gyp), then drive the
-// public API from there — by import, by its type declarations, and against the
-// kernel in a throwaway namespace.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The package as users get it: `npm pack` (which builds the prebuilt addon and the
+// man pages), install the tarball into a fresh project (which uses the prebuild:
+// nothing is compiled), then drive the public API from there — by import, by its
+// type declarations, and against the kernel in a throwaway namespace — and again
+// after `npm rebuild --build-from-source` (the fallback for systems without a
+// matching prebuild). scripts/verify-install.sh does `npm install -g` on a Debian 12
+// without a compiler.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +16,7 @@ import { createNetns, uniqueName, type Netns } from '../helpers/netns.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
 let project: string;
+let installOutput: string;
 let ns: Netns;
 const cgroupParent = uniqueName('ncpkg');
 
@@ -30,15 +34,30 @@ beforeAll(() => {
     JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }),
   );
   // A TypeScript consumer of a Node library has Node's types; netcg's declarations use Buffer.
-  execFileSync(
+  // --foreground-scripts: the install script's output (there should be none) is captured.
+  const install = spawnSync(
     'npm',
-    ['install', '--no-audit', '--no-fund', '--loglevel=error', join(project, packed), '@types/node@20'],
-    { cwd: project, stdio: 'pipe' },
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      '--foreground-scripts',
+      join(project, packed),
+      '@types/node@20',
+    ],
+    { cwd: project, encoding: 'utf8' },
+  );
+  installOutput = `${install.stdout}${install.stderr}`;
+  if (install.status !== 0) throw new Error(`npm install failed:\n${installOutput}`);
+  writeFileSync(
+    join(project, 'netcg.yaml'),
+    `table: pkgtest\ncgroupParent: ${cgroupParent}\nprofiles:\n  vpn:\n    classid: 1234\n    route: { via: tun0 }\n  dns:\n    classid: 1235\n    dns: { redirect: 5300 }\n`,
   );
   ns = createNetns('ncpkg');
   ns.ip('link', 'add', 'tun0', 'type', 'veth', 'peer', 'name', 'tun0p');
   ns.ip('link', 'set', 'tun0', 'up');
-}, 600_000);
+}, 1_200_000); // npm pack compiles the prebuild when the native sources changed
 
 afterAll(() => {
   ns?.remove();
@@ -47,11 +66,23 @@ afterAll(() => {
 });
 
 describe('the packed package, used from another project', () => {
-  it('ships its exports map, type declarations and a freshly built addon', () => {
-    const pkg = JSON.parse(readFileSync(join(project, 'node_modules/netcg/package.json'), 'utf8'));
+  const installed = (rel: string) => join(project, 'node_modules/netcg', rel);
+  /** The addon file node-gyp-build picks for the installed package (what src/native/index.ts loads). */
+  const addonPicked = () =>
+    execFileSync(
+      process.execPath,
+      ['-e', `console.log(require('node-gyp-build').path(${JSON.stringify(installed('.'))}))`],
+      { cwd: installed('.'), encoding: 'utf8' },
+    ).trim();
+
+  it('ships its exports map, type declarations, man pages and a prebuilt addon, and compiles nothing', () => {
+    const pkg = JSON.parse(readFileSync(installed('package.json'), 'utf8'));
     expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' });
-    expect(readFileSync(join(project, 'node_modules/netcg/dist/index.d.ts'), 'utf8')).toContain('apply');
-    expect(() => readFileSync(join(project, 'node_modules/netcg/build/Release/netcg.node'))).not.toThrow();
+    expect(readFileSync(installed('dist/index.d.ts'), 'utf8')).toContain('apply');
+    for (const page of pkg.man) expect(existsSync(installed(page)), page).toBe(true);
+    expect(installOutput).not.toMatch(/gyp|make|g\+\+|netcg install/);
+    expect(existsSync(installed('build'))).toBe(false);
+    expect(addonPicked()).toBe(installed(`prebuilds/linux-${process.arch}/netcg.glibc.node`));
   });
 
   it('type-checks a TypeScript consumer against the declarations', () => {
@@ -83,11 +114,7 @@ describe('the packed package, used from another project', () => {
     });
   });
 
-  it('drives loadConfig → diff → apply → down from the consumer, against the kernel', () => {
-    writeFileSync(
-      join(project, 'netcg.yaml'),
-      `table: pkgtest\ncgroupParent: ${cgroupParent}\nprofiles:\n  vpn:\n    classid: 1234\n    route: { via: tun0 }\n  dns:\n    classid: 1235\n    dns: { redirect: 5300 }\n`,
-    );
+  function drive(): void {
     writeFileSync(
       join(project, 'drive.mjs'),
       `import { loadConfig, NetlinkBackend, diff, apply, down, ConfigError, parseConfig } from 'netcg';\n` +
@@ -113,5 +140,18 @@ describe('the packed package, used from another project', () => {
       deleted: true,
     });
     expect(out.before).toBeGreaterThan(5);
+  }
+
+  it('drives loadConfig → diff → apply → down from the consumer, against the kernel (prebuilt addon)', () => {
+    drive();
   });
+
+  it('builds the addon from source with npm rebuild --build-from-source, then drives the same', () => {
+    execFileSync('npm', ['rebuild', 'netcg', '--build-from-source', '--loglevel=error'], {
+      cwd: project,
+      stdio: 'pipe',
+    });
+    expect(addonPicked()).toBe(installed('build/Release/netcg.node'));
+    drive();
+  }, 900_000);
 });
