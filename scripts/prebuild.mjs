@@ -46,12 +46,11 @@ try {
         napi: true,
         strip: true,
         tagLibc: true,
-        quiet: true,
         targets: [process.versions.node],
         cwd: tmp,
         out: root,
       },
-      (err) => (err ? reject(err) : resolve()),
+      (err) => (err ? reject(err) : resolve(undefined)),
     ),
   );
 } finally {
