@@ -60,10 +60,7 @@ function missingForBuild() {
 function buildFromSource(why) {
   const missing = missingForBuild();
   if (missing.length > 0)
-    fail(
-      `${why}, so the addon must be built from source, which needs ${missing.join(', ')} ` +
-        `(${BUILD_PACKAGES})`,
-    );
+    fail(`${why}: building the addon from source needs ${missing.join(', ')} (${BUILD_PACKAGES})`);
   // npm hands its bundled node-gyp to install scripts as npm_config_node_gyp.
   const gyp = process.env.npm_config_node_gyp;
   const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
@@ -74,7 +71,7 @@ function buildFromSource(why) {
 }
 
 const fromSource = process.env.npm_config_build_from_source === 'true';
-const error = fromSource ? 'npm was asked to --build-from-source' : loadError();
+const error = fromSource ? '--build-from-source' : loadError();
 if (error === undefined) process.exit(0);
 const lib = /\b(libnftnl\.so\.\d+|libmnl\.so\.\d+)\b.*cannot open shared object file/.exec(error)?.[1];
 if (lib !== undefined && !fromSource)

@@ -90,6 +90,15 @@ if [ -n "$inside" ]; then
     [ -f "$root/usr/local/share/man/man1/$page" ] || fail "man page $page not installed"
   done
 
+  # The source fallback here: one line naming what a build needs (nothing is there).
+  status=0
+  err=$(in_tree npm rebuild -g netcg --build-from-source --offline --cache /var/cache/npm --foreground-scripts 2>&1) || status=$?
+  line=$(echo "$err" | grep '^netcg install: ' || true)
+  echo "  --build-from-source: $line"
+  [ "$status" != 0 ] && echo "$line" | grep -q 'needs a C++ compiler (g++), make, python3, pkg-config (Debian' ||
+    fail "npm rebuild --build-from-source without a compiler (exit $status): $err"
+  [ ! -e "$root$pkgdir/build" ] || fail "the failed source build left $pkgdir/build"
+
   # The installed netcg against the kernel, in the namespace.
   version=$(node -p "require('./package.json').version")
   [ "$(in_tree netcg --version)" = "$version" ] || fail "netcg --version is not $version"
