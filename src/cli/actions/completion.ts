@@ -4,8 +4,8 @@
 // (`netcg completion --list-profiles [-c FILE]`), so they follow the file.
 import type { Command, Option } from 'commander';
 
-import { loadConfig } from '../../config/index.js';
 import { NetcgError } from '../../shared/errors.js';
+import { loadConfigRemembered } from '../config-memo.js';
 import { configPath } from '../options.js';
 
 const SHELLS = ['bash', 'zsh'] as const;
@@ -166,14 +166,15 @@ autoload -U +X bashcompinit && bashcompinit
 ${bashScript(program).replace(/^# bash completion[\s\S]*?\n\n/, '')}`;
 }
 
-export function action(
+export async function action(
   shell: string | undefined,
   opts: { config?: string; listProfiles?: boolean },
   command: Command,
-): void {
+): Promise<void> {
   const program = command.parent!;
   if (opts.listProfiles) {
-    const names = Object.keys(loadConfig(configPath(opts.config)).profiles);
+    // Asked at every Tab press: through the memo, so an unchanged config is not parsed again.
+    const names = Object.keys((await loadConfigRemembered(configPath(opts.config))).profiles);
     process.stdout.write(names.length > 0 ? `${names.join('\n')}\n` : '');
     return;
   }

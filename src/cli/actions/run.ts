@@ -1,13 +1,16 @@
 import { joinAndExec } from '../../process/exec.js';
+import { loadConfigRemembered } from '../config-memo.js';
 import { configPath } from '../options.js';
-import { loadTrustedConfig } from '../trusted-config.js';
+import { checkTrust } from '../trust-check.js';
 
-export function action(
+export async function action(
   profile: string,
   command: string[],
   opts: { config?: string; trustConfig?: boolean },
-): void {
+): Promise<void> {
   // With pass-through options commander keeps the `--` separator; it is ours, not the command's.
   const argv = command[0] === '--' ? command.slice(1) : command;
-  joinAndExec(loadTrustedConfig(configPath(opts.config), opts.trustConfig).config, profile, argv);
+  const file = configPath(opts.config);
+  checkTrust(file, opts.trustConfig);
+  joinAndExec(await loadConfigRemembered(file), profile, argv);
 }
