@@ -18,7 +18,7 @@
 // (namespace, cgroups, temp dir) is removed in finally and on SIGINT/SIGTERM.
 //
 //   npm run build:ts && npm run build:testbed && node bench/startup.mjs
-//   node bench/startup.mjs --reps 40 --cli before=/tmp/old/dist/cli/main.js --cli after=dist/cli/main.js
+//   node bench/startup.mjs --reps 40 --cli before=/tmp/old/dist/bin/netcg.js --cli after=dist/bin/netcg.js
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -37,7 +37,11 @@ const { values: opts } = parseArgs({
   options: {
     reps: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '3' },
-    cli: { type: 'string', multiple: true, default: [`netcg=${join(here, '..', 'dist', 'cli', 'main.js')}`] },
+    cli: {
+      type: 'string',
+      multiple: true,
+      default: [`netcg=${join(here, '..', 'dist', 'bin', 'netcg.js')}`],
+    },
     out: { type: 'string', default: join(here, '..', 'docs', 'bench') },
   },
 });

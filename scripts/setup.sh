@@ -21,9 +21,9 @@ fi
 
 # TypeScript: rebuild when any source is newer than the last build.
 stamp=dist/.build-stamp
-if [ ! -f "$stamp" ] || [ -n "$(find src tsconfig.json tsconfig.build.json -newer "$stamp" -print -quit)" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find src tsconfig.json tsconfig.build.json scripts/bundle-cli.mjs -newer "$stamp" -print -quit)" ]; then
   rm -rf dist # no stale modules left behind by moved or deleted sources
-  npx --no-install tsc -p tsconfig.build.json
+  npm run -s build:ts # tsc, then the bundled command line in dist/bin (scripts/bundle-cli.mjs)
   chmod +x dist/cli/main.js 2>/dev/null || true
   touch "$stamp"
 fi

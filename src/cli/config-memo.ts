@@ -2,19 +2,22 @@
 // the completion's profile list (both started often, both wanting to be quick)
 // skip the schema library and the YAML parser when the file has not changed.
 //
-// An entry is the normalized Config as JSON, in /run/netcg/config-cache/, named by
-// the SHA-256 of the config's bytes and of netcg's own validating code (its config
-// and shared modules, their sizes, times and inodes, and the versions of netcg, zod
-// and yaml): any change to either is a different name, so an entry can only ever
-// stand for a file that loadConfig accepted, checked by the same code. A miss loads
-// the config as every other command does (same errors, naming file, line and key).
+// An entry, in /run/netcg/config-cache/, holds the config's text, a stamp of
+// netcg's validating code (the identity — inode, size, times — of this module's
+// file and folder, of package.json and of zod's and yaml's: a rebuild, a reinstall
+// or an upgrade changes it) and the normalized Config as JSON. It is used only when
+// both text and stamp are equal to the current ones, so it can only ever stand for
+// a text that loadConfig accepted, checked by the same code. A miss loads the
+// config as every other command does (same errors, naming file, line and key).
+// The name is a 64-bit hash of stamp and text (a lookup key, not a proof: the
+// comparison is).
 //
 // Only root writes entries; they are read only when the directory and the file are
 // root's and nobody else can write them. The directory is 0711 (no listing) and a
-// name can only be computed from the config's content, so a user who cannot read a
+// name can only be computed from the config's text, so a user who cannot read a
 // config cannot find its entry either. Entries live on /run (gone at reboot); a
-// write keeps the newest MAX_ENTRIES.
-import { createHash } from 'node:crypto';
+// write keeps the newest MAX_ENTRIES. Cheap on purpose: no crypto module, no module
+// resolution, a few stat calls.
 import {
   closeSync,
   constants,
@@ -29,7 +32,6 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 import type { Config } from '../config/index.js';
@@ -38,43 +40,42 @@ const RUN_DIR = '/run/netcg';
 const CACHE_DIR = `${RUN_DIR}/config-cache`;
 const MAX_ENTRIES = 16;
 
-/**
- * What the validating code is: the versions of netcg, zod and yaml, and the identity
- * (inode, size, time) of every file of netcg's code beside this module and in its
- * config/ and shared/ folders (whichever exist: a bundle has one folder). A rebuild
- * or an upgrade changes it.
- */
+/** What the validating code is (see above); the same for every start of one build. */
 function codeStamp(): string {
-  const parts: string[] = [];
-  const require = createRequire(import.meta.url);
-  for (const pkg of ['../../package.json', 'zod/package.json', 'yaml/package.json'])
-    parts.push(
-      `${pkg} ${(JSON.parse(readFileSync(require.resolve(pkg), 'utf8')) as { version: string }).version}`,
-    );
-  for (const dir of ['./', '../config/', '../shared/']) {
-    const url = new URL(dir, import.meta.url);
-    let names: string[];
-    try {
-      names = readdirSync(url).sort();
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      const st = statSync(new URL(name, url));
-      parts.push(`${dir}${name} ${st.ino} ${st.size} ${st.mtimeMs}`);
-    }
-  }
-  return parts.join('\n');
+  return [
+    '',
+    './',
+    '../../package.json',
+    '../../node_modules/zod/package.json',
+    '../../node_modules/yaml/package.json',
+  ]
+    .map((rel) => {
+      try {
+        const st = statSync(new URL(rel, import.meta.url));
+        return `${rel} ${st.ino} ${st.size} ${st.mtimeMs} ${st.ctimeMs}`;
+      } catch {
+        return `${rel} -`;
+      }
+    })
+    .join('\n');
 }
 
-/** Where the entry for a config with this text is; undefined when the code cannot be identified. */
-function entryPath(text: string): string | undefined {
-  try {
-    const hash = createHash('sha256').update(codeStamp()).update('\0').update(text).digest('hex');
-    return join(CACHE_DIR, `${hash}.json`);
-  } catch {
-    return undefined;
+/** 64 bits of two FNV-1a-style lanes over the UTF-16 units, as 16 hex digits. */
+function hash64(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
   }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+interface Entry {
+  stamp: string;
+  text: string;
+  config: Omit<Config, 'file'>;
 }
 
 /** Only root's, writable by nobody else: otherwise an entry there could not be trusted. */
@@ -91,8 +92,8 @@ function cacheDirTrusted(): boolean {
   }
 }
 
-/** The remembered Config for `text`, or undefined (no entry, or one that cannot be trusted). */
-function readEntry(path: string, file: string): Config | undefined {
+/** The remembered Config for `text`, or undefined (none, another text or build, or an entry that cannot be trusted). */
+function readEntry(path: string, stamp: string, text: string, file: string): Config | undefined {
   if (!cacheDirTrusted()) return undefined;
   let fd: number;
   try {
@@ -103,8 +104,10 @@ function readEntry(path: string, file: string): Config | undefined {
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || !rootsOnly(st)) return undefined;
-    const entry = JSON.parse(readFileSync(fd, 'utf8')) as { config?: Omit<Config, 'file'> };
-    return entry.config ? { ...entry.config, file } : undefined;
+    const entry = JSON.parse(readFileSync(fd, 'utf8')) as Partial<Entry>;
+    return entry.stamp === stamp && entry.text === text && entry.config
+      ? { ...entry.config, file }
+      : undefined;
   } catch {
     return undefined;
   } finally {
@@ -113,15 +116,16 @@ function readEntry(path: string, file: string): Config | undefined {
 }
 
 /** Remembers `config` (as root only; any failure just leaves it unremembered). */
-function writeEntry(path: string, config: Config): void {
+function writeEntry(path: string, stamp: string, text: string, config: Config): void {
   if (process.geteuid?.() !== 0) return;
   try {
     mkdirSync(RUN_DIR, { recursive: true, mode: 0o755 });
     mkdirSync(CACHE_DIR, { recursive: true, mode: 0o711 });
     if (!cacheDirTrusted()) return;
     const { file: _file, ...rest } = config;
+    const entry: Entry = { stamp, text, config: rest };
     const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ config: rest }), { mode: 0o644, flag: 'wx' });
+    writeFileSync(tmp, JSON.stringify(entry), { mode: 0o644, flag: 'wx' });
     renameSync(tmp, path);
     prune();
   } catch {
@@ -149,10 +153,11 @@ export async function loadConfigRemembered(file: string): Promise<Config> {
     // loadConfig reports the failure to read (ENOCONFIG) in its own words.
     return (await import('../config/index.js')).loadConfig(file);
   }
-  const path = entryPath(text);
-  const remembered = path === undefined ? undefined : readEntry(path, file);
+  const stamp = codeStamp();
+  const path = join(CACHE_DIR, `${hash64(`${stamp}\0${text}`)}.json`);
+  const remembered = readEntry(path, stamp, text, file);
   if (remembered) return remembered;
   const config = (await import('../config/index.js')).parseConfig(text, file);
-  if (path !== undefined) writeEntry(path, config);
+  writeEntry(path, stamp, text, config);
   return config;
 }

@@ -4,7 +4,10 @@
 // completion script all read) and does its work in src/cli/actions/<name>.ts,
 // imported only when that command runs. So --help, --version, completion and
 // `help CMD` load commander and these definitions only, never the addon, and each
-// command loads just what it uses (docs/bench/startup.md has the times).
+// command loads just what it uses; `run` skips zod and yaml too while its config is
+// unchanged (config-memo.ts). The package's bin is this file bundled by
+// scripts/bundle-cli.mjs (dist/bin/netcg.js, one chunk per action; source maps for
+// NODE_OPTIONS=--enable-source-maps). docs/bench/startup.md has the times.
 import { CommanderError } from 'commander';
 
 import { createProgram } from './program.js';

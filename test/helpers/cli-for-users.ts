@@ -1,15 +1,15 @@
 // The built CLI as an unprivileged user can run it. Tests that run `netcg` through
-// setpriv need every directory above dist/cli/main.js to be searchable by others;
+// setpriv need every directory above dist/bin/netcg.js to be searchable by others;
 // a checkout under a 0700 directory (mktemp -d, /root) is not. Then the runtime —
 // dist/, the addon, package.json and the runtime dependencies — is copied once
 // into a world-readable temporary directory; otherwise the checkout is used as is.
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 import { NETCG_CLI } from './cli.js';
 
-const root = dirname(dirname(dirname(NETCG_CLI))); // <root>/dist/cli/main.js
+const root = dirname(dirname(dirname(NETCG_CLI))); // <root>/dist/bin/netcg.js
 
 function searchableByOthers(path: string): boolean {
   for (let dir = path; ; dir = dirname(dir)) {
@@ -42,7 +42,7 @@ export function cliForOtherUsers(): UserCli {
     throw err;
   }
   return {
-    cli: join(stage, 'dist', 'cli', 'main.js'),
+    cli: join(stage, relative(root, NETCG_CLI)),
     remove: () => rmSync(stage, { recursive: true, force: true }),
   };
 }

@@ -1,4 +1,4 @@
-// Runs the built CLI (`node dist/cli/main.js …`) the way a user would, optionally
+// Runs the built CLI (`node dist/bin/netcg.js …`) the way a user would, optionally
 // inside a namespace through nsenter, and captures stdout, stderr and exit code.
 // The e2e tests need `npm run build:ts` first (the CLI and the bench's probe and
 // echo programs run from dist/).

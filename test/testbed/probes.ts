@@ -9,8 +9,8 @@ import { benchScript, PACKAGE_ROOT } from './scripts.js';
 
 export type Launcher = (argv: string[]) => string[];
 
-/** The CLI under test: the built one, or $NETCG_E2E_CLI (e.g. an installed netcg's main.js). */
-export const NETCG_CLI = process.env.NETCG_E2E_CLI ?? join(PACKAGE_ROOT, 'dist', 'cli', 'main.js');
+/** The CLI under test: the built one as it ships (the package's bin, bundled), or $NETCG_E2E_CLI (e.g. an installed netcg's). */
+export const NETCG_CLI = process.env.NETCG_E2E_CLI ?? join(PACKAGE_ROOT, 'dist', 'bin', 'netcg.js');
 
 /** Runs the command in `host`'s network namespace, outside every profile. */
 export const outsider =

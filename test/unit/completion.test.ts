@@ -1,7 +1,7 @@
 // `netcg completion bash`: the printed script is sourced in a real bash, its
 // completion function is called with COMP_WORDS/COMP_CWORD set as bash would set
 // them, and COMPREPLY is checked. Profile names come from the config named on the
-// command line, through the real CLI (a `netcg` on PATH that runs dist/cli/main.js).
+// command line, through the real CLI (a `netcg` on PATH that runs dist/bin/netcg.js).
 // Needs `npm run build:ts` (as the e2e tests do).
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
