@@ -15,6 +15,7 @@
 // (which finds it at run time) are not bundled.
 //
 //   node scripts/bundle-cli.mjs        (part of npm run build:ts)
+import childProcess from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,34 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * node:child_process, loaded on first use: commander requires it at start-up (for
+ * executable subcommands, which netcg has none of) and so do the modules that run
+ * getent or nft, yet it costs more to load than commander itself. Every import of it
+ * gets an object whose properties are getters into the real module.
+ * @type {import('esbuild').Plugin}
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      args.namespace === 'lazy'
+        ? { path: 'node:child_process', external: true }
+        : { path: 'child_process', namespace: 'lazy' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
+      loader: 'js',
+      contents: [
+        "const load = () => require('node:child_process');",
+        ...Object.keys(childProcess).map(
+          (k) =>
+            `Object.defineProperty(module.exports, ${JSON.stringify(k)}, { enumerable: true, get: () => load()[${JSON.stringify(k)}] });`,
+        ),
+      ].join('\n'),
+    }));
+  },
+};
 const outdir = join(root, 'dist', 'bin');
 
 rmSync(outdir, { recursive: true, force: true });
@@ -39,6 +68,7 @@ await build({
   banner: {
     js: "import { createRequire as __netcgCreateRequire } from 'node:module'; const require = __netcgCreateRequire(import.meta.url);",
   },
+  plugins: [lazyChildProcess],
   sourcemap: 'linked',
   sourcesContent: false,
   logLevel: 'warning',
