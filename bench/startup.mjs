@@ -15,12 +15,13 @@
 // and versions go into the report.
 //
 // Writes startup.md and startup.csv (every sample) to --out. Everything it creates
-// (namespace, cgroups, temp dir) is removed in finally and on SIGINT/SIGTERM.
+// (namespace, cgroups, temp dir, run's config-cache entries for its config) is
+// removed in finally and on SIGINT/SIGTERM.
 //
 //   npm run build:ts && npm run build:testbed && node bench/startup.mjs
 //   node bench/startup.mjs --reps 40 --cli before=/tmp/old/dist/bin/netcg.js --cli after=dist/bin/netcg.js
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,12 +53,31 @@ const CLIS = opts.cli.map((spec) => {
   return { label: spec.slice(0, eq), path: resolve(spec.slice(eq + 1)) };
 });
 const PROFILE = 'p';
+const CONFIG_CACHE = '/run/netcg/config-cache';
 const TARGETS = { help: 40, run: 60 };
 const log = (m) => process.stderr.write(`bench/startup: ${m}\n`);
 
 /** Nearest-rank percentile of a non-empty list. */
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.ceil((p / 100) * xs.length) - 1];
 const ms = (x) => x.toFixed(1);
+
+/** Removes the entries `netcg run` remembered for the bench's config (its cgroupParent is unique). */
+function forgetConfigs(cgroupParent) {
+  let names = [];
+  try {
+    names = readdirSync(CONFIG_CACHE);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join(CONFIG_CACHE, name);
+    try {
+      if (readFileSync(path, 'utf8').includes(cgroupParent)) rmSync(path, { force: true });
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
 
 /** The namespace, the applied profile, the config file and the launcher script. */
 function setUp() {
@@ -69,6 +89,7 @@ function setUp() {
     const left = removeCgroupParent(cgroupParent);
     if (left.length > 0) throw new Error(`cgroups left: ${left.join(', ')}`);
   });
+  track(() => forgetConfigs(cgroupParent));
   const config = join(dir, 'netcg.yaml');
   writeFileSync(
     config,
