@@ -5,7 +5,16 @@
 // the trust check comes first, and an entry someone other than root could have
 // written is not used.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -77,12 +86,12 @@ function run(profile: string) {
     ].concat([NETCG_CLI, 'run', '-c', cfg.file, profile, '--', 'cat', '/proc/self/cgroup']),
     { encoding: 'utf8', timeout: 60_000 },
   );
+  // Every open of a .js file, finished or not: with -f, a call on one of node's threads may be
+  // split into `<unfinished ...>` and `<... openat resumed>` lines.
   const opened = new Set(
-    [...readFileSync(out, 'utf8').matchAll(/open(?:at)?\(.*?"([^"]+\.[cm]?js)".*\) = \d+$/gm)].map(
-      (m) => m[1]!,
-    ),
+    [...readFileSync(out, 'utf8').matchAll(/open(?:at)?\(.*?"([^"]+\.[cm]?js)"/gm)].map((m) => m[1]!),
   );
-  const libs = [...opened].filter((f) => LIBRARY_CODE.test(readFileSync(f, 'utf8')));
+  const libs = [...opened].filter((f) => existsSync(f) && LIBRARY_CODE.test(readFileSync(f, 'utf8')));
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, libs };
 }
 
