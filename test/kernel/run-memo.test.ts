@@ -40,9 +40,8 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const e of ourEntries()) rmSync(e, { force: true });
   ns?.remove();
-  cfg?.remove();
+  cfg?.remove(); // also removes the memo entries of its configs
   if (traceDir) rmSync(traceDir, { recursive: true, force: true });
 });
 
