@@ -40,7 +40,7 @@ import { changeUnfinished, lockNamespace, markUnfinished } from './lock.js';
 import type { NftOp } from '../native/types.js';
 import { isEmptyPlan, plan, splitRtnl, summarize, type Plan, type PlanSummary } from '../plan/plan.js';
 import { readExistingCgroups } from '../cgroups/existing.js';
-import { dnsServerUids } from '../cgroups/users.js';
+import { serverUids } from '../cgroups/users.js';
 import {
   cgroup2Ids,
   currentCgroup2Ids,
@@ -353,9 +353,9 @@ function withCgroupFacts(facts: HostFacts): HostFacts & { cgroups: NonNullable<H
   return { ...facts, cgroups: { netCls: netClsAvailable(), ids: {} } };
 }
 
-/** What the backend reads for `config`, plus the uids of the `dns.server` user names (from the user database). */
+/** What the backend reads for `config`, plus the uids of the `dns.server`/`proxy.server` user names (from the user database). */
 export function readHostFacts(backend: Backend, config: Config): HostFacts {
-  return { ...backend.hostFacts(hostFactsQuery(config)), users: dnsServerUids(config) };
+  return { ...backend.hostFacts(hostFactsQuery(config)), users: serverUids(config) };
 }
 
 /** The host's facts for `config` plus which hierarchies exist. */

@@ -61,16 +61,17 @@ export function userName(uid: number): string {
 }
 
 /**
- * The uids of the user names profiles give as `dns.server` (numbers and root need
- * no lookup); a name with no user is left out, and compile reports it.
+ * The uids of the user names profiles give as `dns.server` or `proxy.server`
+ * (numbers and root need no lookup); a name with no user is left out, and compile
+ * reports it.
  */
-export function dnsServerUids(config: Config): Record<string, number> {
+export function serverUids(config: Config): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const p of Object.values(config.profiles)) {
-    const name = p.dns?.server;
-    if (name === undefined || /^[0-9]+$/.test(name) || name in out) continue;
-    const user = lookupUser(name);
-    if (user) out[name] = user.uid;
-  }
+  for (const p of Object.values(config.profiles))
+    for (const name of [p.dns?.server, p.proxy?.server]) {
+      if (name === undefined || /^[0-9]+$/.test(name) || name in out) continue;
+      const user = lookupUser(name);
+      if (user) out[name] = user.uid;
+    }
   return out;
 }

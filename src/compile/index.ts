@@ -1,7 +1,7 @@
 // compile: Config + HostFacts → DesiredState. Pure and deterministic: the same
 // input gives a deep-equal output, with objects in the order the backends create
 // them (profiles in the config file's order).
-import { dnsServersOf } from './dns.js';
+import { portServersOf } from './servers.js';
 import type { Config, ProfileConfig } from '../config/index.js';
 import type { CgroupSpec, DesiredState, HostFacts } from '../shared/model.js';
 import { profileLevel, resolveMatch } from './match.js';
@@ -87,7 +87,7 @@ export function compileSession(): CompileSession {
         level: profileLevel(config.cgroupParent),
       };
       return {
-        table: compileTable(config.table, profiles, v2, scope, dnsServersOf(config, profiles, facts)),
+        table: compileTable(config.table, profiles, v2, scope, portServersOf(config, profiles, facts)),
         ipRules: compileIpRules(profiles, config.ipRulePriority, routes),
         routes: compileRoutes(profiles, facts, routes),
         cgroups: specs.slice(),

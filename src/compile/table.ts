@@ -49,7 +49,7 @@ import {
   setMark,
   verdict,
 } from '../nft/index.js';
-import type { DnsServer } from './dns.js';
+import type { PortServer, PortServers } from './servers.js';
 
 const DNS_PORT = 53;
 
@@ -67,6 +67,8 @@ const HOOKS = {
   filter_udp: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' },
   // Replies from a DNS redirect port: before NAT is undone (postrouting), so sport is still the port.
   filter_dnsreply: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' },
+  // The same for the proxy port's SYN-ACKs (`proxy.server`).
+  filter_proxyreply: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' },
 } as const satisfies Record<string, NftHook>;
 
 /**
@@ -307,14 +309,19 @@ const serverCheck = (uid: number): Array<Expr | Expr[]> => [
  * opens is that listener's, even when the process that accepts it runs as another
  * user (a resolver that binds as root, then drops privileges). Packets without a
  * socket (the kernel's TCP resets, ICMP errors) do not match `meta skuid` and pass:
- * they answer nothing.
+ * they answer nothing. `proxy.server`: the same TCP rule on the proxy port, in its
+ * own chain (a proxy carries TCP only).
  */
-function dnsReplyChain(servers: readonly DnsServer[]): ChainState {
-  return internChain(`filter_dnsreply ${servers.map((s) => `${s.port}/${s.uid}`).join(' ')}`, () =>
+function replyChain(
+  name: 'filter_dnsreply' | 'filter_proxyreply',
+  servers: readonly PortServer[],
+): ChainState {
+  const udp = name === 'filter_dnsreply';
+  return internChain(`${name} ${servers.map((s) => `${s.port}/${s.uid}`).join(' ')}`, () =>
     baseChain(
-      'filter_dnsreply',
+      name,
       servers.flatMap(({ port, uid }) => [
-        rule(matchSport(IPPROTO_UDP, port), ...serverCheck(uid)),
+        ...(udp ? [rule(matchSport(IPPROTO_UDP, port), ...serverCheck(uid))] : []),
         rule(matchSport(IPPROTO_TCP, port), matchTcpSyn(), ...serverCheck(uid)),
       ]),
     ),
@@ -419,7 +426,7 @@ export function compileTable(
   profiles: ProfileConfig[],
   v2: V2Matching = NO_V2,
   scope: MemoScope = newMemoScope(),
-  dnsServers: readonly DnsServer[] = [],
+  servers: PortServers = { dns: [], proxy: [] },
 ): TableState {
   // One pass over the profiles: each feature's classid elements and cgroup v2
   // users, the routed profiles (in config order: masquerade and restore rules
@@ -471,10 +478,11 @@ export function compileTable(
 
   const chains: ChainState[] = [];
   if (uses('dns')) chains.push(dispatchChain('nat_output', 'dns'));
-  if (dnsServers.length > 0) chains.push(dnsReplyChain(dnsServers));
+  if (servers.dns.length > 0) chains.push(replyChain('filter_dnsreply', servers.dns));
   if (uses('route')) chains.push(dispatchChain('route_output', 'route'));
   if (uses('ipv6')) chains.push(dispatchChain('filter_output', 'ipv6', matchNfproto(NFPROTO_IPV6)));
   if (uses('proxy')) chains.push(dispatchChain('nat_proxy', 'proxy'));
+  if (servers.proxy.length > 0) chains.push(replyChain('filter_proxyreply', servers.proxy));
   if (uses('offline')) chains.push(dispatchChain('filter_offline', 'offline'));
   if (uses('udp')) chains.push(dispatchChain('filter_udp', 'udp', matchL4proto(IPPROTO_UDP)));
   const masq = masqueradeKeys(routed);

@@ -125,7 +125,11 @@ function normalize(data: ParsedConfig, file: string, routing: ReadonlyMap<string
       }
       if (p.network) profile.network = p.network;
       if (p.proxy)
-        profile.proxy = p.proxy.udp ? { tcp: p.proxy.tcp, udp: p.proxy.udp } : { tcp: p.proxy.tcp };
+        profile.proxy = {
+          tcp: p.proxy.tcp,
+          ...(p.proxy.udp ? { udp: p.proxy.udp } : {}),
+          ...(p.proxy.server !== undefined ? { server: String(p.proxy.server) } : {}),
+        };
       return [name, profile];
     }),
   );

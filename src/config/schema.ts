@@ -137,27 +137,32 @@ export const routingTableSchema = u32('table', 1)
     "routing table that holds the profile's routes; default: the lowest classid routing via the same interface, else the mark, else picked by netcg (see docs/config.md); not 0, 253, 254 or 255",
   );
 
-/** The user whose sockets may answer members' redirected DNS when `dns.server` is not written. */
+/** The user whose sockets may answer members' redirected DNS (or accept their proxied TCP) when `server` is not written. */
 export const DEFAULT_DNS_SERVER = 'root';
+
+/** `dns.server` / `proxy.server`: a user name or uid whose sockets alone may answer from the redirect port. */
+function serverSchema(what: string) {
+  return z
+    .union([z.string(), z.number().int().min(0)], { error: expected('a user name or a numeric uid') })
+    .superRefine((user, ctx) => {
+      if (!OWNER_RE.test(String(user)))
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${user}" is not a user name or uid; use a login name like unbound, or a number like 0`,
+          input: user,
+        });
+    })
+    .optional()
+    .describe(what);
+}
 
 export const dnsSchema = z
   .strictObject(
     {
       redirect: portSchema.describe("local port that members' DNS (udp and tcp port 53) is redirected to"),
-      server: z
-        .union([z.string(), z.number().int().min(0)], { error: expected('a user name or a numeric uid') })
-        .superRefine((user, ctx) => {
-          if (!OWNER_RE.test(String(user)))
-            ctx.addIssue({
-              code: 'custom',
-              message: `"${user}" is not a user name or uid; use a login name like unbound, or a number like 0`,
-              input: user,
-            });
-        })
-        .optional()
-        .describe(
-          "user (name or uid; default root) whose socket must send the answers from the redirect port: members get nothing from that port sent by any other user's socket",
-        ),
+      server: serverSchema(
+        "user (name or uid; default root) whose socket must send the answers from the redirect port: members get nothing from that port sent by any other user's socket",
+      ),
     },
     { error: expected('a mapping like { redirect: 5354 }') },
   )
@@ -251,6 +256,9 @@ export const proxySchema = z
         .describe(
           '"reject": members\' UDP is rejected, except their DNS that `dns` redirects (a proxy such as Tor carries no UDP)',
         ),
+      server: serverSchema(
+        "user (name or uid; default root) whose listening socket must accept members' connections on the proxy port: a listener of any other user gets no connection from them",
+      ),
     },
     { error: expected('a mapping like { tcp: 9040 } or { tcp: 9040, udp: reject }') },
   )
@@ -402,6 +410,8 @@ export interface ProfileConfig {
 export interface ProxyConfig {
   tcp: number;
   udp?: 'reject';
+  /** The user (name or uid, as written) whose listening socket may accept; absent: root. */
+  server?: string;
 }
 
 export interface RouteConfig {

@@ -101,7 +101,7 @@ export interface HostFacts {
   defaultGateways?: DefaultGateway[];
   /** What the host's cgroups say; absent means "net_cls is available, no cgroup2 IDs known". */
   cgroups?: CgroupFacts;
-  /** uids of the user names `dns.server` gives (numbers and `root` need no entry); a name missing here is an error. */
+  /** uids of the user names `dns.server`/`proxy.server` give (numbers and `root` need no entry); a name missing here is an error. */
   users?: Readonly<Record<string, number>>;
 }
 

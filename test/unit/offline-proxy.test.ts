@@ -117,7 +117,7 @@ describe('proxy', () => {
   it('refuses a bad port and unknown keys with a hint', () => {
     expect(issues('profiles:\n  a: { classid: 7, proxy: { tcp: 0, udpp: reject } }\n').sort()).toEqual([
       'profiles.a.proxy.tcp: port 0 is out of range; use 1..65535',
-      'profiles.a.proxy.udpp: unknown key "udpp"; did you mean "udp"? (known keys here: tcp, udp)',
+      'profiles.a.proxy.udpp: unknown key "udpp"; did you mean "udp"? (known keys here: tcp, udp, server)',
     ]);
   });
 });
