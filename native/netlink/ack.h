@@ -33,10 +33,12 @@ inline void parseExtAck(const nlmsghdr* nlh, NetlinkFailure& f) {
   if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return;
   const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
   size_t offset = sizeof(nlmsgerr);
-  // Without NLM_F_CAPPED the kernel echoes the whole failed request first.
+  // Without NLM_F_CAPPED the kernel echoes the whole failed request first. The
+  // attributes start where nlmsg_put's aligned reservation ends (an echoed length
+  // that is not a multiple of 4 left them misaligned; found by native/fuzz).
   if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
     if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return;
-    offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
+    offset = NLMSG_ALIGN(offset + (err->msg.nlmsg_len - sizeof(nlmsghdr)));
   }
   size_t payloadLen = mnl_nlmsg_get_payload_len(nlh);
   if (offset > payloadLen) return;
