@@ -3,10 +3,13 @@
 #include "handle.h"
 
 #include <linux/netlink.h>
+#include <netinet/in.h>
 
 #include <cerrno>
 #include <functional>
+#include <string>
 
+#include "diag/diag.h"
 #include "errors.h"
 #include "js.h"
 #include "nft/nft.h"
@@ -66,6 +69,7 @@ Napi::Function NetlinkHandle::Define(Napi::Env env) {
                          InstanceMethod<&NetlinkHandle::RouteDel>("routeDel"),
                          InstanceMethod<&NetlinkHandle::RouteDump>("routeDump"),
                          InstanceMethod<&NetlinkHandle::LinkDump>("linkDump"),
+                         InstanceMethod<&NetlinkHandle::SockDump>("sockDump"),
                          InstanceMethod<&NetlinkHandle::SocketInfo>("socketInfo"),
                          InstanceMethod<&NetlinkHandle::Close>("close"),
                      });
@@ -81,6 +85,7 @@ NetlinkHandle::NetlinkHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
       return env.Undefined();
     });
   }
+  netns_ = netns;
   guarded(env, [&] {
     nft_ = std::make_unique<NetlinkSocket>(NETLINK_NETFILTER, netns);
     route_ = std::make_unique<NetlinkSocket>(NETLINK_ROUTE, netns);
@@ -96,6 +101,13 @@ NetlinkSocket& NetlinkHandle::nft() {
 NetlinkSocket& NetlinkHandle::route() {
   if (!route_) throw closedFailure();
   return *route_;
+}
+
+// Opened on first use: most handles never list sockets.
+NetlinkSocket& NetlinkHandle::diag() {
+  if (closed_) throw closedFailure();
+  if (!diag_) diag_ = std::make_unique<NetlinkSocket>(NETLINK_SOCK_DIAG, netns_);
+  return *diag_;
 }
 
 Napi::Value NetlinkHandle::NftCommit(const Napi::CallbackInfo& info) {
@@ -268,9 +280,37 @@ Napi::Value NetlinkHandle::LinkDump(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value { return rtnl::linkDump(info.Env(), route()); });
 }
 
+namespace {
+
+// sockDump({ family: 4 | 6, protocol: 6 | 17, states, port? }).
+diag::SockFilter sockFilterArg(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsObject()) throw InputError{"filter", "expected an object"};
+  Napi::Object o = info[0].As<Napi::Object>();
+  diag::SockFilter f;
+  f.af = rtnl::afFromFamily(getU32(o, "family", "filter"), "filter");
+  const uint32_t protocol = getU32(o, "protocol", "filter");
+  if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
+    throw InputError{"filter.protocol", "must be 6 (TCP) or 17 (UDP), got " + std::to_string(protocol)};
+  f.protocol = uint8_t(protocol);
+  f.states = getU32(o, "states", "filter");
+  const uint32_t port = getOptU32(o, "port", "filter").value_or(0);
+  if (port > 65535) throw InputError{"filter.port", "must be 0..65535, got " + std::to_string(port)};
+  f.port = uint16_t(port);
+  return f;
+}
+
+}  // namespace
+
+Napi::Value NetlinkHandle::SockDump(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(),
+                 [&]() -> Napi::Value { return diag::sockDump(info.Env(), diag(), sockFilterArg(info)); });
+}
+
 Napi::Value NetlinkHandle::Close(const Napi::CallbackInfo& info) {
+  closed_ = true;
   nft_.reset();
   route_.reset();
+  diag_.reset();
   return info.Env().Undefined();
 }
 

@@ -1,12 +1,14 @@
 // NetlinkHandle: the JS object bound to one network namespace (like
 // vishvananda/netlink's Handle). It owns one NETLINK_NETFILTER and one
-// NETLINK_ROUTE socket, opened in the namespace given at construction; the
-// sockets stay in that namespace even though the thread moves on.
+// NETLINK_ROUTE socket, opened in the namespace given at construction, and a
+// NETLINK_SOCK_DIAG socket opened there on the first sockDump; the sockets stay
+// in that namespace even though the thread moves on.
 #pragma once
 
 #include <napi.h>
 
 #include <memory>
+#include <string>
 
 #include "netlink/socket.h"
 
@@ -28,14 +30,19 @@ class NetlinkHandle : public Napi::ObjectWrap<NetlinkHandle> {
   Napi::Value RouteDel(const Napi::CallbackInfo& info);
   Napi::Value RouteDump(const Napi::CallbackInfo& info);
   Napi::Value LinkDump(const Napi::CallbackInfo& info);
+  Napi::Value SockDump(const Napi::CallbackInfo& info);
   Napi::Value SocketInfo(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   NetlinkSocket& nft();
   NetlinkSocket& route();
+  NetlinkSocket& diag();
 
+  std::string netns_;
+  bool closed_ = false;
   std::unique_ptr<NetlinkSocket> nft_;
   std::unique_ptr<NetlinkSocket> route_;
+  std::unique_ptr<NetlinkSocket> diag_;
 };
 
 }  // namespace netcg

@@ -69,5 +69,12 @@ NFT
 # Enough rules for a rule dump of several datagrams (multi-part).
 for i in $(seq 1 60); do echo "add rule inet netcg route_vpn ip daddr 198.18.$((i / 250)).$((i % 250 + 1)) counter accept"; done | in_ns nft -f -
 
+# Sockets for the inet_diag seeds: TCP listeners and bound UDP sockets on the
+# port the SockDiag decoder filters on (and another), IPv4 and IPv6, one owned by nobody.
+in_ns /usr/bin/python3 test/fixtures/listen.py 5354 & l1=$!
+in_ns setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 test/fixtures/listen.py 9040 tcp & l2=$!
+trap 'kill $l1 $l2 2>/dev/null; ip netns del "$ns" 2>/dev/null || true' EXIT
+sleep 1
+
 mkdir -p "$out"
 in_ns "$build/netlink_capture" "$out"

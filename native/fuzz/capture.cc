@@ -1,5 +1,5 @@
 // Seed corpus capture: dumps what the fuzz target decodes (nf_tables tables,
-// chains, rules, sets, elements; ip rules, routes, links) plus a kernel error
+// chains, rules, sets, elements; ip rules, routes, links; inet_diag sockets) plus a kernel error
 // with extended ACK and the answers to nf_tables batches (acked, refused by one
 // message, refused for a stale genid), from the network namespace it runs in,
 // and saves the raw reply datagrams in the fuzz input format (input.h).
@@ -13,10 +13,12 @@
 #include <libnftnl/common.h>
 #include <libnftnl/set.h>
 #include <linux/fib_rules.h>
+#include <linux/inet_diag.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -177,6 +179,22 @@ std::vector<Datagram> rtDump(uint16_t type, uint8_t family) {
       true);
 }
 
+// SOCK_DIAG_BY_FAMILY for one family and protocol: every socket in `states`.
+std::vector<Datagram> sockDump(uint8_t family, uint8_t protocol, uint32_t states) {
+  return exchange(
+      NETLINK_SOCK_DIAG,
+      [&](nlmsghdr* nlh) {
+        mnl_nlmsg_put_header(nlh);
+        nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+        auto* r = static_cast<inet_diag_req_v2*>(mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
+        r->sdiag_family = family;
+        r->sdiag_protocol = protocol;
+        r->idiag_states = states;
+      },
+      true);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -225,6 +243,12 @@ int main(int argc, char** argv) {
   save(dir, "rt-routes4", Decoder::RtRoutes4, 0, rtDump<rtmsg>(RTM_GETROUTE, AF_INET));
   save(dir, "rt-routes6", Decoder::RtRoutes6, 0, rtDump<rtmsg>(RTM_GETROUTE, AF_INET6));
   save(dir, "rt-links", Decoder::RtLinks, 0, rtDump<ifinfomsg>(RTM_GETLINK, AF_UNSPEC));
+  // Options as Decoder::SockDiag reads them: bit 0 IPv6, bit 1 UDP, bit 3 every state.
+  save(dir, "sock-tcp4", Decoder::SockDiag, 0, sockDump(AF_INET, IPPROTO_TCP, 1u << 10));
+  save(dir, "sock-tcp6", Decoder::SockDiag, 1, sockDump(AF_INET6, IPPROTO_TCP, 1u << 10));
+  save(dir, "sock-udp4", Decoder::SockDiag, 2, sockDump(AF_INET, IPPROTO_UDP, 1u << 7));
+  save(dir, "sock-udp6-port", Decoder::SockDiag, 3 | 4, sockDump(AF_INET6, IPPROTO_UDP, 1u << 7));
+  save(dir, "sock-tcp4-all", Decoder::SockDiag, 8, sockDump(AF_INET, IPPROTO_TCP, 0xffffffffu));
 
   // A kernel refusal with extended ACK, with and without the echoed request.
   for (bool capped : {false, true}) {

@@ -4,7 +4,8 @@
 //   u8  options   nft dumps: bit 0: filter on table "netcg"; bit 1: on family inet.
 //                 BatchAcks: bits 0-2: the batch has 3 + that many messages
 //                 (BEGIN, ops' messages, END; seqs from kSeq); bit 3: each op
-//                 made two messages (as a chunked element list does)
+//                 made two messages (as a chunked element list does).
+//                 SockDiag: the filter (see Decoder::SockDiag)
 //   then datagrams, each: u16 length (little endian), that many bytes
 //   (a last datagram shorter than its length takes what is left; an empty one
 //   stands for a recv(2) that failed with ENOBUFS, which the receive loop
@@ -33,6 +34,8 @@ enum class Decoder : uint8_t {
   Ack,        // a non-dump request's acknowledgements (errors, extended ACK)
   BatchAcks,  // an nf_tables batch's answer (nft/batch_reply.h), shape from options
   Events,     // multicast notifications (netlink/events.h); options bit 0: nf_tables, else rtnetlink
+  SockDiag,   // an inet_diag dump (diag/diag.h); options bit 0: IPv6, bit 1: UDP, bit 2: port filter 5354,
+              // bit 3: every state (else TCP LISTEN / UDP CLOSE)
   Count
 };
 
@@ -44,5 +47,8 @@ constexpr uint32_t kAckSpan = 3;
 // BatchAcks: the number of messages in the batch, BEGIN and END included.
 constexpr uint32_t batchMessages(uint8_t options) { return 3 + (options & 7); }
 constexpr bool batchOpsSpanTwo(uint8_t options) { return (options & 8) != 0; }
+
+// SockDiag: the port bit 2 of the options filters on.
+constexpr uint16_t kSockDiagPort = 5354;
 
 }  // namespace netcg::fuzz

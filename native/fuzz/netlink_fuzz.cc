@@ -1,8 +1,8 @@
 // libFuzzer target: malformed, truncated and reordered netlink replies through the
 // very code the addon runs on a dump's replies — ReplyReader (the receive loop's
 // message walk: NLMSG_ERROR/DONE, extended ACK, seq/port checks, multi-part), the
-// nf_tables DumpDecoder (libnftnl parse + our expression decoders, writing a tape)
-// and the rtnetlink decodeRule/Route/Link — on a commit's answer: the nf_tables
+// nf_tables DumpDecoder (libnftnl parse + our expression decoders, writing a tape),
+// the rtnetlink decodeRule/Route/Link and the inet_diag decodeSocket — on a commit's answer: the nf_tables
 // BatchReplyReader (nft/batch_reply.h) — and on the monitor's notifications:
 // events::decodeRtnl/decodeNft (netlink/events.h). Built with ASan+UBSan (scripts/fuzz.sh):
 // any crash, out-of-bounds read or undefined behaviour is a finding; errors
@@ -24,6 +24,7 @@
 #include <cstring>
 #include <vector>
 
+#include "diag/diag.h"
 #include "fuzz/input.h"
 #include "netlink/ack.h"
 #include "netlink/events.h"
@@ -244,6 +245,23 @@ void decodeRtnl(fuzz::Decoder which, const Datagrams& in) {
   (void)reported;
 }
 
+// An inet_diag dump as diag/sock.cc reads it, with the filter the options give. A
+// socket it reports must pass that filter and carry a printable address.
+void decodeSockDiag(uint8_t options, const Datagrams& in) {
+  diag::SockFilter f;
+  f.af = (options & 1) ? AF_INET6 : AF_INET;
+  f.protocol = (options & 2) ? 17 : 6;
+  f.states = (options & 8) ? 0xffffffffu : (options & 2) ? 1u << 7 : 1u << 10;
+  f.port = (options & 4) ? fuzz::kSockDiagPort : 0;
+  drive(in, true, fuzz::kSeq, [&](const nlmsghdr* nlh) {
+    if (auto s = diag::decodeSocket(nlh, f)) {
+      if (s->af != f.af || (f.port != 0 && s->port != f.port) || !(f.states & (1u << s->state)))
+        bad("socket reported outside its filter");
+      if (s->address.empty() || s->address.size() >= 46) bad("socket address unprintable");
+    }
+  });
+}
+
 // The answer to a batch as nft/batch.cc reads it after its sendmsg. A failure
 // must name a real errno and an op of the batch (or none, for BEGIN/END).
 void decodeBatchAcks(uint8_t options, const Datagrams& in) {
@@ -301,6 +319,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case fuzz::Decoder::Events:
       decodeEvents(options, in);
+      break;
+    case fuzz::Decoder::SockDiag:
+      decodeSockDiag(options, in);
       break;
     default:
       decodeRtnl(which, in);

@@ -1,7 +1,7 @@
-// One rtnetlink dump request, shared by ruleDump, routeDump and linkDump: the
-// request is the same in all three (a GET with NLM_F_DUMP and a family header,
-// plus the filter attributes a strictly checking kernel honours), only the
-// header struct and the decoder differ.
+// One netlink dump request, shared by ruleDump, routeDump, linkDump and the
+// sock_diag dump (diag/sock.cc): the request is the same in all (a GET with
+// NLM_F_DUMP and a family header, plus the filter attributes a strictly checking
+// kernel honours), only the header struct and the decoder differ.
 #pragma once
 
 #include <libmnl/libmnl.h>

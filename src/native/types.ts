@@ -237,6 +237,34 @@ export interface RtRuleFilter {
   protocol?: number;
 }
 
+/**
+ * What sockDump asks for (NETLINK_SOCK_DIAG, inet_diag): one family and protocol, the states
+ * wanted, and a local port (0 or absent: any). The kernel filters by all of them itself.
+ */
+export interface SockDiagFilter {
+  family: 4 | 6;
+  /** 6 (TCP) or 17 (UDP). */
+  protocol: 6 | 17;
+  /** A bit per socket state (1 << TCP_*): 1 << 10 LISTEN, 1 << 7 CLOSE (an unconnected UDP socket), 1 << 1 ESTABLISHED. */
+  states: number;
+  port?: number;
+}
+
+/** One socket of the handle's namespace, as inet_diag reports it. */
+export interface SockDiagEntry {
+  family: 4 | 6;
+  protocol: 6 | 17;
+  /** TCP_* state (10 LISTEN; UDP: 7 unconnected, 1 connected). */
+  state: number;
+  /** Local address as text (0.0.0.0 / :: for a wildcard bind). */
+  address: string;
+  port: number;
+  /** The socket's owner (the user whose credentials created it). */
+  uid: number;
+  /** The socket's inode: what /proc/PID/fd/N links to as `socket:[INODE]`. */
+  inode: number;
+}
+
 /** The sockets of a NetlinkHandle as the kernel set them up (diagnostics, tests, benchmarks). */
 export interface NetlinkSocketInfo {
   /** The kernel honours dump filters (NETLINK_GET_STRICT_CHK accepted on the rtnetlink socket). */
@@ -266,6 +294,8 @@ export interface NetlinkHandle {
   routeDump(filter: RtRouteFilter): RtRoute[];
   routeDump(family: 4 | 6, table?: number): RtRoute[];
   linkDump(): RtLink[];
+  /** TCP/UDP sockets of the handle's namespace matching `filter` (a NETLINK_SOCK_DIAG socket, opened on first use). */
+  sockDump(filter: SockDiagFilter): SockDiagEntry[];
   socketInfo(): NetlinkSocketInfo;
   close(): void;
 }
