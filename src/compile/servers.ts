@@ -20,16 +20,16 @@ export function servedPort(p: ProfileConfig, kind: ServedKind): { port: number; 
   return p.proxy && { port: p.proxy.tcp, server: p.proxy.server ?? DEFAULT_DNS_SERVER };
 }
 
-/** The uid a `server` value names: digits as they are, root, else the user database's answer in `facts`. */
-export function serverUid(name: string, facts: HostFacts): number | undefined {
+/** The uid a `server` value names: digits as they are, root, else the user database's answer in `users` (HostFacts.users). */
+export function serverUid(name: string, users: HostFacts['users']): number | undefined {
   if (/^[0-9]+$/.test(name)) return Number(name);
   if (name === 'root') return 0;
-  return facts.users?.[name];
+  return users?.[name];
 }
 
 function uidOf(config: Config, p: ProfileConfig, kind: ServedKind, facts: HostFacts): number {
   const name = servedPort(p, kind)!.server;
-  const uid = serverUid(name, facts);
+  const uid = serverUid(name, facts.users);
   if (uid === undefined)
     throw new NetcgError(
       'EUNKNOWNUSER',
@@ -87,4 +87,33 @@ export function portServersOf(
   const list = (kind: ServedKind) =>
     [...ports[kind]].map((port) => ({ port, uid: byPort.get(port)!.uid })).sort((a, b) => a.port - b.port);
   return { dns: list('dns'), proxy: list('proxy') };
+}
+
+/** A redirect port as `status` and `doctor` check it: who must answer there, for which profiles. */
+export interface ServedPort {
+  readonly kind: ServedKind;
+  readonly port: number;
+  /** What the redirect carries: DNS over UDP and TCP, a proxy TCP only. */
+  readonly protocols: ReadonlyArray<'udp' | 'tcp'>;
+  /** The server as written (default root). Profiles sharing a port share it (compile refuses otherwise). */
+  readonly server: string;
+  readonly profiles: readonly string[];
+}
+
+/** Every `dns` and `proxy` redirect port of `config`, dns first, each in port order. */
+export function servedPorts(config: Config): ServedPort[] {
+  const out: ServedPort[] = [];
+  for (const kind of ['dns', 'proxy'] as const) {
+    const byPort = new Map<number, { server: string; profiles: string[] }>();
+    for (const p of Object.values(config.profiles)) {
+      const served = servedPort(p, kind);
+      if (!served) continue;
+      const seen = byPort.get(served.port);
+      if (seen) seen.profiles.push(p.name);
+      else byPort.set(served.port, { server: served.server, profiles: [p.name] });
+    }
+    for (const [port, { server, profiles }] of [...byPort].sort((a, b) => a[0] - b[0]))
+      out.push({ kind, port, protocols: kind === 'dns' ? ['udp', 'tcp'] : ['tcp'], server, profiles });
+  }
+  return out;
 }

@@ -9,6 +9,7 @@ import type { TrustFinding } from '../config/trust.js';
 import { gatewayDevicesOf } from '../compile/index.js';
 import { NETCG_RTPROT, type DefaultGateway, type ExistingCgroup } from '../shared/model.js';
 import type { NetlinkHandle, RtRule } from '../native/types.js';
+import type { ServerStatus } from '../status/model.js';
 import type { ChainInfo } from './chains.js';
 import type { ProbeResult } from './kernel.js';
 import type { Sysctls } from './net.js';
@@ -42,6 +43,8 @@ export interface DoctorInputs {
   foreignRules?: RtRule[];
   /** Per existing-cgroup profile (`cgroup:`), the cgroups its pattern matches now (absent: not read). */
   existingCgroups?: Record<string, readonly ExistingCgroup[]>;
+  /** Per `dns`/`proxy` redirect port, who listens there (absent: not read, the addon did not load). */
+  servers?: ServerStatus[];
 }
 
 function readOr(path: string): string | undefined {
@@ -126,6 +129,7 @@ export async function gatherInputs(opts: {
   let libnftnl: DoctorInputs['libnftnl'];
   let routing: Pick<DoctorInputs, 'defaultGateways' | 'foreignRules'> = {};
   let existing: Pick<DoctorInputs, 'existingCgroups'> = {};
+  let servers: Pick<DoctorInputs, 'servers'> = {};
   try {
     // Loaded here, not at import time, so a broken addon is a finding rather than a crash.
     const { openHandle } = await import('../native/index.js');
@@ -135,6 +139,7 @@ export async function gatherInputs(opts: {
     try {
       routing = await readRouting(h, opts.netns, opts.config);
       existing = await readExisting(opts.config);
+      servers = await readServers(opts.config, opts.netns);
       probe = probeNftables(h);
       if (probe.nftables === undefined) {
         const dump = h.nftDump();
@@ -177,7 +182,22 @@ export async function gatherInputs(opts: {
     libnftnl,
     ...routing,
     ...existing,
+    ...servers,
   };
+}
+
+/** Who listens on the redirect ports; a failed read leaves them unchecked (said so), not a broken addon. */
+async function readServers(
+  config: Config | undefined,
+  netns: string | undefined,
+): Promise<Pick<DoctorInputs, 'servers'>> {
+  if (!config) return {};
+  const { collectServers } = await import('../status/collect.js');
+  try {
+    return { servers: collectServers(config, netns) };
+  } catch {
+    return {};
+  }
 }
 
 /** What the existing-cgroup profiles' patterns match now (loaded lazily, like the addon the IDs need). */

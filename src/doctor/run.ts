@@ -9,6 +9,7 @@ import { checkLibnftnl, checkIptablesLegacy, checkResolver } from './host.js';
 import type { DoctorInputs } from './inputs.js';
 import { checkCgroups, checkMixedMatching, checkNftables, type CgroupUse } from './kernel.js';
 import { checkGateways, checkIpv6, checkRpFilter, checkRulePriority } from './net.js';
+import { checkRedirectServers } from './servers.js';
 
 export function runDoctor(i: DoctorInputs): Finding[] {
   const profiles = Object.values(i.config?.profiles ?? {});
@@ -70,6 +71,12 @@ export function runDoctor(i: DoctorInputs): Finding[] {
       i.nsswitch,
       i.processes,
       profiles.filter((p) => p.dns).map((p) => p.name),
+    ),
+  );
+  out.push(
+    ...checkRedirectServers(
+      i.servers,
+      profiles.some((p) => p.dns !== undefined || p.proxy !== undefined),
     ),
   );
   out.push(checkIptablesLegacy(i.ipTablesNames, i.ip6TablesNames));

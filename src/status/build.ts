@@ -21,6 +21,7 @@ import {
   type ProfileStatus,
   type Rates,
   type RuleCounter,
+  type ServerStatus,
   type StatusSnapshot,
 } from './model.js';
 
@@ -44,6 +45,8 @@ export interface StatusInput {
   /** netcg's routes as read back (the gateways in use now); absent: not shown. */
   routes?: readonly RouteSpec[];
   cgroups: Record<string, ProfileCgroupInfo>;
+  /** Per redirect port, who listens there (src/status/servers.ts); absent: none shown. */
+  servers?: ServerStatus[];
   netns?: string;
   time: number;
 }
@@ -181,7 +184,7 @@ export function buildStatus(input: StatusInput): StatusSnapshot {
       match: matchStatus(p, cg),
       members: cg?.members ?? 0,
       features: {
-        ...(p.dns ? { dns: { redirect: p.dns.redirect } } : {}),
+        ...(p.dns ? { dns: { ...p.dns } } : {}),
         ...(p.ipv6 ? { ipv6: p.ipv6 } : {}),
         ...(p.route
           ? {
@@ -218,6 +221,7 @@ export function buildStatus(input: StatusInput): StatusSnapshot {
       rules: countersOf(table, (chain) => profileOfChain(chain, config.profiles) === undefined),
       drift: drift.get(undefined) ?? [],
     },
+    servers: input.servers ?? [],
   };
 }
 

@@ -11,8 +11,12 @@ import { members } from '../cgroups/members.js';
 import type { Config } from '../config/index.js';
 import { locateProfileCgroup } from '../cgroups/profile.js';
 import { addon } from '../native/index.js';
+import { servedPorts, serverUid } from '../compile/servers.js';
+import { serverUids, userName } from '../cgroups/users.js';
+import { readListeners } from '../sockets/listeners.js';
 import { buildStatus, type ProfileCgroupInfo } from './build.js';
-import type { StatusSnapshot } from './model.js';
+import type { ServerStatus, StatusSnapshot } from './model.js';
+import { serverStatuses } from './servers.js';
 
 /** An existing-cgroup profile: the cgroups its pattern matches now, and their processes. */
 function existingInfo(pattern: string): ProfileCgroupInfo {
@@ -57,6 +61,20 @@ export function profileCgroups(config: Config): Record<string, ProfileCgroupInfo
   return out;
 }
 
+/** Per `dns`/`proxy` redirect port of `config`, who listens there in `netns` now. */
+export function collectServers(config: Config, netns: string | undefined): ServerStatus[] {
+  const ports = servedPorts(config);
+  if (ports.length === 0) return [];
+  const listeners = readListeners(netns, ports);
+  const users = serverUids(config);
+  return serverStatuses({
+    ports,
+    listeners,
+    serverUids: Object.fromEntries(ports.map((p) => [p.server, serverUid(p.server, users) ?? null])),
+    userNames: Object.fromEntries(listeners.map((l) => [l.uid, userName(l.uid)])),
+  });
+}
+
 /** One sample: everything `netcg status` shows, read now. */
 export function collectStatus(config: Config, backend: Backend): StatusSnapshot {
   const { plan, current, config: compared } = diff(config, backend);
@@ -67,6 +85,7 @@ export function collectStatus(config: Config, backend: Backend): StatusSnapshot 
     links: backend.links(),
     routes: current.routes,
     cgroups: profileCgroups(config),
+    servers: collectServers(config, backend.netns),
     ...(backend.netns ? { netns: backend.netns } : {}),
     time: Date.now(),
   });

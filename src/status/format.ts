@@ -3,7 +3,15 @@
 // rates (--watch) two more columns show packets/s and bytes/s.
 import pc from 'picocolors';
 
-import type { GatewayStatus, ProfileStatus, Rates, RuleCounter, StatusSnapshot } from './model.js';
+import type {
+  GatewayStatus,
+  ListenerStatus,
+  ProfileStatus,
+  Rates,
+  RuleCounter,
+  ServerStatus,
+  StatusSnapshot,
+} from './model.js';
 import { ruleRateKey } from './build.js';
 
 export interface ScreenOptions {
@@ -79,15 +87,41 @@ function gatewayText(key: string, g: GatewayStatus | undefined): string {
 export function featuresText(p: ProfileStatus): string {
   const f = p.features;
   const parts: string[] = [];
-  if (f.dns) parts.push(`dns → :${f.dns.redirect}`);
+  if (f.dns) parts.push(`dns → :${f.dns.redirect}${f.dns.server ? ` (server ${f.dns.server})` : ''}`);
   if (f.ipv6) parts.push('ipv6 reject');
   if (f.route)
     parts.push(
       `via ${f.route.via} (${f.route.link})${gatewayText('gateway', f.route.gateway)}${gatewayText('gateway6', f.route.gateway6)} table ${f.route.table} mark 0x${f.route.mark.toString(16)}${f.route.allocated ? ' (picked)' : ''}`,
     );
   if (f.network) parts.push(`network ${f.network}`);
-  if (f.proxy) parts.push(`tcp → proxy :${f.proxy.tcp}${f.proxy.udp ? ' · udp reject' : ''}`);
+  if (f.proxy)
+    parts.push(
+      `tcp → proxy :${f.proxy.tcp}${f.proxy.server ? ` (server ${f.proxy.server})` : ''}${f.proxy.udp ? ' · udp reject' : ''}`,
+    );
   return parts.join(' · ');
+}
+
+/** `udp 127.0.0.1 · uid 0 root · pid 812 dnsmasq`: a socket bound to a redirect port and who holds it. */
+export function listenerText(l: ListenerStatus): string {
+  const who = l.processes.map((p) => `pid ${p.pid} ${p.comm}`).join(', ') || 'no process visible';
+  const user = l.user === String(l.uid) ? `uid ${l.uid}` : `uid ${l.uid} ${l.user}`;
+  return `${l.protocol} ${l.address} · ${user} · ${who}`;
+}
+
+/** A redirect port's block: the server the config names, then each socket bound there, and each protocol nobody serves. */
+function serverLines(s: ServerStatus, c: ReturnType<typeof pc.createColors>): string[] {
+  const uid = s.server.uid === null ? c.red('no such user') : `uid ${s.server.uid}`;
+  const lines = [`  ${s.kind} :${s.port} (${s.profiles.join(', ')}) · server ${s.server.user} (${uid})`];
+  for (const l of s.listeners)
+    lines.push(`    ${listenerText(l)}${l.server ? '' : ` · ${c.red('impostor (dropped)')}`}`);
+  const missing = s.protocols.filter((proto) => !s.listeners.some((l) => l.protocol === proto && l.server));
+  if (missing.length > 0)
+    lines.push(
+      c.yellow(
+        `    no socket of ${s.server.user} on ${missing.join('/')} :${s.port}: members' ${s.kind === 'dns' ? 'lookups' : 'connections'} fail`,
+      ),
+    );
+  return lines;
 }
 
 export function formatStatus(s: StatusSnapshot, opts: ScreenOptions): string[] {
@@ -122,6 +156,10 @@ export function formatStatus(s: StatusSnapshot, opts: ScreenOptions): string[] {
     lines.push(`  ${featuresText(p)}`);
     for (const [i, r] of p.rules.entries()) lines.push(ruleLine(r, i, r.rule));
     for (const d of p.drift) lines.push(c.yellow(`  ! ${d}`));
+  }
+  if (s.servers.length > 0) {
+    lines.push(c.bold('servers'));
+    for (const server of s.servers) lines.push(...serverLines(server, c));
   }
   if (s.shared.rules.length > 0 || s.shared.drift.length > 0) {
     lines.push(c.bold('shared base chains'));

@@ -33,11 +33,41 @@ export interface ProfileMatchStatus {
 }
 
 export interface ProfileFeatures {
-  dns?: { redirect: number };
+  dns?: { redirect: number; server?: string };
   ipv6?: 'reject';
   route?: RouteStatus;
   network?: 'offline';
-  proxy?: { tcp: number; udp?: 'reject' };
+  proxy?: { tcp: number; udp?: 'reject'; server?: string };
+}
+
+/** A socket bound to a redirect port, and who holds it. */
+export interface ListenerStatus {
+  protocol: 'udp' | 'tcp';
+  family: 4 | 6;
+  address: string;
+  /** The socket's owner: the user whose credentials created it. */
+  uid: number;
+  /** Its name (the number as text when the user database has none). */
+  user: string;
+  inode: number;
+  /** The processes holding it (pid, comm); empty when none is visible. */
+  processes: Array<{ pid: number; comm: string }>;
+  /** True when the owner is the port's server; false: members get nothing from this socket. */
+  server: boolean;
+}
+
+/** A `dns` or `proxy` redirect port: who must answer there and who listens now. */
+export interface ServerStatus {
+  kind: 'dns' | 'proxy';
+  port: number;
+  /** What the redirect carries: dns `udp` and `tcp`, proxy `tcp`. */
+  protocols: Array<'udp' | 'tcp'>;
+  /** The profiles redirecting there. */
+  profiles: string[];
+  /** The user whose sockets alone may answer (default root), and its uid (null: no such user on this host). */
+  server: { user: string; uid: number | null };
+  /** The sockets bound to the port now (TCP listening, UDP bound), both families. */
+  listeners: ListenerStatus[];
 }
 
 export interface GatewayStatus {
@@ -86,6 +116,8 @@ export interface StatusSnapshot {
   profiles: ProfileStatus[];
   /** The base chains' rules (dispatch, masquerade) and drift not tied to one profile. */
   shared: { rules: RuleCounter[]; drift: string[] };
+  /** Per `dns` and `proxy` redirect port, who listens there (empty without such profiles). */
+  servers: ServerStatus[];
 }
 
 /** Per-second rates between two snapshots, keyed like the rules (`chain#index`). */

@@ -108,7 +108,11 @@ const MODEL: StatusSnapshot = {
       name: 'tor',
       match: { kind: 'net_cls', classid: 45, cgroup: null },
       members: 0,
-      features: { dns: { redirect: 5353 }, proxy: { tcp: 9040, udp: 'reject' }, ipv6: 'reject' },
+      features: {
+        dns: { redirect: 5353 },
+        proxy: { tcp: 9040, udp: 'reject', server: 'debian-tor' },
+        ipv6: 'reject',
+      },
       rules: [],
       totals: { packets: 0, bytes: 0 },
       drift: [
@@ -130,6 +134,64 @@ const MODEL: StatusSnapshot = {
     ],
     drift: ['~ map dns_dispatch { type integer : verdict } -> { typeof meta cgroup : verdict }'],
   },
+  servers: [
+    {
+      kind: 'dns',
+      port: 5353,
+      protocols: ['udp', 'tcp'],
+      profiles: ['tor'],
+      server: { user: 'root', uid: 0 },
+      listeners: [],
+    },
+    {
+      kind: 'dns',
+      port: 5354,
+      protocols: ['udp', 'tcp'],
+      profiles: ['unlocator'],
+      server: { user: 'root', uid: 0 },
+      listeners: [
+        {
+          protocol: 'udp',
+          family: 4,
+          address: '127.0.0.1',
+          uid: 0,
+          user: 'root',
+          inode: 31337,
+          processes: [{ pid: 812, comm: 'dnsmasq' }],
+          server: true,
+        },
+        {
+          protocol: 'tcp',
+          family: 4,
+          address: '127.0.0.1',
+          uid: 65534,
+          user: 'nobody',
+          inode: 31400,
+          processes: [{ pid: 900, comm: 'python3' }],
+          server: false,
+        },
+      ],
+    },
+    {
+      kind: 'proxy',
+      port: 9040,
+      protocols: ['tcp'],
+      profiles: ['tor'],
+      server: { user: 'debian-tor', uid: 108 },
+      listeners: [
+        {
+          protocol: 'tcp',
+          family: 4,
+          address: '127.0.0.1',
+          uid: 108,
+          user: 'debian-tor',
+          inode: 31500,
+          processes: [{ pid: 700, comm: 'tor' }],
+          server: true,
+        },
+      ],
+    },
+  ],
 };
 
 describe('netcg status text (golden)', () => {
