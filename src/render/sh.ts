@@ -8,7 +8,8 @@
 // for ip6tables too, and its ip rules/routes are exactly the ones netcg adds
 // (priority and `protocol 110` included, so `ip rule` shows the same thing).
 import type { Config, ProfileConfig } from '../config/index.js';
-import type { CgroupSpec, DesiredState, ExistingCgroup } from '../shared/model.js';
+import { portServersOf, type PortServers } from '../compile/servers.js';
+import type { CgroupSpec, DesiredState, ExistingCgroup, HostFacts } from '../shared/model.js';
 import { renderIpBatch, type IpOp } from './ip.js';
 
 export interface ShExportInput {
@@ -18,6 +19,8 @@ export interface ShExportInput {
   roots: { netCls: string; cgroup2?: string | undefined };
   /** Existing-cgroup profiles' cgroups as matched now (a wildcard pattern becomes one rule set per cgroup). */
   existing?: Readonly<Record<string, readonly ExistingCgroup[]>>;
+  /** uids of the `dns.server`/`proxy.server` user names (HostFacts.users); numbers and root need none. */
+  users?: HostFacts['users'];
 }
 
 /** iptables for IPv4, ip6tables for IPv6: both, for everything the inet table does in both families. */
@@ -102,6 +105,26 @@ function proxyLines(p: ProfileConfig, m: string): string[] {
   ]);
 }
 
+/**
+ * netcg's filter_dnsreply and filter_proxyreply: replies of redirected connections
+ * (`--ctdir REPLY --ctstate DNAT`) leaving from a redirect port are dropped unless
+ * the socket is the server's (`-m owner`, the same owner as nft's `meta skuid`).
+ * UDP every answer, TCP the listener's SYN-ACK. The uid is resolved at export time.
+ */
+function serverLines(servers: PortServers): string[] {
+  const check = (uid: number) =>
+    `-m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner ${uid} -j DROP`;
+  return BOTH.flatMap((cmd) => [
+    ...servers.dns.flatMap(({ port, uid }) => [
+      `${cmd} -A OUTPUT -p udp --sport ${port} ${check(uid)}`,
+      `${cmd} -A OUTPUT -p tcp --sport ${port} --tcp-flags SYN SYN ${check(uid)}`,
+    ]),
+    ...servers.proxy.map(
+      ({ port, uid }) => `${cmd} -A OUTPUT -p tcp --sport ${port} --tcp-flags SYN SYN ${check(uid)}`,
+    ),
+  ]);
+}
+
 /** One MASQUERADE per distinct (mark, via), as netcg's nat_postrouting chain has. */
 function masqueradeLines(profiles: ProfileConfig[]): string[] {
   const seen = new Set<string>();
@@ -153,7 +176,7 @@ function matchedSpecs(spec: CgroupSpec, matched: readonly ExistingCgroup[] | und
   return (matched ?? []).map((m) => ({ ...spec, path: m.path.slice(1) }));
 }
 
-export function renderShScript({ config, desired, roots, existing }: ShExportInput): string {
+export function renderShScript({ config, desired, roots, existing, users }: ShExportInput): string {
   const out = [
     '#!/bin/sh -e',
     `# netcg policy from ${config.file}, as iptables/ip6tables/ip commands (netcg export --format sh).`,
@@ -169,6 +192,15 @@ export function renderShScript({ config, desired, roots, existing }: ShExportInp
     out.push('', `# profile ${p.name}`, ...cgroupLines(spec));
     for (const s of matchedSpecs(spec, existing?.[p.name])) out.push(...profileLines(p, s));
   }
+  const servers = serverLines(
+    portServersOf(config, Object.values(config.profiles), { linkRoutes: [], users }),
+  );
+  if (servers.length > 0)
+    out.push(
+      '',
+      "# dns.server / proxy.server: members get answers from a redirect port only from the server's sockets",
+      ...servers,
+    );
   const routes: IpOp[] = desired.routes.map((route) => ({ verb: 'add', kind: 'route', route }));
   const rules: IpOp[] = desired.ipRules.map((rule) => ({ verb: 'add', kind: 'rule', rule }));
   if (routes.length + rules.length > 0) {

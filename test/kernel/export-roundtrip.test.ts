@@ -3,8 +3,8 @@
 //   netlink backend installed for the same config, and the `ip` commands in its
 //   comments give the same ip rules and routes;
 // - sh: the script runs under iptables-nft in a namespace; its IPv4 rules are the
-//   recipe's own rules (iptables-save equal), its IPv6 rules and ip rules/routes
-//   are what netcg installs.
+//   recipe's own rules plus what netcg adds (connmark, the dns.server check;
+//   iptables-save equal), its IPv6 rules and ip rules/routes are what netcg installs.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,9 @@ const RECIPE = [
   // netcg adds what strict rp_filter needs (the recipe predates it): save the mark, restore it on replies.
   'iptables -t mangle -A OUTPUT -m cgroup --cgroup 43 -j CONNMARK --save-mark',
   'iptables -t mangle -A PREROUTING -m connmark --mark 43 -j CONNMARK --restore-mark',
+  // ... and `dns.server` (default root): only root's sockets answer members from the redirect port.
+  'iptables -A OUTPUT -p udp --sport 5354 -m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner 0 -j DROP',
+  'iptables -A OUTPUT -p tcp --sport 5354 --tcp-flags SYN SYN -m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner 0 -j DROP',
 ];
 
 /** iptables-save without its timestamped comments and counters, so two namespaces compare. */
@@ -152,6 +155,9 @@ describe('netcg export on examples/seed.yaml', () => {
       );
       expect(got).toContain('-A OUTPUT -m cgroup --cgroup 43 -j MARK --set-xmark 0x2b/0xffffffff');
       expect(got).toContain('-A POSTROUTING -o tun0 -m mark --mark 0x2b -j MASQUERADE');
+      expect(got).toContain(
+        '-A OUTPUT -p udp -m udp --sport 5354 -m conntrack --ctstate DNAT --ctdir REPLY -m owner ! --uid-owner 0 -j DROP',
+      );
       expect(got).toBe(saved(recipe, 'iptables-save'));
     });
 

@@ -70,6 +70,12 @@ describe('export --format sh', () => {
         'iptables -t mangle -A OUTPUT -m cgroup --cgroup 43 -j CONNMARK --save-mark',
         'ip6tables -t mangle -A OUTPUT -m cgroup --cgroup 43 -j CONNMARK --save-mark',
         '',
+        "# dns.server / proxy.server: members get answers from a redirect port only from the server's sockets",
+        'iptables -A OUTPUT -p udp --sport 5354 -m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner 0 -j DROP',
+        'iptables -A OUTPUT -p tcp --sport 5354 --tcp-flags SYN SYN -m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner 0 -j DROP',
+        'ip6tables -A OUTPUT -p udp --sport 5354 -m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner 0 -j DROP',
+        'ip6tables -A OUTPUT -p tcp --sport 5354 --tcp-flags SYN SYN -m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner 0 -j DROP',
+        '',
         "# policy routing: each routed profile's table (routes first, then the rules that use them)",
         'ip -4 route add default dev tun0 table 43 proto 110 scope global',
         'ip -4 route add unreachable default table 43 proto 110 scope global metric 4294967295',
@@ -112,5 +118,27 @@ describe('export --format sh', () => {
       'iptables -t nat -A POSTROUTING -m mark --mark 9 --out-interface wg0 -j MASQUERADE',
     ]);
     expect(sh).not.toContain('echo 0 >');
+    expect(sh).not.toContain('--uid-owner');
+  });
+
+  it('keeps the dns.server and proxy.server checks: the server by uid, user names resolved at export', () => {
+    const cfg = parseConfig(
+      [
+        'profiles:',
+        '  tor: { classid: 7, dns: { redirect: 5353, server: 101 }, proxy: { tcp: 9040, server: debian-tor } }',
+        '',
+      ].join('\n'),
+      'tor.yaml',
+    );
+    const facts = { ...FACTS, users: { 'debian-tor': 108 } };
+    const sh = renderShScript({ ...exportOf(cfg, facts), users: facts.users });
+    expect(sh.match(/^.*--uid-owner.*$/gm)).toEqual([
+      'iptables -A OUTPUT -p udp --sport 5353 -m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner 101 -j DROP',
+      'iptables -A OUTPUT -p tcp --sport 5353 --tcp-flags SYN SYN -m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner 101 -j DROP',
+      'iptables -A OUTPUT -p tcp --sport 9040 --tcp-flags SYN SYN -m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner 108 -j DROP',
+      'ip6tables -A OUTPUT -p udp --sport 5353 -m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner 101 -j DROP',
+      'ip6tables -A OUTPUT -p tcp --sport 5353 --tcp-flags SYN SYN -m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner 101 -j DROP',
+      'ip6tables -A OUTPUT -p tcp --sport 9040 --tcp-flags SYN SYN -m conntrack --ctdir REPLY --ctstate DNAT -m owner ! --uid-owner 108 -j DROP',
+    ]);
   });
 });

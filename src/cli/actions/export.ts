@@ -27,7 +27,7 @@ const DEFAULT_NET_CLS = '/sys/fs/cgroup/net_cls';
 export function exportPolicy(
   config: Config,
   format: ExportFormat,
-  host: Pick<HostFacts, 'linkRoutes' | 'defaultGateways'>,
+  host: Pick<HostFacts, 'linkRoutes' | 'defaultGateways' | 'users'>,
 ): string {
   const cgroup2 = findCgroup2();
   const facts: HostFacts = { ...host, cgroups: { netCls: netClsAvailable(), ids: {} } };
@@ -42,6 +42,7 @@ export function exportPolicy(
     desired: compile(config, facts),
     roots: { netCls: findNetCls() ?? DEFAULT_NET_CLS, cgroup2 },
     ...(facts.cgroups?.existing ? { existing: facts.cgroups.existing } : {}),
+    ...(host.users ? { users: host.users } : {}),
   };
   return format === 'nft' ? renderNftExport(input) : renderShScript(input);
 }
