@@ -5,6 +5,7 @@ import { formatPlan, planToJson } from '../../plan/format.js';
 import { out } from '../colors.js';
 import { printJson, withBackend } from '../common.js';
 import { configPath, type KernelCommandOptions } from '../options.js';
+import { requirePrivilege } from '../privilege.js';
 import { loadTrustedConfig } from '../trusted-config.js';
 
 /** An existing-cgroup profile's line: the cgroups it matches in place, or that it waits for one. */
@@ -59,6 +60,7 @@ export function applyReportText(r: ApplyReport, file: string, color: boolean): s
 }
 
 export function action(opts: KernelCommandOptions): void {
+  requirePrivilege('apply', opts.netns);
   const file = configPath(opts.config);
   const { config, trustOverridden } = loadTrustedConfig(file, opts.trustConfig);
   const report = withBackend(opts.backend, opts.netns, (b) => apply(config, b));

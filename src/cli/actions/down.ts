@@ -2,9 +2,11 @@ import { down } from '../../apply/apply.js';
 import { out as pc } from '../colors.js';
 import { printJson, withBackend } from '../common.js';
 import { configPath, type KernelCommandOptions } from '../options.js';
+import { requirePrivilege } from '../privilege.js';
 import { loadTrustedConfig } from '../trusted-config.js';
 
 export function action(opts: KernelCommandOptions): void {
+  requirePrivilege('down', opts.netns);
   const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
   const r = withBackend(opts.backend, opts.netns, (b) => down(config, b));
   if (opts.json) {

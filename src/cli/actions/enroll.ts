@@ -4,6 +4,7 @@ import { profileCgroupDir } from '../../cgroups/profile.js';
 import { err as errColors, out as pc } from '../colors.js';
 import { printJson } from '../common.js';
 import { configPath, type ConfigCommandOptions } from '../options.js';
+import { foreignProcessReason, requireProfileAccess } from '../privilege.js';
 import { loadTrustedConfig } from '../trusted-config.js';
 
 /** PID arguments as integers; anything else is a usage error before anything moves. */
@@ -30,10 +31,12 @@ const reasons: Record<string, string> = {
 export function printOutcomes(verb: string, results: EnrollResult[]): number {
   for (const r of results) {
     if (r.ok) process.stdout.write(`${r.pid}: ${pc.green(verb)}\n`);
-    else
-      process.stdout.write(
-        `${r.pid}: ${pc.red('failed')} ${r.code}${reasons[r.code] ? ` (${reasons[r.code]})` : ''}\n`,
-      );
+    else {
+      // Refused: when it is another user's process, that is the need to name.
+      const refused = r.code === 'EACCES' || r.code === 'EPERM';
+      const why = (refused ? foreignProcessReason(r.pid) : undefined) ?? reasons[r.code];
+      process.stdout.write(`${r.pid}: ${pc.red('failed')} ${r.code}${why ? ` (${why})` : ''}\n`);
+    }
   }
   return results.every((r) => r.ok) ? 0 : 1;
 }
@@ -41,6 +44,7 @@ export function printOutcomes(verb: string, results: EnrollResult[]): number {
 export function action(profile: string, pidArgs: string[], opts: ConfigCommandOptions): void {
   const config = loadTrustedConfig(configPath(opts.config), opts.trustConfig).config;
   const pids = parsePids(pidArgs);
+  requireProfileAccess(config, profile);
   const cgroup = profileCgroupDir(config, profile);
   const hierarchy = profileHierarchy(config, profile);
   // Looked at before the move: these are the sockets that will stay outside a v2 profile.

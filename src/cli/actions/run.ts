@@ -1,6 +1,7 @@
 import { joinAndExec } from '../../process/exec.js';
 import { loadConfigRemembered } from '../config-memo.js';
 import { configPath } from '../options.js';
+import { requireProfileAccess } from '../privilege.js';
 import { checkTrust } from '../trust-check.js';
 
 export async function action(
@@ -12,5 +13,7 @@ export async function action(
   const argv = command[0] === '--' ? command.slice(1) : command;
   const file = configPath(opts.config);
   checkTrust(file, opts.trustConfig);
-  joinAndExec(await loadConfigRemembered(file), profile, argv);
+  const config = await loadConfigRemembered(file);
+  requireProfileAccess(config, profile);
+  joinAndExec(config, profile, argv);
 }

@@ -1,6 +1,7 @@
 import { runWatch, WatchFatalError } from '../../watch/daemon.js';
 import { jsonLogger, textLogger } from '../../watch/log.js';
 import { configPath } from '../options.js';
+import { requirePrivilege } from '../privilege.js';
 
 export async function action(opts: {
   config?: string;
@@ -9,6 +10,7 @@ export async function action(opts: {
   json?: boolean;
   debounce: number;
 }): Promise<void> {
+  requirePrivilege('watch', opts.netns);
   try {
     await runWatch({
       configFile: configPath(opts.config),
