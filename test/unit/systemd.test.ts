@@ -52,7 +52,7 @@ describe('contrib/systemd', () => {
       'RemainAfterExit=yes',
       'ExecStart=/usr/local/bin/netcg apply -c /etc/netcg/config.yaml',
       'ExecStop=/usr/local/bin/netcg down -c /etc/netcg/config.yaml',
-      'CapabilityBoundingSet=CAP_NET_ADMIN CAP_SYS_ADMIN CAP_CHOWN CAP_FOWNER',
+      'CapabilityBoundingSet=CAP_NET_ADMIN CAP_SYS_ADMIN CAP_CHOWN CAP_DAC_OVERRIDE',
       'NoNewPrivileges=yes',
       'RuntimeDirectory=netcg',
     ])
@@ -71,6 +71,8 @@ describe('contrib/systemd', () => {
       'ExecStart=/usr/local/bin/netcg watch -c /etc/netcg/config.yaml',
       'ExecReload=/bin/kill -HUP $MAINPID',
       'Restart=on-failure',
+      'CapabilityBoundingSet=CAP_NET_ADMIN CAP_SYS_ADMIN CAP_CHOWN CAP_DAC_OVERRIDE',
+      'NoNewPrivileges=yes',
     ])
       expect(u).toContain(line);
   });
