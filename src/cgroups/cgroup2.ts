@@ -4,7 +4,7 @@
 // v2-only ones). Members are matched by the cgroup's ID, which the kernel assigns
 // at mkdir: a deleted and re-created cgroup has a new ID, so IDs are read after
 // the cgroups exist and are never cached across applies.
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { NetcgError } from '../shared/errors.js';
@@ -12,6 +12,7 @@ import type { CgroupSpec } from '../shared/model.js';
 import { addon } from '../native/index.js';
 import { findCgroup2Mount, readCgroupMounts, type CgroupMount } from './mountinfo.js';
 import { cgroupPids, type CgroupChange } from './netcls.js';
+import { makeCgroupDirs } from './mkdir.js';
 import { handToOwner } from './owner.js';
 
 /**
@@ -44,7 +45,7 @@ export function ensureV2ProfileCgroup(root: string, spec: CgroupSpec): CgroupCha
   let action: CgroupChange['action'] = 'unchanged';
   try {
     // One mkdir in the usual cases: EEXIST (there already) or success; the parent only when it is missing.
-    if (makeDir(dir)) action = 'created';
+    if (makeCgroupDirs(dir)) action = 'created';
     if (
       spec.owner !== undefined &&
       handToOwner(spec.profile, spec.owner, [dir, ...DELEGATED_FILES.map((f) => join(dir, f))])
@@ -60,21 +61,6 @@ export function ensureV2ProfileCgroup(root: string, spec: CgroupSpec): CgroupCha
     );
   }
   return { profile: spec.profile, path: dir, action };
-}
-
-/** mkdir `dir` (and its parent when missing); false when it already existed. */
-function makeDir(dir: string): boolean {
-  try {
-    mkdirSync(dir, { mode: 0o755 });
-    return true;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'EEXIST') return false;
-    if (code !== 'ENOENT') throw err;
-  }
-  mkdirSync(join(dir, '..'), { recursive: true, mode: 0o755 });
-  mkdirSync(dir, { mode: 0o755 });
-  return true;
 }
 
 /** The cgroup2 IDs of the given profile cgroups that exist (what `socket cgroupv2` compares). */

@@ -2,13 +2,15 @@
 //   mkdir /sys/fs/cgroup/net_cls/<name>; echo <classid> > net_cls.classid; chown <user> tasks
 // done with plain file operations (no process spawned), mounting the hierarchy
 // first when the host has not.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { NetcgError } from '../shared/errors.js';
 import type { CgroupSpec } from '../shared/model.js';
 import { addon } from '../native/index.js';
+import { ensureRunDir, RUN_DIR } from '../shared/run-dir.js';
 import { findNetClsMount, readCgroupMounts, type CgroupMount } from './mountinfo.js';
+import { makeCgroupDirs } from './mkdir.js';
 import { handToOwner } from './owner.js';
 
 export interface NetClsHierarchy {
@@ -35,7 +37,11 @@ export function ensureNetCls(mount: MountFn): NetClsHierarchy {
   const existing = findNetCls();
   if (existing) return { mountPoint: existing, mountedNow: false };
   const target = defaultNetClsMountPoint();
-  mkdirSync(target, { recursive: true, mode: 0o755 });
+  // Under /run/netcg: a checked directory of root's, and a mount point that is no link (mount(2) follows one).
+  if (target.startsWith(`${RUN_DIR}/`)) ensureRunDir();
+  makeCgroupDirs(target);
+  if (lstatSync(target).isSymbolicLink())
+    throw new NetcgError('EUNSAFEPATH', `${target} is a symbolic link: netcg does not mount net_cls there`);
   try {
     mount('net_cls', target, 'cgroup', 0, 'net_cls');
   } catch (err) {
@@ -77,8 +83,7 @@ export function ensureProfileCgroup(root: string, spec: CgroupSpec): CgroupChang
       classid = readClassid(dir);
     } catch (err) {
       if (!isMissing(err) || existsSync(dir)) throw err;
-      mkdirSync(join(dir, '..'), { recursive: true, mode: 0o755 });
-      mkdirSync(dir, { mode: 0o755 });
+      makeCgroupDirs(dir);
       action = 'created';
       classid = readClassid(dir);
     }
