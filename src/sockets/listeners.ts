@@ -36,7 +36,7 @@ const STATES: Record<Protocol, { protocol: 6 | 17; states: number }> = {
 };
 
 /** pid -> comm of every process holding one of `inodes` (one pass over /proc, stops when all are found). */
-export function socketHolders(
+function socketHolders(
   inodes: ReadonlySet<number>,
 ): Map<number, Array<{ pid: number; comm: string }>> {
   const holders = new Map<number, Array<{ pid: number; comm: string }>>();
