@@ -35,6 +35,7 @@ import {
 import { join } from 'node:path';
 
 import type { Config } from '../config/index.js';
+import { ensureRunDir } from '../shared/run-dir.js';
 
 const RUN_DIR = '/run/netcg';
 const CACHE_DIR = `${RUN_DIR}/config-cache`;
@@ -119,7 +120,7 @@ function readEntry(path: string, stamp: string, text: string, file: string): Con
 function writeEntry(path: string, stamp: string, text: string, config: Config): void {
   if (process.geteuid?.() !== 0) return;
   try {
-    mkdirSync(RUN_DIR, { recursive: true, mode: 0o755 });
+    ensureRunDir(RUN_DIR); // 0755 whatever the umask, and only a directory of root's that nobody else writes
     mkdirSync(CACHE_DIR, { recursive: true, mode: 0o711 });
     if (!cacheDirTrusted()) return;
     const { file: _file, ...rest } = config;

@@ -35,10 +35,8 @@ const STATES: Record<Protocol, { protocol: 6 | 17; states: number }> = {
   udp: { protocol: 17, states: 1 << TCP_CLOSE },
 };
 
-/** pid -> comm of every process holding one of `inodes` (one pass over /proc, stops when all are found). */
-function socketHolders(
-  inodes: ReadonlySet<number>,
-): Map<number, Array<{ pid: number; comm: string }>> {
+/** inode -> the processes (pid, comm) holding it, for each of `inodes`: one pass over every /proc/PID/fd. */
+function socketHolders(inodes: ReadonlySet<number>): Map<number, Array<{ pid: number; comm: string }>> {
   const holders = new Map<number, Array<{ pid: number; comm: string }>>();
   if (inodes.size === 0) return holders;
   for (const entry of readdirSync('/proc')) {
