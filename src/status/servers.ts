@@ -2,18 +2,11 @@
 // and the sockets bound there now. Pure: the listeners and the user database's
 // answers are read by collect.ts.
 import type { ServedPort } from '../compile/servers.js';
+import type { Listener } from '../sockets/listeners.js';
 import type { ListenerStatus, ServerStatus } from './model.js';
 
-/** A socket as the sockets reader gives it (src/sockets/listeners.ts). */
-export interface ListenerFact {
-  readonly protocol: 'tcp' | 'udp';
-  readonly family: 4 | 6;
-  readonly address: string;
-  readonly port: number;
-  readonly uid: number;
-  readonly inode: number;
-  readonly processes: ReadonlyArray<{ readonly pid: number; readonly comm: string }>;
-}
+/** A socket as the sockets reader gives it. */
+export type ListenerFact = Listener;
 
 export interface ServersInput {
   ports: readonly ServedPort[];

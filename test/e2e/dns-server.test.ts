@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cliOk } from '../helpers/cli.js';
+import { asUser, dnsmasqArgv, stopChild } from '../helpers/daemon.js';
 import { tempConfig, type TempConfig } from '../helpers/config.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 import { launch, member, outsider, type Launcher } from '../../test/testbed/probes.js';
@@ -39,21 +40,8 @@ function dig(who: Launcher, opts: { port?: number; tcp?: boolean } = {}): string
 /** dnsmasq on 127.0.0.1:PORT answering NAME; `as` runs it as that user from the start (setpriv), else as root dropping to nobody. */
 async function startDnsmasq(as?: string): Promise<void> {
   await stopDnsmasq();
-  const dnsmasq = [
-    '/usr/sbin/dnsmasq',
-    '--keep-in-foreground',
-    '--no-resolv',
-    '--no-hosts',
-    '--conf-file=/dev/null',
-    '--listen-address=127.0.0.1',
-    '--bind-interfaces',
-    `--port=${PORT}`,
-    '--pid-file',
-    '--user=nobody',
-    '--cache-size=0',
-    `--address=/${NAME}/${ADDR}`,
-  ];
-  const argv = as ? ['setpriv', `--reuid=${as}`, '--regid=nogroup', '--clear-groups', ...dnsmasq] : dnsmasq;
+  const dnsmasq = dnsmasqArgv(PORT, NAME, ADDR);
+  const argv = as ? [...asUser(as), ...dnsmasq] : dnsmasq;
   running = spawn('nsenter', [`--net=${ns.path}`, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   running.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -68,10 +56,7 @@ async function startDnsmasq(as?: string): Promise<void> {
 async function stopDnsmasq(): Promise<void> {
   const child = running;
   running = undefined;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+  await stopChild(child);
 }
 
 function applyProfile(server?: string): Launcher {

@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cliOk } from '../helpers/cli.js';
+import { asUser, dnsmasqArgv, stopChild } from '../helpers/daemon.js';
 import { tempConfig, type TempConfig } from '../helpers/config.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 import { findCgroup2 } from '../../src/cgroups/cgroup2.js';
@@ -38,29 +39,10 @@ function outsiderDig(where: Netns): string {
 }
 
 async function dnsmasq(where: Netns, asNobody: boolean): Promise<ChildProcess> {
-  const argv = [
-    '/usr/sbin/dnsmasq',
-    '--keep-in-foreground',
-    '--no-resolv',
-    '--no-hosts',
-    '--conf-file=/dev/null',
-    '--listen-address=127.0.0.1',
-    '--bind-interfaces',
-    `--port=${PORT}`,
-    '--pid-file',
-    '--user=nobody',
-    '--cache-size=0',
-    `--address=/${NAME}/${ADDR}`,
-  ];
-  const child = spawn(
-    'nsenter',
-    [
-      `--net=${where.path}`,
-      ...(asNobody ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] : []),
-      ...argv,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const argv = dnsmasqArgv(PORT, NAME, ADDR);
+  const child = spawn('nsenter', [`--net=${where.path}`, ...(asNobody ? asUser('nobody') : []), ...argv], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   daemons.push(child);
   for (let i = 0; i < 50; i++) {
     if (child.exitCode !== null) throw new Error('dnsmasq exited');
@@ -68,13 +50,6 @@ async function dnsmasq(where: Netns, asNobody: boolean): Promise<ChildProcess> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('dnsmasq did not answer');
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await gone;
 }
 
 beforeAll(() => {
@@ -100,7 +75,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const d of daemons) await stop(d);
+  for (const d of daemons) await stopChild(d);
   ns.whole?.remove();
   ns.cut?.remove();
   cfg?.remove();
@@ -121,13 +96,13 @@ describe('export --format sh keeps dns.server', () => {
     expect(memberDig(ns.whole)).toBe('');
     expect(memberDig(ns.whole, true)).toBe('');
     expect(outsiderDig(ns.whole)).toBe(ADDR); // it is up: only redirected answers are dropped
-    for (const d of impostors) await stop(d);
+    for (const d of impostors) await stopChild(d);
   });
 
   it('dnsmasq started as root (dropping to nobody) answers the member through the whole script', async () => {
     const d = await dnsmasq(ns.whole, false);
     expect(memberDig(ns.whole)).toBe(ADDR);
     expect(memberDig(ns.whole, true)).toBe(ADDR);
-    await stop(d);
+    await stopChild(d);
   });
 });

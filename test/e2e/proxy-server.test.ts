@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cliOk } from '../helpers/cli.js';
+import { asUser, stopChild } from '../helpers/daemon.js';
 import { tempConfig, type TempConfig } from '../helpers/config.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 import { member, outsider, type Launcher } from '../../test/testbed/probes.js';
@@ -43,7 +44,7 @@ async function startProxy(as?: string): Promise<void> {
   await stopProxy();
   // /usr/bin/python3: the system's, which any user may run (a version manager's shim may not be).
   const py = ['/usr/bin/python3', PROXY, String(PORT)];
-  const argv = as ? ['setpriv', `--reuid=${as}`, '--regid=nogroup', '--clear-groups', ...py] : py;
+  const argv = as ? [...asUser(as), ...py] : py;
   const child = spawn('nsenter', [`--net=${ns.path}`, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   const accepted: string[] = [];
   running = { child, accepted };
@@ -72,10 +73,7 @@ async function accepted(): Promise<string[]> {
 async function stopProxy(): Promise<void> {
   const child = running?.child;
   running = undefined;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+  await stopChild(child);
 }
 
 function applyProfile(server?: string): Launcher {
